@@ -1,0 +1,2 @@
+/// safetensors reading and writing, and import of PyTorch state_dict files.
+public enum CheckpointsModule {}

@@ -1,0 +1,2 @@
+/// Dataset readers, normalisation, shuffling and sharding by rank.
+public enum DatasetsModule {}

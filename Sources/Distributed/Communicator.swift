@@ -1,0 +1,92 @@
+/// The reduction a collective applies element-wise across ranks.
+public enum ReduceOp: String, Sendable, CaseIterable {
+    case sum, mean, max, min
+}
+
+/// A pending nonblocking allreduce. `wait()` completes it (and applies the mean's scaling); the buffer
+/// passed to `startAllreduce` must stay alive and untouched until then.
+public protocol AllreduceRequest: AnyObject {
+    /// Blocks until the reduction has landed in the buffer.
+    func wait() throws
+}
+
+/// Every collective of the program goes through this protocol, in the same order on every rank.
+/// Two implementations: `MPICommunicator` (under mpirun, srun, ...) and `SingleProcessCommunicator`
+/// (one rank, no launcher needed: a laptop or a login node).
+public protocol Communicator: AnyObject {
+    /// This process's index in the world, 0 ..< size.
+    var rank: Int { get }
+    /// Number of ranks in the world.
+    var size: Int { get }
+    /// This process's index among the ranks on the same node.
+    var localRank: Int { get }
+    /// Number of ranks on this node.
+    var localSize: Int { get }
+    /// Name of the host this rank runs on.
+    var hostName: String { get }
+    /// A short description of the implementation, for logs ("mpi (Open MPI v4.1.4)", "single-process").
+    var implementationName: String { get }
+
+    /// In-place allreduce of a Float buffer.
+    func allreduce(_ buffer: UnsafeMutableBufferPointer<Float>, op: ReduceOp) throws
+    /// In-place allreduce of a Double buffer.
+    func allreduce(_ buffer: UnsafeMutableBufferPointer<Double>, op: ReduceOp) throws
+    /// Starts an in-place allreduce of a Float buffer and returns at once.
+    func startAllreduce(_ buffer: UnsafeMutableBufferPointer<Float>, op: ReduceOp) throws -> any AllreduceRequest
+    /// Copies `root`'s bytes into every other rank's buffer (all buffers have the same size).
+    func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws
+    /// Returns when every rank has entered it.
+    func barrier() throws
+    /// Ends every rank of the job at once with `code` (after an error that other ranks cannot see).
+    func abort(code: Int32) -> Never
+}
+
+extension Communicator {
+    /// Whether this rank writes shared files and prints the job's progress.
+    public var isRoot: Bool { rank == 0 }
+
+    /// Allreduce of a Swift array, for small values (losses, counters) off the hot path.
+    public func allreduce(_ values: inout [Double], op: ReduceOp) throws {
+        try values.withUnsafeMutableBufferPointer { try allreduce($0, op: op) }
+    }
+
+    /// Allreduce of a Swift array of Floats, off the hot path.
+    public func allreduce(_ values: inout [Float], op: ReduceOp) throws {
+        try values.withUnsafeMutableBufferPointer { try allreduce($0, op: op) }
+    }
+
+    /// Allreduce of one Double.
+    public func allreduce(_ value: Double, op: ReduceOp) throws -> Double {
+        var values = [value]
+        try allreduce(&values, op: op)
+        return values[0]
+    }
+
+    /// Broadcast of a Float buffer from `root`.
+    public func broadcast(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) throws {
+        try broadcast(UnsafeMutableRawBufferPointer(buffer), root: root)
+    }
+
+    /// Broadcast of a Swift array of Floats from `root` (all ranks pass arrays of the same length).
+    public func broadcast(_ values: inout [Float], root: Int) throws {
+        try values.withUnsafeMutableBytes { try broadcast($0, root: root) }
+    }
+
+    /// Broadcast of a UInt64 (a hash, a seed) from `root`.
+    public func broadcast(_ value: UInt64, root: Int) throws -> UInt64 {
+        var copy = value
+        try withUnsafeMutableBytes(of: &copy) { try broadcast($0, root: root) }
+        return copy
+    }
+
+    /// Gathers one UInt64 from every rank onto every rank (used to compare parameter hashes).
+    /// Built on allreduce so the protocol stays small: each rank fills its own slot, the rest are zero.
+    public func allgather(_ value: UInt64) throws -> [UInt64] {
+        // Split into two exactly representable 32-bit halves carried in Doubles.
+        var slots = [Double](repeating: 0, count: 2 * size)
+        slots[2 * rank] = Double(value >> 32)
+        slots[2 * rank + 1] = Double(value & 0xFFFF_FFFF)
+        try allreduce(&slots, op: .sum)
+        return (0..<size).map { UInt64(slots[2 * $0]) << 32 | UInt64(slots[2 * $0 + 1]) }
+    }
+}

@@ -1,0 +1,6 @@
+import XCTest
+@testable import Network
+
+final class NetworkModuleTests: XCTestCase {
+    func testModuleLinks() { _ = NetworkModule.self }
+}
