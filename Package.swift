@@ -37,7 +37,9 @@ let package = Package(
         ),
 
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
-        .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
+        // Shared by the test targets: launching mpirun with a time limit.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TestSupport"]),
         .testTarget(name: "NetworkTests", dependencies: ["Network", "Kernels"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints"]),

@@ -14,6 +14,9 @@ struct SelftestCommand: ParsableCommand {
     @Option(help: "Elements in the verified allreduce.")
     var elements: Int = 1 << 20
 
+    @Option(help: ArgumentHelp("Make this rank fail before the allreduce (tests that a failing rank ends the job).", visibility: .hidden))
+    var injectFailureOnRank: Int?
+
     func validate() throws {
         guard elements > 0 else { throw ValidationError("--elements must be positive, got \(elements)") }
     }
@@ -38,6 +41,10 @@ struct SelftestCommand: ParsableCommand {
                 printLine("rank \(communicator.rank)/\(communicator.size) host \(communicator.hostName) local rank \(communicator.localRank)/\(communicator.localSize) BLAS \(BLASInfo.coreName) threads \(BLASInfo.threadCount)")
             }
             try communicator.barrier()
+        }
+
+        if injectFailureOnRank == communicator.rank {
+            throw SelftestFailure("injected failure (--inject-failure-on-rank \(communicator.rank))")
         }
 
         // Rank r contributes r + 1 + i/n at element i; the sum over ranks is known in closed form.

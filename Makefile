@@ -1,0 +1,53 @@
+# L3RS: the two commands are `make demo` (the main job on its embedded default, 2 ranks) and `make test`.
+# Each target installs what is missing when run as root, or prints the exact command to run otherwise.
+
+SHELL := /bin/bash
+RANKS ?= 2
+SWIFT ?= swift
+# Debian packages the build and the runs need.
+APT_PACKAGES := libopenmpi-dev openmpi-bin libopenblas-dev pkg-config zlib1g-dev python3 python3-pip ca-certificates
+MPIRUN_FLAGS := --oversubscribe --bind-to none -x OPENBLAS_NUM_THREADS=1 $(if $(filter 0,$(shell id -u)),--allow-run-as-root,)
+RELEASE_BIN := .build/release/l3rs
+
+.PHONY: all deps data build release test demo bench clean help
+
+all: build
+
+help:
+	@echo "make demo   - install what is missing, build (release), run the main job on $(RANKS) ranks"
+	@echo "make test   - install what is missing, build, run every test (including real mpirun runs)"
+	@echo "make data   - fetch and verify datasets and pretrained weights into data/"
+	@echo "make build  - debug build;  make release - release build;  make clean"
+
+# Installs missing Debian packages as root; otherwise says exactly what to run.
+deps:
+	@command -v $(SWIFT) >/dev/null || { echo "error: swift is not on PATH. Install Swift 6.1 or newer (swift.org) and add its usr/bin to PATH."; exit 1; }
+	@missing=""; for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+	  else \
+	    echo "error: missing Debian packages:$$missing"; \
+	    echo "run:   sudo apt-get update && sudo apt-get install -y --no-install-recommends$$missing"; exit 1; \
+	  fi; \
+	fi
+
+data: deps
+	@if [ -x tools/fetch-data.sh ]; then tools/fetch-data.sh data; else echo "no data fetcher yet"; fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+test: deps data
+	$(SWIFT) build --build-tests
+	$(SWIFT) test
+
+demo: release data
+	mpirun -np $(RANKS) $(MPIRUN_FLAGS) $(RELEASE_BIN) selftest
+
+clean:
+	rm -rf .build

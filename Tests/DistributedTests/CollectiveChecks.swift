@@ -1,0 +1,131 @@
+import XCTest
+@testable import Distributed
+
+/// Checks of every collective that hold for any world size. `swift test` runs them in-process on one rank;
+/// `MultiRankLaunchTests` re-runs this class under `mpirun -np 2`, where they run on MPI with two ranks.
+final class CollectiveChecks: XCTestCase {
+    /// One communicator per process: MPI may start only once.
+    nonisolated(unsafe) static var shared: (any Communicator)?
+
+    static func communicator() throws -> any Communicator {
+        if let existing = shared { return existing }
+        let made = try makeCommunicator(.auto)
+        shared = made
+        return made
+    }
+
+    override class func tearDown() {
+        shared = nil
+        MPIEnvironment.finalize()
+        super.tearDown()
+    }
+
+    func testWorldDescription() throws {
+        let comm = try Self.communicator()
+        XCTAssertTrue((0..<comm.size).contains(comm.rank))
+        XCTAssertTrue((0..<comm.localSize).contains(comm.localRank))
+        XCTAssertLessThanOrEqual(comm.localSize, comm.size)
+        if MPIEnvironment.isLaunchedByMPI {
+            XCTAssertEqual(comm.size, Int(ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] ?? "") ?? comm.size)
+            XCTAssertTrue(comm.implementationName.hasPrefix("mpi"))
+        }
+    }
+
+    func testAllreduceSumAndMeanOfFloats() throws {
+        let comm = try Self.communicator()
+        let count = 1000
+        var sum = (0..<count).map { Float(comm.rank + 1) * Float($0 % 13) }
+        var mean = sum
+        try comm.allreduce(&sum, op: .sum)
+        try comm.allreduce(&mean, op: .mean)
+        let rankTotal = Float(comm.size * (comm.size + 1) / 2)
+        for index in 0..<count {
+            XCTAssertEqual(sum[index], rankTotal * Float(index % 13), "element \(index)")
+            XCTAssertEqual(mean[index], rankTotal * Float(index % 13) / Float(comm.size), accuracy: 1e-4, "element \(index)")
+        }
+    }
+
+    func testAllreduceMaxMinOfDoubles() throws {
+        let comm = try Self.communicator()
+        var high = [Double(comm.rank), -Double(comm.rank)]
+        var low = high
+        try comm.allreduce(&high, op: .max)
+        try comm.allreduce(&low, op: .min)
+        XCTAssertEqual(high, [Double(comm.size - 1), 0])
+        XCTAssertEqual(low, [0, -Double(comm.size - 1)])
+        var mean = [Double(comm.rank)]
+        try comm.allreduce(&mean, op: .mean)
+        XCTAssertEqual(mean[0], Double(comm.size - 1) / 2, accuracy: 1e-12)
+    }
+
+    func testEmptyAllreduceIsACollectiveNoOp() throws {
+        let comm = try Self.communicator()
+        var empty: [Float] = []
+        try comm.allreduce(&empty, op: .sum)
+        XCTAssertTrue(empty.isEmpty)
+    }
+
+    func testBroadcastFromEveryRoot() throws {
+        let comm = try Self.communicator()
+        for root in 0..<comm.size {
+            var values = (0..<257).map { Float(comm.rank * 1000 + $0) }
+            try comm.broadcast(&values, root: root)
+            XCTAssertEqual(values, (0..<257).map { Float(root * 1000 + $0) }, "root \(root)")
+            let hash = try comm.broadcast(UInt64(0xDEAD_BEEF_0000) + UInt64(comm.rank), root: root)
+            XCTAssertEqual(hash, UInt64(0xDEAD_BEEF_0000) + UInt64(root))
+        }
+    }
+
+    func testNonblockingAllreduceOverlapsOtherWork() throws {
+        let comm = try Self.communicator()
+        let buckets = 4
+        var storage = [Float](repeating: 0, count: buckets * 4096)
+        for index in storage.indices { storage[index] = Float(comm.rank + 1) * Float(index % 5) }
+        try storage.withUnsafeMutableBufferPointer { whole in
+            var requests: [any AllreduceRequest] = []
+            for bucket in 0..<buckets {
+                let slice = UnsafeMutableBufferPointer(rebasing: whole[(bucket * 4096)..<((bucket + 1) * 4096)])
+                requests.append(try comm.startAllreduce(slice, op: bucket % 2 == 0 ? .sum : .mean))
+            }
+            for request in requests.reversed() { try request.wait() }
+            try requests[0].wait()  // a second wait is harmless
+        }
+        let rankTotal = Float(comm.size * (comm.size + 1) / 2)
+        for index in storage.indices {
+            let bucket = index / 4096
+            let expected = rankTotal * Float(index % 5) / (bucket % 2 == 0 ? 1 : Float(comm.size))
+            XCTAssertEqual(storage[index], expected, accuracy: 1e-4, "element \(index)")
+        }
+    }
+
+    func testAllgatherOfHashes() throws {
+        let comm = try Self.communicator()
+        let mine = UInt64(0xFFFF_FFFF_FFFF_0000) + UInt64(comm.rank)
+        let all = try comm.allgather(mine)
+        XCTAssertEqual(all, (0..<comm.size).map { UInt64(0xFFFF_FFFF_FFFF_0000) + UInt64($0) })
+    }
+
+    func testBadRootIsAnErrorNamingTheRank() throws {
+        let comm = try Self.communicator()
+        var values: [Float] = [1]
+        XCTAssertThrowsError(try comm.broadcast(&values, root: comm.size + 3)) { error in
+            let text = String(describing: error)
+            if comm is MPICommunicator {
+                guard case let .mpi(function, _, message, rank) = error as? CommunicatorError else {
+                    return XCTFail("expected an MPI error, got \(error)")
+                }
+                XCTAssertEqual(function, "MPI_Bcast")
+                XCTAssertEqual(rank, comm.rank)
+                XCTAssertFalse(message.isEmpty)
+                XCTAssertTrue(text.contains("rank \(comm.rank)"), text)
+            } else {
+                XCTAssertTrue(text.contains("root"), text)
+            }
+        }
+        // The communicator still works after a rejected call.
+        try comm.barrier()
+        var after: [Float] = [Float(comm.rank)]
+        try comm.allreduce(&after, op: .sum)
+        XCTAssertEqual(after[0], Float(comm.size * (comm.size - 1) / 2))
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+
+/// Runs a program under `mpirun` (or with no launcher) as a child process with a hard time limit, so that a
+/// hang fails the test that started it instead of stalling CI.
+public struct LaunchResult: Sendable {
+    /// The child's exit status (or the signal number for a signalled child), nil if it was killed on timeout.
+    public let exitCode: Int32?
+    public let standardOutput: String
+    public let standardError: String
+    public let seconds: Double
+    public var timedOut: Bool { exitCode == nil }
+    /// Both streams, for failure messages.
+    public var transcript: String { "--- stdout ---\n\(standardOutput)\n--- stderr ---\n\(standardError)" }
+}
+
+public enum MPIRun {
+    /// The folder of the built products (where the test bundle and the `l3rs` executable live).
+    public static var productsFolder: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+    }
+
+    /// The path of the test bundle's executable, for re-running a test class under mpirun.
+    public static var testBundleExecutable: String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
+    }
+
+    /// The `l3rs` executable built beside the tests.
+    public static var l3rsExecutable: String { productsFolder.appendingPathComponent("l3rs").path }
+
+    /// mpirun with the flags a test needs here: oversubscription (2 cores), running as root, one BLAS thread.
+    public static func launch(ranks: Int, _ arguments: [String], timeout: Double = 120,
+                              environment extra: [String: String] = [:]) throws -> LaunchResult {
+        var mpirunArguments = ["-np", String(ranks), "--oversubscribe", "--bind-to", "none",
+                               "-x", "OPENBLAS_NUM_THREADS=1"]
+        if getuid() == 0 { mpirunArguments.append("--allow-run-as-root") }
+        return try run("/usr/bin/mpirun", mpirunArguments + arguments, timeout: timeout, environment: extra)
+    }
+
+    /// Runs any program with a time limit; on timeout the child gets SIGTERM, then SIGKILL 5 s later.
+    public static func run(_ executable: String, _ arguments: [String], timeout: Double,
+                           environment extra: [String: String] = [:]) throws -> LaunchResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        // A child must not believe it was launched by the parent's launcher.
+        for key in environment.keys where key.hasPrefix("OMPI_") || key.hasPrefix("PMIX_") || key.hasPrefix("PMI_") {
+            environment.removeValue(forKey: key)
+        }
+        for (key, value) in extra { environment[key] = value }
+        process.environment = environment
+
+        let outputFile = try temporaryFile("stdout")
+        let errorFile = try temporaryFile("stderr")
+        defer {
+            try? FileManager.default.removeItem(at: outputFile)
+            try? FileManager.default.removeItem(at: errorFile)
+        }
+        process.standardOutput = try FileHandle(forWritingTo: outputFile)
+        process.standardError = try FileHandle(forWritingTo: errorFile)
+        process.standardInput = FileHandle.nullDevice
+
+        let start = Date()
+        try process.run()
+        var killed = false
+        while process.isRunning {
+            if Date().timeIntervalSince(start) > timeout {
+                killed = true
+                process.terminate()
+                let grace = Date()
+                while process.isRunning && Date().timeIntervalSince(grace) < 5 { usleep(50_000) }
+                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+                break
+            }
+            usleep(20_000)
+        }
+        process.waitUntilExit()
+        let seconds = Date().timeIntervalSince(start)
+        let output = (try? String(contentsOf: outputFile, encoding: .utf8)) ?? ""
+        let error = (try? String(contentsOf: errorFile, encoding: .utf8)) ?? ""
+        return LaunchResult(exitCode: killed ? nil : process.terminationStatus,
+                            standardOutput: output, standardError: error, seconds: seconds)
+    }
+
+    private static func temporaryFile(_ tag: String) throws -> URL {
+        let url = FileManager.default.temporaryDirectory
+            .appendingPathComponent("l3rs-test-\(UUID().uuidString)-\(tag).txt")
+        guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
+        }
+        return url
+    }
+}
