@@ -10,6 +10,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // C libraries, found through pkg-config on Debian.
@@ -27,11 +28,16 @@ let package = Package(
         // safetensors reader and writer, PyTorch state_dict import.
         .target(name: "Checkpoints", dependencies: []),
 
+        // Metrics logs, progress lines, tables and plots.
+        .target(name: "Reports", dependencies: []),
+        // The data-parallel trainer: configuration, run folders, checkpoints and resume, stop signals.
+        .target(name: "Training", dependencies: ["Reports", .product(name: "Yams", package: "Yams")]),
+
         // Command-line interface only: parsing and wiring.
         .executableTarget(
             name: "l3rs",
             dependencies: [
-                "Kernels", "Distributed", "Network", "Datasets", "Checkpoints",
+                "Kernels", "Distributed", "Network", "Datasets", "Checkpoints", "Reports", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -43,6 +49,8 @@ let package = Package(
         .testTarget(name: "NetworkTests", dependencies: ["Network", "Kernels"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,156 @@
+import Foundation
+import Yams
+
+/// Everything that describes one fine-tuning or pre-training run. Read from a YAML file in jobs/configs/
+/// (keys as below; unknown keys are errors that list the valid ones), then overridden by command-line flags,
+/// validated before any work starts, printed once by rank 0 and written into the run folder.
+public struct TrainingConfiguration: Codable, Equatable, Sendable {
+    /// Run name: the folder runs/NAME/.
+    public var name: String = "finetune"
+    /// Folder holding run folders.
+    public var runsDirectory: String = "runs"
+    /// Model name from the model zoo (ccexam-mnist, ccexam-usps, ccexam-svhn, mlp, resnet).
+    public var model: String = "ccexam-mnist"
+    /// Pretrained weights (.pth or .safetensors); empty means a seeded random initialisation (pre-training).
+    public var weights: String = ""
+    /// Dataset name (fashion-mnist, mnist-5k, animal-mnist, digits, npy:PATH).
+    public var data: String = "fashion-mnist"
+    /// Folder that `make data` fills.
+    public var dataDirectory: String = "data"
+    /// keep: use the pretrained head; reinit: re-initialise the classification head from `seed`.
+    public var head: String = "reinit"
+    /// Parameters whose names match one of these glob patterns (`features.*`) are not updated.
+    public var freeze: [String] = []
+    /// Base optimizer of the baseline trainer (sgd, momentum, nesterov, adam, adamw, lion, rmsprop).
+    public var optimizer: String = "adam"
+    public var learningRate: Double = 1e-3
+    /// constant, cosine or warmup-cosine.
+    public var schedule: String = "constant"
+    public var warmupSteps: Int = 0
+    /// Learning-rate multiplier of the classification head.
+    public var headLearningRateMultiplier: Double = 1
+    public var weightDecay: Double = 0
+    /// Global-norm gradient clipping; 0 turns it off.
+    public var clipNorm: Double = 0
+    /// Images per step over all ranks; every rank takes a fixed slice.
+    public var globalBatch: Int = 128
+    public var steps: Int = 500
+    /// Evaluate on the test split every N steps (and at the end); 0: only at the end.
+    public var evalEvery: Int = 100
+    /// Checkpoint every N steps (and at the end); 0: only at the end.
+    public var checkpointEvery: Int = 100
+    /// Compare a hash of the parameters across ranks every N steps; 0 turns it off.
+    public var hashEvery: Int = 50
+    /// error: stop with a message naming the step and ranks; rebroadcast: copy rank 0's parameters.
+    public var onHashMismatch: String = "error"
+    /// Gradient allreduce bucket size in elements.
+    public var bucketElements: Int = 1 << 18
+    /// Plain progress lines every N seconds when not on a terminal.
+    public var progressSeconds: Double = 10
+    public var seed: UInt64 = 0
+    /// Random crop and flip augmentation of training images.
+    public var augment: Bool = false
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case name, runsDirectory, model, weights, data, dataDirectory, head, freeze, optimizer, learningRate
+        case schedule, warmupSteps, headLearningRateMultiplier, weightDecay, clipNorm, globalBatch, steps
+        case evalEvery, checkpointEvery, hashEvery, onHashMismatch, bucketElements, progressSeconds, seed, augment
+    }
+
+    /// Missing keys keep their defaults.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func read<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
+            if let decoded = try c.decodeIfPresent(T.self, forKey: key) { value = decoded }
+        }
+        try read(.name, &name); try read(.runsDirectory, &runsDirectory); try read(.model, &model)
+        try read(.weights, &weights); try read(.data, &data); try read(.dataDirectory, &dataDirectory)
+        try read(.head, &head); try read(.freeze, &freeze); try read(.optimizer, &optimizer)
+        try read(.learningRate, &learningRate); try read(.schedule, &schedule); try read(.warmupSteps, &warmupSteps)
+        try read(.headLearningRateMultiplier, &headLearningRateMultiplier); try read(.weightDecay, &weightDecay)
+        try read(.clipNorm, &clipNorm); try read(.globalBatch, &globalBatch); try read(.steps, &steps)
+        try read(.evalEvery, &evalEvery); try read(.checkpointEvery, &checkpointEvery); try read(.hashEvery, &hashEvery)
+        try read(.onHashMismatch, &onHashMismatch); try read(.bucketElements, &bucketElements)
+        try read(.progressSeconds, &progressSeconds); try read(.seed, &seed); try read(.augment, &augment)
+    }
+
+    /// Reads a YAML configuration; unknown keys are an error naming the file, the key and the valid keys.
+    public static func load(yaml text: String, source: String) throws -> TrainingConfiguration {
+        try loadYAML(TrainingConfiguration.self, keys: CodingKeys.allCases.map(\.rawValue), yaml: text, source: source)
+    }
+
+    /// Reads a YAML configuration file.
+    public static func load(file path: String) throws -> TrainingConfiguration {
+        try load(yaml: try readConfigurationText(path), source: path)
+    }
+
+    /// The configuration as YAML, as printed at start and written to the run folder.
+    public func yaml() throws -> String { try YAMLEncoder().encode(self) }
+
+    /// Every inconsistency, found before any work starts.
+    public func validate() throws {
+        var problems: [String] = []
+        if name.isEmpty || name.contains("/") { problems.append("name must be a non-empty folder name, got '\(name)'") }
+        if !["keep", "reinit"].contains(head) { problems.append("head must be keep or reinit, got '\(head)'") }
+        if !["error", "rebroadcast"].contains(onHashMismatch) {
+            problems.append("onHashMismatch must be error or rebroadcast, got '\(onHashMismatch)'")
+        }
+        if !(learningRate > 0 && learningRate.isFinite) { problems.append("learningRate must be positive, got \(learningRate)") }
+        if warmupSteps < 0 || warmupSteps > steps { problems.append("warmupSteps must be in 0...steps (\(steps)), got \(warmupSteps)") }
+        if !(headLearningRateMultiplier > 0) { problems.append("headLearningRateMultiplier must be positive, got \(headLearningRateMultiplier)") }
+        if weightDecay < 0 { problems.append("weightDecay must be >= 0, got \(weightDecay)") }
+        if clipNorm < 0 { problems.append("clipNorm must be >= 0 (0 turns it off), got \(clipNorm)") }
+        if globalBatch < 1 { problems.append("globalBatch must be positive, got \(globalBatch)") }
+        if steps < 1 { problems.append("steps must be positive, got \(steps)") }
+        if evalEvery < 0 || checkpointEvery < 0 || hashEvery < 0 { problems.append("evalEvery, checkpointEvery and hashEvery must be >= 0") }
+        if bucketElements < 1024 { problems.append("bucketElements must be at least 1024, got \(bucketElements)") }
+        if head == "keep" && weights.isEmpty { problems.append("head: keep needs pretrained weights (set weights)") }
+        guard problems.isEmpty else { throw ConfigurationError.invalid(problems) }
+    }
+}
+
+/// Errors of configuration files and options, each naming the file, key or option.
+public enum ConfigurationError: Error, CustomStringConvertible, Equatable {
+    case unreadable(path: String, reason: String)
+    case notAMapping(source: String)
+    case unknownKeys(source: String, keys: [String], valid: [String])
+    case badValue(source: String, detail: String)
+    case invalid([String])
+
+    public var description: String {
+        switch self {
+        case let .unreadable(path, reason): return "cannot read configuration \(path): \(reason)"
+        case let .notAMapping(source): return "\(source): a configuration must be a YAML mapping of keys to values"
+        case let .unknownKeys(source, keys, valid):
+            return "\(source): unknown key(s) \(keys.joined(separator: ", ")); valid keys: \(valid.joined(separator: ", "))"
+        case let .badValue(source, detail): return "\(source): \(detail)"
+        case let .invalid(problems): return "invalid configuration:\n  - " + problems.joined(separator: "\n  - ")
+        }
+    }
+}
+
+func readConfigurationText(_ path: String) throws -> String {
+    do { return try String(contentsOfFile: path, encoding: .utf8) } catch {
+        throw ConfigurationError.unreadable(path: path, reason: (error as NSError).localizedDescription)
+    }
+}
+
+/// Decodes a YAML mapping into `T`, rejecting keys `T` does not know.
+public func loadYAML<T: Decodable>(_ type: T.Type, keys: [String], yaml text: String, source: String) throws -> T {
+    let node: Any?
+    do { node = try Yams.load(yaml: text) } catch {
+        throw ConfigurationError.badValue(source: source, detail: "not valid YAML: \(error)")
+    }
+    if node == nil { return try YAMLDecoder().decode(T.self, from: "{}") }
+    guard let mapping = node as? [String: Any] else { throw ConfigurationError.notAMapping(source: source) }
+    let unknown = mapping.keys.filter { !keys.contains($0) }.sorted()
+    guard unknown.isEmpty else { throw ConfigurationError.unknownKeys(source: source, keys: unknown, valid: keys) }
+    do { return try YAMLDecoder().decode(T.self, from: text) } catch let DecodingError.typeMismatch(expected, context) {
+        let key = context.codingPath.map(\.stringValue).joined(separator: ".")
+        throw ConfigurationError.badValue(source: source, detail: "key '\(key)': expected \(expected)")
+    } catch {
+        throw ConfigurationError.badValue(source: source, detail: "\(error)")
+    }
+}
