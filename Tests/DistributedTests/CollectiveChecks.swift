@@ -129,3 +129,49 @@ final class CollectiveChecks: XCTestCase {
         XCTAssertEqual(after[0], Float(comm.size * (comm.size - 1) / 2))
     }
 }
+
+/// Bucketed gradient averaging and parameter-hash checks, on any world size.
+final class BucketAndHashChecks: XCTestCase {
+    override class func tearDown() {
+        CollectiveChecks.shared = nil
+        MPIEnvironment.finalize()
+        super.tearDown()
+    }
+
+    func testBucketsCoverTheBufferInReverseLayerOrder() throws {
+        let comm = try CollectiveChecks.communicator()
+        let layers = [(offset: 0, count: 10), (offset: 10, count: 5), (offset: 15, count: 20), (offset: 35, count: 1)]
+        let reducer = BucketedAllreduce(layers: layers, bucketElements: 8, communicator: comm)
+        XCTAssertEqual(reducer.buckets.map(\.range), [15..<36, 0..<15])
+        XCTAssertEqual(reducer.buckets.map(\.firstLayer), [2, 0])
+    }
+
+    func testBucketedMeanEqualsPlainMeanWithOverlap() throws {
+        let comm = try CollectiveChecks.communicator()
+        let layers = (0..<6).map { (offset: $0 * 700, count: 700) }
+        var gradients = (0..<4200).map { Float(comm.rank + 1) * Float($0 % 11) }
+        var expected = gradients
+        try comm.allreduce(&expected, op: .mean)
+        let reducer = BucketedAllreduce(layers: layers, bucketElements: 1000, communicator: comm)
+        try gradients.withUnsafeMutableBufferPointer { buffer in
+            for layer in layers.indices.reversed() { try reducer.layerFinished(layer, gradients: buffer) }
+            try reducer.finish(gradients: buffer)
+            // A second step reuses the same buckets.
+            try reducer.reduce(gradients: buffer)
+        }
+        try expected.withUnsafeMutableBufferPointer { try comm.allreduce($0, op: .mean) }
+        XCTAssertEqual(gradients, expected)
+    }
+
+    func testHashAgreesAndDetectsADifferingRank() throws {
+        let comm = try CollectiveChecks.communicator()
+        var values = (0..<100).map { Float($0) * 0.5 }
+        XCTAssertEqual(try values.withUnsafeBufferPointer { try ParameterConsistency.disagreeingRanks(comm, values: $0) }, [])
+        if comm.rank == comm.size - 1 && comm.size > 1 { values[17] = values[17].nextUp }
+        let differing = try values.withUnsafeBufferPointer { try ParameterConsistency.disagreeingRanks(comm, values: $0) }
+        XCTAssertEqual(differing, comm.size > 1 ? [comm.size - 1] : [])
+        var other = values
+        other[3] = -other[3]
+        XCTAssertNotEqual(values.withUnsafeBufferPointer(ParameterConsistency.hash), other.withUnsafeBufferPointer(ParameterConsistency.hash))
+    }
+}

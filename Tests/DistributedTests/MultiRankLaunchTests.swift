@@ -19,6 +19,13 @@ final class MultiRankLaunchTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(executed, 2, result.transcript)
     }
 
+    func testBucketAndHashChecksPassOnTwoRanks() throws {
+        let result = try MPIRun.launch(ranks: 2, [MPIRun.testBundleExecutable, "DistributedTests.BucketAndHashChecks"], timeout: 120)
+        XCTAssertEqual(result.exitCode, 0, result.transcript)
+        let executed = result.standardOutput.components(separatedBy: "Executed 3 tests, with 0 failures").count - 1
+        XCTAssertGreaterThanOrEqual(executed, 2, result.transcript)
+    }
+
     func testSelftestOnTwoRanks() throws {
         let result = try MPIRun.launch(ranks: 2, [MPIRun.l3rsExecutable, "selftest", "--elements", "100000"], timeout: 60)
         XCTAssertEqual(result.exitCode, 0, result.transcript)
