@@ -26,12 +26,14 @@ let package = Package(
         .target(name: "Datasets", dependencies: []),
         // safetensors reader and writer, PyTorch state_dict import.
         .target(name: "Checkpoints", dependencies: []),
+        // Base optimizers as pure state transitions, schedules, clipping, parameter groups.
+        .target(name: "Optimizers", dependencies: []),
 
         // Command-line interface only: parsing and wiring.
         .executableTarget(
             name: "l3rs",
             dependencies: [
-                "Kernels", "Distributed", "Network", "Datasets", "Checkpoints",
+                "Kernels", "Distributed", "Network", "Datasets", "Checkpoints", "Optimizers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -41,6 +43,7 @@ let package = Package(
         .testTarget(name: "NetworkTests", dependencies: ["Network", "Kernels"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints"]),
+        .testTarget(name: "OptimizersTests", dependencies: ["Optimizers"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,42 @@
+/// Global-norm gradient clipping, as `torch.nn.utils.clip_grad_norm_` does it.
+///
+/// Pascanu, Mikolov & Bengio, "On the difficulty of training recurrent neural networks" (ICML 2013).
+/// Clipping by the norm of the whole flat gradient (not per layer) keeps the direction and only shortens it.
+public enum GradientClipping {
+    /// The Euclidean norm of `values`, accumulated in Double so that millions of small squares do not lose
+    /// precision (a Float sum stalls once it is ~10⁷ times larger than each term).
+    public static func globalNorm(_ values: UnsafeBufferPointer<Float>) -> Double {
+        var sumOfSquares: Double = 0
+        for value in values {
+            let x = Double(value)
+            sumOfSquares += x * x
+        }
+        return sumOfSquares.squareRoot()
+    }
+
+    /// Scales `gradient` in place so that its norm is at most `maxNorm`, and returns the norm before clipping.
+    ///
+    /// Like PyTorch, the scale is maxNorm / (norm + 1e-6), applied only when it is below 1. A non-finite
+    /// norm leaves the gradient untouched and is returned, so the caller can skip the step and log it
+    /// rather than spread NaN into every parameter.
+    @discardableResult
+    public static func clipGlobalNorm(_ gradient: UnsafeMutableBufferPointer<Float>, maxNorm: Double) -> Double {
+        precondition(maxNorm > 0, "clipGlobalNorm: maxNorm must be positive, got \(maxNorm)")
+        let norm = globalNorm(UnsafeBufferPointer(gradient))
+        guard norm.isFinite else { return norm }
+        let scale = scale(forNorm: norm, maxNorm: maxNorm)
+        if scale < 1 {
+            let factor = Float(scale)
+            for i in gradient.indices {
+                gradient[i] *= factor
+            }
+        }
+        return norm
+    }
+
+    /// The factor clipping multiplies a gradient of norm `norm` by: min(1, maxNorm / (norm + 1e-6)).
+    /// Exposed so a caller that copies the gradient anyway can fold the scaling into the copy.
+    public static func scale(forNorm norm: Double, maxNorm: Double) -> Double {
+        min(1, maxNorm / (norm + 1e-6))
+    }
+}
