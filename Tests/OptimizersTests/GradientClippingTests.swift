@@ -38,6 +38,16 @@ final class GradientClippingTests: XCTestCase {
         XCTAssertEqual(norm, Double(count).squareRoot(), accuracy: 1e-9 * Double(count).squareRoot())
     }
 
+    /// The eight-lane accumulation and its tail agree with a plain sum for lengths around the block size.
+    func testNormMatchesAPlainSumForAnyLength() {
+        for count in [0, 1, 7, 8, 9, 17, 100] {
+            let values = (0..<count).map { Float($0 % 5) - 1.5 }
+            let expected = values.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+            XCTAssertEqual(values.withUnsafeBufferPointer(GradientClipping.globalNorm), expected,
+                           accuracy: 1e-12, "count \(count)")
+        }
+    }
+
     func testNonFiniteNormLeavesGradientUntouched() {
         let (norm, clipped) = clip([.nan, 1], maxNorm: 1)
         XCTAssertTrue(norm.isNaN)

@@ -65,5 +65,16 @@ final class ParameterGroupTests: XCTestCase {
             }
         }
         XCTAssertEqual(effective, [1.5, 0, 1])
+
+        // With a clipping scale folded in: s·g + wd·θ.
+        gradient.withUnsafeBufferPointer { g in
+            parameters.withUnsafeBufferPointer { p in
+                effective.withUnsafeMutableBufferPointer { e in
+                    ParameterUpdate.addCoupledWeightDecay(gradient: g, gradientScale: 0.5, parameters: p,
+                                                          groups: groups, weightDecay: 0.25, into: e)
+                }
+            }
+        }
+        XCTAssertEqual(effective, [1, -0.5, 0.5])
     }
 }
