@@ -27,6 +27,8 @@ let package = Package(
         .target(name: "Datasets", dependencies: []),
         // safetensors reader and writer, PyTorch state_dict import.
         .target(name: "Checkpoints", dependencies: []),
+        // Base optimizers as pure state transitions, schedules, clipping, parameter groups.
+        .target(name: "Optimizers", dependencies: []),
 
         // Metrics logs, progress lines, tables and plots.
         .target(name: "Reports", dependencies: []),
@@ -37,7 +39,7 @@ let package = Package(
         .executableTarget(
             name: "l3rs",
             dependencies: [
-                "Kernels", "Distributed", "Network", "Datasets", "Checkpoints", "Reports", "Training",
+                "Kernels", "Distributed", "Network", "Datasets", "Checkpoints", "Optimizers", "Reports", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -49,6 +51,7 @@ let package = Package(
         .testTarget(name: "NetworkTests", dependencies: ["Network", "Kernels"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints"]),
+        .testTarget(name: "OptimizersTests", dependencies: ["Optimizers"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),
     ],

@@ -1,0 +1,29 @@
+/// AdamW: Adam's direction with decoupled weight decay.
+///
+/// Loshchilov & Hutter, "Decoupled Weight Decay Regularization" (ICLR 2019), Algorithm 2, in the form of
+/// `torch.optim.AdamW`: θ ← θ − lr·wd·θ − lr·d with d Adam's bias-corrected direction. The direction is
+/// exactly `Adam`'s (this type delegates to it, so the two cannot diverge); only the weight-decay coupling
+/// differs, and that is applied by `ParameterUpdate`, not here.
+public struct AdamW: DirectionRule {
+    /// The Adam rule that computes the direction.
+    public let adam: Adam
+
+    public init(beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8) {
+        adam = Adam(beta1: beta1, beta2: beta2, epsilon: epsilon)
+    }
+
+    public var name: String { "adamw" }
+    public var weightDecayCoupling: WeightDecayCoupling { .decoupled }
+
+    public func makeState(count: Int) -> OptimizerState {
+        adam.makeState(count: count)
+    }
+
+    public func direction(
+        gradient: UnsafeBufferPointer<Float>,
+        state: inout OptimizerState,
+        into direction: UnsafeMutableBufferPointer<Float>
+    ) {
+        adam.direction(gradient: gradient, state: &state, into: direction)
+    }
+}

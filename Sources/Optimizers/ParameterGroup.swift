@@ -1,0 +1,77 @@
+/// A contiguous slice of the flat parameter buffer that shares one learning-rate multiplier and one
+/// weight-decay flag (PyTorch's "param group", restricted to a slice of the flat buffer).
+///
+/// Why slices: the model keeps one flat parameter buffer and a layer table of (name, offset, count); a group
+/// is one layer or a run of adjacent layers. Typical uses: the classification head gets a 10× learning-rate
+/// multiplier in some baselines (method.md §6), and biases and norm parameters get no weight decay.
+public struct ParameterGroup: Sendable, Equatable, Codable {
+    /// A label for logs and errors (a layer name, or "head", "no-decay", ...).
+    public var name: String
+    /// First element of the slice in the flat buffer.
+    public var offset: Int
+    /// Number of elements in the slice.
+    public var count: Int
+    /// Multiplies the scheduled learning rate for this group.
+    public var learningRateMultiplier: Double
+    /// Whether the optimizer's weight decay applies to this group.
+    public var appliesWeightDecay: Bool
+
+    public init(name: String, offset: Int, count: Int, learningRateMultiplier: Double = 1,
+                appliesWeightDecay: Bool = true) {
+        self.name = name
+        self.offset = offset
+        self.count = count
+        self.learningRateMultiplier = learningRateMultiplier
+        self.appliesWeightDecay = appliesWeightDecay
+    }
+
+    /// The element indices of the slice.
+    public var range: Range<Int> { offset..<(offset + count) }
+
+    /// One group covering a whole buffer: the default when no per-group rules are configured.
+    public static func whole(count: Int) -> [ParameterGroup] {
+        [ParameterGroup(name: "all", offset: 0, count: count)]
+    }
+
+    /// Checks that `groups` cover `0..<parameterCount` exactly once each (no gaps, no overlaps) with finite,
+    /// non-negative multipliers. A gap would leave parameters silently untrained, so it is an error.
+    public static func validate(_ groups: [ParameterGroup], parameterCount: Int) throws(ParameterGroupError) {
+        for group in groups {
+            if group.offset < 0 || group.count < 0 || group.offset + group.count > parameterCount {
+                throw .outOfBounds(group: group.name, offset: group.offset, count: group.count,
+                                   parameterCount: parameterCount)
+            }
+            if !group.learningRateMultiplier.isFinite || group.learningRateMultiplier < 0 {
+                throw .invalidMultiplier(group: group.name, multiplier: group.learningRateMultiplier)
+            }
+        }
+        var next = 0
+        for group in groups.filter({ $0.count > 0 }).sorted(by: { $0.offset < $1.offset }) {
+            if group.offset > next { throw .gap(start: next, end: group.offset) }
+            if group.offset < next { throw .overlap(group: group.name, offset: group.offset) }
+            next = group.offset + group.count
+        }
+        if next < parameterCount { throw .gap(start: next, end: parameterCount) }
+    }
+}
+
+/// Why a list of parameter groups cannot be used with a buffer.
+public enum ParameterGroupError: Error, Equatable, CustomStringConvertible {
+    case outOfBounds(group: String, offset: Int, count: Int, parameterCount: Int)
+    case invalidMultiplier(group: String, multiplier: Double)
+    case gap(start: Int, end: Int)
+    case overlap(group: String, offset: Int)
+
+    public var description: String {
+        switch self {
+        case let .outOfBounds(group, offset, count, parameterCount):
+            "parameter group '\(group)' (offset \(offset), count \(count)) lies outside the \(parameterCount) parameters"
+        case let .invalidMultiplier(group, multiplier):
+            "parameter group '\(group)' has learning-rate multiplier \(multiplier); it must be finite and >= 0"
+        case let .gap(start, end):
+            "parameters \(start)..<\(end) belong to no parameter group"
+        case let .overlap(group, offset):
+            "parameter group '\(group)' at offset \(offset) overlaps the group before it"
+        }
+    }
+}

@@ -1,0 +1,49 @@
+/// RMSprop, uncentred, without momentum, in `torch.optim.RMSprop`'s form (defaults α 0.99, ε 1e-8).
+///
+/// Tieleman & Hinton, "Lecture 6.5 — RMSprop: Divide the gradient by a running average of its recent
+/// magnitude" (COURSERA: Neural Networks for Machine Learning, 2012):
+///
+///     v ← α·v + (1 − α)·g²
+///     d = g / (√v + ε)
+///
+/// No bias correction (PyTorch has none), so early steps are large: on step 1, d = g / (0.1·|g| + ε) ≈ 10·sign(g).
+///
+/// State: `secondMoment` = v. Jacobian (element-wise): ∂v'/∂v = α, ∂v'/∂g = 2(1 − α)g,
+/// ∂d/∂g|_v' = 1 / (√v' + ε), ∂d/∂v' = −g / ((√v' + ε)²·2√v').
+public struct RMSprop: DirectionRule {
+    /// Smoothing constant α of the running average of g².
+    public let alpha: Float
+    public let epsilon: Float
+
+    public init(alpha: Float = 0.99, epsilon: Float = 1e-8) {
+        self.alpha = alpha
+        self.epsilon = epsilon
+    }
+
+    public var name: String { "rmsprop" }
+    public var weightDecayCoupling: WeightDecayCoupling { .coupledL2 }
+
+    public func makeState(count: Int) -> OptimizerState {
+        OptimizerState(count: count, usesFirstMoment: false, usesSecondMoment: true)
+    }
+
+    public func direction(
+        gradient: UnsafeBufferPointer<Float>,
+        state: inout OptimizerState,
+        into direction: UnsafeMutableBufferPointer<Float>
+    ) {
+        checkDirectionShapes(name, gradient: gradient, direction: direction, state: state,
+                             usesFirstMoment: false, usesSecondMoment: true)
+        let (alpha, epsilon) = (self.alpha, self.epsilon)
+        let oneMinusAlpha = 1 - alpha
+        state.secondMoment.withUnsafeMutableBufferPointer { v in
+            for i in 0..<gradient.count {
+                let g = gradient[i]
+                let vi = alpha * v[i] + oneMinusAlpha * (g * g)
+                v[i] = vi
+                direction[i] = g / (vi.squareRoot() + epsilon)
+            }
+        }
+        state.step += 1
+    }
+}
