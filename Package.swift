@@ -15,6 +15,7 @@ let package = Package(
         // C libraries, found through pkg-config on Debian.
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // GEMM wrappers, im2col, vectorised element-wise and reduction loops.
         .target(name: "Kernels", dependencies: ["CBLAS"]),
@@ -23,9 +24,11 @@ let package = Package(
         // Flat parameter store, layers with forward/backward passes, models, losses.
         .target(name: "Network", dependencies: ["Kernels"]),
         // Dataset readers, normalisation, shuffling, sharding.
-        .target(name: "Datasets", dependencies: []),
+        .target(name: "Datasets", dependencies: ["Inflate"]),
         // safetensors reader and writer, PyTorch state_dict import.
-        .target(name: "Checkpoints", dependencies: []),
+        .target(name: "Checkpoints", dependencies: ["Inflate"]),
+        // gzip and raw-deflate decompression (zlib), shared by dataset files and zip-packed checkpoints.
+        .target(name: "Inflate", dependencies: ["CZlib"]),
 
         // Command-line interface only: parsing and wiring.
         .executableTarget(
@@ -39,8 +42,8 @@ let package = Package(
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
         .testTarget(name: "NetworkTests", dependencies: ["Network", "Kernels"]),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
-        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Inflate"], exclude: ["Fixtures"]),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )
