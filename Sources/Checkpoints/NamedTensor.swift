@@ -11,7 +11,10 @@ public struct NamedTensor: Sendable, Equatable {
     /// Makes a tensor, checking that the bytes fit the shape and dtype.
     public init(name: String, dtype: TensorDType, shape: [Int], bytes: [UInt8]) throws {
         guard shape.allSatisfy({ $0 >= 0 }) else { throw CheckpointError(file: name, "shape \(shape) has a negative dimension") }
-        let expected = NamedTensor.elementCount(shape) * dtype.byteSize
+        guard let elements = NamedTensor.checkedElementCount(shape), elements <= Int.max / dtype.byteSize else {
+            throw CheckpointError(file: name, "shape \(shape) is too large")
+        }
+        let expected = elements * dtype.byteSize
         guard bytes.count == expected else {
             throw CheckpointError(file: name, "tensor has \(bytes.count) bytes, shape \(shape) of \(dtype.rawValue) needs \(expected)")
         }
@@ -40,6 +43,17 @@ public struct NamedTensor: Sendable, Equatable {
     public var elementCount: Int { NamedTensor.elementCount(shape) }
 
     static func elementCount(_ shape: [Int]) -> Int { shape.reduce(1, *) }
+
+    /// The product of a shape read from an untrusted file, or nil when it overflows.
+    static func checkedElementCount(_ shape: [Int]) -> Int? {
+        var product = 1
+        for size in shape {
+            let (next, overflow) = product.multipliedReportingOverflow(by: size)
+            if overflow { return nil }
+            product = next
+        }
+        return product
+    }
 
     /// The elements converted to Float (F16 and BF16 widened exactly, integers rounded to nearest Float).
     public func floats() -> [Float] {

@@ -71,18 +71,26 @@ public enum PyTorchStateDict {
     static func materialise(_ reference: TensorReference, name: String, storage: [UInt8], file: String) throws -> NamedTensor {
         let dtype = reference.storage.dtype
         let width = dtype.byteSize
-        guard storage.count == reference.storage.elementCount * width else {
+        guard storage.count % width == 0, storage.count / width == reference.storage.elementCount else {
             throw CheckpointError(file: file, "tensor \"\(name)\": storage \(reference.storage.key) has \(storage.count) bytes, expected \(reference.storage.elementCount) × \(width)")
         }
         let shape = reference.shape
         guard shape.count == reference.strides.count, shape.allSatisfy({ $0 >= 0 }), reference.offset >= 0 else {
             throw CheckpointError(file: file, "tensor \"\(name)\": size \(shape), stride \(reference.strides) and offset \(reference.offset) are inconsistent")
         }
-        let count = shape.reduce(1, *)
+        guard let count = NamedTensor.checkedElementCount(shape), count <= reference.storage.elementCount else {
+            throw CheckpointError(file: file, "tensor \"\(name)\": size \(shape) holds more elements than its storage of \(reference.storage.elementCount)")
+        }
         if count == 0 { return try NamedTensor(name: name, dtype: dtype, shape: shape, bytes: []) }
-        // The largest element index the view touches must lie inside the storage.
-        let lastIndex = reference.offset + zip(shape, reference.strides).reduce(0) { $0 + ($1.0 - 1) * $1.1 }
-        guard reference.strides.allSatisfy({ $0 >= 0 }), lastIndex < reference.storage.elementCount else {
+        // The largest element index the view touches must lie inside the storage (computed without overflow).
+        var lastIndex: Int? = reference.offset
+        for (size, stride) in zip(shape, reference.strides) {
+            guard stride >= 0, let sum = lastIndex else { lastIndex = nil; break }
+            let (step, stepOverflow) = (size - 1).multipliedReportingOverflow(by: stride)
+            let (next, addOverflow) = sum.addingReportingOverflow(step)
+            lastIndex = stepOverflow || addOverflow ? nil : next
+        }
+        guard let lastIndex, lastIndex < reference.storage.elementCount else {
             throw CheckpointError(file: file, "tensor \"\(name)\": view (offset \(reference.offset), size \(shape), stride \(reference.strides)) reaches outside its storage of \(reference.storage.elementCount) elements")
         }
         let contiguousStrides = shape.indices.map { axis in shape[(axis + 1)...].reduce(1, *) }

@@ -69,12 +69,13 @@ public enum Safetensors {
             guard entry.end >= entry.start else {
                 throw CheckpointError(file: file, "tensor \"\(entry.name)\": data_offsets [\(entry.start), \(entry.end)] end before they start")
             }
-            let (elements, overflow) = entry.shape.reduce((1, false)) { partial, size in
-                let product = partial.0.multipliedReportingOverflow(by: size)
-                return (product.partialValue, partial.1 || product.overflow)
+            let byteCount = NamedTensor.checkedElementCount(entry.shape).flatMap { elements -> Int? in
+                let (bytes, overflow) = elements.multipliedReportingOverflow(by: entry.dtype.byteSize)
+                return overflow ? nil : bytes
             }
-            guard !overflow, elements.multipliedReportingOverflow(by: entry.dtype.byteSize).partialValue == entry.end - entry.start else {
-                throw CheckpointError(file: file, "tensor \"\(entry.name)\": data_offsets span \(entry.end - entry.start) bytes, shape \(entry.shape) of \(entry.dtype.rawValue) needs \(elements * entry.dtype.byteSize)")
+            guard let byteCount, byteCount == entry.end - entry.start else {
+                let needs = byteCount.map { "needs \($0)" } ?? "is too large"
+                throw CheckpointError(file: file, "tensor \"\(entry.name)\": data_offsets span \(entry.end - entry.start) bytes, shape \(entry.shape) of \(entry.dtype.rawValue) \(needs)")
             }
             guard entry.end <= bufferLength else {
                 throw CheckpointError(file: file, "tensor \"\(entry.name)\": data_offsets end \(entry.end) is past the data buffer's \(bufferLength) bytes (truncated file?)")

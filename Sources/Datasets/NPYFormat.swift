@@ -103,8 +103,12 @@ public struct NPYArray: Sendable, Equatable {
             throw DatasetError(file: file, location: "header", "NPY header is not text")
         }
         let fields = try parseHeader(header, file: file)
-        let elements = fields.shape.reduce(1, *)
-        let expected = elements * fields.dtype.byteSize
+        var expected = fields.dtype.byteSize
+        for size in fields.shape {
+            let (product, overflow) = expected.multipliedReportingOverflow(by: size)
+            guard !overflow else { throw DatasetError(file: file, location: "header field 'shape'", "shape \(fields.shape) is too large") }
+            expected = product
+        }
         guard bytes.count - dataStart == expected else {
             throw DatasetError(file: file, location: "byte \(dataStart)",
                                "NPY data is \(bytes.count - dataStart) bytes, shape \(fields.shape) of \(fields.dtype.rawValue) needs \(expected)")

@@ -90,6 +90,23 @@ final class PyTorchStateDictTests: XCTestCase {
         assertCheckpointError(try unknown.load(), mentions: ["odd.pkl", "byte 2", "0xff"])
     }
 
+    func testViewsOutsideTheirStorageAreRefused() throws {
+        let storage = PyTorchStateDict.StorageReference(key: "0", dtype: .f32, elementCount: 4)
+        let bytes = [UInt8](repeating: 0, count: 16)
+        let cases: [(PyTorchStateDict.TensorReference, String)] = [
+            (.init(storage: storage, offset: 2, shape: [3], strides: [1]), "reaches outside"),
+            (.init(storage: storage, offset: 0, shape: [2, 2], strides: [Int.max / 2, 1]), "reaches outside"),
+            (.init(storage: storage, offset: 0, shape: [Int.max / 2, 4], strides: [4, 1]), "more elements than its storage"),
+            (.init(storage: storage, offset: 0, shape: [2], strides: [1, 1]), "inconsistent"),
+        ]
+        for (reference, rule) in cases {
+            assertCheckpointError(try PyTorchStateDict.materialise(reference, name: "w", storage: bytes, file: "v.pth"), mentions: ["v.pth", "\"w\"", rule])
+        }
+        let wrongSize = PyTorchStateDict.StorageReference(key: "0", dtype: .f32, elementCount: Int.max)
+        assertCheckpointError(try PyTorchStateDict.materialise(.init(storage: wrongSize, offset: 0, shape: [1], strides: [1]), name: "w", storage: bytes, file: "v.pth"),
+                              mentions: ["storage 0 has 16 bytes"])
+    }
+
     func findSubsequence(_ haystack: [UInt8], _ needle: [UInt8]) -> Int? {
         guard haystack.count >= needle.count else { return nil }
         return (0...(haystack.count - needle.count)).first { Array(haystack[$0..<($0 + needle.count)]) == needle }
