@@ -26,7 +26,10 @@ public enum Zlib {
 
     /// Decompresses raw deflate data (no header), as stored in zip entries with method 8.
     public static func inflateRaw(_ compressed: [UInt8], expectedSize: Int) throws -> [UInt8] {
-        let output = try inflate(compressed, windowBits: -MAX_WBITS, sizeHint: expectedSize, allowConcatenatedMembers: false)
+        // Sizes come from the archive's directory, which may be damaged: never allocate more than deflate
+        // could produce from this input, and stop as soon as the output would exceed what was promised.
+        let output = try inflate(compressed, windowBits: -MAX_WBITS, sizeHint: min(expectedSize, compressed.count * 1032),
+                                 allowConcatenatedMembers: false, limit: expectedSize)
         guard output.count == expectedSize else {
             throw InflateError("deflate stream gave \(output.count) bytes, expected \(expectedSize)")
         }
@@ -61,7 +64,8 @@ public enum Zlib {
         }
     }
 
-    private static func inflate(_ compressed: [UInt8], windowBits: Int32, sizeHint: Int, allowConcatenatedMembers: Bool) throws -> [UInt8] {
+    private static func inflate(_ compressed: [UInt8], windowBits: Int32, sizeHint: Int, allowConcatenatedMembers: Bool,
+                                limit: Int = Int.max) throws -> [UInt8] {
         var stream = z_stream()
         guard czlib_inflate_init2(&stream, windowBits) == Z_OK else { throw InflateError("inflateInit2 failed") }
         defer { inflateEnd(&stream) }
@@ -71,6 +75,7 @@ public enum Zlib {
             stream.next_in = UnsafeMutablePointer(mutating: source.baseAddress)
             stream.avail_in = uInt(source.count)
             while true {
+                if produced > limit { throw InflateError("stream decompresses to more than the expected \(limit) bytes") }
                 if produced == output.count { output.append(contentsOf: repeatElement(0, count: output.count)) }
                 let status = output.withUnsafeMutableBufferPointer { target -> Int32 in
                     stream.next_out = target.baseAddress! + produced
