@@ -32,6 +32,9 @@ deps:
 	    echo "run:   sudo apt-get update && sudo apt-get install -y --no-install-recommends$$missing"; exit 1; \
 	  fi; \
 	fi
+	@python3 -c 'import numpy, safetensors' 2>/dev/null || python3 -m pip install -q numpy safetensors 2>/dev/null \
+	  || python3 -m pip install -q --break-system-packages numpy safetensors \
+	  || { echo "error: the tests need Python's numpy and safetensors: run  python3 -m pip install numpy safetensors"; exit 1; }
 
 data: deps
 	@if [ -x tools/fetch-data.sh ]; then tools/fetch-data.sh data; else echo "no data fetcher yet"; fi

@@ -16,6 +16,7 @@ let package = Package(
         // C libraries, found through pkg-config on Debian.
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // GEMM wrappers, im2col, vectorised element-wise and reduction loops.
         .target(name: "Kernels", dependencies: ["CBLAS"]),
@@ -24,9 +25,11 @@ let package = Package(
         // Flat parameter store, layers with forward/backward passes, models, losses.
         .target(name: "Network", dependencies: ["Kernels"]),
         // Dataset readers, normalisation, shuffling, sharding.
-        .target(name: "Datasets", dependencies: []),
+        .target(name: "Datasets", dependencies: ["Inflate"]),
         // safetensors reader and writer, PyTorch state_dict import.
-        .target(name: "Checkpoints", dependencies: []),
+        .target(name: "Checkpoints", dependencies: ["Inflate"]),
+        // gzip and raw-deflate decompression (zlib), shared by dataset files and zip-packed checkpoints.
+        .target(name: "Inflate", dependencies: ["CZlib"]),
         // Base optimizers as pure state transitions, schedules, clipping, parameter groups.
         .target(name: "Optimizers", dependencies: []),
 
@@ -49,8 +52,8 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TestSupport"]),
         .testTarget(name: "NetworkTests", dependencies: ["Network", "Kernels"]),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
-        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Inflate"], exclude: ["Fixtures"]),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints"], exclude: ["Fixtures"]),
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),

@@ -1,2 +1,0 @@
-/// safetensors reading and writing, and import of PyTorch state_dict files.
-public enum CheckpointsModule {}

@@ -1,2 +1,0 @@
-/// Dataset readers, normalisation, shuffling and sharding by rank.
-public enum DatasetsModule {}
