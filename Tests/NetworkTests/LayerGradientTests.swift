@@ -156,4 +156,20 @@ final class LayerGradientTests: XCTestCase {
                                                         epsilon: 3e-3),
                              tolerance: tolerance)
     }
+
+    /// backward ADDS parameter gradients: two backward passes without zeroing give twice the gradient.
+    func testParameterGradientsAccumulate() {
+        let model = ModelZoo.ccexamUSPS(seed: 8)
+        let x = TestData.uniform(shape: [2, 1, 16, 16], in: -1, 1, seed: 1)
+        let loss = SoftmaxCrossEntropy()
+        model.parameters.zeroGradients()
+        _ = loss.loss(logits: model.forward(x, training: false), labels: [1, 2])
+        model.backward(loss.gradient())
+        let once = Array(model.parameters.gradients)
+        model.backward(loss.gradient())
+        let twice = Array(model.parameters.gradients)
+        for i in stride(from: 0, to: once.count, by: 97) {
+            XCTAssertEqual(twice[i], 2 * once[i], accuracy: 1e-6 + 1e-5 * abs(once[i]))
+        }
+    }
 }
