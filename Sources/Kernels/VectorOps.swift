@@ -1,0 +1,107 @@
+/// Element-wise and reduction loops over contiguous Float buffers.
+///
+/// Written as plain indexed loops over unsafe buffers so that the optimiser can vectorise them (no bounds
+/// checks, no allocation, no closures). Reductions accumulate in eight independent lanes (`SIMD8`) so the
+/// compiler may reorder the additions; this is also slightly more accurate than one serial accumulator.
+public enum VectorOps {
+    /// x[i] = value
+    @inlinable
+    public static func fill(_ x: UnsafeMutableBufferPointer<Float>, with value: Float) {
+        guard let base = x.baseAddress else { return }
+        base.update(repeating: value, count: x.count)
+    }
+
+    /// x[i] *= alpha
+    @inlinable
+    public static func scale(_ x: UnsafeMutableBufferPointer<Float>, by alpha: Float) {
+        for i in 0..<x.count { x[i] *= alpha }
+    }
+
+    /// y[i] += alpha · x[i] (BLAS's axpy).
+    @inlinable
+    public static func addScaled(_ x: UnsafeBufferPointer<Float>, times alpha: Float, to y: UnsafeMutableBufferPointer<Float>) {
+        precondition(x.count == y.count, "addScaled: length mismatch")
+        for i in 0..<y.count { y[i] += alpha * x[i] }
+    }
+
+    /// y[i] += x[i]
+    @inlinable
+    public static func add(_ x: UnsafeBufferPointer<Float>, to y: UnsafeMutableBufferPointer<Float>) {
+        precondition(x.count == y.count, "add: length mismatch")
+        for i in 0..<y.count { y[i] += x[i] }
+    }
+
+    /// z[i] = x[i] + y[i]
+    @inlinable
+    public static func sum(_ x: UnsafeBufferPointer<Float>, _ y: UnsafeBufferPointer<Float>, into z: UnsafeMutableBufferPointer<Float>) {
+        precondition(x.count == z.count && y.count == z.count, "sum: length mismatch")
+        for i in 0..<z.count { z[i] = x[i] + y[i] }
+    }
+
+    /// z[i] = x[i] · y[i]
+    @inlinable
+    public static func multiply(_ x: UnsafeBufferPointer<Float>, _ y: UnsafeBufferPointer<Float>, into z: UnsafeMutableBufferPointer<Float>) {
+        precondition(x.count == z.count && y.count == z.count, "multiply: length mismatch")
+        for i in 0..<z.count { z[i] = x[i] * y[i] }
+    }
+
+    /// y[i] = x[i]
+    @inlinable
+    public static func copy(_ x: UnsafeBufferPointer<Float>, to y: UnsafeMutableBufferPointer<Float>) {
+        precondition(x.count == y.count, "copy: length mismatch")
+        guard let source = x.baseAddress, let target = y.baseAddress else { return }
+        target.update(from: source, count: x.count)
+    }
+
+    /// Σ x[i]
+    @inlinable
+    public static func sum(_ x: UnsafeBufferPointer<Float>) -> Float {
+        var lanes = SIMD8<Float>.zero
+        let blocks = x.count / 8
+        for b in 0..<blocks {
+            let o = b * 8
+            lanes += SIMD8(x[o], x[o + 1], x[o + 2], x[o + 3], x[o + 4], x[o + 5], x[o + 6], x[o + 7])
+        }
+        var total = lanes.sum()
+        for i in (blocks * 8)..<x.count { total += x[i] }
+        return total
+    }
+
+    /// Σ x[i] · y[i]
+    @inlinable
+    public static func dot(_ x: UnsafeBufferPointer<Float>, _ y: UnsafeBufferPointer<Float>) -> Float {
+        precondition(x.count == y.count, "dot: length mismatch")
+        var lanes = SIMD8<Float>.zero
+        let blocks = x.count / 8
+        for b in 0..<blocks {
+            let o = b * 8
+            let a = SIMD8(x[o], x[o + 1], x[o + 2], x[o + 3], x[o + 4], x[o + 5], x[o + 6], x[o + 7])
+            let c = SIMD8(y[o], y[o + 1], y[o + 2], y[o + 3], y[o + 4], y[o + 5], y[o + 6], y[o + 7])
+            lanes += a * c
+        }
+        var total = lanes.sum()
+        for i in (blocks * 8)..<x.count { total += x[i] * y[i] }
+        return total
+    }
+
+    /// Σ x[i]²
+    @inlinable
+    public static func sumOfSquares(_ x: UnsafeBufferPointer<Float>) -> Float { dot(x, x) }
+
+    /// Largest element (−∞ for an empty buffer).
+    @inlinable
+    public static func maximum(_ x: UnsafeBufferPointer<Float>) -> Float {
+        var best = -Float.infinity
+        for i in 0..<x.count where x[i] > best { best = x[i] }
+        return best
+    }
+
+    /// Index of the first largest element (nil for an empty buffer).
+    @inlinable
+    public static func indexOfMaximum(_ x: UnsafeBufferPointer<Float>) -> Int? {
+        guard x.count > 0 else { return nil }
+        var bestIndex = 0
+        for i in 1..<x.count where x[i] > x[bestIndex] { bestIndex = i }
+        return bestIndex
+    }
+}

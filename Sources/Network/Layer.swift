@@ -1,0 +1,25 @@
+/// A differentiable stage of a network: a forward/backward pair over Tensors.
+///
+/// Contract (every layer keeps it, the tests check it):
+/// - `forward` caches what `backward` needs and returns a tensor the layer owns and reuses while the batch
+///   shape is unchanged; callers must not write into it, and layers never write into their inputs.
+/// - `backward` takes ∂L/∂output (same shape as the last forward's output), returns ∂L/∂input, and ADDS the
+///   parameter gradients into the parameter store's gradient buffer (zeroing is the trainer's job, once per
+///   step, so gradients of several micro-batches can accumulate).
+/// - `backward` refers to the most recent `forward`; the `training` flag of that forward decides which
+///   derivative is taken (BatchNorm with batch or running statistics, Dropout with a mask or identity).
+public protocol Layer: AnyObject {
+    func forward(_ x: Tensor, training: Bool) -> Tensor
+    func backward(_ gradOutput: Tensor) -> Tensor
+}
+
+/// A layer with its own random stream (Dropout); models reseed these to make a training run reproducible
+/// or to replay the same masks (gradient checks, meta-training replays).
+public protocol StochasticLayer: Layer {
+    func reseed(_ seed: UInt64)
+}
+
+/// A layer built from other layers (BasicBlock), so containers can reach stochastic sub-layers.
+public protocol CompositeLayer: Layer {
+    var sublayers: [any Layer] { get }
+}

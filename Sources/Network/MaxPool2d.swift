@@ -1,0 +1,62 @@
+/// Max pooling over kernel×kernel windows (PyTorch's MaxPool2d, no padding, floor mode). Backward routes
+/// each output gradient to the input element that won the max (the first one on ties, like PyTorch).
+public final class MaxPool2d: Layer {
+    public let kernelSize: Int
+    public let stride: Int
+
+    private var winners: [Int32] = []
+    private var inputShape: [Int] = []
+    private var output: Tensor?
+    private var gradInput: Tensor?
+
+    public init(kernelSize: Int, stride: Int? = nil) {
+        precondition(kernelSize > 0 && (stride ?? kernelSize) > 0)
+        self.kernelSize = kernelSize
+        self.stride = stride ?? kernelSize
+    }
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        // x: (N, C, H, W) → y: (N, C, outH, outW); winners hold the index of each max within its (H, W) plane.
+        precondition(x.shape.count == 4 && x.shape[2] >= kernelSize && x.shape[3] >= kernelSize, "MaxPool2d: bad input \(x.shape)")
+        let planes = x.shape[0] * x.shape[1], height = x.shape[2], width = x.shape[3]
+        let outH = (height - kernelSize) / stride + 1, outW = (width - kernelSize) / stride + 1
+        let y = Tensor.reusing(output, shape: [x.shape[0], x.shape[1], outH, outW])
+        output = y
+        inputShape = x.shape
+        if winners.count != y.count { winners = [Int32](repeating: 0, count: y.count) }
+        winners.withUnsafeMutableBufferPointer { winner in
+            for p in 0..<planes {
+                let plane = x.pointer + p * height * width
+                for oy in 0..<outH {
+                    for ox in 0..<outW {
+                        var best = (oy * stride) * width + ox * stride
+                        for ky in 0..<kernelSize {
+                            let rowStart = (oy * stride + ky) * width + ox * stride
+                            for kx in 0..<kernelSize where plane[rowStart + kx] > plane[best] { best = rowStart + kx }
+                        }
+                        let o = (p * outH + oy) * outW + ox
+                        y[o] = plane[best]
+                        winner[o] = Int32(best)
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    public func backward(_ gradOutput: Tensor) -> Tensor {
+        guard let y = output else { preconditionFailure("MaxPool2d.backward before forward") }
+        precondition(gradOutput.shape == y.shape, "MaxPool2d.backward: gradient shape \(gradOutput.shape)")
+        let dx = Tensor.reusing(gradInput, shape: inputShape)
+        gradInput = dx
+        dx.fill(0)
+        let planeSize = inputShape[2] * inputShape[3]
+        let outPlane = y.shape[2] * y.shape[3]
+        winners.withUnsafeBufferPointer { winner in
+            for o in 0..<y.count {
+                dx[(o / outPlane) * planeSize + Int(winner[o])] += gradOutput[o]
+            }
+        }
+        return dx
+    }
+}

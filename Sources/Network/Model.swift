@@ -1,0 +1,90 @@
+/// A sequential network together with its parameter store (trainable tensors, flat, with gradients) and its
+/// buffer store (BatchNorm running statistics), both allocated once when the model is built.
+public final class Model {
+    /// The architecture's name, for logs and checkpoints.
+    public let name: String
+    public let layers: [any Layer]
+    public let parameters: ParameterStore
+    public let buffers: ParameterStore
+    /// One example's shape, (C, H, W).
+    public let inputShape: [Int]
+    public let classCount: Int
+    /// PyTorch names of the classification head (the last Linear's weight and bias), so a trainer can
+    /// re-initialise it for a new label set and give it its own learning rate.
+    public let headParameterNames: [String]
+
+    /// Allocates `registry` (every layer must already have registered with it) and initialises all
+    /// tensors from `seed` (see `ParameterInitializer`); dropout streams are seeded from it too.
+    public init(
+        name: String, layers: [any Layer], registry: ParameterRegistry,
+        inputShape: [Int], classCount: Int, headParameterNames: [String], seed: UInt64
+    ) {
+        self.name = name
+        self.layers = layers
+        parameters = registry.parameters
+        buffers = registry.buffers
+        self.inputShape = inputShape
+        self.classCount = classCount
+        self.headParameterNames = headParameterNames
+        registry.allocate()
+        for head in headParameterNames {
+            precondition(registry.parameters.entry(named: head) != nil, "unknown head parameter \(head)")
+        }
+        initialize(seed: seed)
+    }
+
+    /// Number of trainable scalars.
+    public var parameterCount: Int { parameters.count }
+
+    /// Entries of the classification head, in table order.
+    public var headEntries: [ParameterEntry] {
+        parameters.entries.filter { headParameterNames.contains($0.name) }
+    }
+
+    /// x: (N, C, H, W) → logits (N, classCount). In training mode BatchNorm uses batch statistics (and
+    /// updates its running statistics) and Dropout drops.
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        precondition(Array(x.shape.dropFirst()) == inputShape, "\(name) expects (N, \(inputShape)), got \(x.shape)")
+        var activation = x
+        for layer in layers { activation = layer.forward(activation, training: training) }
+        return activation
+    }
+
+    /// Back-propagates ∂L/∂logits through every layer, ACCUMULATING into `parameters.gradients`; returns
+    /// ∂L/∂input. Call `parameters.zeroGradients()` first unless gradients should add up.
+    @discardableResult
+    public func backward(_ gradLogits: Tensor) -> Tensor {
+        var gradient = gradLogits
+        for layer in layers.reversed() { gradient = layer.backward(gradient) }
+        return gradient
+    }
+
+    /// Re-draws every parameter and resets every buffer, PyTorch-style, from `seed`; reseeds dropout.
+    public func initialize(seed: UInt64) {
+        var generator = SplitMix64(seed: seed)
+        ParameterInitializer.initialize(parameters.entries, in: parameters, using: &generator)
+        ParameterInitializer.initialize(buffers.entries, in: buffers, using: &generator)
+        reseedStochasticLayers(seed: SplitMix64.derivedSeed(seed, stream: 1))
+    }
+
+    /// Re-draws only the named parameters (for example `headParameterNames`) from `seed`, in table order.
+    public func reinitialize(parameterNames names: [String], seed: UInt64) {
+        for name in names { precondition(parameters.entry(named: name) != nil, "unknown parameter \(name)") }
+        var generator = SplitMix64(seed: seed)
+        ParameterInitializer.initialize(parameters.entries.filter { names.contains($0.name) }, in: parameters, using: &generator)
+    }
+
+    /// Restarts every Dropout's random stream, each from its own seed derived from `seed` and its position,
+    /// so the same seed replays the same masks.
+    public func reseedStochasticLayers(seed: UInt64) {
+        var index: UInt64 = 0
+        func visit(_ layer: any Layer) {
+            if let stochastic = layer as? any StochasticLayer {
+                stochastic.reseed(SplitMix64.derivedSeed(seed, stream: index))
+                index += 1
+            }
+            if let composite = layer as? any CompositeLayer { composite.sublayers.forEach(visit) }
+        }
+        layers.forEach(visit)
+    }
+}

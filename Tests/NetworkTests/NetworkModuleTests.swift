@@ -1,6 +1,0 @@
-import XCTest
-@testable import Network
-
-final class NetworkModuleTests: XCTestCase {
-    func testModuleLinks() { _ = NetworkModule.self }
-}
