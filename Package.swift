@@ -36,7 +36,10 @@ let package = Package(
         // Metrics logs, progress lines, tables and plots.
         .target(name: "Reports", dependencies: []),
         // The data-parallel trainer: configuration, run folders, checkpoints and resume, stop signals.
-        .target(name: "Training", dependencies: ["Reports", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Training", dependencies: [
+            "Distributed", "Network", "Datasets", "Checkpoints", "Optimizers", "Reports",
+            .product(name: "Yams", package: "Yams"),
+        ]),
 
         // Command-line interface only: parsing and wiring.
         .executableTarget(

@@ -1,0 +1,182 @@
+import Datasets
+import Distributed
+import Foundation
+import Network
+import Optimizers
+import Reports
+
+/// What a finished (or stopped) run reports.
+public struct TrainingSummary: Sendable, Equatable {
+    /// Steps completed (the next run resumes from here).
+    public var steps: Int
+    public var testLoss: Double?
+    public var testAccuracy: Double?
+    public var seconds: Double
+    /// Hash of the final parameters (identical on every rank).
+    public var parameterHash: UInt64
+    /// True when a stop signal ended the run early, after a checkpoint.
+    public var stoppedBySignal: Bool
+}
+
+/// One step's numbers, reduced over ranks.
+public struct StepStatistics: Sendable, Equatable {
+    public var step: Int
+    public var loss: Double
+    public var accuracy: Double
+    public var learningRate: Double
+    public var gradientNorm: Double
+    public var skipped: Bool
+    /// A rank received SIGTERM or SIGINT: every rank stops after this step.
+    public var stopRequested: Bool
+}
+
+/// The data-parallel fine-tuning loop with a hand-designed optimizer: the inner loop of the whole system and
+/// the baseline every learned optimizer is judged against.
+///
+/// Every rank holds the whole model. At each step rank r takes its fixed slice of the global batch, computes
+/// the gradient of its share of the global mean loss, the gradients are averaged in fixed-order buckets, and
+/// every rank applies the same update, so parameters stay bit-identical (checked by hash on a schedule).
+public final class DataParallelTrainer {
+    public let configuration: TrainingConfiguration
+    public let communicator: any Communicator
+    public let model: Model
+    public let trainSet: Dataset
+    public let testSet: Dataset
+    public private(set) var optimizer: HandDesignedOptimizer
+    public let sampler: GlobalBatchSampler
+    /// Steps completed so far.
+    public private(set) var step = 0
+
+    private let reducer: BucketedAllreduce
+    private let lossFunction = SoftmaxCrossEntropy()
+    private var input: Tensor
+    private var epochOrder: (epoch: Int, order: [Int])?
+    private let augmentation: Augmentation
+
+    public init(configuration: TrainingConfiguration, communicator: any Communicator, model: Model,
+                trainSet: Dataset, testSet: Dataset) throws {
+        self.configuration = configuration
+        self.communicator = communicator
+        self.model = model
+        self.trainSet = trainSet
+        self.testSet = testSet
+        guard trainSet.imageShape == model.inputShape else {
+            throw TrainingError.shapeMismatch("model \(model.name) takes images of shape \(model.inputShape) but \(trainSet.name) has \(trainSet.imageShape)")
+        }
+        guard trainSet.classCount <= model.classCount else {
+            throw TrainingError.shapeMismatch("\(trainSet.name) has \(trainSet.classCount) classes but model \(model.name) outputs \(model.classCount)")
+        }
+        sampler = try GlobalBatchSampler(sampleCount: trainSet.count, globalBatchSize: configuration.globalBatch, seed: configuration.seed)
+        try sampler.validate(worldSize: communicator.size)
+        let groups = try ParameterGroups.make(for: model, configuration: configuration)
+        optimizer = try HandDesignedOptimizer(
+            configuration: try configuration.optimizerConfiguration(), parameterCount: model.parameterCount, groups: groups)
+        reducer = BucketedAllreduce(
+            layers: model.parameters.entries.map { (offset: $0.offset, count: $0.count) },
+            bucketElements: configuration.bucketElements, communicator: communicator)
+        let localCount = sampler.rankSlice(rank: communicator.rank, worldSize: communicator.size).count
+        input = Tensor(shape: [localCount] + model.inputShape)
+        augmentation = configuration.augment
+            ? Augmentation(cropPadding: 2, horizontalFlip: true, seed: configuration.seed) : Augmentation()
+    }
+
+    /// Copies rank 0's parameters and buffers to every rank, so all ranks start from the same point even if
+    /// their initialisation or file reads differed.
+    public func broadcastInitialState() throws {
+        try communicator.broadcast(model.parameters.values, root: 0)
+        if model.buffers.count > 0 { try communicator.broadcast(model.buffers.values, root: 0) }
+    }
+
+    /// Restores the step counter and the optimizer state (from a checkpoint).
+    public func restore(step: Int, optimizerState: OptimizerState) {
+        self.step = step
+        optimizer.state = optimizerState
+    }
+
+    /// One step: forward and backward on this rank's slice, bucketed gradient mean, update.
+    public func trainStep() throws -> StepStatistics {
+        let epoch = step / sampler.stepsPerEpoch
+        if epochOrder?.epoch != epoch { epochOrder = (epoch, sampler.epochOrder(epoch: epoch)) }
+        let indices = sampler.localBatch(epoch: epoch, step: step % sampler.stepsPerEpoch,
+                                         rank: communicator.rank, worldSize: communicator.size, order: epochOrder?.order)
+        var batch = trainSet.gather(indices)
+        if augmentation.isEnabled { augmentation.apply(to: &batch, sampleIndices: indices, epoch: epoch) }
+        batch.images.withUnsafeBufferPointer { source in
+            input.storage.baseAddress!.update(from: source.baseAddress!, count: source.count)
+        }
+        let labels = batch.labels.map { Int($0) }
+
+        // Dropout masks depend on (seed, step, rank) only, so a resumed run draws the same masks.
+        model.reseedStochasticLayers(seed: configuration.seed &+ UInt64(step) &* 0x9E37_79B9 &+ UInt64(communicator.rank) << 40)
+        model.parameters.zeroGradients()
+        let logits = model.forward(input, training: true)
+        let localLoss = Double(lossFunction.loss(logits: logits, labels: labels))
+        let localAccuracy = Double(accuracy(logits: logits, labels: labels))
+        // This rank's share of the global mean: weight w_r = n_r / B, times R because the allreduce averages.
+        let weight = sampler.sliceWeight(rank: communicator.rank, worldSize: communicator.size)
+        let gradLogits = lossFunction.gradient()
+        let factor = Float(weight * Double(communicator.size))
+        if factor != 1 { for index in 0..<gradLogits.count { gradLogits.storage[index] *= factor } }
+        model.backward(gradLogits)
+        try reducer.finish(gradients: model.parameters.gradients)
+
+        var reduced = [localLoss * weight, localAccuracy * weight, StopSignal.pending != 0 ? 1 : 0]
+        try communicator.allreduce(&reduced, op: .sum)
+
+        let report = optimizer.step(parameters: model.parameters.values, gradient: UnsafeBufferPointer(model.parameters.gradients))
+        step += 1
+        if configuration.hashEvery > 0 && step % configuration.hashEvery == 0 { try checkConsistency() }
+        return StepStatistics(step: step, loss: reduced[0], accuracy: reduced[1], learningRate: report.learningRate,
+                              gradientNorm: report.gradientNorm, skipped: report.skipped, stopRequested: reduced[2] > 0)
+    }
+
+    /// Compares a hash of the parameters across ranks; on a mismatch stops or copies rank 0's parameters.
+    public func checkConsistency() throws {
+        let differing = try ParameterConsistency.disagreeingRanks(communicator, values: UnsafeBufferPointer(model.parameters.values))
+        guard !differing.isEmpty else { return }
+        if configuration.onHashMismatch == "rebroadcast" {
+            try broadcastInitialState()
+        } else {
+            throw ParameterMismatchError(step: step, ranks: differing)
+        }
+    }
+
+    /// Loss and accuracy on the whole test set, each rank evaluating a contiguous shard.
+    public func evaluate(batchSize: Int = 500) throws -> (loss: Double, accuracy: Double) {
+        let total = testSet.count
+        let per = total / communicator.size, extra = total % communicator.size
+        let start = communicator.rank * per + min(communicator.rank, extra)
+        let end = start + per + (communicator.rank < extra ? 1 : 0)
+        var sums = [0.0, 0.0]
+        var position = start
+        let evalLoss = SoftmaxCrossEntropy()
+        while position < end {
+            let count = min(batchSize, end - position)
+            let batch = testSet.gather(Array(position..<(position + count)))
+            let tensor = Tensor(shape: [count] + model.inputShape, values: batch.images)
+            let logits = model.forward(tensor, training: false)
+            let labels = batch.labels.map { Int($0) }
+            sums[0] += Double(evalLoss.loss(logits: logits, labels: labels)) * Double(count)
+            sums[1] += Double(accuracy(logits: logits, labels: labels)) * Double(count)
+            position += count
+        }
+        try communicator.allreduce(&sums, op: .sum)
+        return (sums[0] / Double(total), sums[1] / Double(total))
+    }
+
+    /// Hash of the current parameters.
+    public var parameterHash: UInt64 { ParameterConsistency.hash(UnsafeBufferPointer(model.parameters.values)) }
+}
+
+/// Errors of a training run that are not configuration errors.
+public enum TrainingError: Error, CustomStringConvertible, Equatable {
+    case shapeMismatch(String)
+    case checkpoint(String)
+
+    public var description: String {
+        switch self {
+        case let .shapeMismatch(text): return text
+        case let .checkpoint(text): return text
+        }
+    }
+}
