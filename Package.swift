@@ -28,12 +28,14 @@ let package = Package(
         .target(name: "Checkpoints", dependencies: []),
         // Base optimizers as pure state transitions, schedules, clipping, parameter groups.
         .target(name: "Optimizers", dependencies: []),
+        // L3RS: per-layer mixing of normalised base directions by a small shared MLP, and its meta-gradient.
+        .target(name: "LearnedOptimizer", dependencies: ["Optimizers"]),
 
         // Command-line interface only: parsing and wiring.
         .executableTarget(
             name: "l3rs",
             dependencies: [
-                "Kernels", "Distributed", "Network", "Datasets", "Checkpoints", "Optimizers",
+                "Kernels", "Distributed", "Network", "Datasets", "Checkpoints", "Optimizers", "LearnedOptimizer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -44,6 +46,7 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints"]),
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "LearnedOptimizerTests", dependencies: ["LearnedOptimizer", "Optimizers"]),
     ],
     swiftLanguageModes: [.v6]
 )
