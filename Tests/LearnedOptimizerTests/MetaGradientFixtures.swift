@@ -8,7 +8,7 @@ enum MetaGradientFixtures {
     static func optimizer(
         variant: L3RSVariant = .layerEmbedding,
         bases: [OptimizerKind] = [.sgd, .momentum, .adam],
-        baseLearningRate: Float = 0.05
+        baseLearningRate: Float = 0.1
     ) -> L3RSOptimizer {
         let configuration = L3RSConfiguration(
             baseOptimizers: bases, baseLearningRate: baseLearningRate, variant: variant,
