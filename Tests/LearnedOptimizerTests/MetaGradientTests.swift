@@ -1,3 +1,4 @@
+import Optimizers
 import XCTest
 @testable import LearnedOptimizer
 
@@ -10,8 +11,11 @@ final class MetaGradientTests: XCTestCase {
     let problem = TinyRegressionProblem()
     let truncation = 4
 
-    private func check(order: MetaGradientOrder, variant: L3RSVariant, warmUp: Int) {
-        let optimizer = MetaGradientFixtures.optimizer(variant: variant)
+    private func check(
+        order: MetaGradientOrder, variant: L3RSVariant, warmUp: Int,
+        bases: [OptimizerKind] = [.sgd, .momentum, .adam]
+    ) {
+        let optimizer = MetaGradientFixtures.optimizer(variant: variant, bases: bases)
         let (θ0, state0) = MetaGradientFixtures.start(optimizer: optimizer, problem: problem, warmUp: warmUp)
         var analyticOptimizer = optimizer
         var θ = θ0
@@ -41,7 +45,7 @@ final class MetaGradientTests: XCTestCase {
             XCTAssertLessThanOrEqual(error, 1e-3 * abs(fd) + 1e-4 * scale,
                                      "\(order) φ[\(index)]: analytic \(analytic), finite difference \(fd)")
         }
-        print("meta-gradient check \(order) \(variant) warm-up \(warmUp): \(indices.count) coordinates, "
+        print("meta-gradient check \(order) \(variant) \(bases.map(\.rawValue)) warm-up \(warmUp): \(indices.count) coordinates, "
               + "max |FD| \(scale), worst error / tolerance \(worst)")
     }
 
@@ -73,5 +77,31 @@ final class MetaGradientTests: XCTestCase {
 
     func testFirstOrderMatchesFiniteDifferencesFromStepZero() {
         check(order: .firstOrder, variant: .kindAndDepth, warmUp: 0)
+    }
+
+    func testSecondOrderThroughOtherBaseRules() {
+        check(order: .secondOrder, variant: .layerEmbedding, warmUp: 2, bases: [.nesterov, .rmsprop, .lion, .adamw])
+    }
+
+    func testFirstOrderThroughOtherBaseRules() {
+        check(order: .firstOrder, variant: .kindAndDepth, warmUp: 2, bases: [.nesterov, .rmsprop, .lion, .adamw])
+    }
+
+    /// The second-order terms are not negligible on this problem, so the second-order check above could not
+    /// pass with a first-order gradient.
+    func testFirstAndSecondOrderDifferHere() {
+        let optimizer = MetaGradientFixtures.optimizer()
+        let (θ0, state0) = MetaGradientFixtures.start(optimizer: optimizer, problem: problem, warmUp: 2)
+        var gradients: [[Float]] = []
+        for order in MetaGradientOrder.allCases {
+            var copy = optimizer
+            var θ = θ0
+            var state = state0
+            gradients.append(copy.metaGradient(problem: problem, parameters: &θ, state: &state,
+                                               truncationLength: truncation, order: order).gradient)
+        }
+        let scale = gradients[1].map { abs(Double($0)) }.max()!
+        let difference = zip(gradients[0], gradients[1]).map { abs(Double($0) - Double($1)) }.max()!
+        XCTAssertGreaterThan(difference, 1e-2 * scale)
     }
 }
