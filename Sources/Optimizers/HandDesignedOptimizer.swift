@@ -79,14 +79,10 @@ public struct HandDesignedOptimizer: Sendable {
         let coupling = rule.weightDecayCoupling
         let (rule, groups, weightDecay) = (self.rule, self.groups, self.weightDecay)
         effectiveGradient.withUnsafeMutableBufferPointer { effective in
-            for i in 0..<gradient.count {
-                effective[i] = gradient[i] * clipScale
-            }
-            if coupling == .coupledL2 && weightDecay != 0 {
-                ParameterUpdate.addCoupledWeightDecay(
-                    gradient: UnsafeBufferPointer(effective), parameters: UnsafeBufferPointer(parameters),
-                    groups: groups, weightDecay: Float(weightDecay), into: effective)
-            }
+            // One pass: clipping scale and (for coupled rules) weight decay folded into the copy.
+            ParameterUpdate.addCoupledWeightDecay(
+                gradient: gradient, gradientScale: clipScale, parameters: UnsafeBufferPointer(parameters),
+                groups: groups, weightDecay: coupling == .coupledL2 ? Float(weightDecay) : 0, into: effective)
             directionBuffer.withUnsafeMutableBufferPointer { direction in
                 rule.direction(gradient: UnsafeBufferPointer(effective), state: &state, into: direction)
                 ParameterUpdate.apply(

@@ -51,8 +51,3 @@ extension OptimizerKind: Codable {
         try container.encode(rawValue)
     }
 }
-
-/// Lower-cased, whitespace-trimmed form of a user-supplied name.
-func normalisedName(_ name: String) -> String {
-    String(name.lowercased().drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
-}

@@ -5,10 +5,13 @@
 /// baseline trainer composes `addCoupledWeightDecay` → `DirectionRule.direction` → `apply`.
 public enum ParameterUpdate {
     /// Coupled L2 weight decay (PyTorch's `weight_decay` for SGD, momentum, Adam, RMSprop):
-    /// `effectiveGradient = gradient + wd·θ` in groups that apply weight decay, `= gradient` elsewhere.
+    /// `effectiveGradient = s·gradient + wd·θ` in groups that apply weight decay, `= s·gradient` elsewhere,
+    /// where s is `gradientScale` (the clipping factor, so clipping costs no extra pass; 1 for none).
+    /// Pass `weightDecay: 0` for decoupled rules to get the scaled copy alone.
     /// `effectiveGradient` may alias `gradient`.
     public static func addCoupledWeightDecay(
         gradient: UnsafeBufferPointer<Float>,
+        gradientScale: Float = 1,
         parameters: UnsafeBufferPointer<Float>,
         groups: [ParameterGroup],
         weightDecay: Float,
@@ -19,7 +22,7 @@ public enum ParameterUpdate {
         for group in groups {
             let decay: Float = group.appliesWeightDecay ? weightDecay : 0
             for i in group.range {
-                effectiveGradient[i] = gradient[i] + decay * parameters[i]
+                effectiveGradient[i] = gradientScale * gradient[i] + decay * parameters[i]
             }
         }
     }
