@@ -3,6 +3,11 @@
 /// The real trainer conforms with model forward/backward plus the gradient allreduce (each rank returns the
 /// global mean); tests conform with small closed-form problems. Calls must be deterministic in
 /// (parameters, step): the recompute memory mode re-evaluates them and relies on identical answers.
+///
+/// Data parallel: the training loss, gradient and HVP must be the global (allreduced) ones on every rank,
+/// because the forward step and the Hessian products must agree across ranks. The reverse pass is linear in
+/// the validation seeds, so `validationLossAndGradient` may return the rank's own shard term (scaled so the
+/// ranks' terms sum, or average, to the global one) and the meta-gradient is then allreduced the same way.
 public protocol InnerProblem {
     /// ℓ(θ; B_step), the training loss of the batch of inner step `step`, with its gradient written into
     /// `gradient`.
