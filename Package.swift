@@ -32,6 +32,8 @@ let package = Package(
         .target(name: "Inflate", dependencies: ["CZlib"]),
         // Base optimizers as pure state transitions, schedules, clipping, parameter groups.
         .target(name: "Optimizers", dependencies: []),
+        // L3RS: per-layer mixing of normalised base directions by a small shared MLP, and its meta-gradient.
+        .target(name: "LearnedOptimizer", dependencies: ["Optimizers"]),
 
         // Metrics logs, progress lines, tables and plots.
         .target(name: "Reports", dependencies: []),
@@ -45,7 +47,8 @@ let package = Package(
         .executableTarget(
             name: "l3rs",
             dependencies: [
-                "Kernels", "Distributed", "Network", "Datasets", "Checkpoints", "Optimizers", "Reports", "Training",
+                "Kernels", "Distributed", "Network", "Datasets", "Checkpoints", "Optimizers", "LearnedOptimizer",
+                "Reports", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -58,6 +61,7 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Inflate"], exclude: ["Fixtures"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints"], exclude: ["Fixtures"]),
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "LearnedOptimizerTests", dependencies: ["LearnedOptimizer", "Optimizers"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),
     ],

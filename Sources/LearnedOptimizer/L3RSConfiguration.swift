@@ -1,0 +1,75 @@
+import Foundation
+import Optimizers
+
+/// Everything that fixes the shape and meaning of an L3RS optimizer's meta-parameters φ; saved next to φ so
+/// a trained optimizer can be reloaded and checked against the model it is applied to.
+public struct L3RSConfiguration: Sendable, Equatable, Codable {
+    /// The P base optimizers whose normalised directions are mixed, in mixing-weight order.
+    public var baseOptimizers: [OptimizerKind]
+    /// λ0: the step size at o_λ = 0 (a per-element step, comparable to Adam's learning rate).
+    public var baseLearningRate: Float
+    public var variant: L3RSVariant
+    /// Width of both hidden layers of the MLP.
+    public var hiddenWidth: Int
+    /// Width of the layer embedding (layerEmbedding variant only).
+    public var embeddingWidth: Int
+    /// Initial bias of the mixing logit of the preferred base optimizer (adam, else adamw); every other
+    /// mixing logit starts at 0.
+    ///
+    /// Why 20 and not method.md's example 3: with 3 the initial mix gives adam only μ ≈ 0.909, so the initial
+    /// optimizer would not be "normalised Adam with learning rate λ0". With 20 the other weights are
+    /// e^−20 ≈ 2·10⁻⁹ each, so μ_adam rounds to 1 in Float and the update equals normalised Adam to well
+    /// within 10⁻⁶·λ0. The price: the softmax is saturated at initialisation, so the meta-gradient on the
+    /// mixing logits starts ~10⁻⁹ times smaller and the learned optimizer is at first a layer-wise
+    /// learning-rate scheduler over Adam. Set 3 here to start from a genuine mixture instead.
+    public var initialPreferredLogit: Float
+    /// Half-width of the uniform distribution of the initial embedding entries ("small and random").
+    public var embeddingInitialScale: Float
+    /// Seed of the deterministic initialisation of φ.
+    public var seed: UInt64
+    /// Names of the layers the optimizer is (or was) trained on, in layer order.
+    public var layerNames: [String]
+
+    public init(
+        baseOptimizers: [OptimizerKind] = [.sgd, .momentum, .adam],
+        baseLearningRate: Float = 1e-3,
+        variant: L3RSVariant = .layerEmbedding,
+        hiddenWidth: Int = 32,
+        embeddingWidth: Int = 8,
+        initialPreferredLogit: Float = 20,
+        embeddingInitialScale: Float = 0.01,
+        seed: UInt64 = 0,
+        layerNames: [String] = []
+    ) {
+        self.baseOptimizers = baseOptimizers
+        self.baseLearningRate = baseLearningRate
+        self.variant = variant
+        self.hiddenWidth = hiddenWidth
+        self.embeddingWidth = embeddingWidth
+        self.initialPreferredLogit = initialPreferredLogit
+        self.embeddingInitialScale = embeddingInitialScale
+        self.seed = seed
+        self.layerNames = layerNames
+    }
+
+    /// P, the number of base optimizers.
+    public var baseCount: Int { baseOptimizers.count }
+
+    /// The index of the base optimizer whose mixing logit starts at `initialPreferredLogit`: adam if present,
+    /// else adamw, else none (all logits 0, a uniform mix).
+    public var preferredBaseIndex: Int? {
+        baseOptimizers.firstIndex(of: .adam) ?? baseOptimizers.firstIndex(of: .adamw)
+    }
+
+    /// The configuration as one JSON string, for a safetensors `__metadata__` entry.
+    public func encodedJSON() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+
+    /// Reads a configuration written by `encodedJSON()`.
+    public static func decode(json: String) throws -> L3RSConfiguration {
+        try JSONDecoder().decode(L3RSConfiguration.self, from: Data(json.utf8))
+    }
+}

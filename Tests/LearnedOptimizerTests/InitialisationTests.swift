@@ -1,0 +1,80 @@
+import Optimizers
+import XCTest
+@testable import LearnedOptimizer
+
+/// At initialisation L3RS is normalised Adam with learning rate λ0 (method.md §4). The initial adam mixing
+/// logit is 20 (`L3RSConfiguration.initialPreferredLogit`), so μ_adam rounds to exactly 1 in Float and the
+/// other weights are ~2e-9; o_λ = 0 exactly, so λ = λ0.
+final class InitialisationTests: XCTestCase {
+    /// Per step, Δθ equals λ0 · d_adam / (rms_l(d_adam) + 1e-12) to 1e-6 (absolute, per element), with an
+    /// independent Adam run on the same gradients; over six steps and λ0 ∈ {1e-3, 0.1, 1}.
+    func testInitialUpdateEqualsNormalisedAdam() {
+        let problem = TinyRegressionProblem()
+        let layers = TinyRegressionProblem.layers
+        for variant in L3RSVariant.allCases {
+            for λ0 in [Float(1e-3), 0.1, 1] {
+                let configuration = L3RSConfiguration(baseLearningRate: λ0, variant: variant)
+                var optimizer = try! L3RSOptimizer(configuration: configuration, layers: layers,
+                                                   parameterCount: TinyRegressionProblem.parameterCount)
+                var state = optimizer.makeState()
+                let adam = Adam()
+                var adamState = adam.makeState(count: TinyRegressionProblem.parameterCount)
+                var θ = TinyRegressionProblem.initialParameters()
+                var g = [Float](repeating: 0, count: θ.count)
+                for step in 0..<6 {
+                    let loss = θ.withUnsafeBufferPointer { p in
+                        g.withUnsafeMutableBufferPointer {
+                            problem.trainingLossAndGradient(parameters: p, step: step, gradient: $0)
+                        }
+                    }
+                    let before = θ
+                    optimizer.step(parameters: &θ, gradient: g, loss: loss, state: &state)
+                    let direction = adam.direction(gradient: g, state: &adamState)
+                    for layer in layers {
+                        let slice = direction[layer.range].map(Double.init)
+                        let rms = (slice.reduce(0) { $0 + $1 * $1 } / Double(layer.count)).squareRoot()
+                        for i in layer.range {
+                            let expected = λ0 * direction[i] / Float(rms + 1e-12)
+                            XCTAssertEqual(before[i] - θ[i], expected, accuracy: 1e-6,
+                                           "\(variant) λ0 \(λ0) step \(step) element \(i)")
+                        }
+                    }
+                    XCTAssertEqual(optimizer.lastStepSizes, [Float](repeating: λ0, count: layers.count))
+                    for l in 0..<layers.count {
+                        XCTAssertEqual(optimizer.lastMixingWeights[l * 3 + 2], 1, "μ_adam")
+                        XCTAssertLessThan(optimizer.lastMixingWeights[l * 3], 1e-8, "μ_sgd")
+                        XCTAssertLessThan(optimizer.lastMixingWeights[l * 3 + 1], 1e-8, "μ_momentum")
+                    }
+                }
+            }
+        }
+    }
+
+    /// With method.md's example bias 3 the initial mix is only ≈ 0.9094 adam: the reason the default is 20.
+    func testExampleBiasThreeGivesPartialAdam() throws {
+        let configuration = L3RSConfiguration(initialPreferredLogit: 3)
+        var optimizer = try L3RSOptimizer(configuration: configuration, layers: TinyRegressionProblem.layers,
+                                          parameterCount: TinyRegressionProblem.parameterCount)
+        var state = optimizer.makeState()
+        var θ = TinyRegressionProblem.initialParameters()
+        let g = [Float](repeating: 0.1, count: θ.count)
+        optimizer.step(parameters: &θ, gradient: g, loss: 1, state: &state)
+        let expected = Float(exp(3.0) / (exp(3.0) + 2))
+        XCTAssertEqual(optimizer.lastMixingWeights[2], expected, accuracy: 1e-6)
+        XCTAssertEqual(Double(expected), 0.9094, accuracy: 1e-4)
+    }
+
+    /// The output layer starts at zero, the hidden layers do not, and initialisation is deterministic.
+    func testInitialMetaParameters() {
+        let configuration = L3RSConfiguration(seed: 42)
+        let φ = MetaParameters(initialFor: configuration, layerCount: 5)
+        let layout = φ.layout
+        XCTAssertTrue(φ.values[layout.outputWeightOffset..<layout.outputBiasOffset].allSatisfy { $0 == 0 })
+        XCTAssertEqual(Array(φ.values[layout.outputBiasOffset..<layout.embeddingOffset]), [0, 0, 0, 20])
+        XCTAssertTrue(φ.values[layout.firstWeightOffset..<layout.firstBiasOffset].contains { $0 != 0 })
+        let embedding = φ.values[layout.embeddingOffset..<layout.count]
+        XCTAssertTrue(embedding.allSatisfy { abs($0) <= 0.01 } && embedding.contains { $0 != 0 })
+        XCTAssertEqual(φ, MetaParameters(initialFor: configuration, layerCount: 5))
+        XCTAssertNotEqual(φ, MetaParameters(initialFor: L3RSConfiguration(seed: 43), layerCount: 5))
+    }
+}
