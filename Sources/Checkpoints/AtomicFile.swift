@@ -3,8 +3,8 @@ import Foundation
 /// Writes a file so that readers see either the old file or the complete new one, never a partial write:
 /// the bytes go to a temporary file in the same folder (same file system, so the rename is atomic), are
 /// flushed to disk with fsync, and the temporary file is renamed over the target.
-enum AtomicFile {
-    static func write(_ bytes: [UInt8], to path: String) throws {
+public enum AtomicFile {
+    public static func write(_ bytes: [UInt8], to path: String) throws {
         let url = URL(fileURLWithPath: path)
         let folder = url.deletingLastPathComponent().path
         let temporary = folder + "/." + url.lastPathComponent + ".tmp-" + UUID().uuidString

@@ -50,6 +50,13 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var seed: UInt64 = 0
     /// Random crop and flip augmentation of training images.
     public var augment: Bool = false
+    /// Resize images (and repeat grey channels) when the data's shape differs from the backbone's input.
+    public var resize: Bool = false
+    /// Complete checkpoints kept in the run folder.
+    public var keepCheckpoints: Int = 2
+    /// Allow resuming a checkpoint written by another number of ranks (the global batches are the same for
+    /// any world size, so only the order of floating-point sums changes).
+    public var allowReshard: Bool = false
 
     public init() {}
 
@@ -57,6 +64,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         case name, runsDirectory, model, weights, data, dataDirectory, head, freeze, optimizer, learningRate
         case schedule, warmupSteps, headLearningRateMultiplier, weightDecay, clipNorm, globalBatch, steps
         case evalEvery, checkpointEvery, hashEvery, onHashMismatch, bucketElements, progressSeconds, seed, augment
+        case resize, keepCheckpoints, allowReshard
     }
 
     /// Missing keys keep their defaults.
@@ -74,6 +82,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         try read(.evalEvery, &evalEvery); try read(.checkpointEvery, &checkpointEvery); try read(.hashEvery, &hashEvery)
         try read(.onHashMismatch, &onHashMismatch); try read(.bucketElements, &bucketElements)
         try read(.progressSeconds, &progressSeconds); try read(.seed, &seed); try read(.augment, &augment)
+        try read(.resize, &resize); try read(.keepCheckpoints, &keepCheckpoints); try read(.allowReshard, &allowReshard)
     }
 
     /// Reads a YAML configuration; unknown keys are an error naming the file, the key and the valid keys.
@@ -106,6 +115,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         if steps < 1 { problems.append("steps must be positive, got \(steps)") }
         if evalEvery < 0 || checkpointEvery < 0 || hashEvery < 0 { problems.append("evalEvery, checkpointEvery and hashEvery must be >= 0") }
         if bucketElements < 1024 { problems.append("bucketElements must be at least 1024, got \(bucketElements)") }
+        if keepCheckpoints < 1 { problems.append("keepCheckpoints must be at least 1, got \(keepCheckpoints)") }
         if head == "keep" && weights.isEmpty { problems.append("head: keep needs pretrained weights (set weights)") }
         guard problems.isEmpty else { throw ConfigurationError.invalid(problems) }
     }

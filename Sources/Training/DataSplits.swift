@@ -1,0 +1,24 @@
+import Datasets
+import Network
+
+/// The train and test splits a run uses, prepared for its backbone. Datasets without a test split of their
+/// own (mnist-5k, animal-mnist, digits) get a seeded 80/20 split that is the same on every rank and run.
+public enum DataSplits {
+    /// Seed of the train/test split of single-split datasets (fixed, so every run sees the same test set).
+    public static let testSplitSeed: UInt64 = 20_240_818
+
+    public static func load(_ name: String, dataDirectory: String, for model: Model, resize: Bool) throws
+        -> (train: Dataset, test: Dataset) {
+        let descriptor = try DatasetRegistry.descriptor(named: name)
+        let train: Dataset, test: Dataset
+        if descriptor.splits.contains(.test) {
+            train = try DatasetRegistry.load(name, split: .train, dataDirectory: dataDirectory)
+            test = try DatasetRegistry.load(name, split: .test, dataDirectory: dataDirectory)
+        } else {
+            let all = try DatasetRegistry.load(name, split: .all, dataDirectory: dataDirectory)
+            (train, test) = try all.split(validationFraction: 0.2, seed: testSplitSeed)
+        }
+        return (try InputPipeline.prepare(train, for: model, resize: resize),
+                try InputPipeline.prepare(test, for: model, resize: resize))
+    }
+}

@@ -1,0 +1,151 @@
+import Datasets
+import Distributed
+import Foundation
+import Network
+import Optimizers
+import Reports
+
+/// A whole fine-tuning (or pre-training) run on this rank: model, data, trainer, run folder, resume,
+/// progress, metrics, evaluation, checkpoints, and the stop signal. The command-line layer only parses
+/// options and calls `execute`.
+public final class TrainingRun {
+    /// How a run ended.
+    public enum Outcome: Equatable, Sendable {
+        case finished(TrainingSummary)
+        /// A stop signal arrived; a checkpoint of `step` was written. Exit with `StopSignal.exitCode`.
+        case stopped(step: Int)
+    }
+
+    public let configuration: TrainingConfiguration
+    public let communicator: any Communicator
+    public let resume: Bool
+    /// Where lines go (rank 0 only prints).
+    private let log: (String) -> Void
+
+    public init(configuration: TrainingConfiguration, communicator: any Communicator, resume: Bool,
+                log: @escaping (String) -> Void) {
+        self.configuration = configuration
+        self.communicator = communicator
+        self.resume = resume
+        self.log = log
+    }
+
+    var runFolder: URL { URL(fileURLWithPath: configuration.runsDirectory).appendingPathComponent(configuration.name) }
+
+    /// Builds the model as the configuration says: the architecture, then pretrained weights (with the head
+    /// skipped when it is re-initialised), then the head re-initialised from the seed.
+    public static func makeModel(_ configuration: TrainingConfiguration, classCount: Int) throws -> Model {
+        let model = try ModelZoo.make(named: configuration.model, classCount: classCount, seed: configuration.seed)
+        if !configuration.weights.isEmpty {
+            let skipped: Set<String> = configuration.head == "reinit" ? Set(model.headParameterNames) : []
+            try ModelWeights.load(into: model, from: configuration.weights, skipping: skipped)
+            if configuration.head == "reinit" {
+                model.reinitialize(parameterNames: model.headParameterNames, seed: configuration.seed &+ 0x4845_4144) // "HEAD"
+            }
+        }
+        return model
+    }
+
+    public func execute() throws -> Outcome {
+        let rank0 = communicator.isRoot
+        let descriptor = try DatasetRegistry.descriptor(named: configuration.data)
+        let model = try Self.makeModel(configuration, classCount: max(descriptor.classCount, 1))
+        let (trainSet, testSet) = try DataSplits.load(configuration.data, dataDirectory: configuration.dataDirectory,
+                                                      for: model, resize: configuration.resize)
+        let trainer = try DataParallelTrainer(configuration: configuration, communicator: communicator, model: model,
+                                              trainSet: trainSet, testSet: testSet)
+        let store = CheckpointStore(folder: runFolder.appendingPathComponent("checkpoints"), keep: configuration.keepCheckpoints)
+        let metricsURL = runFolder.appendingPathComponent("metrics.jsonl")
+
+        // Resume, or refuse to overwrite an earlier run's results.
+        if resume, let state = try store.loadLatest(into: model) {
+            guard state.modelName == model.name else {
+                throw TrainingError.checkpoint("checkpoint in \(store.folder.path) is of model \(state.modelName), this run trains \(model.name)")
+            }
+            guard state.worldSize == communicator.size || configuration.allowReshard else {
+                throw TrainingError.checkpoint("checkpoint in \(store.folder.path) was written by \(state.worldSize) rank(s), this run has \(communicator.size); set allowReshard: true to continue with the same global batches")
+            }
+            guard state.optimizerName == configuration.optimizer else {
+                throw TrainingError.checkpoint("checkpoint in \(store.folder.path) was written with optimizer \(state.optimizerName), this run uses \(configuration.optimizer)")
+            }
+            trainer.restore(step: state.step, optimizerState: state.optimizer)
+            if rank0 {
+                try MetricsLog.truncate(url: metricsURL, key: "step", above: Double(state.step))
+                log("resuming from step \(state.step) (\(store.folder.path))")
+            }
+        } else if !store.completeSteps().isEmpty {
+            throw TrainingError.checkpoint("\(runFolder.path) already holds checkpoints; pass --resume auto to continue it, or choose another --name")
+        }
+        try trainer.broadcastInitialState()
+
+        var metrics: MetricsLog?
+        if rank0 {
+            try FileManager.default.createDirectory(at: runFolder, withIntermediateDirectories: true)
+            try Data(try configuration.yaml().utf8).write(to: runFolder.appendingPathComponent("config.yaml"), options: .atomic)
+            metrics = try MetricsLog(url: metricsURL)
+            log("model \(model.name): \(model.parameterCount) parameters; data \(trainSet.name): \(trainSet.count) train, \(testSet.count) test; \(communicator.size) rank(s), global batch \(configuration.globalBatch)")
+        }
+
+        let progress = ProgressReporter(total: configuration.steps, label: "train", plainInterval: configuration.progressSeconds)
+        let start = Date()
+        var lastTime = Date()
+        var lastEval: (loss: Double, accuracy: Double)?
+        func checkpoint() throws {
+            if rank0 {
+                try store.save(model: model, state: .init(step: trainer.step, worldSize: communicator.size, modelName: model.name,
+                                                          optimizer: trainer.optimizer.state, optimizerName: configuration.optimizer))
+            }
+            try communicator.barrier()
+        }
+
+        while trainer.step < configuration.steps {
+            let stats = try trainer.trainStep()
+            let now = Date()
+            let imagesPerSecond = Double(configuration.globalBatch) / max(now.timeIntervalSince(lastTime), 1e-9)
+            lastTime = now
+            var values: [(String, Double?)] = [
+                ("step", Double(stats.step)), ("loss", stats.loss), ("accuracy", stats.accuracy),
+                ("learning_rate", stats.learningRate), ("gradient_norm", stats.gradientNorm),
+                ("images_per_second", imagesPerSecond), ("seconds", now.timeIntervalSince(start)),
+            ]
+            let isLast = stats.step == configuration.steps
+            if (configuration.evalEvery > 0 && stats.step % configuration.evalEvery == 0) || isLast {
+                let result = try trainer.evaluate()
+                lastEval = result
+                values += [("test_loss", result.loss), ("test_accuracy", result.accuracy)]
+            }
+            if stats.skipped { values.append(("skipped", 1)) }
+            try metrics?.append(MetricsRecord(values))
+            if rank0 {
+                var shown = [("loss", String(format: "%.4f", stats.loss)), ("acc", String(format: "%.3f", stats.accuracy))]
+                if let lastEval { shown.append(("test acc", String(format: "%.4f", lastEval.accuracy))) }
+                progress.update(step: stats.step, values: shown, imagesPerSecond: imagesPerSecond)
+            }
+            if stats.stopRequested {
+                try checkpoint()
+                progress.finish()
+                if rank0 { log("stop signal received: checkpoint of step \(stats.step) written to \(store.folder.path)") }
+                return .stopped(step: stats.step)
+            }
+            if isLast || (configuration.checkpointEvery > 0 && stats.step % configuration.checkpointEvery == 0) {
+                try checkpoint()
+            }
+        }
+        progress.finish()
+        // A resumed run that was already complete still reports its final numbers.
+        if lastEval == nil { lastEval = try trainer.evaluate() }
+        try trainer.checkConsistency()
+        let summary = TrainingSummary(steps: trainer.step, testLoss: lastEval?.loss, testAccuracy: lastEval?.accuracy,
+                                      seconds: Date().timeIntervalSince(start), parameterHash: trainer.parameterHash,
+                                      stoppedBySignal: false)
+        if rank0 {
+            try ModelWeights.save(model, to: runFolder.appendingPathComponent("final.safetensors").path,
+                                  metadata: ["steps": String(trainer.step)])
+            let line = String(format: "finished %d steps in %.1f s: test loss %.4f, test accuracy %.4f, parameter hash %016llx",
+                              summary.steps, summary.seconds, summary.testLoss ?? .nan, summary.testAccuracy ?? .nan, summary.parameterHash)
+            log(line)
+            try Data((line + "\n").utf8).write(to: runFolder.appendingPathComponent("summary.txt"), options: .atomic)
+        }
+        return .finished(summary)
+    }
+}

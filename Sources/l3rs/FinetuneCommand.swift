@@ -1,0 +1,83 @@
+import ArgumentParser
+import Distributed
+import Foundation
+import Kernels
+import Training
+
+/// `l3rs finetune`: fine-tune a pretrained backbone with a hand-designed optimizer, data-parallel.
+struct FinetuneCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "finetune",
+        abstract: "Fine-tune a pretrained backbone on a dataset with a hand-designed optimizer (data-parallel over MPI).",
+        discussion: """
+        Results go to RUNS/NAME/: config.yaml, metrics.jsonl, checkpoints/, final.safetensors, summary.txt.
+        Exit status: 0 finished; 1 error; \(StopSignal.exitCode) stopped by SIGTERM/SIGINT after writing a checkpoint \
+        (run again with --resume auto).
+        """
+    )
+
+    @OptionGroup var options: TrainingOptions
+    @OptionGroup var distributed: DistributedOptions
+
+    func validate() throws {
+        do { _ = try options.resolve() } catch { throw ValidationError(String(describing: error)) }
+    }
+
+    func run() throws {
+        try runTraining(try options.resolve(), resume: options.resume == .auto, launcher: distributed.launcher)
+    }
+}
+
+/// `l3rs pretrain`: the same trainer from a seeded random initialisation (for another backbone to test on).
+struct PretrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pretrain",
+        abstract: "Train a model from a seeded random initialisation (the finetune trainer without pretrained weights).",
+        discussion: "Same run folder and exit status as finetune."
+    )
+
+    @OptionGroup var options: TrainingOptions
+    @OptionGroup var distributed: DistributedOptions
+
+    private func resolved() throws -> TrainingConfiguration {
+        var defaults = TrainingConfiguration()
+        defaults.name = "pretrain"
+        defaults.data = "mnist-5k"
+        let configuration = try options.resolve(defaults: defaults)
+        guard configuration.weights.isEmpty else {
+            throw ValidationError("pretrain starts from a random initialisation; weights (\(configuration.weights)) are for finetune")
+        }
+        return configuration
+    }
+
+    func validate() throws {
+        do { _ = try resolved() } catch let error as ValidationError { throw error } catch {
+            throw ValidationError(String(describing: error))
+        }
+    }
+
+    func run() throws {
+        try runTraining(try resolved(), resume: options.resume == .auto, launcher: distributed.launcher)
+    }
+}
+
+/// Runs a training configuration on this rank and maps the outcome to the documented exit status.
+func runTraining(_ configuration: TrainingConfiguration, resume: Bool, launcher: LauncherMode) throws {
+    StopSignal.install()
+    var stopped = false
+    do {
+        try runOnRank(launcher) { communicator in
+            if communicator.isRoot {
+                printLine("l3rs \(L3RSVersion.string): \(communicator.size) rank(s) (\(communicator.implementationName)), BLAS \(BLASInfo.coreName), \(BLASInfo.threadCount) thread(s) per rank")
+                printLine("configuration:\n" + (try configuration.yaml()).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
+            }
+            let run = TrainingRun(configuration: configuration, communicator: communicator, resume: resume) { line in
+                printLine(line)
+            }
+            if case .stopped = try run.execute() { stopped = true }
+        }
+    } catch ExitCodeError.failure {
+        throw ExitCode.failure
+    }
+    if stopped { throw ExitCode(StopSignal.exitCode) }
+}

@@ -1,0 +1,66 @@
+import ArgumentParser
+import Training
+
+/// Options of `finetune` and `pretrain`: a YAML configuration, and flags that override its keys.
+struct TrainingOptions: ParsableArguments {
+    @Option(help: "YAML run configuration (jobs/configs/); flags below override its keys.")
+    var config: String?
+    @Option(help: "Run name: results go to RUNS/NAME/.") var name: String?
+    @Option(help: "Folder of run folders.") var runsDirectory: String?
+    @Option(help: "Model: mlp, ccexam-mnist, ccexam-usps, ccexam-svhn, resnet-28, resnet-32.") var model: String?
+    @Option(help: "Pretrained weights (.pth or .safetensors).") var weights: String?
+    @Option(help: "Dataset: fashion-mnist, mnist-5k, animal-mnist, digits, npy:DIR.") var data: String?
+    @Option(help: "Folder that `make data` fills.") var dataDirectory: String?
+    @Option(help: "keep or reinit the classification head.") var head: String?
+    @Option(help: "Glob pattern of parameter names not to train (repeatable).") var freeze: [String] = []
+    @Option(help: "sgd, momentum, nesterov, adam, adamw, lion, rmsprop.") var optimizer: String?
+    @Option(help: "Base learning rate.") var learningRate: Double?
+    @Option(help: "constant, cosine, warmup-cosine.") var schedule: String?
+    @Option(help: "Linear warm-up steps.") var warmupSteps: Int?
+    @Option(help: "Learning-rate multiplier of the classification head.") var headLearningRateMultiplier: Double?
+    @Option(help: "Weight decay.") var weightDecay: Double?
+    @Option(help: "Global-norm gradient clipping (0: off).") var clipNorm: Double?
+    @Option(help: "Images per step over all ranks.") var globalBatch: Int?
+    @Option(help: "Training steps.") var steps: Int?
+    @Option(help: "Evaluate on the test split every N steps (0: at the end only).") var evalEvery: Int?
+    @Option(help: "Checkpoint every N steps (0: at the end only).") var checkpointEvery: Int?
+    @Option(help: "Compare parameter hashes across ranks every N steps (0: off).") var hashEvery: Int?
+    @Option(help: "Seed of initialisation, head, data order and dropout.") var seed: UInt64?
+    @Flag(help: "Resize images to the backbone's input when shapes differ.") var resize = false
+    @Flag(help: "Random crop and flip augmentation.") var augment = false
+    @Option(help: "auto: continue from the newest complete checkpoint of the run; none: start fresh.")
+    var resume: ResumeMode = .none
+
+    enum ResumeMode: String, ExpressibleByArgument, CaseIterable { case auto, none }
+
+    /// The configuration file (or defaults) with every given flag applied, validated.
+    func resolve(defaults: TrainingConfiguration = TrainingConfiguration()) throws -> TrainingConfiguration {
+        var c = try config.map { try TrainingConfiguration.load(file: $0) } ?? defaults
+        if let name { c.name = name }
+        if let runsDirectory { c.runsDirectory = runsDirectory }
+        if let model { c.model = model }
+        if let weights { c.weights = weights }
+        if let data { c.data = data }
+        if let dataDirectory { c.dataDirectory = dataDirectory }
+        if let head { c.head = head }
+        if !freeze.isEmpty { c.freeze = freeze }
+        if let optimizer { c.optimizer = optimizer }
+        if let learningRate { c.learningRate = learningRate }
+        if let schedule { c.schedule = schedule }
+        if let warmupSteps { c.warmupSteps = warmupSteps }
+        if let headLearningRateMultiplier { c.headLearningRateMultiplier = headLearningRateMultiplier }
+        if let weightDecay { c.weightDecay = weightDecay }
+        if let clipNorm { c.clipNorm = clipNorm }
+        if let globalBatch { c.globalBatch = globalBatch }
+        if let steps { c.steps = steps }
+        if let evalEvery { c.evalEvery = evalEvery }
+        if let checkpointEvery { c.checkpointEvery = checkpointEvery }
+        if let hashEvery { c.hashEvery = hashEvery }
+        if let seed { c.seed = seed }
+        if resize { c.resize = true }
+        if augment { c.augment = true }
+        try c.validate()
+        _ = try c.optimizerConfiguration()
+        return c
+    }
+}
