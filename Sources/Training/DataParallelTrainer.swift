@@ -143,25 +143,7 @@ public final class DataParallelTrainer {
 
     /// Loss and accuracy on the whole test set, each rank evaluating a contiguous shard.
     public func evaluate(batchSize: Int = 500) throws -> (loss: Double, accuracy: Double) {
-        let total = testSet.count
-        let per = total / communicator.size, extra = total % communicator.size
-        let start = communicator.rank * per + min(communicator.rank, extra)
-        let end = start + per + (communicator.rank < extra ? 1 : 0)
-        var sums = [0.0, 0.0]
-        var position = start
-        let evalLoss = SoftmaxCrossEntropy()
-        while position < end {
-            let count = min(batchSize, end - position)
-            let batch = testSet.gather(Array(position..<(position + count)))
-            let tensor = Tensor(shape: [count] + model.inputShape, values: batch.images)
-            let logits = model.forward(tensor, training: false)
-            let labels = batch.labels.map { Int($0) }
-            sums[0] += Double(evalLoss.loss(logits: logits, labels: labels)) * Double(count)
-            sums[1] += Double(accuracy(logits: logits, labels: labels)) * Double(count)
-            position += count
-        }
-        try communicator.allreduce(&sums, op: .sum)
-        return (sums[0] / Double(total), sums[1] / Double(total))
+        try Evaluation.run(model: model, dataset: testSet, communicator: communicator, batchSize: batchSize)
     }
 
     /// Hash of the current parameters.
