@@ -49,8 +49,11 @@ test: deps data
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 
+# Until the pipeline lands: the selftest, then the baseline fine-tune (ccexam MNIST net on Fashion-MNIST, Adam,
+# 500 steps) on $(RANKS) ranks; results in runs/finetune-fmnist-adam/. A finished run is kept: remove it to rerun.
 demo: release data
 	mpirun -np $(RANKS) $(MPIRUN_FLAGS) $(RELEASE_BIN) selftest
+	mpirun -np $(RANKS) $(MPIRUN_FLAGS) $(RELEASE_BIN) finetune --config jobs/configs/finetune-fmnist.yaml --resume auto
 
 clean:
 	rm -rf .build

@@ -19,6 +19,8 @@ public final class TrainingRun {
     public let configuration: TrainingConfiguration
     public let communicator: any Communicator
     public let resume: Bool
+    /// Test hook: rank 0 raises the stop flag after this step, as if SIGTERM had arrived then.
+    public var simulatedSignalStep: Int?
     /// Where lines go (rank 0 only prints).
     private let log: (String) -> Void
 
@@ -28,6 +30,17 @@ public final class TrainingRun {
         self.communicator = communicator
         self.resume = resume
         self.log = log
+    }
+
+    /// An in-place progress line only for a process on a terminal with no launcher: Open MPI gives every
+    /// rank a pseudo-terminal even when mpirun's own output goes to a batch log, so under a launcher the plain
+    /// lines are used (set L3RS_PROGRESS=line to force the in-place line, plain to force plain lines).
+    public static var interactiveOutput: Bool {
+        switch ProcessInfo.processInfo.environment["L3RS_PROGRESS"] {
+        case "line": return true
+        case "plain": return false
+        default: return isatty(STDOUT_FILENO) == 1 && !MPIEnvironment.isLaunchedByMPI
+        }
     }
 
     var runFolder: URL { URL(fileURLWithPath: configuration.runsDirectory).appendingPathComponent(configuration.name) }
@@ -86,7 +99,8 @@ public final class TrainingRun {
             log("model \(model.name): \(model.parameterCount) parameters; data \(trainSet.name): \(trainSet.count) train, \(testSet.count) test; \(communicator.size) rank(s), global batch \(configuration.globalBatch)")
         }
 
-        let progress = ProgressReporter(total: configuration.steps, label: "train", plainInterval: configuration.progressSeconds)
+        let progress = ProgressReporter(total: configuration.steps, label: "train", interactive: Self.interactiveOutput,
+                                        plainInterval: configuration.progressSeconds)
         let start = Date()
         var lastTime = Date()
         var lastEval: (loss: Double, accuracy: Double)?
@@ -99,6 +113,7 @@ public final class TrainingRun {
         }
 
         while trainer.step < configuration.steps {
+            if rank0, let simulated = simulatedSignalStep, trainer.step + 1 == simulated { StopSignal.request() }
             let stats = try trainer.trainStep()
             let now = Date()
             let imagesPerSecond = Double(configuration.globalBatch) / max(now.timeIntervalSince(lastTime), 1e-9)

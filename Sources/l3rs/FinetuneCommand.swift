@@ -24,7 +24,7 @@ struct FinetuneCommand: ParsableCommand {
     }
 
     func run() throws {
-        try runTraining(try options.resolve(), resume: options.resume == .auto, launcher: distributed.launcher)
+        try runTraining(try options.resolve(), options: options, launcher: distributed.launcher)
     }
 }
 
@@ -57,12 +57,12 @@ struct PretrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        try runTraining(try resolved(), resume: options.resume == .auto, launcher: distributed.launcher)
+        try runTraining(try resolved(), options: options, launcher: distributed.launcher)
     }
 }
 
 /// Runs a training configuration on this rank and maps the outcome to the documented exit status.
-func runTraining(_ configuration: TrainingConfiguration, resume: Bool, launcher: LauncherMode) throws {
+func runTraining(_ configuration: TrainingConfiguration, options: TrainingOptions, launcher: LauncherMode) throws {
     StopSignal.install()
     var stopped = false
     do {
@@ -71,9 +71,10 @@ func runTraining(_ configuration: TrainingConfiguration, resume: Bool, launcher:
                 printLine("l3rs \(L3RSVersion.string): \(communicator.size) rank(s) (\(communicator.implementationName)), BLAS \(BLASInfo.coreName), \(BLASInfo.threadCount) thread(s) per rank")
                 printLine("configuration:\n" + (try configuration.yaml()).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
             }
-            let run = TrainingRun(configuration: configuration, communicator: communicator, resume: resume) { line in
+            let run = TrainingRun(configuration: configuration, communicator: communicator, resume: options.resume == .auto) { line in
                 printLine(line)
             }
+            run.simulatedSignalStep = options.simulateSignalAtStep
             if case .stopped = try run.execute() { stopped = true }
         }
     } catch ExitCodeError.failure {

@@ -31,6 +31,9 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "auto: continue from the newest complete checkpoint of the run; none: start fresh.")
     var resume: ResumeMode = .none
 
+    @Option(help: ArgumentHelp("Act as if SIGTERM arrived during this step (tests).", visibility: .hidden))
+    var simulateSignalAtStep: Int?
+
     enum ResumeMode: String, ExpressibleByArgument, CaseIterable { case auto, none }
 
     /// The configuration file (or defaults) with every given flag applied, validated.

@@ -1,0 +1,72 @@
+import Checkpoints
+import Foundation
+import Network
+import XCTest
+@testable import Training
+
+final class ParameterGroupsAndWeightsTests: XCTestCase {
+    func testHeadMultiplierFreezeAndNoDecayOnBiases() throws {
+        let model = try ModelZoo.make(named: "ccexam-mnist", seed: 1)
+        var configuration = TrainingConfiguration()
+        configuration.headLearningRateMultiplier = 10
+        configuration.freeze = ["features.*"]
+        let groups = try ParameterGroups.make(for: model, configuration: configuration)
+        for entry in model.parameters.entries {
+            let group = try XCTUnwrap(groups.first { $0.range.contains(entry.offset) }, entry.name)
+            XCTAssertEqual(group.learningRateMultiplier, entry.name.hasPrefix("features.") ? 0 : (entry.name.hasPrefix("classifier.2") ? 10 : 1), entry.name)
+            XCTAssertEqual(group.appliesWeightDecay, entry.name.hasSuffix("weight"), entry.name)
+        }
+        XCTAssertEqual(groups.reduce(0) { $0 + $1.count }, model.parameterCount)
+    }
+
+    func testFreezePatternThatMatchesNothingIsAnError() throws {
+        let model = try ModelZoo.make(named: "ccexam-mnist", seed: 1)
+        var configuration = TrainingConfiguration()
+        configuration.freeze = ["backbone.*"]
+        XCTAssertThrowsError(try ParameterGroups.make(for: model, configuration: configuration)) { error in
+            XCTAssertTrue(String(describing: error).contains("backbone.*"), "\(error)")
+        }
+    }
+
+    func testWeightsRoundTripAndMismatchesListTheTensors() throws {
+        let model = try ModelZoo.make(named: "ccexam-usps", seed: 3)
+        let file = ModelWeights.tensorFile(of: model)
+        XCTAssertEqual(file["features.1.num_batches_tracked"]?.dtype, .i64)
+        let copy = try ModelZoo.make(named: "ccexam-usps", seed: 4)
+        try ModelWeights.load(into: copy, from: file, source: "memory")
+        XCTAssertEqual(Array(copy.parameters.values), Array(model.parameters.values))
+        XCTAssertEqual(Array(copy.buffers.values), Array(model.buffers.values))
+
+        let other = try ModelZoo.make(named: "ccexam-mnist", seed: 4)
+        XCTAssertThrowsError(try ModelWeights.load(into: other, from: file, source: "usps.safetensors")) { error in
+            let text = String(describing: error)
+            XCTAssertTrue(text.contains("usps.safetensors"), text)
+            XCTAssertTrue(text.contains("missing tensor(s) features.3.weight"), text)
+            XCTAssertTrue(text.contains("unknown tensor(s)"), text)
+        }
+        // A head of another shape is accepted only when it is skipped (re-initialised).
+        let elevenClasses = try ModelZoo.make(named: "ccexam-usps", classCount: 11, seed: 4)
+        XCTAssertThrowsError(try ModelWeights.load(into: elevenClasses, from: file, source: "f")) { error in
+            XCTAssertTrue(String(describing: error).contains("classifier.4.weight: file has [10, 128], model expects [11, 128]"), "\(error)")
+        }
+        try ModelWeights.load(into: elevenClasses, from: file, source: "f", skipping: Set(elevenClasses.headParameterNames))
+    }
+
+    func testIncompleteCheckpointIsNeverResumedFrom() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ckpt-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let store = CheckpointStore(folder: folder, keep: 2)
+        let model = try ModelZoo.make(named: "mlp", seed: 5)
+        for step in [10, 20, 30] {
+            try store.save(model: model, state: .init(step: step, worldSize: 2, modelName: model.name,
+                                                      optimizer: .init(step: step, firstMoment: [1, 2], secondMoment: []), optimizerName: "momentum"))
+        }
+        XCTAssertEqual(store.completeSteps(), [30, 20], "only the newest two are kept")
+        try FileManager.default.removeItem(at: folder.appendingPathComponent("step-00000030/COMPLETE"))
+        let state = try XCTUnwrap(try store.loadLatest(into: model))
+        XCTAssertEqual(state.step, 20)
+        XCTAssertEqual(state.worldSize, 2)
+        XCTAssertEqual(state.optimizer.firstMoment, [1, 2])
+        XCTAssertEqual(state.optimizerName, "momentum")
+    }
+}
