@@ -1,3 +1,4 @@
+import TestSupport
 import XCTest
 @testable import Checkpoints
 
@@ -5,7 +6,7 @@ import XCTest
 /// result, never a crash; truncations must always be errors.
 final class DamagedFileSweepTests: XCTestCase {
     func testSafetensorsTruncationsAndFlips() throws {
-        let good = try TestPaths.readBytes(TestPaths.fixture("reference.safetensors"))
+        let good = try testFiles.readBytes(testFiles.fixture("reference.safetensors"))
         for length in 0..<good.count {
             XCTAssertThrowsError(try Safetensors.decode(Array(good.prefix(length)), file: "cut"), "prefix of \(length) bytes")
         }
@@ -17,7 +18,7 @@ final class DamagedFileSweepTests: XCTestCase {
     }
 
     func testPyTorchTruncationsAndFlips() throws {
-        let good = try TestPaths.readBytes(TestPaths.fixture("tiny-state-dict-deflate.pth"))
+        let good = try testFiles.readBytes(testFiles.fixture("tiny-state-dict-deflate.pth"))
         for length in 0..<good.count {
             XCTAssertThrowsError(try PyTorchStateDict.decode(Array(good.prefix(length)), file: "cut"), "prefix of \(length) bytes")
         }

@@ -1,11 +1,12 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import Checkpoints
 
 final class PyTorchStateDictTests: XCTestCase {
     func testTinyStateDictWithViews() throws {
         for name in ["tiny-state-dict.pth", "tiny-state-dict-deflate.pth"] {
-            let (file, format) = try TensorFileLoader.load(TestPaths.fixture(name))
+            let (file, format) = try TensorFileLoader.load(testFiles.fixture(name))
             XCTAssertEqual(format, .pytorch)
             XCTAssertEqual(file.names, ["layer.weight", "layer.weight_t", "layer.bias", "bn.num_batches_tracked"], name)
             XCTAssertEqual(file["layer.weight"]?.shape, [3, 4])
@@ -22,7 +23,7 @@ final class PyTorchStateDictTests: XCTestCase {
     }
 
     func testRealMNISTWeights() throws {
-        let path = try TestPaths.requireData("ccexam/mnist.pth")
+        let path = try testFiles.requireData("ccexam/mnist.pth")
         let (file, _) = try TensorFileLoader.load(path)
         XCTAssertEqual(file.elementCount, 421_642)
         XCTAssertEqual(file.names, ["features.0.weight", "features.0.bias", "features.3.weight", "features.3.bias",
@@ -35,13 +36,13 @@ final class PyTorchStateDictTests: XCTestCase {
     }
 
     func testRealUSPSAndSVHNWeights() throws {
-        let usps = try TensorFileLoader.load(try TestPaths.requireData("ccexam/usps.pth")).file
+        let usps = try TensorFileLoader.load(try testFiles.requireData("ccexam/usps.pth")).file
         XCTAssertEqual(usps.tensors.count, 18)
         XCTAssertEqual(usps.elementCount, 151_692)
         XCTAssertEqual(usps["features.1.running_var"]?.shape, [32])
         XCTAssertEqual(usps["features.1.num_batches_tracked"]?.dtype, .i64)
         XCTAssertEqual(usps["classifier.1.weight"]?.shape, [128, 1024])
-        let svhn = try TensorFileLoader.load(try TestPaths.requireData("ccexam/svhn.pth")).file
+        let svhn = try TensorFileLoader.load(try testFiles.requireData("ccexam/svhn.pth")).file
         XCTAssertEqual(svhn.tensors.count, 46)
         XCTAssertEqual(svhn.elementCount, 815_920)
         XCTAssertEqual(svhn["features.0.0.weight"]?.shape, [32, 3, 3, 3])
@@ -50,9 +51,9 @@ final class PyTorchStateDictTests: XCTestCase {
     }
 
     func testConvertedToSafetensorsAndBack() throws {
-        let path = try TestPaths.requireData("ccexam/usps.pth")
+        let path = try testFiles.requireData("ccexam/usps.pth")
         let original = try TensorFileLoader.load(path).file
-        let folder = try TestPaths.scratch()
+        let folder = try testFiles.scratch()
         try Safetensors.write(original, to: folder + "/usps.safetensors")
         let (copy, format) = try TensorFileLoader.load(folder + "/usps.safetensors")
         XCTAssertEqual(format, .safetensors)
@@ -60,34 +61,34 @@ final class PyTorchStateDictTests: XCTestCase {
     }
 
     func testCorruptedArchives() throws {
-        let folder = try TestPaths.scratch()
-        let good = try TestPaths.readBytes(TestPaths.fixture("tiny-state-dict.pth"))
+        let folder = try testFiles.scratch()
+        let good = try testFiles.readBytes(testFiles.fixture("tiny-state-dict.pth"))
         // Truncated: the central directory is gone.
-        try TestPaths.write(Array(good.prefix(good.count - 30)), folder + "/cut.pth")
-        assertCheckpointError(try TensorFileLoader.load(folder + "/cut.pth"), mentions: ["cut.pth", "zip"])
+        try testFiles.write(Array(good.prefix(good.count - 30)), folder + "/cut.pth")
+        assertError(try TensorFileLoader.load(folder + "/cut.pth"), mentions: ["cut.pth", "zip"])
         // A flipped byte inside the float storage: the CRC catches it.
         let storage = try XCTUnwrap(findSubsequence(good, Array((0..<12).map(Float.init).withUnsafeBytes { Array($0) }.prefix(16))))
         var flipped = good
         flipped[storage + 5] ^= 0x40
-        try TestPaths.write(flipped, folder + "/flipped.pth")
-        assertCheckpointError(try TensorFileLoader.load(folder + "/flipped.pth"), mentions: ["flipped.pth", "tiny/data/0", "CRC-32"])
+        try testFiles.write(flipped, folder + "/flipped.pth")
+        assertError(try TensorFileLoader.load(folder + "/flipped.pth"), mentions: ["flipped.pth", "tiny/data/0", "CRC-32"])
         // Real weights truncated mid-storage.
-        let mnist = try TestPaths.readBytes(try TestPaths.requireData("ccexam/mnist.pth"))
-        try TestPaths.write(Array(mnist.prefix(mnist.count / 2)), folder + "/half.pth")
-        assertCheckpointError(try TensorFileLoader.load(folder + "/half.pth"), mentions: ["half.pth"])
+        let mnist = try testFiles.readBytes(try testFiles.requireData("ccexam/mnist.pth"))
+        try testFiles.write(Array(mnist.prefix(mnist.count / 2)), folder + "/half.pth")
+        assertError(try TensorFileLoader.load(folder + "/half.pth"), mentions: ["half.pth"])
     }
 
     func testUnpicklerRefusesUnknownCallablesAndDamage() throws {
         // GLOBAL os.system, then REDUCE: must be refused by name, never run.
         let evil = Array("\u{80}\u{02}cos\nsystem\nq\u{00}X\u{02}\u{00}\u{00}\u{00}lsq\u{01}\u{85}R.".unicodeScalars.map { UInt8($0.value) })
         var unpickler = Unpickler(evil, file: "evil.pkl", reduce: PyTorchStateDict.reduce, persistentLoad: { try PyTorchStateDict.persistentLoad($0, file: "evil.pkl") })
-        assertCheckpointError(try unpickler.load(), mentions: ["os.system", "refusing"])
+        assertError(try unpickler.load(), mentions: ["os.system", "refusing"])
         // Truncated in the middle of a string.
         var truncated = Unpickler(Array(evil.prefix(20)), file: "cut.pkl", reduce: PyTorchStateDict.reduce, persistentLoad: { _ in .none })
-        assertCheckpointError(try truncated.load(), mentions: ["cut.pkl", "truncated"])
+        assertError(try truncated.load(), mentions: ["cut.pkl", "truncated"])
         // An unknown opcode names its offset.
         var unknown = Unpickler([0x80, 0x02, 0xFF], file: "odd.pkl", reduce: PyTorchStateDict.reduce, persistentLoad: { _ in .none })
-        assertCheckpointError(try unknown.load(), mentions: ["odd.pkl", "byte 2", "0xff"])
+        assertError(try unknown.load(), mentions: ["odd.pkl", "byte 2", "0xff"])
     }
 
     func testViewsOutsideTheirStorageAreRefused() throws {
@@ -100,10 +101,10 @@ final class PyTorchStateDictTests: XCTestCase {
             (.init(storage: storage, offset: 0, shape: [2], strides: [1, 1]), "inconsistent"),
         ]
         for (reference, rule) in cases {
-            assertCheckpointError(try PyTorchStateDict.materialise(reference, name: "w", storage: bytes, file: "v.pth"), mentions: ["v.pth", "\"w\"", rule])
+            assertError(try PyTorchStateDict.materialise(reference, name: "w", storage: bytes, file: "v.pth"), mentions: ["v.pth", "\"w\"", rule])
         }
         let wrongSize = PyTorchStateDict.StorageReference(key: "0", dtype: .f32, elementCount: Int.max)
-        assertCheckpointError(try PyTorchStateDict.materialise(.init(storage: wrongSize, offset: 0, shape: [1], strides: [1]), name: "w", storage: bytes, file: "v.pth"),
+        assertError(try PyTorchStateDict.materialise(.init(storage: wrongSize, offset: 0, shape: [1], strides: [1]), name: "w", storage: bytes, file: "v.pth"),
                               mentions: ["storage 0 has 16 bytes"])
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import Checkpoints
 
@@ -12,7 +13,7 @@ final class SafetensorsTests: XCTestCase {
     }
 
     func testReadsTheReferenceImplementationsFile() throws {
-        let file = try Safetensors.read(TestPaths.fixture("reference.safetensors"))
+        let file = try Safetensors.read(testFiles.fixture("reference.safetensors"))
         XCTAssertEqual(file.metadata, ["format": "pt", "producer": "make-fixtures"])
         XCTAssertEqual(Set(file.names), ["weight", "steps", "half", "scalar", "empty", "counts"])
         let weight = try XCTUnwrap(file["weight"])
@@ -40,18 +41,18 @@ final class SafetensorsTests: XCTestCase {
             tensors.append(try NamedTensor(name: "empty.\(dtype.rawValue)", dtype: dtype, shape: [4, 0], bytes: []))
         }
         let original = TensorFile(tensors: tensors, metadata: ["format": "pt", "step": "12"])
-        let folder = try TestPaths.scratch()
+        let folder = try testFiles.scratch()
         let path = folder + "/all.safetensors"
         try Safetensors.write(original, to: path)
         XCTAssertEqual(try Safetensors.read(path), original, "same tensors, same order, same metadata")
         // The header is padded with spaces to a multiple of 8 and no temporary file is left behind.
-        let bytes = try TestPaths.readBytes(path)
+        let bytes = try testFiles.readBytes(path)
         let headerLength = bytes[0..<8].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
         XCTAssertEqual(headerLength % 8, 0)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder), ["all.safetensors"])
         // Writing twice gives identical bytes (deterministic order).
         try Safetensors.write(original, to: path)
-        XCTAssertEqual(try TestPaths.readBytes(path), bytes)
+        XCTAssertEqual(try testFiles.readBytes(path), bytes)
     }
 
     func testFloatConversions() throws {
@@ -93,13 +94,13 @@ final class SafetensorsTests: XCTestCase {
              ["backwards", "\"b\""]),
         ]
         for (name, bytes, fragments) in cases {
-            assertCheckpointError(try Safetensors.decode(bytes, file: name), mentions: fragments)
+            assertError(try Safetensors.decode(bytes, file: name), mentions: fragments)
         }
-        assertCheckpointError(try Safetensors.read("/nonexistent/x.safetensors"), mentions: ["/nonexistent/x.safetensors", "no such file"])
+        assertError(try Safetensors.read("/nonexistent/x.safetensors"), mentions: ["/nonexistent/x.safetensors", "no such file"])
     }
 
     func testPythonReferenceLoadsSwiftFile() throws {
-        let folder = try TestPaths.scratch()
+        let folder = try testFiles.scratch()
         let path = folder + "/swift.safetensors"
         let file = TensorFile(tensors: [
             NamedTensor(name: "layer.weight", shape: [2, 2], floats: [1.5, -2, 0.25, 1e-3]),

@@ -1,15 +1,16 @@
+import TestSupport
 import XCTest
 @testable import Datasets
 
 /// Every truncation of the small fixtures must be a clear error, never a crash or a silently shorter dataset.
 final class DamagedFileSweepTests: XCTestCase {
     func testTruncatedFixtures() throws {
-        let folder = try TestPaths.scratch()
+        let folder = try testFiles.scratch()
         for name in ["tiny-images-idx3-ubyte.gz", "tiny-labels-idx1-ubyte", "train_images.npy", "float-images.npy", "tiny-digits.csv.gz"] {
-            let good = try TestPaths.readBytes(TestPaths.fixture(name))
+            let good = try testFiles.readBytes(testFiles.fixture(name))
             for length in 0..<good.count {
                 let path = folder + "/\(length)-" + name
-                try TestPaths.write(Array(good.prefix(length)), path)
+                try testFiles.write(Array(good.prefix(length)), path)
                 do {
                     if name.hasSuffix(".npy") {
                         _ = try NPYArray.read(path)

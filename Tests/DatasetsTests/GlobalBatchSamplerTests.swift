@@ -1,3 +1,4 @@
+import TestSupport
 import XCTest
 @testable import Datasets
 
@@ -38,9 +39,9 @@ final class GlobalBatchSamplerTests: XCTestCase {
     }
 
     func testInvalidConfigurationsAreRejected() throws {
-        assertDatasetError(try GlobalBatchSampler(sampleCount: 10, globalBatchSize: 0, seed: 0), mentions: ["must be positive"])
-        assertDatasetError(try GlobalBatchSampler(sampleCount: 10, globalBatchSize: 11, seed: 0), mentions: ["exceeds the 10 samples"])
+        assertError(try GlobalBatchSampler(sampleCount: 10, globalBatchSize: 0, seed: 0), mentions: ["must be positive"])
+        assertError(try GlobalBatchSampler(sampleCount: 10, globalBatchSize: 11, seed: 0), mentions: ["exceeds the 10 samples"])
         let sampler = try GlobalBatchSampler(sampleCount: 10, globalBatchSize: 4, seed: 0)
-        assertDatasetError(try sampler.validate(worldSize: 5), mentions: ["5 ranks"])
+        assertError(try sampler.validate(worldSize: 5), mentions: ["5 ranks"])
     }
 }

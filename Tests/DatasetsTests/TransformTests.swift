@@ -1,3 +1,4 @@
+import TestSupport
 import XCTest
 @testable import Datasets
 
@@ -9,9 +10,9 @@ final class TransformTests: XCTestCase {
     }
 
     func testDatasetValidation() throws {
-        assertDatasetError(try Dataset(name: "bad", images: [0, 1, 2], labels: [0], channels: 1, height: 2, width: 2, classCount: 2, pixelMaximum: 1),
+        assertError(try Dataset(name: "bad", images: [0, 1, 2], labels: [0], channels: 1, height: 2, width: 2, classCount: 2, pixelMaximum: 1),
                            mentions: ["bad", "3 pixel values"])
-        assertDatasetError(try Dataset(name: "bad", images: [0, 1, 2, 3], labels: [-1], channels: 1, height: 2, width: 2, classCount: 2, pixelMaximum: 1),
+        assertError(try Dataset(name: "bad", images: [0, 1, 2, 3], labels: [-1], channels: 1, height: 2, width: 2, classCount: 2, pixelMaximum: 1),
                            mentions: ["label 0", "value -1", "0..<2"])
     }
 
@@ -27,7 +28,7 @@ final class TransformTests: XCTestCase {
         let perChannel = try colour.normalized(mean: [0, 1, 2], std: [1, 2, 4])
         XCTAssertEqual(perChannel.images[4 + 1], (scaled.images[1] - 1) / 2, accuracy: 1e-7)
         XCTAssertEqual(perChannel.images[8 + 3], (scaled.images[3] - 2) / 4, accuracy: 1e-7)
-        assertDatasetError(try colour.normalized(mean: [0, 1], std: [1, 1]), mentions: ["2 means", "3 channel"])
+        assertError(try colour.normalized(mean: [0, 1], std: [1, 1]), mentions: ["2 means", "3 channel"])
     }
 
     func testBilinearResizeMatchesPyTorch() throws {
@@ -66,7 +67,7 @@ final class TransformTests: XCTestCase {
         XCTAssertTrue(Set(train.labels).isDisjoint(with: validation.labels))
         XCTAssertNotEqual(try data.split(validationCount: 20, seed: 4).validation.labels, validation.labels)
         XCTAssertEqual(try data.split(validationFraction: 0.1, seed: 3).validation.count, 10)
-        assertDatasetError(try data.split(validationCount: 100, seed: 1), mentions: ["1..<100"])
+        assertError(try data.split(validationCount: 100, seed: 1), mentions: ["1..<100"])
     }
 
     func testGeneratorIsStableAcrossVersions() {
