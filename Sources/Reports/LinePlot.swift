@@ -1,0 +1,133 @@
+import Foundation
+
+/// A line chart rendered as a self-contained SVG document: several named series over a shared x axis, axis
+/// ticks at round numbers, a legend, optional log scale on y. Reports embed these inline in HTML and link them
+/// from Markdown, so the plots need no plotting library and no network.
+public struct LinePlot: Sendable {
+    public struct Series: Sendable {
+        public var name: String
+        public var points: [(x: Double, y: Double)]
+        /// Dashed lines tell baselines from learned optimizers at a glance.
+        public var dashed: Bool
+        public init(name: String, points: [(x: Double, y: Double)], dashed: Bool = false) {
+            self.name = name
+            self.points = points
+            self.dashed = dashed
+        }
+    }
+
+    public var title: String
+    public var xLabel: String
+    public var yLabel: String
+    public var series: [Series]
+    public var logY: Bool
+    public var width: Double = 640
+    public var height: Double = 360
+
+    public init(title: String, xLabel: String, yLabel: String, series: [Series], logY: Bool = false) {
+        self.title = title
+        self.xLabel = xLabel
+        self.yLabel = yLabel
+        self.series = series
+        self.logY = logY
+    }
+
+    /// A colour-blind-safe palette (Okabe & Ito).
+    static let palette = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
+
+    /// The SVG document.
+    public func svg() -> String {
+        let left = 64.0, right = 170.0, top = 34.0, bottom = 48.0
+        let plotWidth = width - left - right, plotHeight = height - top - bottom
+        let finite = series.flatMap { $0.points }.filter { $0.x.isFinite && $0.y.isFinite && (!logY || $0.y > 0) }
+        var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(fmt(width))\" height=\"\(fmt(height))\" "
+            + "viewBox=\"0 0 \(fmt(width)) \(fmt(height))\" font-family=\"sans-serif\" font-size=\"11\">\n"
+        out += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+        out += "<text x=\"\(fmt(width / 2))\" y=\"18\" text-anchor=\"middle\" font-size=\"13\">\(xmlEscape(title))</text>\n"
+        guard let minX = finite.map(\.x).min(), let maxX = finite.map(\.x).max(),
+              let rawMinY = finite.map(\.y).min(), let rawMaxY = finite.map(\.y).max() else {
+            out += "<text x=\"\(fmt(width / 2))\" y=\"\(fmt(height / 2))\" text-anchor=\"middle\">no data</text>\n</svg>\n"
+            return out
+        }
+        let transform: (Double) -> Double = logY ? { log10($0) } : { $0 }
+        var lowY = transform(rawMinY), highY = transform(rawMaxY)
+        if highY - lowY < 1e-12 { lowY -= 0.5; highY += 0.5 }
+        let spanX = maxX - minX > 0 ? maxX - minX : 1
+        func px(_ x: Double) -> Double { left + (x - minX) / spanX * plotWidth }
+        func py(_ y: Double) -> Double { top + plotHeight - (transform(y) - lowY) / (highY - lowY) * plotHeight }
+
+        // Axes, grid and ticks.
+        out += "<g stroke=\"#ccc\" stroke-width=\"1\">\n"
+        for tick in Self.ticks(minX, maxX) {
+            out += "<line x1=\"\(fmt(px(tick)))\" y1=\"\(fmt(top))\" x2=\"\(fmt(px(tick)))\" y2=\"\(fmt(top + plotHeight))\"/>\n"
+        }
+        let yTicks = logY ? Self.ticks(lowY, highY).map { pow(10, $0) } : Self.ticks(lowY, highY)
+        for tick in yTicks {
+            out += "<line x1=\"\(fmt(left))\" y1=\"\(fmt(py(tick)))\" x2=\"\(fmt(left + plotWidth))\" y2=\"\(fmt(py(tick)))\"/>\n"
+        }
+        out += "</g>\n"
+        out += "<rect x=\"\(fmt(left))\" y=\"\(fmt(top))\" width=\"\(fmt(plotWidth))\" height=\"\(fmt(plotHeight))\" fill=\"none\" stroke=\"#333\"/>\n"
+        for tick in Self.ticks(minX, maxX) {
+            out += "<text x=\"\(fmt(px(tick)))\" y=\"\(fmt(top + plotHeight + 14))\" text-anchor=\"middle\">\(Self.label(tick))</text>\n"
+        }
+        for tick in yTicks {
+            out += "<text x=\"\(fmt(left - 6))\" y=\"\(fmt(py(tick) + 4))\" text-anchor=\"end\">\(Self.label(tick))</text>\n"
+        }
+        out += "<text x=\"\(fmt(left + plotWidth / 2))\" y=\"\(fmt(height - 10))\" text-anchor=\"middle\">\(xmlEscape(xLabel))</text>\n"
+        out += "<text transform=\"translate(14 \(fmt(top + plotHeight / 2))) rotate(-90)\" text-anchor=\"middle\">\(xmlEscape(yLabel + (logY ? " (log)" : "")))</text>\n"
+
+        // Series and legend.
+        for (index, line) in series.enumerated() {
+            let colour = Self.palette[index % Self.palette.count]
+            let points = line.points.filter { $0.x.isFinite && $0.y.isFinite && (!logY || $0.y > 0) }
+            if !points.isEmpty {
+                let path = points.map { "\(fmt(px($0.x))),\(fmt(py($0.y)))" }.joined(separator: " ")
+                out += "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"1.6\"\(line.dashed ? " stroke-dasharray=\"5 3\"" : "") points=\"\(path)\"/>\n"
+            }
+            let legendY = top + 8 + Double(index) * 16
+            out += "<line x1=\"\(fmt(left + plotWidth + 10))\" y1=\"\(fmt(legendY))\" x2=\"\(fmt(left + plotWidth + 30))\" y2=\"\(fmt(legendY))\" stroke=\"\(colour)\" stroke-width=\"2\"\(line.dashed ? " stroke-dasharray=\"5 3\"" : "")/>\n"
+            out += "<text x=\"\(fmt(left + plotWidth + 34))\" y=\"\(fmt(legendY + 4))\">\(xmlEscape(line.name))</text>\n"
+        }
+        out += "</svg>\n"
+        return out
+    }
+
+    /// About five round tick positions covering [low, high].
+    static func ticks(_ low: Double, _ high: Double) -> [Double] {
+        guard high > low else { return [low] }
+        let rough = (high - low) / 5
+        let magnitude = pow(10, floor(log10(rough)))
+        let step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= rough } ?? 10 * magnitude
+        var values: [Double] = []
+        var value = ceil(low / step) * step
+        while value <= high + step * 1e-9 {
+            values.append(abs(value) < step * 1e-9 ? 0 : value)
+            value += step
+        }
+        return values
+    }
+
+    static func label(_ value: Double) -> String {
+        if value == value.rounded() && abs(value) < 1e6 { return String(Int64(value)) }
+        if abs(value) >= 1e-3 && abs(value) < 1e6 { return String(format: "%g", value) }
+        return String(format: "%.1e", value)
+    }
+
+    private func fmt(_ value: Double) -> String { String(format: "%.1f", value) }
+}
+
+/// Text safe inside XML and HTML elements and attributes.
+public func xmlEscape(_ text: String) -> String {
+    var out = ""
+    for character in text {
+        switch character {
+        case "&": out += "&amp;"
+        case "<": out += "&lt;"
+        case ">": out += "&gt;"
+        case "\"": out += "&quot;"
+        case "'": out += "&#39;"
+        default: out.append(character)
+        }
+    }
+    return out
+}

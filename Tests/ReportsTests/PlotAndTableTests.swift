@@ -1,0 +1,62 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import XCTest
+@testable import Reports
+
+final class PlotAndTableTests: XCTestCase {
+    /// Parses XML and counts elements by name; fails the test if the document is not well-formed.
+    func elementCounts(_ text: String, file: StaticString = #filePath, line: UInt = #line) -> [String: Int] {
+        final class Counter: NSObject, XMLParserDelegate {
+            var counts: [String: Int] = [:]
+            func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+                counts[name, default: 0] += 1
+            }
+        }
+        let parser = XMLParser(data: Data(text.utf8))
+        let counter = Counter()
+        parser.delegate = counter
+        XCTAssertTrue(parser.parse(), "not well-formed: \(String(describing: parser.parserError))", file: file, line: line)
+        return counter.counts
+    }
+
+    func testPlotIsWellFormedSVGWithOneLinePerSeriesAndALegend() {
+        let plot = LinePlot(title: "loss <train & test>", xLabel: "step", yLabel: "loss", series: [
+            .init(name: "adam", points: (0..<50).map { (Double($0), 2 / Double($0 + 1)) }),
+            .init(name: "l3rs \"learned\"", points: (0..<50).map { (Double($0), 1.5 / Double($0 + 1)) }, dashed: true),
+            .init(name: "with nan", points: [(0, .nan), (1, 1), (2, .infinity)]),
+        ], logY: true)
+        let svg = plot.svg()
+        let counts = elementCounts(svg)
+        XCTAssertEqual(counts["svg"], 1)
+        XCTAssertEqual(counts["polyline"], 3)
+        XCTAssertTrue(svg.contains("loss &lt;train &amp; test&gt;"))
+        XCTAssertTrue(svg.contains("stroke-dasharray"))
+    }
+
+    func testEmptyPlotSaysNoData() {
+        let svg = LinePlot(title: "t", xLabel: "x", yLabel: "y", series: []).svg()
+        XCTAssertEqual(elementCounts(svg)["polyline"], nil)
+        XCTAssertTrue(svg.contains("no data"))
+    }
+
+    func testTicksAreRoundAndCoverTheRange() {
+        XCTAssertEqual(LinePlot.ticks(0, 500), [0, 100, 200, 300, 400, 500])
+        XCTAssertEqual(LinePlot.ticks(0.81, 0.88), [0.82, 0.84, 0.86, 0.88].map { $0 }, accuracy: 1e-12)
+    }
+
+    func testTableRendersMarkdownAndHTML() {
+        var table = Table(header: ["optimizer", "accuracy"])
+        table.append(["adam | tuned", "0.8796"])
+        XCTAssertEqual(table.markdown(), "| optimizer | accuracy |\n| --- | --- |\n| adam \\| tuned | 0.8796 |\n")
+        let counts = elementCounts(table.html())
+        XCTAssertEqual(counts["td"], 2)
+        XCTAssertEqual(counts["th"], 2)
+    }
+}
+
+func XCTAssertEqual(_ a: [Double], _ b: [Double], accuracy: Double, file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(a.count, b.count, "\(a) vs \(b)", file: file, line: line)
+    for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: accuracy, "\(a) vs \(b)", file: file, line: line) }
+}
