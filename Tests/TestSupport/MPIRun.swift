@@ -91,3 +91,15 @@ public enum MPIRun {
         return url
     }
 }
+
+extension MPIRun {
+    /// The repository's root folder (where Package.swift, jobs/ and hostfiles/ are).
+    public static var repositoryRoot: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    /// The data folder `make data` fills (or L3RS_DATA_DIR).
+    public static var dataDirectory: String {
+        ProcessInfo.processInfo.environment["L3RS_DATA_DIR"] ?? repositoryRoot.appendingPathComponent("data").path
+    }
+}
