@@ -67,12 +67,17 @@ public final class BackgroundProcess {
     /// Waits for the process to end, at most `timeout` seconds (then SIGKILL). Returns the exit status, or nil if it
     /// had to be killed.
     public func finish(timeout: Double) -> Int32? {
-        let ended = wait(timeout: timeout) { !process.isRunning }
+        var unnoticed: Int32?
+        let ended = wait(timeout: timeout) {
+            // Foundation sometimes misses a child's exit; ask the kernel too (see exitStatusWithoutReaping).
+            if let status = exitStatusWithoutReaping(process.processIdentifier) { unnoticed = status }
+            return unnoticed != nil || !process.isRunning
+        }
         if !ended {
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
             return nil
         }
+        if let unnoticed { return unnoticed }
         process.waitUntilExit()
         return process.terminationStatus
     }
