@@ -64,6 +64,9 @@ let package = Package(
         .testTarget(name: "LearnedOptimizerTests", dependencies: ["LearnedOptimizer", "Optimizers"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Checkpoints", "TestSupport"]),
+        // End-to-end runs of the l3rs executable under launchers and batch systems (mpirun, a one-node Slurm),
+        // and of failures (a killed rank, a stalled collective).
+        .testTarget(name: "ClusterTests", dependencies: ["TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -39,11 +39,17 @@ public protocol Communicator: AnyObject {
     func barrier() throws
     /// Ends every rank of the job at once with `code` (after an error that other ranks cannot see).
     func abort(code: Int32) -> Never
+    /// Names what the following collectives belong to ("step 12"), so that a collective that never finishes can
+    /// be reported with it (`WatchedCommunicator`). Communicators without diagnostics ignore it.
+    func enterPhase(_ phase: @autoclosure () -> String)
 }
 
 extension Communicator {
     /// Whether this rank writes shared files and prints the job's progress.
     public var isRoot: Bool { rank == 0 }
+
+    /// By default phases are not recorded (the text is never built).
+    public func enterPhase(_ phase: @autoclosure () -> String) {}
 
     /// Allreduce of a Swift array, for small values (losses, counters) off the hot path.
     public func allreduce(_ values: inout [Double], op: ReduceOp) throws {
@@ -88,5 +94,24 @@ extension Communicator {
         slots[2 * rank + 1] = Double(value & 0xFFFF_FFFF)
         try allreduce(&slots, op: .sum)
         return (0..<size).map { UInt64(slots[2 * $0]) << 32 | UInt64(slots[2 * $0 + 1]) }
+    }
+}
+
+extension Communicator {
+    /// Gathers one short text from every rank onto every rank, in rank order (host names, placement records).
+    /// Off the hot path. Each text is cut to `maxBytes` UTF-8 bytes; bytes travel as Floats (exact for 0...255)
+    /// through a sum allreduce in which every other rank contributes zeros.
+    public func allgather(_ text: String, maxBytes: Int = 512) throws -> [String] {
+        let bytes = Array(text.utf8.prefix(maxBytes))
+        var slots = [Float](repeating: 0, count: (maxBytes + 1) * size)
+        let base = rank * (maxBytes + 1)
+        slots[base] = Float(bytes.count)
+        for (index, byte) in bytes.enumerated() { slots[base + 1 + index] = Float(byte) }
+        try allreduce(&slots, op: .sum)
+        return (0..<size).map { member in
+            let start = member * (maxBytes + 1)
+            let count = Int(slots[start])
+            return String(decoding: slots[(start + 1)..<(start + 1 + count)].map { UInt8($0) }, as: UTF8.self)
+        }
     }
 }

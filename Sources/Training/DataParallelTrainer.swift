@@ -95,6 +95,7 @@ public final class DataParallelTrainer {
 
     /// One step: forward and backward on this rank's slice, bucketed gradient mean, update.
     public func trainStep() throws -> StepStatistics {
+        communicator.enterPhase("step \(step + 1)")
         let epoch = step / sampler.stepsPerEpoch
         if epochOrder?.epoch != epoch { epochOrder = (epoch, sampler.epochOrder(epoch: epoch)) }
         let indices = sampler.localBatch(epoch: epoch, step: step % sampler.stepsPerEpoch,
@@ -143,7 +144,8 @@ public final class DataParallelTrainer {
 
     /// Loss and accuracy on the whole test set, each rank evaluating a contiguous shard.
     public func evaluate(batchSize: Int = 500) throws -> (loss: Double, accuracy: Double) {
-        try Evaluation.run(model: model, dataset: testSet, communicator: communicator, batchSize: batchSize)
+        communicator.enterPhase("evaluation after step \(step)")
+        return try Evaluation.run(model: model, dataset: testSet, communicator: communicator, batchSize: batchSize)
     }
 
     /// Hash of the current parameters.

@@ -26,7 +26,7 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         do {
-            try runOnRank(distributed.launcher) { communicator in
+            try runOnRank(distributed) { communicator in
                 let descriptor = try DatasetRegistry.descriptor(named: data)
                 let chosen = split.map { DatasetSplit(rawValue: $0)! } ?? (descriptor.splits.contains(.test) ? .test : .all)
                 var configuration = TrainingConfiguration()

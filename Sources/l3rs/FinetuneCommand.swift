@@ -24,7 +24,7 @@ struct FinetuneCommand: ParsableCommand {
     }
 
     func run() throws {
-        try runTraining(try options.resolve(), options: options, launcher: distributed.launcher)
+        try runTraining(try options.resolve(), options: options, distributed: distributed)
     }
 }
 
@@ -57,16 +57,16 @@ struct PretrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        try runTraining(try resolved(), options: options, launcher: distributed.launcher)
+        try runTraining(try resolved(), options: options, distributed: distributed)
     }
 }
 
 /// Runs a training configuration on this rank and maps the outcome to the documented exit status.
-func runTraining(_ configuration: TrainingConfiguration, options: TrainingOptions, launcher: LauncherMode) throws {
+func runTraining(_ configuration: TrainingConfiguration, options: TrainingOptions, distributed: DistributedOptions) throws {
     StopSignal.install()
     var stopped = false
     do {
-        try runOnRank(launcher) { communicator in
+        try runOnRank(distributed) { communicator in
             if communicator.isRoot {
                 printLine("l3rs \(L3RSVersion.string): \(communicator.size) rank(s) (\(communicator.implementationName)), BLAS \(BLASInfo.coreName), \(BLASInfo.threadCount) thread(s) per rank")
                 printLine("configuration:\n" + (try configuration.yaml()).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))

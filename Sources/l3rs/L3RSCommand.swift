@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// The `l3rs` command: fine-tune pretrained image classifiers with a learned optimizer, and meta-train it.
 @main
@@ -11,8 +12,33 @@ struct L3RSCommand: ParsableCommand {
         Design notes live in docs/ of the repository.
         """,
         version: L3RSVersion.string,
-        subcommands: [SelftestCommand.self, InspectCommand.self, FinetuneCommand.self, PretrainCommand.self, EvalCommand.self]
+        subcommands: [SelftestCommand.self, DoctorCommand.self, InspectCommand.self, FinetuneCommand.self, PretrainCommand.self, EvalCommand.self]
     )
+
+    /// Parses and runs the command. A bad option is found by every rank before MPI starts; only the launcher's
+    /// rank 0 prints the message (every rank exits non-zero), so a job's log shows it once and unscrambled.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code != .success && LauncherEnvironment.rank.map({ $0 != 0 }) == true { Foundation.exit(code.rawValue) }
+            exit(withError: error)
+        }
+    }
+}
+
+/// What the launcher tells a process before MPI starts.
+enum LauncherEnvironment {
+    /// This process's rank as set by mpirun, srun (PMIx) or a PMI launcher; nil without a launcher.
+    static var rank: Int? {
+        let environment = ProcessInfo.processInfo.environment
+        for key in ["OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"] {
+            if let value = environment[key], let rank = Int(value) { return rank }
+        }
+        return nil
+    }
 }
 
 /// The program's version, printed by `l3rs --version` and written into run folders.

@@ -23,7 +23,7 @@ struct SelftestCommand: ParsableCommand {
 
     func run() throws {
         do {
-            try runOnRank(distributed.launcher) { communicator in
+            try runOnRank(distributed) { communicator in
                 try selftest(communicator)
             }
         } catch ExitCodeError.failure {

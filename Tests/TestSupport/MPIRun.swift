@@ -63,7 +63,13 @@ public enum MPIRun {
         let start = Date()
         try process.run()
         var killed = false
+        var exitedUnnoticed: Int32?
         while process.isRunning {
+            // Foundation sometimes misses a child's exit (seen with scripts that start daemons); ask the kernel too.
+            if let status = exitStatusWithoutReaping(process.processIdentifier) {
+                exitedUnnoticed = status
+                break
+            }
             if Date().timeIntervalSince(start) > timeout {
                 killed = true
                 process.terminate()
@@ -74,11 +80,11 @@ public enum MPIRun {
             }
             usleep(20_000)
         }
-        process.waitUntilExit()
+        if exitedUnnoticed == nil { process.waitUntilExit() }
         let seconds = Date().timeIntervalSince(start)
         let output = (try? String(contentsOf: outputFile, encoding: .utf8)) ?? ""
         let error = (try? String(contentsOf: errorFile, encoding: .utf8)) ?? ""
-        return LaunchResult(exitCode: killed ? nil : process.terminationStatus,
+        return LaunchResult(exitCode: killed ? nil : (exitedUnnoticed ?? process.terminationStatus),
                             standardOutput: output, standardError: error, seconds: seconds)
     }
 
@@ -90,4 +96,26 @@ public enum MPIRun {
         }
         return url
     }
+}
+
+extension MPIRun {
+    /// The repository's root folder (where Package.swift, jobs/ and hostfiles/ are).
+    public static var repositoryRoot: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    /// The data folder `make data` fills (or L3RS_DATA_DIR).
+    public static var dataDirectory: String {
+        ProcessInfo.processInfo.environment["L3RS_DATA_DIR"] ?? repositoryRoot.appendingPathComponent("data").path
+    }
+}
+
+/// The exit status (or the signal number) of a child that has ended, read without reaping it (WNOWAIT), so that
+/// Foundation's own bookkeeping of the child is undisturbed; nil while it runs.
+public func exitStatusWithoutReaping(_ pid: Int32) -> Int32? {
+    var info = siginfo_t()
+    guard waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0, info._sifields._sigchld.si_pid == pid else {
+        return nil
+    }
+    return info._sifields._sigchld.si_status
 }
