@@ -141,19 +141,7 @@ public final class MetaTrainer {
         if restarted { run = freshRun(index: index, restarts: run.restarts + 1) }
         let startStep = run.step
         let length = min(configuration.truncation, configuration.horizon - startStep)
-        let problem = try problem(for: run, reduction: validationReduction)
-        var result = optimizer.metaGradient(problem: problem, parameters: &run.parameters, state: &run.state,
-                                            truncationLength: length, order: configuration.order, memory: memory)
-        if let failure = problem.failure { throw failure }
-
-        // First order: each rank holds its shard's term, and the terms sum to the global meta-gradient and
-        // meta-loss. Second order: every rank already holds the global ones (averaging only guards rounding).
-        let ranks = Double(communicator.size)
-        let firstOrder = configuration.order == .firstOrder
-        try communicator.allreduce(&result.gradient, op: firstOrder ? .sum : .mean)
-        var totals = [firstOrder ? result.metaLoss : result.metaLoss / ranks, StopSignal.pending != 0 ? 1 : 0]
-        try communicator.allreduce(&totals, op: .sum)
-
+        let (result, stop) = try reducedMetaGradient(run: &run, truncation: length)
         let outcome = metaOptimizer.update(&optimizer.metaParameters, gradient: result.gradient)
         runs[index] = run
         metaStep += 1
@@ -162,10 +150,31 @@ public final class MetaTrainer {
         case .skippedNonFinite: (.nan, 0, true)
         }
         return MetaStepReport(
-            metaStep: metaStep, run: index, innerStep: startStep, truncation: length, metaLoss: totals[0],
+            metaStep: metaStep, run: index, innerStep: startStep, truncation: length, metaLoss: result.metaLoss,
             gradientNorm: norm, clipScale: scale, skipped: skipped, restarted: restarted,
             innerNonFinite: !run.parameters.allSatisfy(\.isFinite), meanStepSizes: result.meanStepSizes,
-            meanMixingWeights: result.meanMixingWeights, stopRequested: totals[1] > 0)
+            meanMixingWeights: result.meanMixingWeights, stopRequested: stop)
+    }
+
+    /// Advances `run` by a truncation of `truncation` steps and returns the global meta-gradient and
+    /// meta-loss (identical on every rank), and whether any rank asked to stop.
+    ///
+    /// First order: each rank's result holds its shard's terms, and the terms sum to the global
+    /// meta-gradient and meta-loss (one allreduce). Second order: every rank already holds the global ones
+    /// (averaging them only guards against rounding).
+    public func reducedMetaGradient(run: inout InnerRun, truncation: Int) throws -> (MetaGradientResult, stop: Bool) {
+        let problem = try problem(for: run, reduction: validationReduction)
+        var result = optimizer.metaGradient(problem: problem, parameters: &run.parameters, state: &run.state,
+                                            truncationLength: truncation, order: configuration.order, memory: memory)
+        if let failure = problem.failure { throw failure }
+        let ranks = Double(communicator.size)
+        let firstOrder = configuration.order == .firstOrder
+        try communicator.allreduce(&result.gradient, op: firstOrder ? .sum : .mean)
+        var totals = [firstOrder ? result.metaLoss : result.metaLoss / ranks, StopSignal.pending != 0 ? 1 : 0]
+        try communicator.allreduce(&totals, op: .sum)
+        result.metaLoss = totals[0]
+        result.isFinite = MetaGradientCheck.isFinite(result.gradient)
+        return (result, totals[1] > 0)
     }
 
     /// The meta-objective of `metaParameters` without changing anything: a fresh inner run `index`
