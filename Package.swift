@@ -70,7 +70,7 @@ let package = Package(
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LearnedOptimizerTests", dependencies: ["LearnedOptimizer", "Optimizers"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Distributed", "Checkpoints", "TestSupport"]),
         .testTarget(name: "MetaTrainingTests", dependencies: [
             "MetaTraining", "Training", "LearnedOptimizer", "Network", "Distributed", "Datasets", "Checkpoints",
             "TestSupport",

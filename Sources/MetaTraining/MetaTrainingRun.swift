@@ -82,6 +82,13 @@ public final class MetaTrainingRun {
         }
 
         func checkpoint() throws {
+            // φ is identical on every rank by construction; a checkpoint is the place to prove it.
+            let differing = try trainer.optimizer.metaParameters.values.withUnsafeBufferPointer {
+                try ParameterConsistency.disagreeingRanks(communicator, values: $0)
+            }
+            guard differing.isEmpty else {
+                throw MetaTrainingError.checkpoint("φ differs across ranks \(differing) at meta-step \(trainer.metaStep)")
+            }
             if rank0 {
                 try store.save(step: trainer.metaStep, files: [(MetaTrainer.stateFileName, try trainer.checkpointFile())])
                 try saveLearnedOptimizer(trainer)
