@@ -33,14 +33,21 @@ let package = Package(
         // Base optimizers as pure state transitions, schedules, clipping, parameter groups.
         .target(name: "Optimizers", dependencies: []),
         // L3RS: per-layer mixing of normalised base directions by a small shared MLP, and its meta-gradient.
-        .target(name: "LearnedOptimizer", dependencies: ["Optimizers"]),
+        // Tensors cross into files as Checkpoints' NamedTensor, so φ and states need no second tensor type.
+        .target(name: "LearnedOptimizer", dependencies: ["Optimizers", "Checkpoints"]),
 
         // Metrics logs, progress lines, tables and plots.
         .target(name: "Reports", dependencies: []),
         // The data-parallel trainer: configuration, run folders, checkpoints and resume, stop signals.
         .target(name: "Training", dependencies: [
-            "Distributed", "Network", "Datasets", "Checkpoints", "Optimizers", "Reports",
+            "Distributed", "Network", "Datasets", "Checkpoints", "Optimizers", "LearnedOptimizer", "Reports",
             .product(name: "Yams", package: "Yams"),
+        ]),
+        // Meta-training of L3RS: inner runs of the real model advanced in truncations, the data-parallel
+        // meta-gradient, the meta-optimizer loop, its checkpoints and resume.
+        .target(name: "MetaTraining", dependencies: [
+            "Distributed", "Network", "Datasets", "Checkpoints", "Optimizers", "LearnedOptimizer", "Reports",
+            "Training", .product(name: "Yams", package: "Yams"),
         ]),
 
         // Command-line interface only: parsing and wiring.
@@ -48,7 +55,7 @@ let package = Package(
             name: "l3rs",
             dependencies: [
                 "Kernels", "Distributed", "Network", "Datasets", "Checkpoints", "Optimizers", "LearnedOptimizer",
-                "Reports", "Training",
+                "Reports", "Training", "MetaTraining",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -63,7 +70,11 @@ let package = Package(
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LearnedOptimizerTests", dependencies: ["LearnedOptimizer", "Optimizers"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Checkpoints", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Distributed", "Checkpoints", "TestSupport"]),
+        .testTarget(name: "MetaTrainingTests", dependencies: [
+            "MetaTraining", "Training", "LearnedOptimizer", "Network", "Distributed", "Datasets", "Checkpoints",
+            "TestSupport",
+        ]),
         // End-to-end runs of the l3rs executable under launchers and batch systems (mpirun, a one-node Slurm),
         // and of failures (a killed rank, a stalled collective).
         .testTarget(name: "ClusterTests", dependencies: ["TestSupport"]),

@@ -1,3 +1,4 @@
+import Checkpoints
 import Optimizers
 
 /// `L3RSState` as named tensors plus string metadata (the safetensors model), so a run can be checkpointed
@@ -13,21 +14,21 @@ extension L3RSState {
         for (p, base) in baseStates.enumerated() {
             if !base.firstMoment.isEmpty {
                 tensors.append(NamedTensor(name: "l3rs.base.\(p).first_moment", shape: [base.firstMoment.count],
-                                           values: base.firstMoment))
+                                           floats: base.firstMoment))
             }
             if !base.secondMoment.isEmpty {
                 tensors.append(NamedTensor(name: "l3rs.base.\(p).second_moment", shape: [base.secondMoment.count],
-                                           values: base.secondMoment))
+                                           floats: base.secondMoment))
             }
         }
         let layerCount = initialParameterRMS.count
         let decays = FeatureLayout.emaDecays.count
         tensors += [
-            NamedTensor(name: "l3rs.initial_parameter_rms", shape: [layerCount], values: initialParameterRMS),
-            NamedTensor(name: "l3rs.initial_gradient_rms", shape: [layerCount], values: initialGradientRMS),
-            NamedTensor(name: "l3rs.parameter_rms_averages", shape: [decays, layerCount], values: parameterRMSAverages),
-            NamedTensor(name: "l3rs.gradient_rms_averages", shape: [decays, layerCount], values: gradientRMSAverages),
-            NamedTensor(name: "l3rs.loss_averages", shape: [decays], values: lossAverages),
+            NamedTensor(name: "l3rs.initial_parameter_rms", shape: [layerCount], floats: initialParameterRMS),
+            NamedTensor(name: "l3rs.initial_gradient_rms", shape: [layerCount], floats: initialGradientRMS),
+            NamedTensor(name: "l3rs.parameter_rms_averages", shape: [decays, layerCount], floats: parameterRMSAverages),
+            NamedTensor(name: "l3rs.gradient_rms_averages", shape: [decays, layerCount], floats: gradientRMSAverages),
+            NamedTensor(name: "l3rs.loss_averages", shape: [decays], floats: lossAverages),
         ]
         return tensors
     }
@@ -56,10 +57,10 @@ extension L3RSState {
         }
         func tensor(_ name: String, count: Int) throws(L3RSError) -> [Float] {
             guard let found = tensors.first(where: { $0.name == name }) else { throw .tensorMismatch("missing \(name)") }
-            guard found.values.count == count else {
-                throw .tensorMismatch("\(name) has \(found.values.count) values, expected \(count)")
+            guard found.dtype == .f32, found.elementCount == count else {
+                throw .tensorMismatch("\(name) has \(found.elementCount) \(found.dtype.rawValue) values, expected \(count) F32")
             }
-            return found.values
+            return found.floats()
         }
         guard try integer("l3rs.base_count") == template.baseStates.count else {
             throw .tensorMismatch("the checkpoint has another number of base optimizers")

@@ -8,4 +8,8 @@ public struct MetaGradientResult: Sendable {
     public var gradient: [Float]
     /// Whether every entry of `gradient` is finite (the meta-optimizer skips the step otherwise).
     public var isFinite: Bool
+    /// λ_l averaged over the truncation's T steps, per layer (what the meta-training log reports).
+    public var meanStepSizes: [Float]
+    /// μ_l,p averaged over the truncation's steps, row-major [layer, base].
+    public var meanMixingWeights: [Float]
 }

@@ -1,3 +1,5 @@
+import Checkpoints
+
 /// The meta-parameters φ (MLP weights and, in the embedding variant, the layer embeddings) in one flat Float
 /// buffer with a table of named tensors, so the lead can allreduce its gradient in one call and save it as
 /// safetensors.
@@ -45,16 +47,16 @@ public struct MetaParameters: Sendable, Equatable {
             guard let tensor = tensors.first(where: { $0.name == entry.name }) else {
                 throw .tensorMismatch("missing \(entry.name)")
             }
-            guard tensor.shape == entry.shape, tensor.values.count == entry.count else {
+            guard tensor.shape == entry.shape, tensor.dtype == .f32 else {
                 throw .tensorMismatch("\(entry.name) has shape \(tensor.shape), expected \(entry.shape)")
             }
-            values.replaceSubrange(entry.range, with: tensor.values)
+            values.replaceSubrange(entry.range, with: tensor.floats())
         }
     }
 
     /// φ as named tensors in layout order, for saving.
     public var tensors: [NamedTensor] {
-        layout.entries.map { NamedTensor(name: $0.name, shape: $0.shape, values: Array(values[$0.range])) }
+        layout.entries.map { NamedTensor(name: $0.name, shape: $0.shape, floats: Array(values[$0.range])) }
     }
 
     /// The table of named tensors.

@@ -21,10 +21,16 @@ extension L3RSOptimizer {
         var adjoint = UnrollAdjoint(optimizer: self)
         var validationLosses = [Float](repeating: 0, count: steps)
         let seedScale = Float(1 / Double(steps))
+        // Sums over the truncation's steps of λ_l and μ_l,p, for the meta-training log.
+        var stepSizeSums = [Double](repeating: 0, count: layers.count)
+        var mixingWeightSums = [Double](repeating: 0, count: layers.count * rules.count)
 
         func backward(_ segment: RecordedSegment, firstStep: Int) {
             for j in segment.records.indices.reversed() {
                 validationLosses[firstStep + j] = segment.validationLosses[j]
+                let recorded = segment.records[j].activations
+                for l in stepSizeSums.indices { stepSizeSums[l] += Double(recorded.stepSizes[l]) }
+                for i in mixingWeightSums.indices { mixingWeightSums[i] += Double(recorded.mixingWeights[i]) }
                 let seed = segment.validationGradients[j]
                 for i in 0..<parameterCount {
                     adjoint.parameters[i] += seedScale * seed[i]
@@ -74,7 +80,9 @@ extension L3RSOptimizer {
         metaLoss /= Double(steps)
         return MetaGradientResult(metaLoss: metaLoss, validationLosses: validationLosses,
                                   gradient: adjoint.metaParameters,
-                                  isFinite: MetaGradientCheck.isFinite(adjoint.metaParameters))
+                                  isFinite: MetaGradientCheck.isFinite(adjoint.metaParameters),
+                                  meanStepSizes: stepSizeSums.map { Float($0 / Double(steps)) },
+                                  meanMixingWeights: mixingWeightSums.map { Float($0 / Double(steps)) })
     }
 
     /// Runs `steps` inner steps keeping what the reverse pass needs, and the validation loss and gradient

@@ -1,10 +1,9 @@
 import Checkpoints
 import Foundation
 import Network
-import Optimizers
 
 /// Checkpoints of a run under runs/NAME/checkpoints/step-NNNNNNNN/: the model as safetensors (PyTorch names),
-/// the trainer state (optimizer moments, step, world size) as a second safetensors file, and a COMPLETE marker
+/// the trainer state (the update rule's state, step, world size) as a second safetensors file, and a COMPLETE marker
 /// written last. A folder without the marker (a run killed while writing) is never resumed from. Only rank 0
 /// writes; every rank reads.
 public struct CheckpointStore {
@@ -26,8 +25,20 @@ public struct CheckpointStore {
         public var step: Int
         public var worldSize: Int
         public var modelName: String
-        public var optimizer: OptimizerState
         public var optimizerName: String
+        /// The update rule's state (`UpdateRule.checkpointContents`).
+        public var optimizerTensors: [NamedTensor]
+        public var optimizerMetadata: [String: String]
+
+        public init(step: Int, worldSize: Int, modelName: String, optimizerName: String,
+                    optimizerTensors: [NamedTensor], optimizerMetadata: [String: String]) {
+            self.step = step
+            self.worldSize = worldSize
+            self.modelName = modelName
+            self.optimizerName = optimizerName
+            self.optimizerTensors = optimizerTensors
+            self.optimizerMetadata = optimizerMetadata
+        }
     }
 
     func stepFolder(_ step: Int) -> URL {
@@ -36,28 +47,30 @@ public struct CheckpointStore {
 
     /// Writes a checkpoint for `state.step`: files first, then the marker, then old checkpoints are pruned.
     public func save(model: Model, state: TrainerState, extraMetadata: [String: String] = [:]) throws {
-        let target = stepFolder(state.step)
+        var metadata = extraMetadata
+        metadata["step"] = String(state.step)
+        var stateMetadata = state.optimizerMetadata
+        for (key, value) in ["step": String(state.step), "world_size": String(state.worldSize),
+                             "model": state.modelName, "optimizer": state.optimizerName] {
+            stateMetadata[key] = value
+        }
+        try save(step: state.step, files: [
+            (Self.modelFileName, ModelWeights.tensorFile(of: model, metadata: metadata)),
+            (Self.stateFileName, TensorFile(tensors: state.optimizerTensors, metadata: stateMetadata)),
+        ])
+    }
+
+    /// Writes any set of safetensors files as the checkpoint of `step` (the meta-trainer's state uses this):
+    /// every file atomically, then the COMPLETE marker, then older checkpoints beyond `keep` are removed.
+    public func save(step: Int, files: [(name: String, file: TensorFile)]) throws {
+        let target = stepFolder(step)
         let manager = FileManager.default
         try manager.createDirectory(at: target, withIntermediateDirectories: true)
         try? manager.removeItem(at: target.appendingPathComponent(Self.markerName))
-        var metadata = extraMetadata
-        metadata["step"] = String(state.step)
-        try ModelWeights.save(model, to: target.appendingPathComponent(Self.modelFileName).path, metadata: metadata)
-
-        var tensors: [NamedTensor] = []
-        if !state.optimizer.firstMoment.isEmpty {
-            tensors.append(NamedTensor(name: "optimizer.first_moment", shape: [state.optimizer.firstMoment.count], floats: state.optimizer.firstMoment))
+        for (name, file) in files {
+            try Safetensors.write(file, to: target.appendingPathComponent(name).path)
         }
-        if !state.optimizer.secondMoment.isEmpty {
-            tensors.append(NamedTensor(name: "optimizer.second_moment", shape: [state.optimizer.secondMoment.count], floats: state.optimizer.secondMoment))
-        }
-        let stateMetadata = [
-            "step": String(state.step), "world_size": String(state.worldSize), "model": state.modelName,
-            "optimizer": state.optimizerName, "optimizer_step": String(state.optimizer.step),
-        ]
-        try Safetensors.write(TensorFile(tensors: tensors, metadata: stateMetadata),
-                              to: target.appendingPathComponent(Self.stateFileName).path)
-        try AtomicFile.write(Array("\(state.step)\n".utf8), to: target.appendingPathComponent(Self.markerName).path)
+        try AtomicFile.write(Array("\(step)\n".utf8), to: target.appendingPathComponent(Self.markerName).path)
         try prune()
     }
 
@@ -71,12 +84,16 @@ public struct CheckpointStore {
         }.sorted(by: >)
     }
 
+    /// The path of file `name` in the checkpoint of `step`.
+    public func path(step: Int, file name: String) -> String {
+        stepFolder(step).appendingPathComponent(name).path
+    }
+
     /// Loads the newest complete checkpoint into `model` and returns its trainer state (nil when none).
     public func loadLatest(into model: Model) throws -> TrainerState? {
         guard let step = completeSteps().first else { return nil }
-        let target = stepFolder(step)
-        try ModelWeights.load(into: model, from: target.appendingPathComponent(Self.modelFileName).path)
-        let statePath = target.appendingPathComponent(Self.stateFileName).path
+        try ModelWeights.load(into: model, from: path(step: step, file: Self.modelFileName))
+        let statePath = path(step: step, file: Self.stateFileName)
         let file = try Safetensors.read(statePath)
         func number(_ key: String) throws -> Int {
             guard let text = file.metadata[key], let value = Int(text) else {
@@ -84,12 +101,9 @@ public struct CheckpointStore {
             }
             return value
         }
-        let optimizer = OptimizerState(step: try number("optimizer_step"),
-                                       firstMoment: file["optimizer.first_moment"]?.floats() ?? [],
-                                       secondMoment: file["optimizer.second_moment"]?.floats() ?? [])
         return TrainerState(step: try number("step"), worldSize: try number("world_size"),
-                            modelName: file.metadata["model"] ?? "", optimizer: optimizer,
-                            optimizerName: file.metadata["optimizer"] ?? "")
+                            modelName: file.metadata["model"] ?? "", optimizerName: file.metadata["optimizer"] ?? "",
+                            optimizerTensors: file.tensors, optimizerMetadata: file.metadata)
     }
 
     private func prune() throws {

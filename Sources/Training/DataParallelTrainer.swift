@@ -2,7 +2,6 @@ import Datasets
 import Distributed
 import Foundation
 import Network
-import Optimizers
 import Reports
 
 /// What a finished (or stopped) run reports.
@@ -30,7 +29,7 @@ public struct StepStatistics: Sendable, Equatable {
     public var stopRequested: Bool
 }
 
-/// The data-parallel fine-tuning loop with a hand-designed optimizer: the inner loop of the whole system and
+/// The data-parallel fine-tuning loop with a hand-designed or learned optimizer (an `UpdateRule`): the inner loop of the whole system and
 /// the baseline every learned optimizer is judged against.
 ///
 /// Every rank holds the whole model. At each step rank r takes its fixed slice of the global batch, computes
@@ -42,7 +41,8 @@ public final class DataParallelTrainer {
     public let model: Model
     public let trainSet: Dataset
     public let testSet: Dataset
-    public private(set) var optimizer: HandDesignedOptimizer
+    /// The optimizer: a hand-designed baseline or a learned L3RS optimizer (`UpdateRules.make`).
+    public let updateRule: any UpdateRule
     public let sampler: GlobalBatchSampler
     /// Steps completed so far.
     public private(set) var step = 0
@@ -68,9 +68,7 @@ public final class DataParallelTrainer {
         }
         sampler = try GlobalBatchSampler(sampleCount: trainSet.count, globalBatchSize: configuration.globalBatch, seed: configuration.seed)
         try sampler.validate(worldSize: communicator.size)
-        let groups = try ParameterGroups.make(for: model, configuration: configuration)
-        optimizer = try HandDesignedOptimizer(
-            configuration: try configuration.optimizerConfiguration(), parameterCount: model.parameterCount, groups: groups)
+        updateRule = try UpdateRules.make(configuration: configuration, model: model)
         reducer = BucketedAllreduce(
             layers: model.parameters.entries.map { (offset: $0.offset, count: $0.count) },
             bucketElements: configuration.bucketElements, communicator: communicator)
@@ -87,10 +85,10 @@ public final class DataParallelTrainer {
         if model.buffers.count > 0 { try communicator.broadcast(model.buffers.values, root: 0) }
     }
 
-    /// Restores the step counter and the optimizer state (from a checkpoint).
-    public func restore(step: Int, optimizerState: OptimizerState) {
+    /// Restores the step counter and the update rule's state (from a checkpoint).
+    public func restore(step: Int, state: CheckpointStore.TrainerState) throws {
         self.step = step
-        optimizer.state = optimizerState
+        try updateRule.restore(tensors: state.optimizerTensors, metadata: state.optimizerMetadata)
     }
 
     /// One step: forward and backward on this rank's slice, bucketed gradient mean, update.
@@ -124,7 +122,8 @@ public final class DataParallelTrainer {
         var reduced = [localLoss * weight, localAccuracy * weight, StopSignal.pending != 0 ? 1 : 0]
         try communicator.allreduce(&reduced, op: .sum)
 
-        let report = optimizer.step(parameters: model.parameters.values, gradient: UnsafeBufferPointer(model.parameters.gradients))
+        let report = updateRule.step(parameters: model.parameters.values,
+                                     gradient: UnsafeBufferPointer(model.parameters.gradients), loss: reduced[0])
         step += 1
         if configuration.hashEvery > 0 && step % configuration.hashEvery == 0 { try checkConsistency() }
         return StepStatistics(step: step, loss: reduced[0], accuracy: reduced[1], learningRate: report.learningRate,

@@ -21,4 +21,19 @@ public enum DataSplits {
         return (try InputPipeline.prepare(train, for: model, resize: resize),
                 try InputPipeline.prepare(test, for: model, resize: resize))
     }
+
+    /// Only the training split, prepared for the backbone: what meta-training reads, so its meta-validation
+    /// batches (held out of this split) can never come from the test set. Single-split datasets give the
+    /// training part of the same fixed split `load` uses.
+    public static func loadTraining(_ name: String, dataDirectory: String, for model: Model, resize: Bool) throws -> Dataset {
+        let descriptor = try DatasetRegistry.descriptor(named: name)
+        let train: Dataset
+        if descriptor.splits.contains(.test) {
+            train = try DatasetRegistry.load(name, split: .train, dataDirectory: dataDirectory)
+        } else {
+            let all = try DatasetRegistry.load(name, split: .all, dataDirectory: dataDirectory)
+            train = try all.split(validationFraction: 0.2, seed: testSplitSeed).train
+        }
+        return try InputPipeline.prepare(train, for: model, resize: resize)
+    }
 }

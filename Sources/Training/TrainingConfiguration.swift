@@ -21,8 +21,12 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var head: String = "reinit"
     /// Parameters whose names match one of these glob patterns (`features.*`) are not updated.
     public var freeze: [String] = []
-    /// Base optimizer of the baseline trainer (sgd, momentum, nesterov, adam, adamw, lion, rmsprop).
+    /// Base optimizer of the baseline trainer (sgd, momentum, nesterov, adam, adamw, lion, rmsprop), or l3rs
+    /// for a learned optimizer.
     public var optimizer: String = "adam"
+    /// optimizer l3rs: the learned-optimizer file (l3rs.safetensors of a meta-training run). Empty means the
+    /// untrained L3RS, which is normalised Adam with λ0 = learningRate.
+    public var l3rsWeights: String = ""
     public var learningRate: Double = 1e-3
     /// constant, cosine or warmup-cosine.
     public var schedule: String = "constant"
@@ -61,7 +65,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, runsDirectory, model, weights, data, dataDirectory, head, freeze, optimizer, learningRate
+        case name, runsDirectory, model, weights, data, dataDirectory, head, freeze, optimizer, l3rsWeights, learningRate
         case schedule, warmupSteps, headLearningRateMultiplier, weightDecay, clipNorm, globalBatch, steps
         case evalEvery, checkpointEvery, hashEvery, onHashMismatch, bucketElements, progressSeconds, seed, augment
         case resize, keepCheckpoints, allowReshard
@@ -76,6 +80,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         try read(.name, &name); try read(.runsDirectory, &runsDirectory); try read(.model, &model)
         try read(.weights, &weights); try read(.data, &data); try read(.dataDirectory, &dataDirectory)
         try read(.head, &head); try read(.freeze, &freeze); try read(.optimizer, &optimizer)
+        try read(.l3rsWeights, &l3rsWeights)
         try read(.learningRate, &learningRate); try read(.schedule, &schedule); try read(.warmupSteps, &warmupSteps)
         try read(.headLearningRateMultiplier, &headLearningRateMultiplier); try read(.weightDecay, &weightDecay)
         try read(.clipNorm, &clipNorm); try read(.globalBatch, &globalBatch); try read(.steps, &steps)
@@ -116,6 +121,16 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         if evalEvery < 0 || checkpointEvery < 0 || hashEvery < 0 { problems.append("evalEvery, checkpointEvery and hashEvery must be >= 0") }
         if bucketElements < 1024 { problems.append("bucketElements must be at least 1024, got \(bucketElements)") }
         if keepCheckpoints < 1 { problems.append("keepCheckpoints must be at least 1, got \(keepCheckpoints)") }
+        if optimizer == UpdateRules.learnedOptimizerName {
+            // λ and μ per layer replace schedules, group multipliers and weight decay.
+            if schedule != "constant" { problems.append("optimizer l3rs sets its own step sizes: schedule must be constant, got '\(schedule)'") }
+            if headLearningRateMultiplier != 1 { problems.append("optimizer l3rs sets per-layer step sizes: headLearningRateMultiplier must be 1") }
+            if weightDecay != 0 { problems.append("optimizer l3rs has no weight decay: weightDecay must be 0") }
+            if clipNorm != 0 { problems.append("optimizer l3rs normalises its directions: clipNorm must be 0") }
+            if !freeze.isEmpty { problems.append("optimizer l3rs updates every layer: freeze must be empty") }
+        } else if !l3rsWeights.isEmpty {
+            problems.append("l3rsWeights is for optimizer l3rs, but optimizer is '\(optimizer)'")
+        }
         if head == "keep" && weights.isEmpty { problems.append("head: keep needs pretrained weights (set weights)") }
         guard problems.isEmpty else { throw ConfigurationError.invalid(problems) }
     }

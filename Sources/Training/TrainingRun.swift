@@ -1,8 +1,8 @@
 import Datasets
 import Distributed
 import Foundation
+import LearnedOptimizer
 import Network
-import Optimizers
 import Reports
 
 /// A whole fine-tuning (or pre-training) run on this rank: model, data, trainer, run folder, resume,
@@ -69,6 +69,7 @@ public final class TrainingRun {
                                               trainSet: trainSet, testSet: testSet)
         let store = CheckpointStore(folder: runFolder.appendingPathComponent("checkpoints"), keep: configuration.keepCheckpoints)
         let metricsURL = runFolder.appendingPathComponent("metrics.jsonl")
+        let learnedLogURL = runFolder.appendingPathComponent("l3rs.jsonl")
 
         // Resume, or refuse to overwrite an earlier run's results.
         if resume, let state = try store.loadLatest(into: model) {
@@ -81,9 +82,12 @@ public final class TrainingRun {
             guard state.optimizerName == configuration.optimizer else {
                 throw TrainingError.checkpoint("checkpoint in \(store.folder.path) was written with optimizer \(state.optimizerName), this run uses \(configuration.optimizer)")
             }
-            trainer.restore(step: state.step, optimizerState: state.optimizer)
+            try trainer.restore(step: state.step, state: state)
             if rank0 {
                 try MetricsLog.truncate(url: metricsURL, key: "step", above: Double(state.step))
+                if FileManager.default.fileExists(atPath: learnedLogURL.path) {
+                    try MetricsLog.truncate(url: learnedLogURL, key: "step", above: Double(state.step))
+                }
                 log("resuming from step \(state.step) (\(store.folder.path))")
             }
         } else if !store.completeSteps().isEmpty {
@@ -92,10 +96,13 @@ public final class TrainingRun {
         try trainer.broadcastInitialState()
 
         var metrics: MetricsLog?
+        /// λ and μ per layer per step of a learned optimizer.
+        var learnedLog: MetricsLog?
         if rank0 {
             try FileManager.default.createDirectory(at: runFolder, withIntermediateDirectories: true)
             try Data(try configuration.yaml().utf8).write(to: runFolder.appendingPathComponent("config.yaml"), options: .atomic)
             metrics = try MetricsLog(url: metricsURL)
+            if trainer.updateRule is L3RSUpdateRule { learnedLog = try MetricsLog(url: learnedLogURL) }
             log("model \(model.name): \(model.parameterCount) parameters; data \(trainSet.name): \(trainSet.count) train, \(testSet.count) test; \(communicator.size) rank(s), global batch \(configuration.globalBatch)")
         }
 
@@ -106,8 +113,11 @@ public final class TrainingRun {
         var lastEval: (loss: Double, accuracy: Double)?
         func checkpoint() throws {
             if rank0 {
+                let contents = trainer.updateRule.checkpointContents()
                 try store.save(model: model, state: .init(step: trainer.step, worldSize: communicator.size, modelName: model.name,
-                                                          optimizer: trainer.optimizer.state, optimizerName: configuration.optimizer))
+                                                          optimizerName: configuration.optimizer,
+                                                          optimizerTensors: contents.tensors,
+                                                          optimizerMetadata: contents.metadata))
             }
             try communicator.barrier()
         }
@@ -131,6 +141,9 @@ public final class TrainingRun {
             }
             if stats.skipped { values.append(("skipped", 1)) }
             try metrics?.append(MetricsRecord(values))
+            if let learnedLog, let rule = trainer.updateRule as? L3RSUpdateRule {
+                try learnedLog.append(LearnedOptimizerLog.record(step: stats.step, rule: rule))
+            }
             if rank0 {
                 var shown = [("loss", String(format: "%.4f", stats.loss)), ("acc", String(format: "%.3f", stats.accuracy))]
                 if let lastEval { shown.append(("test acc", String(format: "%.4f", lastEval.accuracy))) }

@@ -8,7 +8,7 @@ import Training
 struct FinetuneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "finetune",
-        abstract: "Fine-tune a pretrained backbone on a dataset with a hand-designed optimizer (data-parallel over MPI).",
+        abstract: "Fine-tune a pretrained backbone on a dataset with a hand-designed or learned (--optimizer l3rs) optimizer (data-parallel over MPI).",
         discussion: """
         Results go to RUNS/NAME/: config.yaml, metrics.jsonl, checkpoints/, final.safetensors, summary.txt.
         Exit status: 0 finished; 1 error; \(StopSignal.exitCode) stopped by SIGTERM/SIGINT after writing a checkpoint \

@@ -13,7 +13,9 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Folder that `make data` fills.") var dataDirectory: String?
     @Option(help: "keep or reinit the classification head.") var head: String?
     @Option(help: "Glob pattern of parameter names not to train (repeatable).") var freeze: [String] = []
-    @Option(help: "sgd, momentum, nesterov, adam, adamw, lion, rmsprop.") var optimizer: String?
+    @Option(help: "sgd, momentum, nesterov, adam, adamw, lion, rmsprop, or l3rs (a learned optimizer).") var optimizer: String?
+    @Option(help: "With --optimizer l3rs: the learned optimizer (l3rs.safetensors of a meta-train run); without it, the untrained L3RS (normalised Adam at λ0 = learning rate).")
+    var l3rsWeights: String?
     @Option(help: "Base learning rate.") var learningRate: Double?
     @Option(help: "constant, cosine, warmup-cosine.") var schedule: String?
     @Option(help: "Linear warm-up steps.") var warmupSteps: Int?
@@ -48,6 +50,7 @@ struct TrainingOptions: ParsableArguments {
         if let head { c.head = head }
         if !freeze.isEmpty { c.freeze = freeze }
         if let optimizer { c.optimizer = optimizer }
+        if let l3rsWeights { c.l3rsWeights = l3rsWeights }
         if let learningRate { c.learningRate = learningRate }
         if let schedule { c.schedule = schedule }
         if let warmupSteps { c.warmupSteps = warmupSteps }
@@ -63,7 +66,7 @@ struct TrainingOptions: ParsableArguments {
         if resize { c.resize = true }
         if augment { c.augment = true }
         try c.validate()
-        _ = try c.optimizerConfiguration()
+        if c.optimizer != UpdateRules.learnedOptimizerName { _ = try c.optimizerConfiguration() }
         return c
     }
 }

@@ -58,15 +58,17 @@ final class ParameterGroupsAndWeightsTests: XCTestCase {
         let store = CheckpointStore(folder: folder, keep: 2)
         let model = try ModelZoo.make(named: "mlp", seed: 5)
         for step in [10, 20, 30] {
-            try store.save(model: model, state: .init(step: step, worldSize: 2, modelName: model.name,
-                                                      optimizer: .init(step: step, firstMoment: [1, 2], secondMoment: []), optimizerName: "momentum"))
+            try store.save(model: model, state: .init(step: step, worldSize: 2, modelName: model.name, optimizerName: "momentum",
+                                                      optimizerTensors: [NamedTensor(name: "optimizer.first_moment", shape: [2], floats: [1, 2])],
+                                                      optimizerMetadata: ["optimizer_step": String(step)]))
         }
         XCTAssertEqual(store.completeSteps(), [30, 20], "only the newest two are kept")
         try FileManager.default.removeItem(at: folder.appendingPathComponent("step-00000030/COMPLETE"))
         let state = try XCTUnwrap(try store.loadLatest(into: model))
         XCTAssertEqual(state.step, 20)
         XCTAssertEqual(state.worldSize, 2)
-        XCTAssertEqual(state.optimizer.firstMoment, [1, 2])
+        XCTAssertEqual(state.optimizerTensors.first { $0.name == "optimizer.first_moment" }?.floats(), [1, 2])
+        XCTAssertEqual(state.optimizerMetadata["optimizer_step"], "20")
         XCTAssertEqual(state.optimizerName, "momentum")
     }
 }

@@ -1,0 +1,202 @@
+import Datasets
+import Distributed
+import LearnedOptimizer
+import Network
+import Training
+
+/// Meta-training of L3RS by truncated backpropagation through the unroll (method.md §5), data-parallel.
+///
+/// Holds φ (inside `optimizer`), the meta-optimizer (Adam with global-norm clipping) and `innerRuns` inner
+/// runs. Each meta-step advances one inner run (in turn) by a truncation of T steps, gets the meta-gradient
+/// from `L3RSOptimizer.metaGradient` on a `ModelInnerProblem`, reduces it over ranks, and takes one
+/// meta-optimizer step. Inner runs start staggered evenly over the horizon H and restart from the backbone
+/// (new head seed and data order) when they reach it. Every rank holds identical φ, runs and counters.
+public final class MetaTrainer {
+    public let configuration: MetaTrainingConfiguration
+    public let communicator: any Communicator
+    public let model: Model
+    /// The meta-training part of the training split, and the held-out meta-validation part.
+    public let trainSet: Dataset
+    public let validationSet: Dataset
+    public internal(set) var optimizer: L3RSOptimizer
+    public internal(set) var metaOptimizer: MetaOptimizer
+    public internal(set) var runs: [InnerRun] = []
+    /// Meta-steps completed.
+    public internal(set) var metaStep = 0
+    /// How truncations keep their intermediates (from the memory setting and budget).
+    public let memory: UnrollMemory
+    /// The backbone's parameters (head included; each run re-initialises the head).
+    let pretrained: [Float]
+
+    /// `model` must already hold the pretrained weights.
+    public init(configuration: MetaTrainingConfiguration, communicator: any Communicator, model: Model,
+                trainSet: Dataset, validationSet: Dataset) throws {
+        try configuration.validate()
+        guard trainSet.imageShape == model.inputShape, validationSet.imageShape == model.inputShape else {
+            throw TrainingError.shapeMismatch("model \(model.name) takes images of shape \(model.inputShape) but the data has \(trainSet.imageShape)")
+        }
+        self.configuration = configuration
+        self.communicator = communicator
+        self.model = model
+        self.trainSet = trainSet
+        self.validationSet = validationSet
+        pretrained = Array(model.parameters.values)
+        optimizer = try L3RSOptimizer(configuration: configuration.l3rsConfiguration, layers: LayerSlices.make(for: model),
+                                      parameterCount: model.parameterCount)
+        metaOptimizer = MetaOptimizer(parameterCount: optimizer.metaParameters.values.count,
+                                      learningRate: Float(configuration.metaLearningRate),
+                                      maxGradientNorm: configuration.metaClipNorm)
+        memory = Self.memoryMode(configuration, optimizer: optimizer)
+    }
+
+    /// Store the truncation's intermediates while they fit the budget, else recompute them in segments
+    /// that do (method.md §5, "Memory").
+    static func memoryMode(_ configuration: MetaTrainingConfiguration, optimizer: L3RSOptimizer) -> UnrollMemory {
+        let n = optimizer.parameterCount
+        let baseCount = configuration.baseOptimizers.count
+        let stateSlots = optimizer.makeState().baseStates.reduce(0) { $0 + $1.firstMoment.count + $1.secondMoment.count }
+        // θ_k, P normalised directions and the validation gradient per step; g_k and s_k+1 in second order.
+        var floatsPerStep = Double((baseCount + 2) * n)
+        if configuration.order == .secondOrder { floatsPerStep += Double(n + stateSlots) }
+        let budgetSteps = Int(configuration.memoryBudgetMB * 1_048_576 / (4 * floatsPerStep))
+        switch configuration.memory {
+        case "store": return .storeAll
+        case "recompute":
+            return .recompute(segmentLength: configuration.recomputeSegment > 0 ? configuration.recomputeSegment
+                                                                                : configuration.truncation)
+        default:
+            if budgetSteps >= configuration.truncation { return .storeAll }
+            return .recompute(segmentLength: configuration.recomputeSegment > 0 ? configuration.recomputeSegment
+                                                                                : max(1, budgetSteps))
+        }
+    }
+
+    /// A run started from the backbone with the head re-initialised from its own seed.
+    func freshRun(index: Int, restarts: Int) -> InnerRun {
+        var run = InnerRun(index: index, restarts: restarts, parameters: pretrained, state: optimizer.makeState())
+        let values = model.parameters.values
+        pretrained.withUnsafeBufferPointer { values.baseAddress!.update(from: $0.baseAddress!, count: $0.count) }
+        model.reinitialize(parameterNames: model.headParameterNames,
+                           seed: run.seed(base: configuration.seed, stream: .head))
+        run.parameters = Array(values)
+        return run
+    }
+
+    /// The inner problem of a run's current incarnation.
+    func problem(for run: InnerRun, reduction: ModelInnerProblem.ValidationReduction) throws -> ModelInnerProblem {
+        try ModelInnerProblem(
+            model: model, communicator: communicator, trainSet: trainSet, validationSet: validationSet,
+            trainSampler: try GlobalBatchSampler(sampleCount: trainSet.count, globalBatchSize: configuration.globalBatch,
+                                                 seed: run.seed(base: configuration.seed, stream: .trainingOrder)),
+            validationSampler: try GlobalBatchSampler(sampleCount: validationSet.count,
+                                                      globalBatchSize: configuration.validationBatch,
+                                                      seed: run.seed(base: configuration.seed, stream: .validationOrder)),
+            validationReduction: reduction)
+    }
+
+    /// The reduction the meta-gradient order needs (see `ModelInnerProblem`).
+    var validationReduction: ModelInnerProblem.ValidationReduction {
+        configuration.order == .firstOrder ? .rankShare : .globalMean
+    }
+
+    /// Starts every inner run, run i advanced i·H/N steps with the initial optimizer so that truncations
+    /// are spread over the horizon from the first meta-step on.
+    public func startRuns() throws {
+        let count = configuration.innerRuns
+        runs = []
+        for index in 0..<count {
+            var run = freshRun(index: index, restarts: 0)
+            let offset = index * configuration.horizon / count
+            if offset > 0 {
+                let problem = try problem(for: run, reduction: .globalMean)
+                try advance(&run.parameters, state: &run.state, steps: offset, problem: problem, optimizer: optimizer)
+            }
+            runs.append(run)
+        }
+    }
+
+    /// Plain inner steps (no meta-gradient) with `optimizer`.
+    func advance(_ parameters: inout [Float], state: inout L3RSState, steps: Int, problem: ModelInnerProblem,
+                 optimizer: L3RSOptimizer) throws {
+        var optimizer = optimizer
+        var gradient = [Float](repeating: 0, count: parameters.count)
+        for _ in 0..<steps {
+            let loss = parameters.withUnsafeBufferPointer { θ in
+                gradient.withUnsafeMutableBufferPointer { g in
+                    problem.trainingLossAndGradient(parameters: θ, step: state.step, gradient: g)
+                }
+            }
+            if let failure = problem.failure { throw failure }
+            optimizer.step(parameters: &parameters, gradient: gradient, loss: loss, state: &state)
+        }
+    }
+
+    /// One meta-step: the next inner run (restarted first if it reached the horizon or diverged) advances
+    /// by a truncation; the meta-gradient is reduced over ranks and φ takes one meta-optimizer step.
+    public func metaTrainStep() throws -> MetaStepReport {
+        precondition(!runs.isEmpty, "MetaTrainer: call startRuns() or restore a checkpoint first")
+        let index = metaStep % runs.count
+        var run = runs[index]
+        let restarted = run.step >= configuration.horizon || !run.parameters.allSatisfy(\.isFinite)
+        if restarted { run = freshRun(index: index, restarts: run.restarts + 1) }
+        let startStep = run.step
+        let length = min(configuration.truncation, configuration.horizon - startStep)
+        let (result, stop) = try reducedMetaGradient(run: &run, truncation: length)
+        let outcome = metaOptimizer.update(&optimizer.metaParameters, gradient: result.gradient)
+        runs[index] = run
+        metaStep += 1
+        let (norm, scale, skipped): (Double, Double, Bool) = switch outcome {
+        case let .applied(gradientNorm, clipScale): (gradientNorm, clipScale, false)
+        case .skippedNonFinite: (.nan, 0, true)
+        }
+        return MetaStepReport(
+            metaStep: metaStep, run: index, innerStep: startStep, truncation: length, metaLoss: result.metaLoss,
+            gradientNorm: norm, clipScale: scale, skipped: skipped, restarted: restarted,
+            innerNonFinite: !run.parameters.allSatisfy(\.isFinite), meanStepSizes: result.meanStepSizes,
+            meanMixingWeights: result.meanMixingWeights, stopRequested: stop)
+    }
+
+    /// Advances `run` by a truncation of `truncation` steps and returns the global meta-gradient and
+    /// meta-loss (identical on every rank), and whether any rank asked to stop.
+    ///
+    /// First order: each rank's result holds its shard's terms, and the terms sum to the global
+    /// meta-gradient and meta-loss (one allreduce). Second order: every rank already holds the global ones
+    /// (averaging them only guards against rounding).
+    public func reducedMetaGradient(run: inout InnerRun, truncation: Int) throws -> (MetaGradientResult, stop: Bool) {
+        let problem = try problem(for: run, reduction: validationReduction)
+        var result = optimizer.metaGradient(problem: problem, parameters: &run.parameters, state: &run.state,
+                                            truncationLength: truncation, order: configuration.order, memory: memory)
+        if let failure = problem.failure { throw failure }
+        let ranks = Double(communicator.size)
+        let firstOrder = configuration.order == .firstOrder
+        try communicator.allreduce(&result.gradient, op: firstOrder ? .sum : .mean)
+        var totals = [firstOrder ? result.metaLoss : result.metaLoss / ranks, StopSignal.pending != 0 ? 1 : 0]
+        try communicator.allreduce(&totals, op: .sum)
+        result.metaLoss = totals[0]
+        result.isFinite = MetaGradientCheck.isFinite(result.gradient)
+        return (result, totals[1] > 0)
+    }
+
+    /// The meta-objective of `metaParameters` without changing anything: a fresh inner run `index`
+    /// (restart 0) advanced `steps` steps, and the mean global meta-validation loss after each step. Lets a
+    /// test (or a report) compare φ's on the same inner run and the same batches.
+    public func evaluate(metaParameters: MetaParameters, runIndex: Int = 0, steps: Int) throws -> Double {
+        var evaluator = optimizer
+        evaluator.metaParameters = metaParameters
+        var run = freshRun(index: runIndex, restarts: 0)
+        let problem = try problem(for: run, reduction: .globalMean)
+        var gradient = [Float](repeating: 0, count: run.parameters.count)
+        var total = 0.0
+        for _ in 0..<steps {
+            try advance(&run.parameters, state: &run.state, steps: 1, problem: problem, optimizer: evaluator)
+            let loss = run.parameters.withUnsafeBufferPointer { θ in
+                gradient.withUnsafeMutableBufferPointer { g in
+                    problem.validationLossAndGradient(parameters: θ, step: run.state.step, gradient: g)
+                }
+            }
+            if let failure = problem.failure { throw failure }
+            total += Double(loss)
+        }
+        return total / Double(steps)
+    }
+}

@@ -1,0 +1,91 @@
+import Checkpoints
+import LearnedOptimizer
+
+/// The whole meta-training state as one safetensors file: φ ("phi.<tensor>"), the meta-optimizer's moments,
+/// and for every inner run its parameters and L3RS state ("run.<i>.…"), with counters and the learned
+/// optimizer's configuration in the metadata. Data positions and head seeds follow from (seed, run index,
+/// restarts, inner step), so a resumed run replays exactly the batches an uninterrupted one would see.
+extension MetaTrainer {
+    public static let stateFileName = "meta-state.safetensors"
+
+    public func checkpointFile() throws -> TensorFile {
+        var tensors = optimizer.metaParameters.tensors.map { tensor -> NamedTensor in
+            var renamed = tensor
+            renamed.name = "phi." + tensor.name
+            return renamed
+        }
+        let count = metaOptimizer.firstMoment.count
+        tensors.append(NamedTensor(name: "meta_optimizer.first_moment", shape: [count], floats: metaOptimizer.firstMoment))
+        tensors.append(NamedTensor(name: "meta_optimizer.second_moment", shape: [count], floats: metaOptimizer.secondMoment))
+        var metadata = [
+            "meta_step": String(metaStep), "world_size": String(communicator.size),
+            "meta_optimizer.step": String(metaOptimizer.step),
+            "meta_optimizer.skipped_steps": String(metaOptimizer.skippedSteps),
+            "inner_runs": String(runs.count), "l3rs.configuration": try optimizer.configuration.encodedJSON(),
+        ]
+        for run in runs {
+            let prefix = "run.\(run.index)."
+            tensors.append(NamedTensor(name: prefix + "parameters", shape: [run.parameters.count], floats: run.parameters))
+            for tensor in run.state.checkpointTensors {
+                var renamed = tensor
+                renamed.name = prefix + tensor.name
+                tensors.append(renamed)
+            }
+            for (key, value) in run.state.checkpointMetadata { metadata[prefix + key] = value }
+            metadata[prefix + "restarts"] = String(run.restarts)
+        }
+        return TensorFile(tensors: tensors, metadata: metadata)
+    }
+
+    /// Restores a state written by `checkpointFile`; the learned optimizer's configuration and the number of
+    /// inner runs must match this run's.
+    public func restore(from file: TensorFile, source: String) throws {
+        func fail(_ message: String) -> MetaTrainingError { .checkpoint("\(source): \(message)") }
+        func integer(_ key: String) throws -> Int {
+            guard let value = file.metadata[key].flatMap({ Int($0) }) else { throw fail("metadata '\(key)' is missing") }
+            return value
+        }
+        guard let json = file.metadata["l3rs.configuration"],
+              try L3RSConfiguration.decode(json: json) == optimizer.configuration else {
+            throw fail("it was written for another learned-optimizer configuration (base optimizers, λ0, variant, widths, seed or layers differ)")
+        }
+        guard try integer("inner_runs") == configuration.innerRuns else {
+            throw fail("it has \(try integer("inner_runs")) inner runs, this run is configured for \(configuration.innerRuns)")
+        }
+        let φTensors = file.tensors.filter { $0.name.hasPrefix("phi.") }.map { tensor -> NamedTensor in
+            var renamed = tensor
+            renamed.name = String(tensor.name.dropFirst(4))
+            return renamed
+        }
+        optimizer.metaParameters = try MetaParameters(configuration: optimizer.configuration,
+                                                      layerCount: optimizer.layers.count, tensors: φTensors)
+        guard let first = file["meta_optimizer.first_moment"]?.floats(),
+              let second = file["meta_optimizer.second_moment"]?.floats(),
+              first.count == metaOptimizer.firstMoment.count, second.count == first.count else {
+            throw fail("meta-optimizer moments are missing or of the wrong size")
+        }
+        metaOptimizer.firstMoment = first
+        metaOptimizer.secondMoment = second
+        metaOptimizer.step = try integer("meta_optimizer.step")
+        metaOptimizer.skippedSteps = try integer("meta_optimizer.skipped_steps")
+        metaStep = try integer("meta_step")
+        let template = optimizer.makeState()
+        runs = try (0..<configuration.innerRuns).map { index in
+            let prefix = "run.\(index)."
+            guard let parameters = file[prefix + "parameters"]?.floats(), parameters.count == optimizer.parameterCount else {
+                throw fail("inner run \(index) has no parameters of the right size")
+            }
+            let stateTensors = file.tensors.filter { $0.name.hasPrefix(prefix + "l3rs.") }.map { tensor -> NamedTensor in
+                var renamed = tensor
+                renamed.name = String(tensor.name.dropFirst(prefix.count))
+                return renamed
+            }
+            var stateMetadata: [String: String] = [:]
+            for (key, value) in file.metadata where key.hasPrefix(prefix + "l3rs.") {
+                stateMetadata[String(key.dropFirst(prefix.count))] = value
+            }
+            let state = try L3RSState(checkpointTensors: stateTensors, metadata: stateMetadata, template: template)
+            return InnerRun(index: index, restarts: try integer(prefix + "restarts"), parameters: parameters, state: state)
+        }
+    }
+}

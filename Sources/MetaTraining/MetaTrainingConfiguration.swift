@@ -1,0 +1,138 @@
+import Foundation
+import LearnedOptimizer
+import Optimizers
+import Training
+import Yams
+
+/// Everything that describes one meta-training run of L3RS (method.md §5). Read from a YAML file in
+/// jobs/configs/ (unknown keys are errors that list the valid ones), overridden by flags, validated before
+/// any work starts, printed once by rank 0 and written into the run folder.
+public struct MetaTrainingConfiguration: Codable, Equatable, Sendable {
+    /// Run name: the folder runs/NAME/.
+    public var name: String = "meta-train"
+    public var runsDirectory: String = "runs"
+    /// The pretrained backbone every inner run starts from (model zoo name and weights file).
+    public var model: String = "ccexam-mnist"
+    public var weights: String = "data/ccexam/mnist.pth"
+    /// The meta-training dataset; only its training split is read (the test split is never touched).
+    public var data: String = "fashion-mnist"
+    public var dataDirectory: String = "data"
+    public var resize: Bool = false
+    /// Fraction of the training split held out (seeded) for the meta-validation batches.
+    public var validationFraction: Double = 0.1
+    /// Images per inner step over all ranks, and per meta-validation batch.
+    public var globalBatch: Int = 128
+    public var validationBatch: Int = 128
+    /// T: inner steps per truncation (one meta-step each).
+    public var truncation: Int = 10
+    /// H: inner steps after which an inner run restarts from the backbone with a new head and data order.
+    public var horizon: Int = 200
+    /// Inner runs advanced in turn, with start offsets staggered evenly over the horizon.
+    public var innerRuns: Int = 4
+    /// Meta-optimizer steps (truncations) of the whole run.
+    public var metaSteps: Int = 100
+    /// firstOrder or secondOrder.
+    public var order: MetaGradientOrder = .firstOrder
+    /// auto (store while the intermediates fit memoryBudgetMB, else recompute), store, or recompute.
+    public var memory: String = "auto"
+    /// Memory the truncation's stored intermediates may use, in MiB (memory auto).
+    public var memoryBudgetMB: Double = 2048
+    /// Steps per recomputed segment (memory recompute; 0: the whole truncation).
+    public var recomputeSegment: Int = 0
+    /// The learned optimizer: base optimizers, λ0, identity variant, widths and the initial mixing logit.
+    public var baseOptimizers: [OptimizerKind] = [.sgd, .momentum, .adam]
+    public var baseLearningRate: Double = 1e-3
+    /// layerEmbedding (the paper's, tied to this backbone) or kindAndDepth (embedding-free, transfers).
+    public var variant: L3RSVariant = .layerEmbedding
+    public var hiddenWidth: Int = 32
+    public var embeddingWidth: Int = 8
+    public var initialPreferredLogit: Double = 20
+    /// Meta-optimizer Adam: learning rate and global-norm clipping of the meta-gradient.
+    public var metaLearningRate: Double = 1e-3
+    public var metaClipNorm: Double = 1
+    /// Seed of φ's initialisation, the validation split, and every inner run's head and data order.
+    public var seed: UInt64 = 0
+    /// Checkpoint every N meta-steps (and at the end); 0: only at the end.
+    public var checkpointEvery: Int = 20
+    public var keepCheckpoints: Int = 2
+    /// Plain progress lines every N seconds when not on a terminal.
+    public var progressSeconds: Double = 10
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case name, runsDirectory, model, weights, data, dataDirectory, resize, validationFraction, globalBatch
+        case validationBatch, truncation, horizon, innerRuns, metaSteps, order, memory, memoryBudgetMB
+        case recomputeSegment, baseOptimizers, baseLearningRate, variant, hiddenWidth, embeddingWidth
+        case initialPreferredLogit, metaLearningRate, metaClipNorm, seed, checkpointEvery, keepCheckpoints
+        case progressSeconds
+    }
+
+    /// Missing keys keep their defaults.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func read<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
+            if let decoded = try c.decodeIfPresent(T.self, forKey: key) { value = decoded }
+        }
+        try read(.name, &name); try read(.runsDirectory, &runsDirectory); try read(.model, &model)
+        try read(.weights, &weights); try read(.data, &data); try read(.dataDirectory, &dataDirectory)
+        try read(.resize, &resize); try read(.validationFraction, &validationFraction)
+        try read(.globalBatch, &globalBatch); try read(.validationBatch, &validationBatch)
+        try read(.truncation, &truncation); try read(.horizon, &horizon); try read(.innerRuns, &innerRuns)
+        try read(.metaSteps, &metaSteps); try read(.order, &order); try read(.memory, &memory)
+        try read(.memoryBudgetMB, &memoryBudgetMB); try read(.recomputeSegment, &recomputeSegment)
+        try read(.baseOptimizers, &baseOptimizers); try read(.baseLearningRate, &baseLearningRate)
+        try read(.variant, &variant); try read(.hiddenWidth, &hiddenWidth); try read(.embeddingWidth, &embeddingWidth)
+        try read(.initialPreferredLogit, &initialPreferredLogit); try read(.metaLearningRate, &metaLearningRate)
+        try read(.metaClipNorm, &metaClipNorm); try read(.seed, &seed); try read(.checkpointEvery, &checkpointEvery)
+        try read(.keepCheckpoints, &keepCheckpoints); try read(.progressSeconds, &progressSeconds)
+    }
+
+    public static func load(yaml text: String, source: String) throws -> MetaTrainingConfiguration {
+        try loadYAML(MetaTrainingConfiguration.self, keys: CodingKeys.allCases.map(\.rawValue), yaml: text, source: source)
+    }
+
+    public static func load(file path: String) throws -> MetaTrainingConfiguration {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw ConfigurationError.unreadable(path: path, reason: (error as NSError).localizedDescription)
+        }
+        return try load(yaml: text, source: path)
+    }
+
+    public func yaml() throws -> String { try YAMLEncoder().encode(self) }
+
+    /// The learned optimizer's configuration (layer names are filled in from the backbone).
+    public var l3rsConfiguration: L3RSConfiguration {
+        L3RSConfiguration(baseOptimizers: baseOptimizers, baseLearningRate: Float(baseLearningRate), variant: variant,
+                          hiddenWidth: hiddenWidth, embeddingWidth: embeddingWidth,
+                          initialPreferredLogit: Float(initialPreferredLogit), seed: seed)
+    }
+
+    /// Every inconsistency, found before any work starts.
+    public func validate() throws {
+        var problems: [String] = []
+        if name.isEmpty || name.contains("/") { problems.append("name must be a non-empty folder name, got '\(name)'") }
+        if !(validationFraction > 0 && validationFraction < 1) {
+            problems.append("validationFraction must be in (0, 1), got \(validationFraction)")
+        }
+        if globalBatch < 1 || validationBatch < 1 { problems.append("globalBatch and validationBatch must be positive") }
+        if truncation < 1 { problems.append("truncation must be positive, got \(truncation)") }
+        if horizon < truncation { problems.append("horizon (\(horizon)) must be at least the truncation (\(truncation))") }
+        if innerRuns < 1 { problems.append("innerRuns must be positive, got \(innerRuns)") }
+        if metaSteps < 1 { problems.append("metaSteps must be positive, got \(metaSteps)") }
+        if !["auto", "store", "recompute"].contains(memory) {
+            problems.append("memory must be auto, store or recompute, got '\(memory)'")
+        }
+        if !(memoryBudgetMB > 0) { problems.append("memoryBudgetMB must be positive, got \(memoryBudgetMB)") }
+        if recomputeSegment < 0 { problems.append("recomputeSegment must be >= 0, got \(recomputeSegment)") }
+        if baseOptimizers.isEmpty { problems.append("baseOptimizers must name at least one optimizer") }
+        if !(baseLearningRate > 0 && baseLearningRate.isFinite) { problems.append("baseLearningRate must be positive") }
+        if hiddenWidth < 1 || embeddingWidth < 1 { problems.append("hiddenWidth and embeddingWidth must be positive") }
+        if !(metaLearningRate > 0) || !(metaClipNorm > 0) { problems.append("metaLearningRate and metaClipNorm must be positive") }
+        if checkpointEvery < 0 { problems.append("checkpointEvery must be >= 0") }
+        if keepCheckpoints < 1 { problems.append("keepCheckpoints must be at least 1") }
+        if weights.isEmpty { problems.append("weights must name the pretrained backbone") }
+        guard problems.isEmpty else { throw ConfigurationError.invalid(problems) }
+    }
+}

@@ -1,0 +1,157 @@
+import Checkpoints
+import Datasets
+import Distributed
+import Foundation
+import LearnedOptimizer
+import Network
+import Reports
+import Training
+
+/// A whole meta-training run on this rank: backbone, data, meta-trainer, run folder, resume, progress,
+/// metrics, checkpoints, the stop signal, and the learned optimizer written to runs/NAME/l3rs.safetensors.
+/// The command-line layer only parses options and calls `execute`.
+public final class MetaTrainingRun {
+    public enum Outcome: Equatable, Sendable {
+        /// `metaSteps` meta-steps are done; `metaParameterHash` identifies φ (identical on every rank).
+        case finished(metaSteps: Int, metaParameterHash: UInt64, seconds: Double)
+        /// A stop signal arrived; a checkpoint of `metaStep` was written. Exit with `StopSignal.exitCode`.
+        case stopped(metaStep: Int)
+    }
+
+    public let configuration: MetaTrainingConfiguration
+    public let communicator: any Communicator
+    public let resume: Bool
+    private let log: (String) -> Void
+
+    public init(configuration: MetaTrainingConfiguration, communicator: any Communicator, resume: Bool,
+                log: @escaping (String) -> Void) {
+        self.configuration = configuration
+        self.communicator = communicator
+        self.resume = resume
+        self.log = log
+    }
+
+    public var runFolder: URL {
+        URL(fileURLWithPath: configuration.runsDirectory).appendingPathComponent(configuration.name)
+    }
+
+    /// The learned optimizer's file in the run folder.
+    public var learnedOptimizerURL: URL { runFolder.appendingPathComponent("l3rs.safetensors") }
+
+    /// The backbone with its pretrained weights, and the meta-training and meta-validation parts of the
+    /// training split (a seeded split: the same on every rank and run).
+    public static func makeTrainer(_ configuration: MetaTrainingConfiguration, communicator: any Communicator) throws
+        -> MetaTrainer {
+        let descriptor = try DatasetRegistry.descriptor(named: configuration.data)
+        let model = try ModelZoo.make(named: configuration.model, classCount: max(descriptor.classCount, 1),
+                                      seed: configuration.seed)
+        try ModelWeights.load(into: model, from: configuration.weights, skipping: Set(model.headParameterNames))
+        let training = try DataSplits.loadTraining(configuration.data, dataDirectory: configuration.dataDirectory,
+                                                   for: model, resize: configuration.resize)
+        let (train, validation) = try training.split(validationFraction: configuration.validationFraction,
+                                                     seed: SplitMix64.derivedSeed(configuration.seed, stream: 0x4D56)) // "MV"
+        return try MetaTrainer(configuration: configuration, communicator: communicator, model: model,
+                               trainSet: train, validationSet: validation)
+    }
+
+    public func execute() throws -> Outcome {
+        let rank0 = communicator.isRoot
+        let trainer = try Self.makeTrainer(configuration, communicator: communicator)
+        let store = CheckpointStore(folder: runFolder.appendingPathComponent("checkpoints"), keep: configuration.keepCheckpoints)
+        let metricsURL = runFolder.appendingPathComponent("metrics.jsonl")
+
+        if resume, let step = store.completeSteps().first {
+            let path = store.path(step: step, file: MetaTrainer.stateFileName)
+            try trainer.restore(from: try Safetensors.read(path), source: path)
+            if rank0 {
+                try MetricsLog.truncate(url: metricsURL, key: "meta_step", above: Double(trainer.metaStep))
+                log("resuming from meta-step \(trainer.metaStep) (\(store.folder.path))")
+            }
+        } else if !store.completeSteps().isEmpty {
+            throw MetaTrainingError.checkpoint("\(runFolder.path) already holds checkpoints; pass --resume auto to continue it, or choose another --name")
+        } else {
+            try trainer.startRuns()
+        }
+
+        var metrics: MetricsLog?
+        if rank0 {
+            try FileManager.default.createDirectory(at: runFolder, withIntermediateDirectories: true)
+            try Data(try configuration.yaml().utf8).write(to: runFolder.appendingPathComponent("config.yaml"), options: .atomic)
+            metrics = try MetricsLog(url: metricsURL)
+            log("backbone \(trainer.model.name): \(trainer.model.parameterCount) parameters, \(trainer.optimizer.layers.count) layers; φ: \(trainer.optimizer.metaParameters.values.count) meta-parameters (\(configuration.variant.rawValue)); data \(configuration.data): \(trainer.trainSet.count) meta-train, \(trainer.validationSet.count) meta-validation; \(communicator.size) rank(s); \(configuration.order.rawValue), memory \(trainer.memory)")
+        }
+
+        func checkpoint() throws {
+            // φ is identical on every rank by construction; a checkpoint is the place to prove it.
+            let differing = try trainer.optimizer.metaParameters.values.withUnsafeBufferPointer {
+                try ParameterConsistency.disagreeingRanks(communicator, values: $0)
+            }
+            guard differing.isEmpty else {
+                throw MetaTrainingError.checkpoint("φ differs across ranks \(differing) at meta-step \(trainer.metaStep)")
+            }
+            if rank0 {
+                try store.save(step: trainer.metaStep, files: [(MetaTrainer.stateFileName, try trainer.checkpointFile())])
+                try saveLearnedOptimizer(trainer)
+            }
+            try communicator.barrier()
+        }
+
+        let progress = ProgressReporter(total: configuration.metaSteps, label: "meta", plainInterval: configuration.progressSeconds)
+        let start = Date()
+        while trainer.metaStep < configuration.metaSteps {
+            let report = try trainer.metaTrainStep()
+            var values: [(String, Double?)] = [
+                ("meta_step", Double(report.metaStep)), ("meta_loss", report.metaLoss),
+                ("meta_gradient_norm", report.gradientNorm), ("clip_scale", report.clipScale),
+                ("run", Double(report.run)), ("inner_step", Double(report.innerStep)),
+                ("truncation", Double(report.truncation)), ("seconds", Date().timeIntervalSince(start)),
+            ]
+            if report.skipped { values.append(("skipped_non_finite", 1)) }
+            if report.restarted { values.append(("restarted", 1)) }
+            if report.innerNonFinite { values.append(("inner_non_finite", 1)) }
+            let perLayer = LearnedOptimizerLog.record(step: report.metaStep, optimizer: trainer.optimizer,
+                                                      stepSizes: report.meanStepSizes,
+                                                      mixingWeights: report.meanMixingWeights, key: "meta_step")
+            values += perLayer.values.dropFirst()
+            try metrics?.append(MetricsRecord(values))
+            if rank0 {
+                if report.skipped { log("meta-step \(report.metaStep): non-finite meta-gradient, φ unchanged") }
+                if report.innerNonFinite { log("meta-step \(report.metaStep): inner run \(report.run) diverged; it restarts") }
+                let meanλ = report.meanStepSizes.reduce(0.0) { $0 + Double($1) } / Double(max(report.meanStepSizes.count, 1))
+                progress.update(step: report.metaStep, values: [
+                    ("meta loss", String(format: "%.4f", report.metaLoss)),
+                    ("|∇φ|", String(format: "%.3g", report.gradientNorm)),
+                    ("mean λ", String(format: "%.3g", meanλ)),
+                    ("run", "\(report.run)@\(report.innerStep)"),
+                ])
+            }
+            if report.stopRequested {
+                try checkpoint()
+                progress.finish()
+                if rank0 { log("stop signal received: checkpoint of meta-step \(report.metaStep) written to \(store.folder.path)") }
+                return .stopped(metaStep: report.metaStep)
+            }
+            if report.metaStep == configuration.metaSteps
+                || (configuration.checkpointEvery > 0 && report.metaStep % configuration.checkpointEvery == 0) {
+                try checkpoint()
+            }
+        }
+        progress.finish()
+        let hash = trainer.optimizer.metaParameters.values.withUnsafeBufferPointer { ParameterConsistency.hash($0) }
+        let seconds = Date().timeIntervalSince(start)
+        if rank0 {
+            try saveLearnedOptimizer(trainer)
+            let line = "finished \(trainer.metaStep) meta-steps in " + String(format: "%.1f s", seconds)
+                + "; learned optimizer \(learnedOptimizerURL.path) (φ hash " + String(format: "%016llx", hash) + ")"
+            log(line)
+            try Data((line + "\n").utf8).write(to: runFolder.appendingPathComponent("summary.txt"), options: .atomic)
+        }
+        return .finished(metaSteps: trainer.metaStep, metaParameterHash: hash, seconds: seconds)
+    }
+
+    private func saveLearnedOptimizer(_ trainer: MetaTrainer) throws {
+        try LearnedOptimizerFile.save(trainer.optimizer, to: learnedOptimizerURL.path, extraMetadata: [
+            "meta_step": String(trainer.metaStep), "backbone": configuration.model, "data": configuration.data,
+        ])
+    }
+}

@@ -1,0 +1,142 @@
+import Datasets
+import Distributed
+import LearnedOptimizer
+import Network
+
+/// The inner problem of one truncation on the real model, data-parallel (method.md §5): at inner step k
+/// this rank runs forward/backward on its slice of global training batch B_k, and the gradient is the
+/// allreduced global mean on every rank, so every rank takes the identical L3RS step. Meta-validation batch
+/// V_k comes from the held-out part of the training data.
+///
+/// Validation gradients come in two reductions. First order: each rank returns only its share of the global
+/// validation loss (its slice weight times its shard's mean), because the reverse pass is then linear in
+/// the seeds with coefficients every rank shares, and the per-rank meta-gradients sum to the global one (one
+/// allreduce per truncation). Second order: the reverse pass multiplies the adjoint by the Hessian, which
+/// needs the same adjoint on every rank, so validation gradients are allreduced to the global mean and each
+/// rank's Hessian-vector product on its shard is allreduced (the global Hessian is the mean of the shards').
+///
+/// Deterministic in (θ, step), as the recompute memory mode requires. Collective failures cannot be thrown
+/// through `InnerProblem`; the first one is kept in `failure` (the caller checks it) and the losses turn NaN.
+public final class ModelInnerProblem: InnerProblem {
+    public enum ValidationReduction: Sendable {
+        /// Each rank returns its slice weight × its shard's loss and gradient; sum them over ranks.
+        case rankShare
+        /// Every rank returns the global mean.
+        case globalMean
+    }
+
+    public let model: Model
+    public let communicator: any Communicator
+    public let trainSet: Dataset
+    public let validationSet: Dataset
+    public let trainSampler: GlobalBatchSampler
+    public let validationSampler: GlobalBatchSampler
+    public let validationReduction: ValidationReduction
+    /// The first collective error, if any; the meta-trainer throws it after the truncation.
+    public private(set) var failure: (any Error)?
+
+    private let lossFunction = SoftmaxCrossEntropy()
+    private var trainOrder: (epoch: Int, order: [Int])?
+    private var validationOrder: (epoch: Int, order: [Int])?
+
+    public init(model: Model, communicator: any Communicator, trainSet: Dataset, validationSet: Dataset,
+                trainSampler: GlobalBatchSampler, validationSampler: GlobalBatchSampler,
+                validationReduction: ValidationReduction) throws {
+        try trainSampler.validate(worldSize: communicator.size)
+        try validationSampler.validate(worldSize: communicator.size)
+        self.model = model
+        self.communicator = communicator
+        self.trainSet = trainSet
+        self.validationSet = validationSet
+        self.trainSampler = trainSampler
+        self.validationSampler = validationSampler
+        self.validationReduction = validationReduction
+    }
+
+    public func trainingLossAndGradient(
+        parameters: UnsafeBufferPointer<Float>, step: Int, gradient: UnsafeMutableBufferPointer<Float>
+    ) -> Float {
+        let slice = trainingSlice(step: step)
+        let weight = trainSampler.sliceWeight(rank: communicator.rank, worldSize: communicator.size)
+        let local = shardLossAndGradient(parameters: parameters, dataset: trainSet, indices: slice,
+                                         scale: Float(weight * Double(communicator.size)), into: gradient)
+        return allreduced(loss: local * weight, gradient: gradient, gradientOp: .mean)
+    }
+
+    public func validationLossAndGradient(
+        parameters: UnsafeBufferPointer<Float>, step: Int, gradient: UnsafeMutableBufferPointer<Float>
+    ) -> Float {
+        let epoch = step / validationSampler.stepsPerEpoch
+        if validationOrder?.epoch != epoch { validationOrder = (epoch, validationSampler.epochOrder(epoch: epoch)) }
+        let slice = validationSampler.localBatch(epoch: epoch, step: step % validationSampler.stepsPerEpoch,
+                                                 rank: communicator.rank, worldSize: communicator.size,
+                                                 order: validationOrder?.order)
+        let weight = validationSampler.sliceWeight(rank: communicator.rank, worldSize: communicator.size)
+        switch validationReduction {
+        case .rankShare:
+            let local = shardLossAndGradient(parameters: parameters, dataset: validationSet, indices: slice,
+                                             scale: Float(weight), into: gradient)
+            return Float(local * weight)
+        case .globalMean:
+            let local = shardLossAndGradient(parameters: parameters, dataset: validationSet, indices: slice,
+                                             scale: Float(weight * Double(communicator.size)), into: gradient)
+            return allreduced(loss: local * weight, gradient: gradient, gradientOp: .mean)
+        }
+    }
+
+    /// Central difference of this shard's training gradients, then allreduced: H v of the global loss.
+    public func trainingHessianVectorProduct(
+        parameters: UnsafeBufferPointer<Float>, vector: UnsafeBufferPointer<Float>, step: Int,
+        into product: UnsafeMutableBufferPointer<Float>
+    ) {
+        let slice = trainingSlice(step: step)
+        let scale = Float(trainSampler.sliceWeight(rank: communicator.rank, worldSize: communicator.size)
+                          * Double(communicator.size))
+        CentralDifferenceHessianVectorProduct.compute(parameters: parameters, vector: vector, into: product) { θ, g in
+            Float(shardLossAndGradient(parameters: θ, dataset: trainSet, indices: slice, scale: scale, into: g))
+        }
+        do { try communicator.allreduce(product, op: .mean) } catch { record(error) }
+    }
+
+    private func trainingSlice(step: Int) -> [Int] {
+        let epoch = step / trainSampler.stepsPerEpoch
+        if trainOrder?.epoch != epoch { trainOrder = (epoch, trainSampler.epochOrder(epoch: epoch)) }
+        return trainSampler.localBatch(epoch: epoch, step: step % trainSampler.stepsPerEpoch,
+                                       rank: communicator.rank, worldSize: communicator.size, order: trainOrder?.order)
+    }
+
+    /// Forward and backward at θ on `indices`; writes `scale` × ∂(shard mean loss)/∂θ and returns the shard
+    /// mean loss.
+    private func shardLossAndGradient(parameters θ: UnsafeBufferPointer<Float>, dataset: Dataset, indices: [Int],
+                                      scale: Float, into gradient: UnsafeMutableBufferPointer<Float>) -> Double {
+        let values = model.parameters.values
+        if UnsafePointer(values.baseAddress) != θ.baseAddress {
+            values.baseAddress!.update(from: θ.baseAddress!, count: θ.count)
+        }
+        let batch = dataset.gather(indices)
+        let input = Tensor(shape: [indices.count] + model.inputShape, values: batch.images)
+        model.parameters.zeroGradients()
+        let logits = model.forward(input, training: true)
+        let loss = Double(lossFunction.loss(logits: logits, labels: batch.labels.map { Int($0) }))
+        let gradLogits = lossFunction.gradient()
+        if scale != 1 { for index in 0..<gradLogits.count { gradLogits.storage[index] *= scale } }
+        model.backward(gradLogits)
+        gradient.baseAddress!.update(from: model.parameters.gradients.baseAddress!, count: gradient.count)
+        return loss
+    }
+
+    /// Sums the loss shares and reduces the gradient over ranks.
+    private func allreduced(loss: Double, gradient: UnsafeMutableBufferPointer<Float>, gradientOp: ReduceOp) -> Float {
+        do {
+            try communicator.allreduce(gradient, op: gradientOp)
+            return Float(try communicator.allreduce(loss, op: .sum))
+        } catch {
+            record(error)
+            return .nan
+        }
+    }
+
+    private func record(_ error: any Error) {
+        if failure == nil { failure = error }
+    }
+}

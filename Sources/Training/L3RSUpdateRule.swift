@@ -1,0 +1,49 @@
+import Checkpoints
+import LearnedOptimizer
+
+/// The trainer's rule for a learned optimizer: `L3RSOptimizer` with fixed φ and its evolving `L3RSState`.
+/// λ_l and μ_l,p of the last step stay readable for the per-step log (runs/NAME/l3rs.jsonl). A non-finite
+/// gradient or loss skips the step, as the hand-designed rule does, so one bad batch cannot poison the
+/// base-optimizer moments and feature averages.
+public final class L3RSUpdateRule: UpdateRule {
+    public let name = "l3rs"
+    public private(set) var optimizer: L3RSOptimizer
+    public private(set) var state: L3RSState
+
+    public init(optimizer: L3RSOptimizer) {
+        self.optimizer = optimizer
+        state = optimizer.makeState()
+    }
+
+    public var stepCount: Int { state.step }
+    /// λ_l of the last step, per layer.
+    public var lastStepSizes: [Float] { optimizer.lastStepSizes }
+    /// μ_l,p of the last step, row-major [layer, base].
+    public var lastMixingWeights: [Float] { optimizer.lastMixingWeights }
+
+    public func step(parameters: UnsafeMutableBufferPointer<Float>, gradient: UnsafeBufferPointer<Float>, loss: Double)
+        -> UpdateReport {
+        var sum = 0.0
+        for value in gradient { sum += Double(value) * Double(value) }
+        let norm = sum.squareRoot()
+        guard norm.isFinite, loss.isFinite else {
+            return UpdateReport(learningRate: 0, gradientNorm: norm, skipped: true)
+        }
+        optimizer.step(parameters: parameters, gradient: gradient, loss: Float(loss), state: &state)
+        let sizes = optimizer.lastStepSizes
+        let meanStep = sizes.reduce(0.0) { $0 + Double($1) } / Double(max(sizes.count, 1))
+        return UpdateReport(learningRate: meanStep, gradientNorm: norm, skipped: false)
+    }
+
+    public func checkpointContents() -> (tensors: [NamedTensor], metadata: [String: String]) {
+        (state.checkpointTensors, state.checkpointMetadata)
+    }
+
+    public func restore(tensors: [NamedTensor], metadata: [String: String]) throws {
+        do {
+            state = try L3RSState(checkpointTensors: tensors, metadata: metadata, template: optimizer.makeState())
+        } catch {
+            throw TrainingError.checkpoint("L3RS state in the checkpoint: \(error)")
+        }
+    }
+}

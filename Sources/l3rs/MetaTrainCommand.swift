@@ -1,0 +1,110 @@
+import ArgumentParser
+import Distributed
+import Foundation
+import Kernels
+import LearnedOptimizer
+import MetaTraining
+import Training
+
+/// `l3rs meta-train`: meta-train an L3RS learned optimizer on a pretrained backbone, data-parallel.
+struct MetaTrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "meta-train",
+        abstract: "Meta-train an L3RS learned optimizer by truncated backpropagation through fine-tuning runs (data-parallel over MPI).",
+        discussion: """
+        Results go to RUNS/NAME/: config.yaml, metrics.jsonl (meta-loss, meta-gradient norm, mean λ and μ per \
+        layer), checkpoints/, l3rs.safetensors (the learned optimizer, for finetune --optimizer l3rs \
+        --l3rs-weights), summary.txt.
+        Exit status: 0 finished; 1 error; \(StopSignal.exitCode) stopped by SIGTERM/SIGINT after writing a checkpoint \
+        (run again with --resume auto).
+        """
+    )
+
+    @Option(help: "YAML meta-training configuration (jobs/configs/); flags below override its keys.")
+    var config: String?
+    @Option(help: "Run name: results go to RUNS/NAME/.") var name: String?
+    @Option(help: "Folder of run folders.") var runsDirectory: String?
+    @Option(help: "Backbone from the model zoo.") var model: String?
+    @Option(help: "Pretrained weights of the backbone (.pth or .safetensors).") var weights: String?
+    @Option(help: "Meta-training dataset (only its training split is read).") var data: String?
+    @Option(help: "Folder that `make data` fills.") var dataDirectory: String?
+    @Option(help: "Meta-steps (truncations) to run.") var metaSteps: Int?
+    @Option(help: "T: inner steps per truncation.") var truncation: Int?
+    @Option(help: "H: inner steps before an inner run restarts.") var horizon: Int?
+    @Option(help: "Inner runs advanced in turn.") var innerRuns: Int?
+    @Option(help: "firstOrder or secondOrder.") var order: String?
+    @Option(help: "auto, store or recompute.") var memory: String?
+    @Option(help: "Memory budget of a truncation's stored intermediates, MiB.") var memoryBudgetMb: Double?
+    @Option(help: "layerEmbedding or kindAndDepth (embedding-free, transfers to other backbones).") var variant: String?
+    @Option(help: "λ0, the step size at initialisation.") var baseLearningRate: Double?
+    @Option(help: "Meta-optimizer (Adam) learning rate.") var metaLearningRate: Double?
+    @Option(help: "Images per inner step over all ranks.") var globalBatch: Int?
+    @Option(help: "Images per meta-validation batch over all ranks.") var validationBatch: Int?
+    @Option(help: "Seed of φ, the validation split, heads and data orders.") var seed: UInt64?
+    @Option(help: "Checkpoint every N meta-steps (0: at the end only).") var checkpointEvery: Int?
+    @Option(help: "auto: continue from the newest complete checkpoint of the run; none: start fresh.")
+    var resume: TrainingOptions.ResumeMode = .none
+    @OptionGroup var distributed: DistributedOptions
+
+    func resolve() throws -> MetaTrainingConfiguration {
+        var c = try config.map { try MetaTrainingConfiguration.load(file: $0) } ?? MetaTrainingConfiguration()
+        if let name { c.name = name }
+        if let runsDirectory { c.runsDirectory = runsDirectory }
+        if let model { c.model = model }
+        if let weights { c.weights = weights }
+        if let data { c.data = data }
+        if let dataDirectory { c.dataDirectory = dataDirectory }
+        if let metaSteps { c.metaSteps = metaSteps }
+        if let truncation { c.truncation = truncation }
+        if let horizon { c.horizon = horizon }
+        if let innerRuns { c.innerRuns = innerRuns }
+        if let order {
+            guard let parsed = MetaGradientOrder(rawValue: order) else {
+                throw ValidationError("--order must be one of \(MetaGradientOrder.allCases.map(\.rawValue)), got '\(order)'")
+            }
+            c.order = parsed
+        }
+        if let memory { c.memory = memory }
+        if let memoryBudgetMb { c.memoryBudgetMB = memoryBudgetMb }
+        if let variant {
+            guard let parsed = L3RSVariant(rawValue: variant) else {
+                throw ValidationError("--variant must be one of \(L3RSVariant.allCases.map(\.rawValue)), got '\(variant)'")
+            }
+            c.variant = parsed
+        }
+        if let baseLearningRate { c.baseLearningRate = baseLearningRate }
+        if let metaLearningRate { c.metaLearningRate = metaLearningRate }
+        if let globalBatch { c.globalBatch = globalBatch }
+        if let validationBatch { c.validationBatch = validationBatch }
+        if let seed { c.seed = seed }
+        if let checkpointEvery { c.checkpointEvery = checkpointEvery }
+        try c.validate()
+        return c
+    }
+
+    func validate() throws {
+        do { _ = try resolve() } catch let error as ValidationError { throw error } catch {
+            throw ValidationError(String(describing: error))
+        }
+    }
+
+    func run() throws {
+        let configuration = try resolve()
+        StopSignal.install()
+        var stopped = false
+        do {
+            try runOnRank(distributed) { communicator in
+                if communicator.isRoot {
+                    printLine("l3rs \(L3RSVersion.string) meta-train: \(communicator.size) rank(s) (\(communicator.implementationName)), BLAS \(BLASInfo.coreName), \(BLASInfo.threadCount) thread(s) per rank")
+                    printLine("configuration:\n" + (try configuration.yaml()).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
+                }
+                let run = MetaTrainingRun(configuration: configuration, communicator: communicator,
+                                          resume: resume == .auto) { printLine($0) }
+                if case .stopped = try run.execute() { stopped = true }
+            }
+        } catch ExitCodeError.failure {
+            throw ExitCode.failure
+        }
+        if stopped { throw ExitCode(StopSignal.exitCode) }
+    }
+}

@@ -1,0 +1,74 @@
+import Distributed
+import Foundation
+import LearnedOptimizer
+import Network
+import Training
+import XCTest
+
+/// `finetune --optimizer l3rs --l3rs-weights FILE`: a file meta-trained with layer embeddings applies only to
+/// its own layer table; the embedding-free variant applies to another backbone, and the run logs λ and μ
+/// per layer per step and resumes with its L3RS state.
+final class LearnedOptimizerFinetuneTests: XCTestCase {
+    /// A learned-optimizer file made for ccexam-mnist's layer table.
+    private func fileForCCExam(variant: L3RSVariant, in folder: URL) throws -> String {
+        let backbone = try ModelZoo.make(named: "ccexam-mnist", classCount: 10, seed: 0)
+        let optimizer = try L3RSOptimizer(configuration: L3RSConfiguration(variant: variant),
+                                          layers: LayerSlices.make(for: backbone), parameterCount: backbone.parameterCount)
+        let path = folder.appendingPathComponent("\(variant.rawValue).safetensors").path
+        try LearnedOptimizerFile.save(optimizer, to: path)
+        return path
+    }
+
+    private func mlpOnDigits(_ folder: URL, name: String, weights: String, steps: Int) -> TrainingConfiguration {
+        var c = TrainingConfiguration()
+        c.name = name
+        c.runsDirectory = folder.path
+        c.model = "mlp"
+        c.data = "digits"
+        c.resize = true
+        c.dataDirectory = TestPaths.data
+        c.optimizer = "l3rs"
+        c.l3rsWeights = weights
+        c.globalBatch = 16
+        c.steps = steps
+        c.evalEvery = 0
+        c.checkpointEvery = 2
+        c.progressSeconds = 1000
+        return c
+    }
+
+    func testAFileForAnotherLayerTableIsAClearError() throws {
+        let folder = try temporaryFolder()
+        let file = try fileForCCExam(variant: .layerEmbedding, in: folder)
+        let run = TrainingRun(configuration: mlpOnDigits(folder, name: "wrong", weights: file, steps: 2),
+                              communicator: SingleProcessCommunicator(), resume: false, log: { _ in })
+        XCTAssertThrowsError(try run.execute()) { error in
+            let text = String(describing: error)
+            XCTAssertTrue(text.contains("another layer table"), text)
+            XCTAssertTrue(text.contains("features.0.weight") && text.contains("layers.1.weight"), text)
+            XCTAssertTrue(text.contains("kindAndDepth"), text)
+        }
+    }
+
+    func testTheEmbeddingFreeVariantRunsOnAnotherBackboneAndResumes() throws {
+        let folder = try temporaryFolder()
+        let file = try fileForCCExam(variant: .kindAndDepth, in: folder)
+        let whole = try TrainingRun(configuration: mlpOnDigits(folder, name: "whole", weights: file, steps: 4),
+                                    communicator: SingleProcessCommunicator(), resume: false, log: { _ in }).execute()
+        guard case let .finished(summary) = whole else { return XCTFail("\(whole)") }
+        XCTAssertEqual(summary.steps, 4)
+        let log = try String(contentsOf: folder.appendingPathComponent("whole/l3rs.jsonl"), encoding: .utf8)
+            .split(separator: "\n")
+        XCTAssertEqual(log.count, 4)
+        XCTAssertTrue(log[0].contains("\"lambda/layers.5.bias\"") && log[0].contains("\"mu/layers.1.weight/momentum\""))
+
+        // Stopped after step 2's checkpoint, then resumed: the L3RS state (moments, EMAs, step) comes back.
+        let first = try TrainingRun(configuration: mlpOnDigits(folder, name: "split", weights: file, steps: 2),
+                                    communicator: SingleProcessCommunicator(), resume: false, log: { _ in }).execute()
+        guard case .finished = first else { return XCTFail("\(first)") }
+        let resumed = try TrainingRun(configuration: mlpOnDigits(folder, name: "split", weights: file, steps: 4),
+                                      communicator: SingleProcessCommunicator(), resume: true, log: { _ in }).execute()
+        guard case let .finished(resumedSummary) = resumed else { return XCTFail("\(resumed)") }
+        XCTAssertEqual(resumedSummary.parameterHash, summary.parameterHash)
+    }
+}

@@ -1,0 +1,62 @@
+import Distributed
+import LearnedOptimizer
+import MetaTraining
+import XCTest
+
+/// The meta-gradient of the global meta-loss is the same for any number of ranks at a fixed global batch
+/// (method.md §5). Each check computes it on this process's world (MPI under mpirun) and, in the same
+/// process, on a single-process communicator with the whole batch, and compares. `swift test` runs it on
+/// one rank (where it checks the single-process path against itself); `MultiRankMetaTrainingTests` re-runs
+/// this class under `mpirun -np 2`, where shards, allreduces and the φ̄ reduction are real.
+final class MetaGradientRankChecks: XCTestCase {
+    nonisolated(unsafe) static var shared: (any Communicator)?
+
+    static func communicator() throws -> any Communicator {
+        if let existing = shared { return existing }
+        let made = try makeCommunicator(.auto)
+        shared = made
+        return made
+    }
+
+    override class func tearDown() {
+        shared = nil
+        MPIEnvironment.finalize()
+        super.tearDown()
+    }
+
+    private func compare(order: MetaGradientOrder, memory: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        var configuration = MetaFixtures.configuration(order: order)
+        configuration.memory = memory
+        let world = try MetaFixtures.trainer(configuration, communicator: try Self.communicator())
+        let single = try MetaFixtures.trainer(configuration, communicator: SingleProcessCommunicator())
+        try world.startRuns()
+        try single.startRuns()
+        // Two consecutive truncations of inner run 1 (which starts staggered at H/2), so the second starts
+        // from a state the first produced on each world.
+        var worldRun = world.runs[1], singleRun = single.runs[1]
+        for _ in 0..<2 {
+            let (worldResult, _) = try world.reducedMetaGradient(run: &worldRun, truncation: configuration.truncation)
+            let (singleResult, _) = try single.reducedMetaGradient(run: &singleRun, truncation: configuration.truncation)
+            XCTAssertTrue(worldResult.isFinite, file: file, line: line)
+            XCTAssertGreaterThan(MetaGradientCheck.globalNorm(singleResult.gradient), 0, file: file, line: line)
+            let difference = MetaFixtures.relativeDifference(worldResult.gradient, singleResult.gradient)
+            XCTAssertLessThan(difference, 1e-4, "\(order) meta-gradient differs by \(difference) relative", file: file, line: line)
+            XCTAssertEqual(worldResult.metaLoss, singleResult.metaLoss, accuracy: 1e-5 * abs(singleResult.metaLoss),
+                           file: file, line: line)
+        }
+        XCTAssertLessThan(MetaFixtures.relativeDifference(worldRun.parameters, singleRun.parameters), 1e-5,
+                          file: file, line: line)
+    }
+
+    func testFirstOrderMetaGradientIsRankInvariant() throws {
+        try compare(order: .firstOrder, memory: "store")
+    }
+
+    func testSecondOrderMetaGradientIsRankInvariant() throws {
+        try compare(order: .secondOrder, memory: "store")
+    }
+
+    func testSecondOrderRecomputeMatchesOnAnyWorld() throws {
+        try compare(order: .secondOrder, memory: "recompute")
+    }
+}

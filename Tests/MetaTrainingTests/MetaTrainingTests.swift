@@ -1,0 +1,107 @@
+import Checkpoints
+import Distributed
+import Foundation
+import LearnedOptimizer
+import MetaTraining
+import Network
+import Training
+import XCTest
+
+/// Meta-training end to end on one rank, in process: it improves the optimizer it starts from, and a run
+/// stopped by a signal and resumed ends exactly where an uninterrupted run ends.
+final class MetaTrainingTests: XCTestCase {
+    override func tearDown() {
+        StopSignal.reset()
+        super.tearDown()
+    }
+
+    /// λ0 starts too small for this problem, so a better optimizer exists close to the initial one; a few
+    /// deterministic meta-steps must find it on the meta-validation loss of a fixed inner run.
+    func testShortMetaTrainingLowersTheMetaValidationLoss() throws {
+        var configuration = MetaFixtures.configuration()
+        configuration.baseLearningRate = 3e-4
+        configuration.metaLearningRate = 0.05
+        configuration.truncation = 4
+        configuration.horizon = 16
+        let trainer = try MetaFixtures.trainer(configuration, communicator: SingleProcessCommunicator())
+        let initial = trainer.optimizer.metaParameters
+        try trainer.startRuns()
+        var skipped = 0
+        for _ in 0..<16 {
+            if try trainer.metaTrainStep().skipped { skipped += 1 }
+        }
+        XCTAssertEqual(skipped, 0)
+        let before = try trainer.evaluate(metaParameters: initial, steps: 16)
+        let after = try trainer.evaluate(metaParameters: trainer.optimizer.metaParameters, steps: 16)
+        XCTAssertLessThan(after, before * 0.97, "meta-validation loss \(before) → \(after)")
+    }
+
+    func testResumedMetaTrainingEqualsAnUninterruptedRun() throws {
+        let folder = try temporaryFolder()
+        let weights = folder.appendingPathComponent("backbone.safetensors").path
+        try ModelWeights.save(ModelZoo.make(named: "mlp", classCount: 10, seed: 3), to: weights)
+        var configuration = MetaTrainingConfiguration()
+        configuration.runsDirectory = folder.path
+        configuration.model = "mlp"
+        configuration.weights = weights
+        configuration.data = "digits"
+        configuration.resize = true
+        configuration.dataDirectory = TestPaths.data
+        configuration.globalBatch = 16
+        configuration.validationBatch = 16
+        configuration.truncation = 2
+        configuration.horizon = 6
+        configuration.innerRuns = 2
+        configuration.metaSteps = 5
+        configuration.checkpointEvery = 2
+        configuration.progressSeconds = 1000
+        configuration.metaLearningRate = 0.01
+
+        configuration.name = "whole"
+        let whole = try MetaTrainingRun(configuration: configuration, communicator: SingleProcessCommunicator(),
+                                        resume: false, log: { _ in }).execute()
+
+        configuration.name = "interrupted"
+        let run = MetaTrainingRun(configuration: configuration, communicator: SingleProcessCommunicator(),
+                                  resume: false, log: { _ in })
+        StopSignal.request()
+        XCTAssertEqual(try run.execute(), .stopped(metaStep: 1))
+        StopSignal.reset()
+        // Starting over without --resume auto would overwrite the stopped run: refused.
+        XCTAssertThrowsError(try run.execute())
+        let resumed = try MetaTrainingRun(configuration: configuration, communicator: SingleProcessCommunicator(),
+                                          resume: true, log: { _ in }).execute()
+
+        guard case let .finished(steps, wholeHash, _) = whole, case let .finished(resumedSteps, resumedHash, _) = resumed else {
+            return XCTFail("\(whole) \(resumed)")
+        }
+        XCTAssertEqual(steps, 5)
+        XCTAssertEqual(resumedSteps, 5)
+        XCTAssertEqual(resumedHash, wholeHash, "φ after a resume differs from the uninterrupted run's")
+        // The learned optimizer's file holds φ and its configuration.
+        let file = try Safetensors.read(run.learnedOptimizerURL.path)
+        XCTAssertNotNil(file.metadata[LearnedOptimizerFile.configurationKey])
+        XCTAssertEqual(file.metadata["meta_step"], "5")
+        let metrics = try String(contentsOf: run.runFolder.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+            .split(separator: "\n")
+        XCTAssertEqual(metrics.count, 5, "the resumed log must not repeat meta-steps")
+        XCTAssertTrue(metrics[0].contains("\"meta_loss\"") && metrics[0].contains("lambda/layers.1.weight"))
+        XCTAssertTrue(metrics[0].contains("mu/layers.1.weight/adam"))
+    }
+}
+
+/// Shared paths of the meta-training tests.
+enum TestPaths {
+    static var repositoryRoot: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
+    }
+    /// `make data` fills it; tests fail (never skip) when it is missing.
+    static var data: String { ProcessInfo.processInfo.environment["L3RS_DATA_DIR"] ?? repositoryRoot + "/data" }
+}
+
+func temporaryFolder() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("l3rs-meta-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}

@@ -1,0 +1,37 @@
+import Distributed
+import Foundation
+import TestSupport
+import XCTest
+
+/// Real two-rank runs under mpirun, each with a time limit so that a hang fails instead of stalling CI.
+final class MultiRankMetaTrainingTests: XCTestCase {
+    override func setUp() {
+        super.setUp()
+        XCTAssertFalse(MPIEnvironment.isLaunchedByMPI, "MultiRankMetaTrainingTests must run outside mpirun")
+    }
+
+    /// 1 rank and 2 ranks give the same meta-gradient, first and second order (see MetaGradientRankChecks).
+    func testMetaGradientIsRankInvariantOnTwoRanks() throws {
+        let result = try MPIRun.launch(ranks: 2, [MPIRun.testBundleExecutable, "MetaTrainingTests.MetaGradientRankChecks"],
+                                       timeout: 120)
+        XCTAssertFalse(result.timedOut, "mpirun timed out after \(result.seconds) s\n\(result.transcript)")
+        XCTAssertEqual(result.exitCode, 0, result.transcript)
+        let executed = result.standardOutput.components(separatedBy: "Executed 3 tests, with 0 failures").count - 1
+        XCTAssertGreaterThanOrEqual(executed, 2, result.transcript)
+    }
+
+    /// The tiny job configuration meta-trains on two ranks and writes the learned optimizer.
+    func testMetaTrainCommandOnTwoRanks() throws {
+        let runs = FileManager.default.temporaryDirectory.appendingPathComponent("l3rs-meta-\(UUID().uuidString)").path
+        let config = TestPaths.repositoryRoot + "/jobs/configs/meta-train-tiny.yaml"
+        let result = try MPIRun.launch(ranks: 2, [
+            MPIRun.l3rsExecutable, "meta-train", "--config", config, "--runs-directory", runs,
+            "--data-directory", TestPaths.data, "--weights", TestPaths.data + "/ccexam/mnist.pth",
+        ], timeout: 180)
+        XCTAssertFalse(result.timedOut, "mpirun timed out after \(result.seconds) s\n\(result.transcript)")
+        XCTAssertEqual(result.exitCode, 0, result.transcript)
+        XCTAssertTrue(result.standardOutput.contains("2 rank(s)"), result.transcript)
+        XCTAssertTrue(result.standardOutput.contains("finished 3 meta-steps"), result.transcript)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: runs + "/meta-train-tiny/l3rs.safetensors"))
+    }
+}
