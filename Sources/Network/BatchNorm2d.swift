@@ -25,6 +25,8 @@ public final class BatchNorm2d: Layer {
     private var inverseStd: [Float]
     private var lastForwardWasTraining = false
 
+    public var parameterEntries: [ParameterEntry] { [scale, shift] }
+
     public init(name: String, channels: Int, momentum: Float = 0.1, epsilon: Float = 1e-5, registry: ParameterRegistry) {
         precondition(channels > 0)
         self.channels = channels

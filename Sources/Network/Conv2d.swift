@@ -2,9 +2,12 @@ import Kernels
 
 /// 2-D convolution in PyTorch's layout: weight (out, in, kh, kw), bias (out); square stride and zero padding.
 ///
-/// Each image is unfolded by im2col into a (in·kh·kw, outH·outW) column matrix, and the convolution is one
-/// sgemm per image: y_n (out, outH·outW) = W (out, in·kh·kw) · columns_n. The columns of the whole batch are
-/// kept for the weight gradient, so backward needs no second im2col.
+/// The whole batch is unfolded by im2col into ONE (in·kh·kw, N·outH·outW) column matrix, and each pass is one
+/// large sgemm: forward Y (out, N·P) = W · columns, weight gradient dW += dY · columnsᵀ (a reduction over all
+/// N·P positions at once), input gradient dcolumns = Wᵀ · dY in chunks of images (folded back by col2im).
+/// Per-image sgemms on 7×7 or 14×14 maps have n = 49…196 columns and spend most of their time packing; the
+/// batched ones run near the sgemm ceiling. The channel-major product is copied into (N, out, P) with the
+/// bias fused. The columns are kept for the weight gradient, so backward needs no second im2col.
 public final class Conv2d: Layer {
     public let inputChannels: Int
     public let outputChannels: Int
@@ -18,9 +21,14 @@ public final class Conv2d: Layer {
     private var geometry: ConvolutionGeometry?
     private var columns: Tensor?
     private var columnGradient: Tensor?
+    /// (out, N·P) scratch: the forward product before it is laid out as (N, out, P), and in backward dY
+    /// re-laid out channel-major for the two sgemms.
+    private var channelMajor: Tensor?
     private var output: Tensor?
     private var gradInput: Tensor?
     private var inputShape: [Int] = []
+
+    public var parameterEntries: [ParameterEntry] { [weight] + (bias.map { [$0] } ?? []) }
 
     /// Registers `name.weight` (and `name.bias`) with `registry`.
     public init(
@@ -43,6 +51,11 @@ public final class Conv2d: Layer {
             : nil
     }
 
+    /// Upper bound on the floats of one chunk of the input-gradient columns: keeps that scratch in cache-sized
+    /// pieces instead of a second batch-wide matrix, while each chunk's sgemm stays wide. (Settable so tests
+    /// can force several chunks.)
+    public var inputGradientChunkFloats = 1 << 20
+
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         // x: (N, C, H, W) → y: (N, out, outH, outW)
         precondition(x.shape.count == 4 && x.shape[1] == inputChannels, "Conv2d expects (N, \(inputChannels), H, W), got \(x.shape)")
@@ -51,53 +64,63 @@ public final class Conv2d: Layer {
                                     kernelHeight: kernelSize, kernelWidth: kernelSize, stride: stride, padding: padding)
         geometry = g
         inputShape = x.shape
-        let rows = g.columnRows, positions = g.columnCount
-        let cols = Tensor.reusing(columns, shape: [batch, rows, positions])
+        let rows = g.columnRows, positions = g.columnCount, span = batch * positions
+        // columns: (C·kh·kw, N·P), image n's block at column offset n·P
+        let cols = Tensor.reusing(columns, shape: [rows, span])
         columns = cols
         let y = Tensor.reusing(output, shape: [batch, outputChannels, g.outputHeight, g.outputWidth])
         output = y
-        let w = parameters.values(of: weight).baseAddress!
-        let b = bias.map { parameters.values(of: $0).baseAddress! }
+        let product = Tensor.reusing(channelMajor, shape: [outputChannels, span])
+        channelMajor = product
         for n in 0..<batch {
-            let columnsN = cols.pointer + n * rows * positions
-            let yN = y.pointer + n * outputChannels * positions
-            // columns_n: (C·kh·kw, outH·outW)
-            Im2Col.expand(image: x.pointer + n * g.imageSize, into: columnsN, geometry: g)
-            if let b {
-                for o in 0..<outputChannels { (yN + o * positions).update(repeating: b[o], count: positions) }
-            }
-            // y_n (out, P) = W (out, C·kh·kw) · columns_n (C·kh·kw, P)
-            GEMM.multiply(w, columnsN, into: yN, m: outputChannels, n: positions, k: rows, beta: b == nil ? 0 : 1)
+            Im2Col.expand(image: x.pointer + n * g.imageSize, into: cols.pointer + n * positions, geometry: g, rowStride: span)
         }
+        // Y (out, N·P) = W (out, C·kh·kw) · columns (C·kh·kw, N·P)
+        GEMM.multiply(parameters.values(of: weight).baseAddress!, cols.pointer, into: product.pointer,
+                      m: outputChannels, n: span, k: rows)
+        BatchTranspose.channelMajorToImageMajor(
+            product.pointer, into: y.pointer, channels: outputChannels, batch: batch, positions: positions,
+            bias: bias.map { UnsafePointer(parameters.values(of: $0).baseAddress!) })
         return y
     }
 
     public func backward(_ gradOutput: Tensor) -> Tensor {
-        guard let g = geometry, let cols = columns, let y = output else { preconditionFailure("Conv2d.backward before forward") }
+        guard let g = geometry, let cols = columns, let y = output, let dy = channelMajor else {
+            preconditionFailure("Conv2d.backward before forward")
+        }
         precondition(gradOutput.shape == y.shape, "Conv2d.backward: gradient shape \(gradOutput.shape), expected \(y.shape)")
         let batch = inputShape[0]
-        let rows = g.columnRows, positions = g.columnCount
+        let rows = g.columnRows, positions = g.columnCount, span = batch * positions
         let w = parameters.values(of: weight).baseAddress!
-        let dw = parameters.gradients(of: weight).baseAddress!
-        let db = bias.map { parameters.gradients(of: $0) }
-        let dcols = Tensor.reusing(columnGradient, shape: [rows, positions])
+        // dY: (N, out, P) → (out, N·P)
+        BatchTranspose.imageMajorToChannelMajor(gradOutput.pointer, into: dy.pointer,
+                                                channels: outputChannels, batch: batch, positions: positions)
+        // dW (out, C·kh·kw) += dY (out, N·P) · columnsᵀ (N·P, C·kh·kw)
+        GEMM.multiply(dy.pointer, cols.pointer, transposeB: true, into: parameters.gradients(of: weight).baseAddress!,
+                      m: outputChannels, n: rows, k: span, beta: 1)
+        if let bias {
+            let db = parameters.gradients(of: bias)
+            for o in 0..<outputChannels {
+                db[o] += VectorOps.sum(UnsafeBufferPointer(start: dy.pointer + o * span, count: span))
+            }
+        }
+        // dcolumns (C·kh·kw, c·P) = Wᵀ (C·kh·kw, out) · dY[:, chunk] (out, c·P), folded back per image by col2im.
+        let chunk = max(1, min(batch, inputGradientChunkFloats / max(1, rows * positions)))
+        let dcols = Tensor.reusing(columnGradient, shape: [rows, chunk * positions])
         columnGradient = dcols
         let dx = Tensor.reusing(gradInput, shape: inputShape)
         gradInput = dx
         dx.fill(0)
-        for n in 0..<batch {
-            let dyN = gradOutput.pointer + n * outputChannels * positions
-            // dW (out, C·kh·kw) += dy_n (out, P) · columns_nᵀ (P, C·kh·kw)
-            GEMM.multiply(dyN, cols.pointer + n * rows * positions, transposeB: true, into: dw,
-                          m: outputChannels, n: rows, k: positions, beta: 1)
-            if let db {
-                for o in 0..<outputChannels {
-                    db[o] += VectorOps.sum(UnsafeBufferPointer(start: dyN + o * positions, count: positions))
-                }
+        var first = 0
+        while first < batch {
+            let count = min(chunk, batch - first)
+            GEMM.multiply(w, transposeA: true, dy.pointer + first * positions, into: dcols.pointer,
+                          m: rows, n: count * positions, k: outputChannels, leadingB: span, leadingC: chunk * positions)
+            for i in 0..<count {
+                Im2Col.accumulate(columns: dcols.pointer + i * positions, into: dx.pointer + (first + i) * g.imageSize,
+                                  geometry: g, rowStride: chunk * positions)
             }
-            // dcolumns (C·kh·kw, P) = Wᵀ (C·kh·kw, out) · dy_n (out, P), folded back by col2im.
-            GEMM.multiply(w, transposeA: true, dyN, into: dcols.pointer, m: rows, n: positions, k: outputChannels)
-            Im2Col.accumulate(columns: dcols.pointer, into: dx.pointer + n * g.imageSize, geometry: g)
+            first += count
         }
         return dx
     }
