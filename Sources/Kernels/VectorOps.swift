@@ -139,4 +139,39 @@ public enum VectorOps {
         }
         for i in (blocks * 16)..<y.count { target[i] = out[i] > 0 ? grad[i] : 0 }
     }
+
+    /// (Σ x[i], Σ (x[i] − shift)², Σ x[i]·y[i]) in Double, in eight independent lanes: one serial Double
+    /// accumulator is a dependent add per element (the compiler may not reorder floating-point sums), which
+    /// made BatchNorm's statistics slower than the convolutions next to them. Pass `y: nil` to skip the dot.
+    @inlinable
+    public static func doubleSums(_ x: UnsafePointer<Float>, count: Int, shift: Double = 0,
+                                  dot y: UnsafePointer<Float>? = nil) -> (sum: Double, squares: Double, dot: Double) {
+        var sum = SIMD8<Double>.zero, squares = SIMD8<Double>.zero, dot = SIMD8<Double>.zero
+        let shifts = SIMD8<Double>(repeating: shift)
+        let raw = UnsafeRawPointer(x)
+        let blocks = count / 8
+        if let y {
+            let other = UnsafeRawPointer(y)
+            for b in 0..<blocks {
+                let v = SIMD8<Double>(raw.loadUnaligned(fromByteOffset: b * 32, as: SIMD8<Float>.self))
+                let w = SIMD8<Double>(other.loadUnaligned(fromByteOffset: b * 32, as: SIMD8<Float>.self))
+                sum += v
+                dot += v * w
+            }
+        } else {
+            for b in 0..<blocks {
+                let v = SIMD8<Double>(raw.loadUnaligned(fromByteOffset: b * 32, as: SIMD8<Float>.self))
+                sum += v
+                let d = v - shifts
+                squares += d * d
+            }
+        }
+        var totals = (sum: sum.sum(), squares: squares.sum(), dot: dot.sum())
+        for i in (blocks * 8)..<count {
+            let v = Double(x[i])
+            totals.sum += v
+            if let y { totals.dot += v * Double(y[i]) } else { totals.squares += (v - shift) * (v - shift) }
+        }
+        return totals
+    }
 }
