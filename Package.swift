@@ -35,6 +35,9 @@ let package = Package(
         // L3RS: per-layer mixing of normalised base directions by a small shared MLP, and its meta-gradient.
         .target(name: "LearnedOptimizer", dependencies: ["Optimizers"]),
 
+        // `l3rs bench`: step, layer, allreduce, optimizer and meta-training costs against in-run baselines.
+        .target(name: "Benchmarks", dependencies: ["Kernels", "Distributed", "Network", "Optimizers", "LearnedOptimizer"]),
+
         // Metrics logs, progress lines, tables and plots.
         .target(name: "Reports", dependencies: []),
         // The data-parallel trainer: configuration, run folders, checkpoints and resume, stop signals.
@@ -48,7 +51,7 @@ let package = Package(
             name: "l3rs",
             dependencies: [
                 "Kernels", "Distributed", "Network", "Datasets", "Checkpoints", "Optimizers", "LearnedOptimizer",
-                "Reports", "Training",
+                "Reports", "Training", "Benchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

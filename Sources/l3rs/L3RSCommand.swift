@@ -11,7 +11,7 @@ struct L3RSCommand: ParsableCommand {
         Design notes live in docs/ of the repository.
         """,
         version: L3RSVersion.string,
-        subcommands: [SelftestCommand.self, InspectCommand.self, FinetuneCommand.self, PretrainCommand.self]
+        subcommands: [SelftestCommand.self, InspectCommand.self, FinetuneCommand.self, PretrainCommand.self, BenchCommand.self]
     )
 }
 
