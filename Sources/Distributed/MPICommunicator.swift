@@ -146,6 +146,14 @@ final class MPIAllreduceRequest: AllreduceRequest {
         self.rank = rank
     }
 
+    func progress() throws {
+        guard !done else { return }
+        for index in requests.indices where requests[index] != nil {
+            var flag: Int32 = 0
+            try MPICommunicator.check("MPI_Test", MPI_Test(&requests[index], &flag, cmpi_status_ignore()), rank: rank)
+        }
+    }
+
     func wait() throws {
         guard !done else { return }
         for index in requests.indices {
