@@ -66,24 +66,24 @@ public struct BenchSuite {
         // Step time, forward + backward + Adam, batch `batch`.
         var stepSeconds: [String: Double] = [:]
         if sections.contains("step") {
-        var steps = BenchTable(title: "Training step (forward + backward + Adam), batch \(batch), 1 rank",
-                               header: ["model", "parameters", "1 thread ms", "images/s", "2 threads ms", "2 thr speed-up",
-                                        "PyTorch 1 thr ms", "ours / PyTorch"])
-        for name in models {
-            let model = try ModelZoo.make(named: name, seed: 1)
-            let bench = try TrainingStepBench(model: model, batch: batch, communicator: single, overlap: false)
-            BLASInfo.setThreadCount(1)
-            let one = try bench.measure(warmup: 2, repeats: repeats).step
-            BLASInfo.setThreadCount(2)
-            let two = try bench.measure(warmup: 1, repeats: repeats).step
-            BLASInfo.setThreadCount(1)
-            stepSeconds[name] = one
-            let torch = torchSeconds[name]
-            steps.add([name, String(model.parameterCount), Format.milliseconds(one), Format.fixed(Double(batch) / one, 0),
-                       Format.milliseconds(two), Format.ratio(one / two),
-                       torch.map(Format.milliseconds) ?? "not run", torch.map { Format.ratio(one / $0) } ?? "n/a"])
-        }
-        emit(steps.render())
+            var steps = BenchTable(title: "Training step (forward + backward + Adam), batch \(batch), 1 rank",
+                                   header: ["model", "parameters", "1 thread ms", "images/s", "2 threads ms", "2 thr speed-up",
+                                            "PyTorch 1 thr ms", "ours / PyTorch"])
+            for name in models {
+                let model = try ModelZoo.make(named: name, seed: 1)
+                let bench = try TrainingStepBench(model: model, batch: batch, communicator: single, overlap: false)
+                BLASInfo.setThreadCount(1)
+                let one = try bench.measure(warmup: 2, repeats: repeats).step
+                BLASInfo.setThreadCount(2)
+                let two = try bench.measure(warmup: 1, repeats: repeats).step
+                BLASInfo.setThreadCount(1)
+                stepSeconds[name] = one
+                let torch = torchSeconds[name]
+                steps.add([name, String(model.parameterCount), Format.milliseconds(one), Format.fixed(Double(batch) / one, 0),
+                           Format.milliseconds(two), Format.ratio(one / two),
+                           torch.map(Format.milliseconds) ?? "not run", torch.map { Format.ratio(one / $0) } ?? "n/a"])
+            }
+            emit(steps.render())
         }
 
         if sections.contains("layers") {
@@ -108,12 +108,12 @@ public struct BenchSuite {
             var bench = try MetaTrainingBench(model: try ModelZoo.make(named: name, seed: 1), batch: batch,
                                               truncationLength: truncationLength)
             if sections.contains("optimizer") {
-            let cost = try bench.updateCosts(repeats: max(repeats, 7))
-            let step = try stepSeconds[name] ?? TrainingStepBench(model: bench.problem.model, batch: batch, communicator: single,
-                                                                  overlap: false).measure(warmup: 2, repeats: repeats).step
-            updates.add([name, Format.milliseconds(cost.adam), Format.milliseconds(cost.l3rs),
-                         Format.milliseconds(cost.l3rs - cost.adam), Format.milliseconds(step),
-                         Format.percent((cost.l3rs - cost.adam) / step)])
+                let cost = try bench.updateCosts(repeats: max(repeats, 7))
+                let step = try stepSeconds[name] ?? TrainingStepBench(model: bench.problem.model, batch: batch, communicator: single,
+                                                                      overlap: false).measure(warmup: 2, repeats: repeats).step
+                updates.add([name, Format.milliseconds(cost.adam), Format.milliseconds(cost.l3rs),
+                             Format.milliseconds(cost.l3rs - cost.adam), Format.milliseconds(step),
+                             Format.percent((cost.l3rs - cost.adam) / step)])
             }
             guard sections.contains("meta") else { continue }
             let inner = bench.innerSteps(repeats: max(3, repeats / 2))
@@ -122,7 +122,6 @@ public struct BenchSuite {
         }
         if sections.contains("optimizer") { emit(updates.render()) }
         if sections.contains("meta") { emit(meta.render()) }
-
     }
 
     /// Meta-training time and peak memory against backbone size, in both memory modes (separate processes).
