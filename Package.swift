@@ -30,8 +30,11 @@ let package = Package(
         .target(name: "Checkpoints", dependencies: ["Inflate"]),
         // gzip and raw-deflate decompression (zlib), shared by dataset files and zip-packed checkpoints.
         .target(name: "Inflate", dependencies: ["CZlib"]),
+        // Element-wise C loops that Swift leaves scalar (square roots): -fno-math-errno lets them vectorise,
+        // -ffp-contract=off keeps each operation rounded as the Swift code it replaces.
+        .target(name: "CVectorKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno", "-ffp-contract=off"])]),
         // Base optimizers as pure state transitions, schedules, clipping, parameter groups.
-        .target(name: "Optimizers", dependencies: []),
+        .target(name: "Optimizers", dependencies: ["CVectorKernels"]),
         // L3RS: per-layer mixing of normalised base directions by a small shared MLP, and its meta-gradient.
         .target(name: "LearnedOptimizer", dependencies: ["Optimizers"]),
 

@@ -1,3 +1,4 @@
+import CVectorKernels
 import Foundation
 
 /// Adam with bias correction.
@@ -46,34 +47,12 @@ public struct Adam: DirectionRule {
         let firstCorrection = Float(1 / (1 - pow(Double(beta1), t)))
         let secondCorrectionRoot = Float(1 / (1 - pow(Double(beta2), t)).squareRoot())
         let (beta1, beta2, epsilon) = (self.beta1, self.beta2, self.epsilon)
-        let (oneMinusBeta1, oneMinusBeta2) = (1 - beta1, 1 - beta2)
+        // The loop lives in C (CVectorKernels): Swift lowers `Float.squareRoot()` to a scalar sqrtss with an
+        // errno fallback on Linux, even inside SIMD types, which keeps the whole loop scalar.
         state.firstMoment.withUnsafeMutableBufferPointer { m in
             state.secondMoment.withUnsafeMutableBufferPointer { v in
-                // Sixteen lanes at a time through SIMD16: `Float.squareRoot()` in a scalar loop lowers to
-                // sqrtss plus an errno fallback on Linux, which blocks vectorisation; the SIMD type's
-                // squareRoot() is one vsqrtps per lane group. Same arithmetic, same rounding, per element.
-                let count = gradient.count
-                let blocks = count / 16
-                let g = UnsafeRawPointer(gradient.baseAddress), mp = UnsafeMutableRawPointer(m.baseAddress)
-                let vp = UnsafeMutableRawPointer(v.baseAddress), dp = UnsafeMutableRawPointer(direction.baseAddress)
-                for b in 0..<blocks {
-                    let offset = b * 16 * MemoryLayout<Float>.stride
-                    let gi = g!.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self)
-                    let mi = beta1 * mp!.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self) + oneMinusBeta1 * gi
-                    let vi = beta2 * vp!.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self) + oneMinusBeta2 * (gi * gi)
-                    mp!.storeBytes(of: mi, toByteOffset: offset, as: SIMD16<Float>.self)
-                    vp!.storeBytes(of: vi, toByteOffset: offset, as: SIMD16<Float>.self)
-                    let d = (mi * firstCorrection) / (vi.squareRoot() * secondCorrectionRoot + epsilon)
-                    dp!.storeBytes(of: d, toByteOffset: offset, as: SIMD16<Float>.self)
-                }
-                for i in (blocks * 16)..<count {
-                    let g = gradient[i]
-                    let mi = beta1 * m[i] + oneMinusBeta1 * g
-                    let vi = beta2 * v[i] + oneMinusBeta2 * (g * g)
-                    m[i] = mi
-                    v[i] = vi
-                    direction[i] = (mi * firstCorrection) / (vi.squareRoot() * secondCorrectionRoot + epsilon)
-                }
+                l3rs_adam_direction(gradient.baseAddress, m.baseAddress, v.baseAddress, direction.baseAddress,
+                                    gradient.count, beta1, beta2, firstCorrection, secondCorrectionRoot, epsilon)
             }
         }
         state.step += 1
