@@ -147,9 +147,12 @@ public struct L3RSOptimizer: Sendable {
                         let rms = LayerStatistics.rms(UnsafeBufferPointer(d), layer.range)
                         work.directionRMS[p * layerCount + l] = Float(rms)
                         let denominator = Float(rms + LayerStatistics.normalisationEpsilon)
-                        let base = p * parameterCount
-                        for i in layer.range {
-                            normalised[base + i] = d[i] / denominator
+                        // Through plain pointers: indexing with `p·n + i` carries an overflow check per element,
+                        // which kept this division loop scalar.
+                        let source = d.baseAddress! + layer.offset
+                        let target = normalised.baseAddress! + p * parameterCount + layer.offset
+                        for j in 0..<layer.count {
+                            target[j] = source[j] / denominator
                         }
                     }
                 }
