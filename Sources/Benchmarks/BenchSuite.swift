@@ -54,6 +54,7 @@ public struct BenchSuite {
     public func runSingleRank() throws {
         let single = SingleProcessCommunicator()
         BLASInfo.setThreadCount(1)
+        guard !sections.isDisjoint(with: ["step", "layers", "optimizer", "meta"]) else { return }
         let ceiling1 = LayerThroughput.sgemmCeiling()
         BLASInfo.setThreadCount(2)
         let ceiling2 = LayerThroughput.sgemmCeiling()

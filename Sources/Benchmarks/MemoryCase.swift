@@ -45,11 +45,12 @@ public struct MemoryCase: Sendable {
             let memory: UnrollMemory
             switch parts[2] {
             case "store": memory = .storeAll
+            // √T segments of √T steps: the memory-optimal split (√T snapshots plus one segment's records).
             case "recompute": memory = .recompute(segmentLength: max(1, Int(Double(truncationLength).squareRoot())))
             default: throw BenchError.badCase(spec)
             }
             var bench = try MetaTrainingBench(model: model, batch: batch, truncationLength: truncationLength)
-            seconds = bench.metaIteration(memory: memory, warmup: 0, repeats: repeats)
+            seconds = bench.metaIteration(memory: memory, warmup: 1, repeats: repeats)
         default:
             throw BenchError.badCase(spec)
         }

@@ -34,7 +34,10 @@ struct BenchCommand: ParsableCommand {
     var sweepWidths: String = "58,116,184"
 
     @Option(help: "Batch size of the backbone-size sweep.")
-    var sweepBatch: Int = 8
+    var sweepBatch: Int = 4
+
+    @Option(help: "Inner steps T of the backbone-size sweep (long enough for recompute mode to save memory).")
+    var sweepTruncation: Int = 16
 
     @Option(help: "Comma-separated tables to measure: memory, sweep, step, layers, optimizer, meta (one rank); scaling, allreduce (several).")
     var tables: String = BenchSuite.allSections.sorted().joined(separator: ",")
@@ -46,8 +49,8 @@ struct BenchCommand: ParsableCommand {
     var `case`: String?
 
     func validate() throws {
-        guard batch > 0, repeats > 0, truncation > 0, sweepBatch > 0 else {
-            throw ValidationError("--batch, --repeats, --truncation and --sweep-batch must be positive")
+        guard batch > 0, repeats > 0, truncation > 0, sweepBatch > 0, sweepTruncation > 0 else {
+            throw ValidationError("--batch, --repeats, --truncation, --sweep-batch and --sweep-truncation must be positive")
         }
         let unknown = Set(tables.split(separator: ",").map(String.init)).subtracting(BenchSuite.allSections)
         guard unknown.isEmpty else {
@@ -58,8 +61,9 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         if let spec = `case` {
             BLASInfo.setThreadCount(1)
-            let caseBatch = spec.contains("resnet16-w") ? sweepBatch : batch
-            printLine(try MemoryCase(spec: spec, batch: caseBatch, truncationLength: truncation).run(repeats: 3))
+            let isSweep = spec.contains("resnet16-w")
+            printLine(try MemoryCase(spec: spec, batch: isSweep ? sweepBatch : batch,
+                                     truncationLength: isSweep ? sweepTruncation : truncation).run(repeats: 3))
             return
         }
         let modelNames = models.split(separator: ",").map(String.init)
@@ -78,6 +82,7 @@ struct BenchCommand: ParsableCommand {
                 if !widths.isEmpty {
                     var sweep = suite
                     sweep.batch = sweepBatch
+                    sweep.truncationLength = sweepTruncation
                     try sweep.runBackboneSweep(widths: widths)
                 }
                 try suite.runSingleRank()
@@ -98,7 +103,8 @@ struct BenchCommand: ParsableCommand {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe")
         process.arguments = ["bench", "--launcher", "none", "--case", spec, "--batch", String(batch),
-                             "--sweep-batch", String(sweepBatch), "--truncation", String(truncation)]
+                             "--sweep-batch", String(sweepBatch), "--truncation", String(truncation),
+                             "--sweep-truncation", String(sweepTruncation)]
         let pipe = Pipe()
         process.standardOutput = pipe
         try process.run()
