@@ -163,13 +163,14 @@ public struct BenchSuite {
         BLASInfo.setThreadCount(1)
         for name in models where sections.contains("scaling") {
             let model = try ModelZoo.make(named: name, seed: 1)
-            // Rank 0 alone (the others wait at the barrier), then every rank together.
+            // Rank 0 alone while the others sleep (not spin: MPI_Barrier busy-polls a core that rank 0's
+            // baseline should have to itself), then every rank together.
             var alone = Double.nan
             if communicator.rank == 0 {
                 let bench = try TrainingStepBench(model: model, batch: batch, communicator: SingleProcessCommunicator(), overlap: false)
                 alone = try bench.measure(warmup: 2, repeats: repeats).step
             }
-            try communicator.barrier()
+            try QuietBarrier.wait(communicator)
             let plain = try TrainingStepBench(model: model, batch: localBatch, communicator: communicator, overlap: false)
             let together = try plain.measure(warmup: 2, repeats: repeats)
             let overlapped = try TrainingStepBench(model: model, batch: localBatch, communicator: communicator, overlap: true)
