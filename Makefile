@@ -17,6 +17,7 @@ help:
 	@echo "make demo   - install what is missing, build (release), run the main job on $(RANKS) ranks"
 	@echo "make test   - install what is missing, build, run every test (including real mpirun runs)"
 	@echo "make data   - fetch and verify datasets and pretrained weights into data/"
+	@echo "make bench  - performance tables (docs/performance.md): 1 rank, then $(RANKS) ranks under mpirun"
 	@echo "make build  - debug build;  make release - release build;  make clean"
 
 # Installs missing Debian packages as root; otherwise says exactly what to run.
@@ -54,6 +55,17 @@ test: deps data
 demo: release data
 	mpirun -np $(RANKS) $(MPIRUN_FLAGS) $(RELEASE_BIN) selftest
 	mpirun -np $(RANKS) $(MPIRUN_FLAGS) $(RELEASE_BIN) finetune --config jobs/configs/finetune-fmnist.yaml --resume auto
+
+# Benchmarks: the PyTorch reference when torch is importable, the single-rank tables (no launcher, so the
+# bench can set 1 and 2 BLAS threads itself), then the multi-rank tables under mpirun (one thread per rank).
+BENCH_DIR := .build/bench
+BENCH_FLAGS ?=
+bench: release
+	@mkdir -p $(BENCH_DIR); rm -f $(BENCH_DIR)/torch.json
+	@if python3 -c 'import torch' 2>/dev/null; then python3 benchmarks/torch_reference.py --out $(BENCH_DIR)/torch.json; \
+	  else echo "torch is not importable: the PyTorch columns stay empty (see benchmarks/torch_reference.py)"; fi
+	$(RELEASE_BIN) bench --launcher none --torch-reference $(BENCH_DIR)/torch.json --tables memory,sweep,step,layers,optimizer,meta $(BENCH_FLAGS)
+	mpirun -np $(RANKS) $(MPIRUN_FLAGS) $(RELEASE_BIN) bench --tables scaling,allreduce $(BENCH_FLAGS)
 
 clean:
 	rm -rf .build

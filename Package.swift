@@ -30,11 +30,19 @@ let package = Package(
         .target(name: "Checkpoints", dependencies: ["Inflate"]),
         // gzip and raw-deflate decompression (zlib), shared by dataset files and zip-packed checkpoints.
         .target(name: "Inflate", dependencies: ["CZlib"]),
+        // Element-wise C loops that Swift leaves scalar (square roots): -fno-math-errno lets them vectorise,
+        // -ffp-contract=off keeps each operation rounded as the Swift code it replaces.
+        .target(name: "CVectorKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno", "-ffp-contract=off"])]),
         // Base optimizers as pure state transitions, schedules, clipping, parameter groups.
-        .target(name: "Optimizers", dependencies: []),
+        .target(name: "Optimizers", dependencies: ["CVectorKernels"]),
         // L3RS: per-layer mixing of normalised base directions by a small shared MLP, and its meta-gradient.
         // Tensors cross into files as Checkpoints' NamedTensor, so φ and states need no second tensor type.
         .target(name: "LearnedOptimizer", dependencies: ["Optimizers", "Checkpoints"]),
+
+        // `l3rs bench`: step, layer, allreduce, optimizer and meta-training costs against in-run baselines.
+        .target(name: "Benchmarks", dependencies: [
+            "Kernels", "Distributed", "Network", "Datasets", "Optimizers", "LearnedOptimizer", "Training", "MetaTraining",
+        ]),
 
         // Metrics logs, progress lines, tables and plots.
         .target(name: "Reports", dependencies: []),
@@ -55,7 +63,7 @@ let package = Package(
             name: "l3rs",
             dependencies: [
                 "Kernels", "Distributed", "Network", "Datasets", "Checkpoints", "Optimizers", "LearnedOptimizer",
-                "Reports", "Training", "MetaTraining",
+                "Reports", "Training", "MetaTraining", "Benchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

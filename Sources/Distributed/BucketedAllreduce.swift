@@ -43,8 +43,10 @@ public final class BucketedAllreduce {
     }
 
     /// Starts the reductions of every bucket whose layers are all at or above `finishedLayer`: call it as the
-    /// backward pass completes each layer (from the last to the first).
+    /// backward pass completes each layer (from the last to the first). Also advances the buckets already in
+    /// flight (see `AllreduceRequest.progress`).
     public func layerFinished(_ finishedLayer: Int, gradients: UnsafeMutableBufferPointer<Float>) throws {
+        for request in pending { try request.progress() }
         while nextBucket < buckets.count && buckets[nextBucket].firstLayer >= finishedLayer {
             let range = buckets[nextBucket].range
             let slice = UnsafeMutableBufferPointer(rebasing: gradients[range])

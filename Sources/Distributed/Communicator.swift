@@ -8,6 +8,17 @@ public enum ReduceOp: String, Sendable, CaseIterable {
 public protocol AllreduceRequest: AnyObject {
     /// Blocks until the reduction has landed in the buffer.
     func wait() throws
+    /// Lets the reduction advance without blocking and says whether it has landed (then `wait()` returns at
+    /// once). Open MPI has no progress thread by default: a nonblocking collective moves only while its
+    /// process is inside an MPI call, so a backward pass that wants its buckets to travel while it computes
+    /// has to poke them between layers.
+    @discardableResult
+    func progress() throws -> Bool
+}
+
+extension AllreduceRequest {
+    @discardableResult
+    public func progress() throws -> Bool { true }
 }
 
 /// Every collective of the program goes through this protocol, in the same order on every rank.

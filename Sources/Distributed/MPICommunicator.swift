@@ -146,6 +146,18 @@ final class MPIAllreduceRequest: AllreduceRequest {
         self.rank = rank
     }
 
+    @discardableResult
+    func progress() throws -> Bool {
+        guard !done else { return true }
+        var complete = true
+        for index in requests.indices {
+            var flag: Int32 = 0
+            try MPICommunicator.check("MPI_Test", MPI_Test(&requests[index], &flag, cmpi_status_ignore()), rank: rank)
+            complete = complete && flag != 0
+        }
+        return complete
+    }
+
     func wait() throws {
         guard !done else { return }
         for index in requests.indices {

@@ -104,4 +104,74 @@ public enum VectorOps {
         for i in 1..<x.count where x[i] > x[bestIndex] { bestIndex = i }
         return bestIndex
     }
+
+    /// y[i] = max(x[i], 0), sixteen lanes at a time. A scalar `max` or `? :` loop compiles to a branch per
+    /// element (Swift's max must order NaNs), which the auto-vectoriser leaves alone; a SIMD16 compare and
+    /// select is branch-free. `y` may be `x`.
+    @inlinable
+    public static func relu(_ x: UnsafeBufferPointer<Float>, into y: UnsafeMutableBufferPointer<Float>) {
+        precondition(x.count == y.count, "relu: length mismatch")
+        guard let source = x.baseAddress, let target = y.baseAddress else { return }
+        let blocks = x.count / 16
+        let s = UnsafeRawPointer(source), t = UnsafeMutableRawPointer(target)
+        for b in 0..<blocks {
+            let offset = b * 64
+            let v = s.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self)
+            t.storeBytes(of: v.replacing(with: 0, where: .!(v .> 0)), toByteOffset: offset, as: SIMD16<Float>.self)
+        }
+        for i in (blocks * 16)..<x.count { target[i] = source[i] > 0 ? source[i] : 0 }
+    }
+
+    /// dx[i] = y[i] > 0 ? dy[i] : 0 (ReLU's derivative through its output y; 0 at exactly 0, like PyTorch).
+    @inlinable
+    public static func reluGradient(
+        output y: UnsafeBufferPointer<Float>, gradient dy: UnsafeBufferPointer<Float>, into dx: UnsafeMutableBufferPointer<Float>
+    ) {
+        precondition(y.count == dy.count && y.count == dx.count, "reluGradient: length mismatch")
+        guard let out = y.baseAddress, let grad = dy.baseAddress, let target = dx.baseAddress else { return }
+        let blocks = y.count / 16
+        let o = UnsafeRawPointer(out), g = UnsafeRawPointer(grad), t = UnsafeMutableRawPointer(target)
+        for b in 0..<blocks {
+            let offset = b * 64
+            let mask = o.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self) .> 0
+            let v = g.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self)
+            t.storeBytes(of: SIMD16<Float>(repeating: 0).replacing(with: v, where: mask), toByteOffset: offset, as: SIMD16<Float>.self)
+        }
+        for i in (blocks * 16)..<y.count { target[i] = out[i] > 0 ? grad[i] : 0 }
+    }
+
+    /// (Σ x[i], Σ (x[i] − shift)², Σ x[i]·y[i]) in Double, in eight independent lanes: one serial Double
+    /// accumulator is a dependent add per element (the compiler may not reorder floating-point sums), which
+    /// made BatchNorm's statistics slower than the convolutions next to them. Pass `y: nil` to skip the dot.
+    @inlinable
+    public static func doubleSums(_ x: UnsafePointer<Float>, count: Int, shift: Double = 0,
+                                  dot y: UnsafePointer<Float>? = nil) -> (sum: Double, squares: Double, dot: Double) {
+        var sum = SIMD8<Double>.zero, squares = SIMD8<Double>.zero, dot = SIMD8<Double>.zero
+        let shifts = SIMD8<Double>(repeating: shift)
+        let raw = UnsafeRawPointer(x)
+        let blocks = count / 8
+        if let y {
+            let other = UnsafeRawPointer(y)
+            for b in 0..<blocks {
+                let v = SIMD8<Double>(raw.loadUnaligned(fromByteOffset: b * 32, as: SIMD8<Float>.self))
+                let w = SIMD8<Double>(other.loadUnaligned(fromByteOffset: b * 32, as: SIMD8<Float>.self))
+                sum += v
+                dot += v * w
+            }
+        } else {
+            for b in 0..<blocks {
+                let v = SIMD8<Double>(raw.loadUnaligned(fromByteOffset: b * 32, as: SIMD8<Float>.self))
+                sum += v
+                let d = v - shifts
+                squares += d * d
+            }
+        }
+        var totals = (sum: sum.sum(), squares: squares.sum(), dot: dot.sum())
+        for i in (blocks * 8)..<count {
+            let v = Double(x[i])
+            totals.sum += v
+            if let y { totals.dot += v * Double(y[i]) } else { totals.squares += (v - shift) * (v - shift) }
+        }
+        return totals
+    }
 }

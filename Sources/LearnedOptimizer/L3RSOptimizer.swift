@@ -147,9 +147,12 @@ public struct L3RSOptimizer: Sendable {
                         let rms = LayerStatistics.rms(UnsafeBufferPointer(d), layer.range)
                         work.directionRMS[p * layerCount + l] = Float(rms)
                         let denominator = Float(rms + LayerStatistics.normalisationEpsilon)
-                        let base = p * parameterCount
-                        for i in layer.range {
-                            normalised[base + i] = d[i] / denominator
+                        // Through plain pointers: indexing with `p·n + i` carries an overflow check per element,
+                        // which kept this division loop scalar.
+                        let source = d.baseAddress! + layer.offset
+                        let target = normalised.baseAddress! + p * parameterCount + layer.offset
+                        for j in 0..<layer.count {
+                            target[j] = source[j] / denominator
                         }
                     }
                 }
@@ -213,19 +216,29 @@ public struct L3RSOptimizer: Sendable {
     }
 
     /// θ_l ← θ_l − λ_l Σ_p μ_l,p d̂_l,p with the λ, μ and d̂ of the last `prepareStep`.
+    ///
+    /// The mixture is accumulated base by base into the `rawDirection` scratch (free after `prepareStep`):
+    /// each pass is a plain vectorisable loop, and the sum is formed in the same order (0 + μ_0 d̂_0 + μ_1 d̂_1
+    /// + …) as an element-at-a-time loop would, so the result is bit-identical to it.
     mutating func applyUpdate(to θ: UnsafeMutableBufferPointer<Float>) {
         let baseCount = rules.count
         let n = parameterCount
-        activations.normalisedDirections.withUnsafeBufferPointer { normalised in
-            for (l, layer) in layers.enumerated() {
-                let λ = activations.stepSizes[l]
-                let μ = activations.mixingWeights[(l * baseCount)..<((l + 1) * baseCount)]
-                for i in layer.range {
-                    var combined: Float = 0
+        let work = activations
+        rawDirection.withUnsafeMutableBufferPointer { combinedBuffer in
+            work.normalisedDirections.withUnsafeBufferPointer { normalised in
+                let combined = combinedBuffer.baseAddress!, d = normalised.baseAddress!, target = θ.baseAddress!
+                for (l, layer) in layers.enumerated() {
+                    let λ = work.stepSizes[l]
+                    let lower = layer.range.lowerBound, count = layer.range.count
+                    let mixture = combined + lower
+                    mixture.update(repeating: 0, count: count)
                     for p in 0..<baseCount {
-                        combined += μ[μ.startIndex + p] * normalised[p * n + i]
+                        let μ = work.mixingWeights[l * baseCount + p]
+                        let direction = d + p * n + lower
+                        for i in 0..<count { mixture[i] += μ * direction[i] }
                     }
-                    θ[i] -= λ * combined
+                    let parameters = target + lower
+                    for i in 0..<count { parameters[i] -= λ * mixture[i] }
                 }
             }
         }

@@ -21,6 +21,8 @@ public final class BasicBlock: CompositeLayer {
     private var sum: Tensor?
     private var gradInput: Tensor?
 
+    public var parameterEntries: [ParameterEntry] { sublayers.flatMap(\.parameterEntries) }
+
     /// Registers the block's tensors under `name` (for example `layer2.0`).
     public init(name: String, inputChannels: Int, outputChannels: Int, stride: Int, registry: ParameterRegistry) {
         self.inputChannels = inputChannels

@@ -1,3 +1,5 @@
+import Kernels
+
 /// Batch normalisation over (N, H, W) per channel, PyTorch's BatchNorm2d with affine scale/shift and
 /// running statistics.
 ///
@@ -24,6 +26,8 @@ public final class BatchNorm2d: Layer {
     private var gradInput: Tensor?
     private var inverseStd: [Float]
     private var lastForwardWasTraining = false
+
+    public var parameterEntries: [ParameterEntry] { [scale, shift] }
 
     public init(name: String, channels: Int, momentum: Float = 0.1, epsilon: Float = 1e-5, registry: ParameterRegistry) {
         precondition(channels > 0)
@@ -59,17 +63,13 @@ public final class BatchNorm2d: Layer {
                 // Two passes in Double: the mean, then the biased variance around it.
                 var total = 0.0
                 for n in 0..<batch {
-                    let plane = x.pointer + (n * channels + c) * planeSize
-                    for i in 0..<planeSize { total += Double(plane[i]) }
+                    total += VectorOps.doubleSums(x.pointer + (n * channels + c) * planeSize, count: planeSize).sum
                 }
                 let batchMean = total / Double(elementsPerChannel)
                 var squares = 0.0
                 for n in 0..<batch {
-                    let plane = x.pointer + (n * channels + c) * planeSize
-                    for i in 0..<planeSize {
-                        let d = Double(plane[i]) - batchMean
-                        squares += d * d
-                    }
+                    squares += VectorOps.doubleSums(x.pointer + (n * channels + c) * planeSize, count: planeSize,
+                                                    shift: batchMean).squares
                 }
                 mean = Float(batchMean)
                 variance = Float(squares / Double(elementsPerChannel))
@@ -110,11 +110,9 @@ public final class BatchNorm2d: Layer {
             var sumDy = 0.0, sumDyXhat = 0.0
             for n in 0..<batch {
                 let offset = (n * channels + c) * planeSize
-                let dy = gradOutput.pointer + offset, h = xhat.pointer + offset
-                for i in 0..<planeSize {
-                    sumDy += Double(dy[i])
-                    sumDyXhat += Double(dy[i] * h[i])
-                }
+                let sums = VectorOps.doubleSums(gradOutput.pointer + offset, count: planeSize, dot: xhat.pointer + offset)
+                sumDy += sums.sum
+                sumDyXhat += sums.dot
             }
             dGamma[c] += Float(sumDyXhat)
             dBeta[c] += Float(sumDy)

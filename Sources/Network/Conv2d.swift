@@ -2,9 +2,15 @@ import Kernels
 
 /// 2-D convolution in PyTorch's layout: weight (out, in, kh, kw), bias (out); square stride and zero padding.
 ///
-/// Each image is unfolded by im2col into a (in·kh·kw, outH·outW) column matrix, and the convolution is one
-/// sgemm per image: y_n (out, outH·outW) = W (out, in·kh·kw) · columns_n. The columns of the whole batch are
-/// kept for the weight gradient, so backward needs no second im2col.
+/// The batch is processed in chunks of c images. Each chunk is unfolded by im2col into one
+/// (in·kh·kw, c·outH·outW) column matrix and every pass is one wide sgemm per chunk: forward
+/// Y (out, c·P) = W · columns, weight gradient dW += dY · columnsᵀ, input gradient dcolumns = Wᵀ · dY (folded
+/// back by col2im). Per-image sgemms on 7×7 or 14×14 maps have only 49…196 columns and spend most of their
+/// time packing; chunked ones run near the sgemm ceiling. c is chosen so a chunk's columns stay in cache
+/// (`chunkFloats`), which also means the batch's columns are never stored: backward redoes the im2col of
+/// each chunk, a cheap copy next to streaming a batch-wide matrix through memory twice (and with two ranks
+/// on one socket the memory bandwidth is what they share). The channel-major product is copied into
+/// (N, out, P) with the bias fused.
 public final class Conv2d: Layer {
     public let inputChannels: Int
     public let outputChannels: Int
@@ -16,11 +22,17 @@ public final class Conv2d: Layer {
     private let parameters: ParameterStore
 
     private var geometry: ConvolutionGeometry?
+    /// The last forward's input (layers never write into their inputs, and it stays valid until backward).
+    private var input: Tensor?
+    /// (in·kh·kw, c·P) scratch: one chunk's columns; in backward also its column gradient.
     private var columns: Tensor?
-    private var columnGradient: Tensor?
+    /// (out, c·P) scratch: one chunk's forward product before it is laid out as (N, out, P), and in backward
+    /// the chunk's dY re-laid out channel-major for the two sgemms.
+    private var channelMajor: Tensor?
     private var output: Tensor?
     private var gradInput: Tensor?
-    private var inputShape: [Int] = []
+
+    public var parameterEntries: [ParameterEntry] { [weight] + (bias.map { [$0] } ?? []) }
 
     /// Registers `name.weight` (and `name.bias`) with `registry`.
     public init(
@@ -43,6 +55,15 @@ public final class Conv2d: Layer {
             : nil
     }
 
+    /// Upper bound on the floats of one chunk's column matrix (2 MiB: about the per-core L2 plus a share of
+    /// L3), while each chunk's sgemm stays wide. Settable so tests can force several chunks.
+    public var chunkFloats = 1 << 19
+
+    /// Images per chunk for a geometry and batch size.
+    private func chunkImages(_ g: ConvolutionGeometry, batch: Int) -> Int {
+        max(1, min(batch, chunkFloats / max(1, g.columnRows * g.columnCount)))
+    }
+
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         // x: (N, C, H, W) → y: (N, out, outH, outW)
         precondition(x.shape.count == 4 && x.shape[1] == inputChannels, "Conv2d expects (N, \(inputChannels), H, W), got \(x.shape)")
@@ -50,54 +71,73 @@ public final class Conv2d: Layer {
         let g = ConvolutionGeometry(channels: inputChannels, height: x.shape[2], width: x.shape[3],
                                     kernelHeight: kernelSize, kernelWidth: kernelSize, stride: stride, padding: padding)
         geometry = g
-        inputShape = x.shape
+        input = x
         let rows = g.columnRows, positions = g.columnCount
-        let cols = Tensor.reusing(columns, shape: [batch, rows, positions])
+        let chunk = chunkImages(g, batch: batch)
+        let cols = Tensor.reusing(columns, shape: [rows, chunk * positions])
         columns = cols
+        let product = Tensor.reusing(channelMajor, shape: [outputChannels, chunk * positions])
+        channelMajor = product
         let y = Tensor.reusing(output, shape: [batch, outputChannels, g.outputHeight, g.outputWidth])
         output = y
         let w = parameters.values(of: weight).baseAddress!
-        let b = bias.map { parameters.values(of: $0).baseAddress! }
-        for n in 0..<batch {
-            let columnsN = cols.pointer + n * rows * positions
-            let yN = y.pointer + n * outputChannels * positions
-            // columns_n: (C·kh·kw, outH·outW)
-            Im2Col.expand(image: x.pointer + n * g.imageSize, into: columnsN, geometry: g)
-            if let b {
-                for o in 0..<outputChannels { (yN + o * positions).update(repeating: b[o], count: positions) }
+        let b = bias.map { UnsafePointer(parameters.values(of: $0).baseAddress!) }
+        var first = 0
+        while first < batch {
+            let count = min(chunk, batch - first), span = count * positions
+            // columns: (C·kh·kw, c·P), image i of the chunk at column offset i·P
+            for i in 0..<count {
+                Im2Col.expand(image: x.pointer + (first + i) * g.imageSize, into: cols.pointer + i * positions,
+                              geometry: g, rowStride: span)
             }
-            // y_n (out, P) = W (out, C·kh·kw) · columns_n (C·kh·kw, P)
-            GEMM.multiply(w, columnsN, into: yN, m: outputChannels, n: positions, k: rows, beta: b == nil ? 0 : 1)
+            // Y (out, c·P) = W (out, C·kh·kw) · columns (C·kh·kw, c·P)
+            GEMM.multiply(w, cols.pointer, into: product.pointer, m: outputChannels, n: span, k: rows)
+            BatchTranspose.channelMajorToImageMajor(product.pointer, into: y.pointer + first * outputChannels * positions,
+                                                    channels: outputChannels, batch: count, positions: positions, bias: b)
+            first += count
         }
         return y
     }
 
     public func backward(_ gradOutput: Tensor) -> Tensor {
-        guard let g = geometry, let cols = columns, let y = output else { preconditionFailure("Conv2d.backward before forward") }
+        guard let g = geometry, let x = input, let cols = columns, let y = output, let dy = channelMajor else {
+            preconditionFailure("Conv2d.backward before forward")
+        }
         precondition(gradOutput.shape == y.shape, "Conv2d.backward: gradient shape \(gradOutput.shape), expected \(y.shape)")
-        let batch = inputShape[0]
+        let batch = x.shape[0]
         let rows = g.columnRows, positions = g.columnCount
+        let chunk = chunkImages(g, batch: batch)
         let w = parameters.values(of: weight).baseAddress!
         let dw = parameters.gradients(of: weight).baseAddress!
         let db = bias.map { parameters.gradients(of: $0) }
-        let dcols = Tensor.reusing(columnGradient, shape: [rows, positions])
-        columnGradient = dcols
-        let dx = Tensor.reusing(gradInput, shape: inputShape)
+        let dx = Tensor.reusing(gradInput, shape: x.shape)
         gradInput = dx
         dx.fill(0)
-        for n in 0..<batch {
-            let dyN = gradOutput.pointer + n * outputChannels * positions
-            // dW (out, C·kh·kw) += dy_n (out, P) · columns_nᵀ (P, C·kh·kw)
-            GEMM.multiply(dyN, cols.pointer + n * rows * positions, transposeB: true, into: dw,
-                          m: outputChannels, n: rows, k: positions, beta: 1)
+        var first = 0
+        while first < batch {
+            let count = min(chunk, batch - first), span = count * positions
+            for i in 0..<count {
+                Im2Col.expand(image: x.pointer + (first + i) * g.imageSize, into: cols.pointer + i * positions,
+                              geometry: g, rowStride: span)
+            }
+            // dY chunk: (c, out, P) → (out, c·P)
+            BatchTranspose.imageMajorToChannelMajor(gradOutput.pointer + first * outputChannels * positions, into: dy.pointer,
+                                                    channels: outputChannels, batch: count, positions: positions)
+            // dW (out, C·kh·kw) += dY (out, c·P) · columnsᵀ (c·P, C·kh·kw)
+            GEMM.multiply(dy.pointer, cols.pointer, transposeB: true, into: dw, m: outputChannels, n: rows, k: span, beta: 1)
             if let db {
                 for o in 0..<outputChannels {
-                    db[o] += VectorOps.sum(UnsafeBufferPointer(start: dyN + o * positions, count: positions))
+                    db[o] += VectorOps.sum(UnsafeBufferPointer(start: dy.pointer + o * span, count: span))
                 }
             }
-            // dcolumns (C·kh·kw, P) = Wᵀ (C·kh·kw, out) · dy_n (out, P), folded back by col2im.
-            GEMM.multiply(w, transposeA: true, dyN, into: dcols.pointer, m: rows, n: positions, k: outputChannels)
-            Im2Col.accumulate(columns: dcols.pointer, into: dx.pointer + n * g.imageSize, geometry: g)
+            // dcolumns (C·kh·kw, c·P) = Wᵀ (C·kh·kw, out) · dY (out, c·P), into the columns scratch (its
+            // columns are no longer needed), folded back per image by col2im.
+            GEMM.multiply(w, transposeA: true, dy.pointer, into: cols.pointer, m: rows, n: span, k: outputChannels)
+            for i in 0..<count {
+                Im2Col.accumulate(columns: cols.pointer + i * positions, into: dx.pointer + (first + i) * g.imageSize,
+                                  geometry: g, rowStride: span)
+            }
+            first += count
         }
         return dx
     }

@@ -11,6 +11,14 @@
 public protocol Layer: AnyObject {
     func forward(_ x: Tensor, training: Bool) -> Tensor
     func backward(_ gradOutput: Tensor) -> Tensor
+    /// The trainable tensors whose gradients this layer's `backward` accumulates (sub-layers' included), so
+    /// a model can say when a tensor's gradient is final and its allreduce may start.
+    var parameterEntries: [ParameterEntry] { get }
+}
+
+extension Layer {
+    /// Most layers (activations, pooling, reshapes) own no parameters.
+    public var parameterEntries: [ParameterEntry] { [] }
 }
 
 /// A layer with its own random stream (Dropout); models reseed these to make a training run reproducible

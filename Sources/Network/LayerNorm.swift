@@ -14,6 +14,8 @@ public final class LayerNorm: Layer {
     private var gradInput: Tensor?
     private var inverseStd: [Float] = []
 
+    public var parameterEntries: [ParameterEntry] { [scale, shift] }
+
     public init(name: String, normalizedShape: [Int], epsilon: Float = 1e-5, registry: ParameterRegistry) {
         precondition(!normalizedShape.isEmpty && normalizedShape.allSatisfy { $0 > 0 })
         self.normalizedShape = normalizedShape

@@ -13,6 +13,8 @@ public final class Linear: Layer {
     private var output: Tensor?
     private var gradInput: Tensor?
 
+    public var parameterEntries: [ParameterEntry] { [weight] + (bias.map { [$0] } ?? []) }
+
     /// Registers `name.weight` (and `name.bias`) with `registry`.
     public init(name: String, inputFeatures: Int, outputFeatures: Int, bias hasBias: Bool = true, registry: ParameterRegistry) {
         precondition(inputFeatures > 0 && outputFeatures > 0, "Linear needs positive sizes")

@@ -25,6 +25,28 @@ public final class MaxPool2d: Layer {
         inputShape = x.shape
         if winners.count != y.count { winners = [Int32](repeating: 0, count: y.count) }
         winners.withUnsafeMutableBufferPointer { winner in
+            let target = y.pointer, winner = winner.baseAddress!
+            if kernelSize == 2 && stride == 2 {
+                // The common 2×2/2 window unrolled: four loads and three compares per output, no inner loops.
+                // Scan order (row, then column) with strict `>` keeps the first maximum, as below.
+                for p in 0..<planes {
+                    let plane = x.pointer + p * height * width
+                    for oy in 0..<outH {
+                        let top = 2 * oy * width
+                        let o = (p * outH + oy) * outW
+                        for ox in 0..<outW {
+                            let i = top + 2 * ox
+                            var best = i, value = plane[i]
+                            if plane[i + 1] > value { best = i + 1; value = plane[i + 1] }
+                            if plane[i + width] > value { best = i + width; value = plane[i + width] }
+                            if plane[i + width + 1] > value { best = i + width + 1; value = plane[i + width + 1] }
+                            target[o + ox] = value
+                            winner[o + ox] = Int32(best)
+                        }
+                    }
+                }
+                return
+            }
             for p in 0..<planes {
                 let plane = x.pointer + p * height * width
                 for oy in 0..<outH {
@@ -35,7 +57,7 @@ public final class MaxPool2d: Layer {
                             for kx in 0..<kernelSize where plane[rowStart + kx] > plane[best] { best = rowStart + kx }
                         }
                         let o = (p * outH + oy) * outW + ox
-                        y[o] = plane[best]
+                        target[o] = plane[best]
                         winner[o] = Int32(best)
                     }
                 }
@@ -52,9 +74,11 @@ public final class MaxPool2d: Layer {
         dx.fill(0)
         let planeSize = inputShape[2] * inputShape[3]
         let outPlane = y.shape[2] * y.shape[3]
+        let target = dx.pointer, source = gradOutput.pointer
         winners.withUnsafeBufferPointer { winner in
-            for o in 0..<y.count {
-                dx[(o / outPlane) * planeSize + Int(winner[o])] += gradOutput[o]
+            for plane in 0..<(y.count / max(1, outPlane)) {
+                let input = target + plane * planeSize, first = plane * outPlane
+                for o in first..<(first + outPlane) { input[Int(winner[o])] += source[o] }
             }
         }
         return dx

@@ -12,6 +12,8 @@ public final class Model {
     /// PyTorch names of the classification head (the last Linear's weight and bias), so a trainer can
     /// re-initialise it for a new label set and give it its own learning rate.
     public let headParameterNames: [String]
+    /// For each layer, the lowest `parameters.entries` index among the tensors it owns (nil: none).
+    private let firstEntryIndex: [Int?]
 
     /// Allocates `registry` (every layer must already have registered with it) and initialises all
     /// tensors from `seed` (see `ParameterInitializer`); dropout streams are seeded from it too.
@@ -27,6 +29,8 @@ public final class Model {
         self.classCount = classCount
         self.headParameterNames = headParameterNames
         registry.allocate()
+        let indexByOffset = Dictionary(registry.parameters.entries.enumerated().map { ($1.offset, $0) }, uniquingKeysWith: min)
+        firstEntryIndex = layers.map { layer in layer.parameterEntries.compactMap { indexByOffset[$0.offset] }.min() }
         for head in headParameterNames {
             precondition(registry.parameters.entry(named: head) != nil, "unknown head parameter \(head)")
         }
@@ -56,6 +60,24 @@ public final class Model {
     public func backward(_ gradLogits: Tensor) -> Tensor {
         var gradient = gradLogits
         for layer in layers.reversed() { gradient = layer.backward(gradient) }
+        return gradient
+    }
+
+    /// `backward`, calling `parametersFinal(e)` as soon as the gradients of every entry with table index ≥ e
+    /// (in `parameters.entries`) are final, from the head down to 0 (each index at most once, 0 last unless
+    /// the first layers own no parameters). This is the hook that lets a bucketed allreduce start the head's
+    /// buckets while earlier layers are still being differentiated.
+    @discardableResult
+    public func backward(_ gradLogits: Tensor, parametersFinal: (Int) throws -> Void) rethrows -> Tensor {
+        var gradient = gradLogits
+        var lowestFinal = parameters.entries.count
+        for index in layers.indices.reversed() {
+            gradient = layers[index].backward(gradient)
+            if let first = firstEntryIndex[index], first < lowestFinal {
+                lowestFinal = first
+                try parametersFinal(first)
+            }
+        }
         return gradient
     }
 

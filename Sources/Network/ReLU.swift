@@ -1,3 +1,5 @@
+import Kernels
+
 /// max(0, x), element-wise on any shape. The derivative at exactly 0 is taken as 0, like PyTorch.
 public final class ReLU: Layer {
     private var output: Tensor?
@@ -8,8 +10,7 @@ public final class ReLU: Layer {
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         let y = Tensor.reusing(output, shape: x.shape)
         output = y
-        let source = x.storage, target = y.storage
-        for i in 0..<target.count { target[i] = max(source[i], 0) }
+        VectorOps.relu(x.readable, into: y.storage)
         return y
     }
 
@@ -18,8 +19,7 @@ public final class ReLU: Layer {
         precondition(gradOutput.shape == y.shape, "ReLU.backward: gradient shape \(gradOutput.shape)")
         let dx = Tensor.reusing(gradInput, shape: y.shape)
         gradInput = dx
-        let out = y.storage, dy = gradOutput.storage, target = dx.storage
-        for i in 0..<target.count { target[i] = out[i] > 0 ? dy[i] : 0 }
+        VectorOps.reluGradient(output: y.readable, gradient: gradOutput.readable, into: dx.storage)
         return dx
     }
 }

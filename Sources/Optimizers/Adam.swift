@@ -1,3 +1,4 @@
+import CVectorKernels
 import Foundation
 
 /// Adam with bias correction.
@@ -46,17 +47,12 @@ public struct Adam: DirectionRule {
         let firstCorrection = Float(1 / (1 - pow(Double(beta1), t)))
         let secondCorrectionRoot = Float(1 / (1 - pow(Double(beta2), t)).squareRoot())
         let (beta1, beta2, epsilon) = (self.beta1, self.beta2, self.epsilon)
-        let (oneMinusBeta1, oneMinusBeta2) = (1 - beta1, 1 - beta2)
+        // The loop lives in C (CVectorKernels): Swift lowers `Float.squareRoot()` to a scalar sqrtss with an
+        // errno fallback on Linux, even inside SIMD types, which keeps the whole loop scalar.
         state.firstMoment.withUnsafeMutableBufferPointer { m in
             state.secondMoment.withUnsafeMutableBufferPointer { v in
-                for i in 0..<gradient.count {
-                    let g = gradient[i]
-                    let mi = beta1 * m[i] + oneMinusBeta1 * g
-                    let vi = beta2 * v[i] + oneMinusBeta2 * (g * g)
-                    m[i] = mi
-                    v[i] = vi
-                    direction[i] = (mi * firstCorrection) / (vi.squareRoot() * secondCorrectionRoot + epsilon)
-                }
+                l3rs_adam_direction(gradient.baseAddress, m.baseAddress, v.baseAddress, direction.baseAddress,
+                                    gradient.count, beta1, beta2, firstCorrection, secondCorrectionRoot, epsilon)
             }
         }
         state.step += 1

@@ -116,8 +116,10 @@ public final class DataParallelTrainer {
         let gradLogits = lossFunction.gradient()
         let factor = Float(weight * Double(communicator.size))
         if factor != 1 { for index in 0..<gradLogits.count { gradLogits.storage[index] *= factor } }
-        model.backward(gradLogits)
-        try reducer.finish(gradients: model.parameters.gradients)
+        // Each bucket's allreduce starts as soon as backward has finished its layers, overlapping the rest.
+        let gradients = model.parameters.gradients
+        try model.backward(gradLogits) { try reducer.layerFinished($0, gradients: gradients) }
+        try reducer.finish(gradients: gradients)
 
         var reduced = [localLoss * weight, localAccuracy * weight, StopSignal.pending != 0 ? 1 : 0]
         try communicator.allreduce(&reduced, op: .sum)

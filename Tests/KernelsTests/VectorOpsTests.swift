@@ -43,3 +43,28 @@ final class VectorOpsTests: XCTestCase {
         }
     }
 }
+
+/// The SIMD ReLU kernels against their scalar definitions, over a length with a tail and with ±0 and NaN.
+final class ReLUKernelTests: XCTestCase {
+    func testReLUAndGradientMatchDefinition() {
+        let count = 37
+        var x = (0..<count).map { Float(($0 * 5) % 9) - 4 }
+        x[3] = -0.0
+        x[20] = .nan
+        let dy = (0..<count).map { Float($0) + 0.5 }
+        var y = [Float](repeating: 9, count: count)
+        var dx = [Float](repeating: 9, count: count)
+        x.withUnsafeBufferPointer { xs in
+            y.withUnsafeMutableBufferPointer { VectorOps.relu(xs, into: $0) }
+        }
+        y.withUnsafeBufferPointer { ys in
+            dy.withUnsafeBufferPointer { dys in
+                dx.withUnsafeMutableBufferPointer { VectorOps.reluGradient(output: ys, gradient: dys, into: $0) }
+            }
+        }
+        for i in 0..<count {
+            XCTAssertEqual(y[i], x[i] > 0 ? x[i] : 0, "relu at \(i)")
+            XCTAssertEqual(dx[i], y[i] > 0 ? dy[i] : 0, "gradient at \(i)")
+        }
+    }
+}

@@ -1,0 +1,201 @@
+import Distributed
+import Foundation
+import Kernels
+import LearnedOptimizer
+import Network
+
+/// `l3rs bench`: every table of the performance report, each ratio against a baseline measured in the same
+/// run. The single-rank part runs without a launcher; the distributed part under `mpirun -np 2`.
+public struct BenchSuite {
+    public var models: [String]
+    public var batch: Int
+    public var repeats: Int
+    public var truncationLength: Int
+    /// PyTorch's seconds per step by model name (benchmarks/torch_reference.py), when it could be run.
+    public var torchSeconds: [String: Double]
+    /// Runs a `MemoryCase` in a fresh process and returns its output.
+    public var runCase: (String) throws -> String
+    /// Where each table goes as soon as it is measured.
+    public var emit: (String) -> Void
+    /// Which tables to measure: memory, sweep, step, layers, optimizer, meta, scaling, allreduce.
+    public var sections: Set<String> = BenchSuite.allSections
+    public static let allSections: Set<String> = ["memory", "sweep", "step", "layers", "optimizer", "meta", "scaling", "allreduce"]
+
+    public init(models: [String], batch: Int, repeats: Int, truncationLength: Int, torchSeconds: [String: Double],
+                runCase: @escaping (String) throws -> String, emit: @escaping (String) -> Void) {
+        self.models = models
+        self.batch = batch
+        self.repeats = repeats
+        self.truncationLength = truncationLength
+        self.torchSeconds = torchSeconds
+        self.runCase = runCase
+        self.emit = emit
+    }
+
+    // MARK: single rank
+
+    /// Peak memory of fine-tuning and meta-training, one child process per row. Run it before this process
+    /// allocates anything large: Linux carries ru_maxrss across fork and exec, so a child's figure is at least
+    /// its parent's resident size at the fork.
+    public func runMemory() throws {
+        guard sections.contains("memory") else { return }
+        var memory = BenchTable(title: "Peak resident memory (ru_maxrss, one process per row), batch \(batch)",
+                                header: ["run", "parameters", "seconds per step / iteration", "peak MiB"])
+        for name in models {
+            for spec in ["finetune:\(name)", "meta:\(name):store", "meta:\(name):recompute"] {
+                let result = try caseResult(spec)
+                memory.add([spec, String(result.parameters), Format.fixed(result.seconds, 3), Format.mebibytes(result.peakBytes)])
+            }
+        }
+        emit(memory.render())
+    }
+
+    /// Step times, layer throughput, optimizer and meta-training costs, on one rank.
+    public func runSingleRank() throws {
+        let single = SingleProcessCommunicator()
+        BLASInfo.setThreadCount(1)
+        guard !sections.isDisjoint(with: ["step", "layers", "optimizer", "meta"]) else { return }
+        let ceiling1 = LayerThroughput.sgemmCeiling()
+        BLASInfo.setThreadCount(2)
+        let ceiling2 = LayerThroughput.sgemmCeiling()
+        BLASInfo.setThreadCount(1)
+        var ceilingTable = BenchTable(title: "sgemm ceiling (1536³, same run)", header: ["BLAS threads", "GFLOP/s"])
+        ceilingTable.add(["1", Format.fixed(ceiling1, 1)])
+        ceilingTable.add(["2", Format.fixed(ceiling2, 1)])
+        emit(ceilingTable.render())
+
+        // Step time, forward + backward + Adam, batch `batch`.
+        var stepSeconds: [String: Double] = [:]
+        if sections.contains("step") {
+            var steps = BenchTable(title: "Training step (forward + backward + Adam), batch \(batch), 1 rank",
+                                   header: ["model", "parameters", "1 thread ms", "images/s", "2 threads ms", "2 thr speed-up",
+                                            "PyTorch 1 thr ms", "ours / PyTorch"])
+            for name in models {
+                let model = try ModelZoo.make(named: name, seed: 1)
+                let bench = try TrainingStepBench(model: model, batch: batch, communicator: single, overlap: false)
+                BLASInfo.setThreadCount(1)
+                let one = try bench.measure(warmup: 2, repeats: repeats).step
+                BLASInfo.setThreadCount(2)
+                let two = try bench.measure(warmup: 1, repeats: repeats).step
+                BLASInfo.setThreadCount(1)
+                stepSeconds[name] = one
+                let torch = torchSeconds[name]
+                steps.add([name, String(model.parameterCount), Format.milliseconds(one), Format.fixed(Double(batch) / one, 0),
+                           Format.milliseconds(two), Format.ratio(one / two),
+                           torch.map(Format.milliseconds) ?? "not run", torch.map { Format.ratio(one / $0) } ?? "n/a"])
+            }
+            emit(steps.render())
+        }
+
+        if sections.contains("layers") {
+            let probe = LayerThroughput.CeilingProbe()
+            var layers = BenchTable(
+                title: "Layer throughput, batch \(batch), 1 thread, against a 1024³ sgemm timed between the layer's repeats",
+                header: ["layer", "fwd GFLOP/s", "fwd+bwd GFLOP/s", "sgemm GFLOP/s", "fwd % ceiling", "fwd+bwd % ceiling"])
+            for shape in LayerThroughput.zooShapes {
+                let result = LayerThroughput.measure(shape, batch: batch, repeats: repeats, probe: probe)
+                layers.add([result.name, Format.fixed(result.forward, 1), Format.fixed(result.training, 1),
+                            Format.fixed(result.ceiling, 1), Format.percent(result.forward / result.ceiling),
+                            Format.percent(result.training / result.ceiling)])
+            }
+            emit(layers.render())
+        }
+
+        var updates = BenchTable(title: "Optimizer update, 1 thread (L3RS: sgd+momentum+adam, embedding variant)",
+                                 header: ["model", "Adam ms", "L3RS ms", "L3RS − Adam ms", "step ms", "(L3RS − Adam) / step"])
+        var meta = BenchTable(title: "Meta-training iteration (first order, store), T = \(truncationLength), batch \(batch), 1 thread",
+                              header: ["model", "T inner steps ms", "meta iteration ms", "meta / T steps"])
+        for name in models where sections.contains("optimizer") || sections.contains("meta") {
+            var bench = try MetaTrainingBench(model: try ModelZoo.make(named: name, seed: 1), batch: batch,
+                                              truncationLength: truncationLength)
+            if sections.contains("optimizer") {
+                let cost = try bench.updateCosts(repeats: max(repeats, 7))
+                let step = try stepSeconds[name] ?? TrainingStepBench(model: bench.problem.model, batch: batch, communicator: single,
+                                                                      overlap: false).measure(warmup: 2, repeats: repeats).step
+                updates.add([name, Format.milliseconds(cost.adam), Format.milliseconds(cost.l3rs),
+                             Format.milliseconds(cost.l3rs - cost.adam), Format.milliseconds(step),
+                             Format.percent((cost.l3rs - cost.adam) / step)])
+            }
+            guard sections.contains("meta") else { continue }
+            let inner = bench.innerSteps(repeats: max(3, repeats / 2))
+            let iteration = bench.metaIteration(repeats: max(3, repeats / 2))
+            meta.add([name, Format.milliseconds(inner), Format.milliseconds(iteration), Format.ratio(iteration / inner)])
+        }
+        if sections.contains("optimizer") { emit(updates.render()) }
+        if sections.contains("meta") { emit(meta.render()) }
+    }
+
+    /// Meta-training time and peak memory against backbone size, in both memory modes (separate processes).
+    public func runBackboneSweep(widths: [Int]) throws {
+        guard sections.contains("sweep") else { return }
+        var sweep = BenchTable(
+            title: "Meta-training (first order) vs backbone size: ResNet [1,1,1] on 3×16×16, T = \(truncationLength), batch \(batch)",
+            header: ["width", "parameters", "mode", "iteration s", "s per M params", "peak MiB", "MiB per M params"])
+        for width in widths {
+            for mode in ["store", "recompute"] {
+                let result = try caseResult("meta:resnet16-w\(width):\(mode)")
+                let millions = Double(result.parameters) / 1e6
+                sweep.add([String(width), String(result.parameters), mode, Format.fixed(result.seconds, 3),
+                           Format.fixed(result.seconds / millions, 3), Format.mebibytes(result.peakBytes),
+                           Format.fixed(Double(result.peakBytes) / 1_048_576 / millions, 1)])
+            }
+        }
+        emit(sweep.render())
+    }
+
+    private func caseResult(_ spec: String) throws -> (seconds: Double, peakBytes: Int, parameters: Int) {
+        let output = try runCase(spec)
+        guard let result = MemoryCase.parse(output) else { throw BenchError.childFailed("\(spec): \(output)") }
+        return result
+    }
+
+    // MARK: two ranks
+
+    /// Under mpirun: one rank alone against all ranks (images/s), the allreduce's share of the step with and
+    /// without overlap, and allreduce time against message size.
+    public func runDistributed(communicator: any Communicator) throws {
+        let ranks = communicator.size
+        let localBatch = batch / ranks
+        var scaling = BenchTable(
+            title: "Data parallel: global batch \(batch), \(ranks) ranks × 1 thread vs 1 rank × 1 thread (same run; ms are medians)",
+            header: ["model", "1 rank ms", "\(ranks) ranks ms", "images/s ratio", "fastest-step ratio", "gradient MiB", "allreduce ms",
+                     "allreduce / step", "no overlap: wait ms", "wait / step", "overlap: step ms", "wait ms", "wait / step"])
+        BLASInfo.setThreadCount(1)
+        for name in models where sections.contains("scaling") {
+            let model = try ModelZoo.make(named: name, seed: 1)
+            // Rank 0 alone while the others sleep (not spin: MPI_Barrier busy-polls a core that rank 0's
+            // baseline should have to itself), then every rank together.
+            var alone = Double.nan, aloneFastest = Double.nan
+            if communicator.rank == 0 {
+                let bench = try TrainingStepBench(model: model, batch: batch, communicator: SingleProcessCommunicator(), overlap: false)
+                (alone, _, aloneFastest) = try bench.measure(warmup: 2, repeats: repeats)
+            }
+            try QuietBarrier.wait(communicator)
+            let plain = try TrainingStepBench(model: model, batch: localBatch, communicator: communicator, overlap: false)
+            let together = try plain.measure(warmup: 2, repeats: repeats)
+            let overlapped = try TrainingStepBench(model: model, batch: localBatch, communicator: communicator, overlap: true)
+            let hidden = try overlapped.measure(warmup: 2, repeats: repeats)
+            // The gradient's allreduce on its own, ranks aligned by a barrier first: the communication cost
+            // without the waiting for a slower rank that the in-step wait also contains.
+            let reduce = try AllreduceBench.seconds(elements: model.parameterCount, communicator: communicator, repeats: repeats)
+            scaling.add([name, Format.milliseconds(alone), Format.milliseconds(together.step),
+                         Format.ratio(alone / together.step), Format.ratio(aloneFastest / together.fastest), Format.fixed(Double(model.parameterCount * 4) / 1_048_576, 2),
+                         Format.milliseconds(reduce), Format.percent(reduce / together.step),
+                         Format.milliseconds(together.exposedReduce), Format.percent(together.exposedReduce / together.step),
+                         Format.milliseconds(hidden.step), Format.milliseconds(hidden.exposedReduce),
+                         Format.percent(hidden.exposedReduce / hidden.step)])
+        }
+        if communicator.isRoot && sections.contains("scaling") { emit(scaling.render()) }
+        guard sections.contains("allreduce") else { return }
+
+        var sizes = BenchTable(title: "Allreduce (mean, in place) vs message size, \(ranks) ranks",
+                               header: ["floats", "MiB", "ms", "GB/s (size / time)"])
+        for exponent in stride(from: 10, through: 22, by: 2) {
+            let elements = 1 << exponent
+            let seconds = try AllreduceBench.seconds(elements: elements, communicator: communicator, repeats: max(repeats, 9))
+            sizes.add([String(elements), Format.fixed(Double(elements * 4) / 1_048_576, 3), Format.fixed(seconds * 1e3, 3),
+                       Format.fixed(Double(elements * 4) / seconds / 1e9, 2)])
+        }
+        if communicator.isRoot { emit(sizes.render()) }
+    }
+}

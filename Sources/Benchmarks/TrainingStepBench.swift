@@ -1,0 +1,65 @@
+import Distributed
+import Network
+import Optimizers
+
+/// The data-parallel training step as `DataParallelTrainer.trainStep` runs it (forward, loss, backward,
+/// bucketed gradient mean, Adam update) on a synthetic batch, timed as a whole and with the time spent
+/// waiting for the allreduce measured separately.
+public final class TrainingStepBench {
+    public let model: Model
+    public let communicator: any Communicator
+    /// Start each bucket's allreduce from the backward hook as soon as its layers' gradients are final.
+    public let overlap: Bool
+    private let batch: SyntheticBatch
+    private let loss = SoftmaxCrossEntropy()
+    private let reducer: BucketedAllreduce
+    private var optimizer: HandDesignedOptimizer
+    /// Seconds spent in the allreduce of the last step that the computation did not hide (the whole
+    /// reduction without overlap; the final wait with it).
+    public private(set) var lastExposedReduceSeconds = 0.0
+
+    /// `batch` is this rank's share of the global batch.
+    public init(model: Model, batch: Int, communicator: any Communicator, overlap: Bool,
+                bucketElements: Int = 1 << 18) throws {
+        self.model = model
+        self.communicator = communicator
+        self.overlap = overlap
+        self.batch = SyntheticBatch(model: model, batch: batch, seed: 7 &+ UInt64(communicator.rank))
+        reducer = BucketedAllreduce(layers: model.parameters.entries.map { (offset: $0.offset, count: $0.count) },
+                                    bucketElements: bucketElements, communicator: communicator)
+        optimizer = try HandDesignedOptimizer(rule: Adam(), parameterCount: model.parameterCount, learningRate: 1e-4)
+    }
+
+    /// One step.
+    public func step() throws {
+        model.parameters.zeroGradients()
+        let logits = model.forward(batch.input, training: true)
+        _ = loss.loss(logits: logits, labels: batch.labels)
+        let gradients = model.parameters.gradients
+        if overlap {
+            try model.backward(loss.gradient()) { entry in try reducer.layerFinished(entry, gradients: gradients) }
+        } else {
+            model.backward(loss.gradient())
+        }
+        let start = Stopwatch.now()
+        try reducer.finish(gradients: gradients)
+        lastExposedReduceSeconds = Stopwatch.now() - start
+        optimizer.step(parameters: model.parameters.values, gradient: UnsafeBufferPointer(gradients))
+    }
+
+    /// Median step seconds, the median exposed allreduce seconds and the fastest step over `repeats` steps
+    /// after `warmup`. The fastest step is what the code achieves when no other process takes a core away
+    /// (on a shared machine the median of a multi-rank step carries every rank's worst scheduling delay).
+    public func measure(warmup: Int, repeats: Int) throws -> (step: Double, exposedReduce: Double, fastest: Double) {
+        for _ in 0..<warmup { try step() }
+        var steps: [Double] = [], reduces: [Double] = []
+        for _ in 0..<max(1, repeats) {
+            try communicator.barrier()
+            let start = Stopwatch.now()
+            try step()
+            steps.append(Stopwatch.now() - start)
+            reduces.append(lastExposedReduceSeconds)
+        }
+        return (Stopwatch.median(of: steps), Stopwatch.median(of: reduces), steps.min() ?? .nan)
+    }
+}
