@@ -70,7 +70,7 @@ let package = Package(
 
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         // Shared by the test targets: launching mpirun with a time limit.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Distributed"], path: "Tests/TestSupport"),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TestSupport"]),
         .testTarget(name: "NetworkTests", dependencies: ["Network", "Kernels"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Inflate", "TestSupport"], exclude: ["Fixtures"]),

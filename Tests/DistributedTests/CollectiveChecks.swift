@@ -1,22 +1,14 @@
+import TestSupport
 import XCTest
 @testable import Distributed
 
 /// Checks of every collective that hold for any world size. `swift test` runs them in-process on one rank;
 /// `MultiRankLaunchTests` re-runs this class under `mpirun -np 2`, where they run on MPI with two ranks.
 final class CollectiveChecks: XCTestCase {
-    /// One communicator per process: MPI may start only once.
-    nonisolated(unsafe) static var shared: (any Communicator)?
-
-    static func communicator() throws -> any Communicator {
-        if let existing = shared { return existing }
-        let made = try makeCommunicator(.auto)
-        shared = made
-        return made
-    }
+    static func communicator() throws -> any Communicator { try ProcessCommunicator.get() }
 
     override class func tearDown() {
-        shared = nil
-        MPIEnvironment.finalize()
+        ProcessCommunicator.finish()
         super.tearDown()
     }
 
@@ -133,8 +125,7 @@ final class CollectiveChecks: XCTestCase {
 /// Bucketed gradient averaging and parameter-hash checks, on any world size.
 final class BucketAndHashChecks: XCTestCase {
     override class func tearDown() {
-        CollectiveChecks.shared = nil
-        MPIEnvironment.finalize()
+        ProcessCommunicator.finish()
         super.tearDown()
     }
 

@@ -1,6 +1,7 @@
 import Distributed
 import LearnedOptimizer
 import MetaTraining
+import TestSupport
 import XCTest
 
 /// The meta-gradient of the global meta-loss is the same for any number of ranks at a fixed global batch
@@ -9,18 +10,10 @@ import XCTest
 /// one rank (where it checks the single-process path against itself); `MultiRankMetaTrainingTests` re-runs
 /// this class under `mpirun -np 2`, where shards, allreduces and the φ̄ reduction are real.
 final class MetaGradientRankChecks: XCTestCase {
-    nonisolated(unsafe) static var shared: (any Communicator)?
-
-    static func communicator() throws -> any Communicator {
-        if let existing = shared { return existing }
-        let made = try makeCommunicator(.auto)
-        shared = made
-        return made
-    }
+    static func communicator() throws -> any Communicator { try ProcessCommunicator.get() }
 
     override class func tearDown() {
-        shared = nil
-        MPIEnvironment.finalize()
+        ProcessCommunicator.finish()
         super.tearDown()
     }
 
