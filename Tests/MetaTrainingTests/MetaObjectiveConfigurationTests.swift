@@ -1,5 +1,6 @@
 import LearnedOptimizer
 import MetaTraining
+import TestSupport
 import XCTest
 
 /// The meta-objective keys of the meta-training configuration: defaults are method.md's objective, YAML
@@ -23,5 +24,16 @@ final class MetaObjectiveConfigurationTests: XCTestCase {
         XCTAssertThrowsError(try configuration.validate()) { error in
             XCTAssertTrue(String(describing: error).contains("stepSizePenalty"), String(describing: error))
         }
+    }
+
+    /// The Fashion-MNIST job uses the measured settings of docs/design.md: horizon = the 500 evaluation steps,
+    /// a trainable mix (logit 4) and the step-size penalty.
+    func testFashionMNISTJobIsValidAndUsesTheMeasuredSettings() throws {
+        let configuration = try MetaTrainingConfiguration.load(
+            file: TestPaths.repositoryRoot + "/jobs/configs/meta-train-fmnist.yaml")
+        try configuration.validate()
+        XCTAssertEqual(configuration.horizon, 500)
+        XCTAssertEqual(configuration.initialPreferredLogit, 4)
+        XCTAssertEqual(configuration.metaObjective, MetaObjective(weighting: .uniform, stepSizePenalty: 0.1))
     }
 }
