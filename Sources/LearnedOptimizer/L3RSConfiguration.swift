@@ -21,7 +21,9 @@ public struct L3RSConfiguration: Sendable, Equatable, Codable {
     /// e^−20 ≈ 2·10⁻⁹ each, so μ_adam rounds to 1 in Float and the update equals normalised Adam to well
     /// within 10⁻⁶·λ0. The price: the softmax is saturated at initialisation, so the meta-gradient on the
     /// mixing logits starts ~10⁻⁹ times smaller and the learned optimizer is at first a layer-wise
-    /// learning-rate scheduler over Adam. Set 3 here to start from a genuine mixture instead.
+    /// learning-rate scheduler over Adam. Set 3–5 here to start from a genuine mixture instead, whose mixing
+    /// weights meta-training can move (jobs/configs/meta-train-fmnist.yaml uses 4; docs/design.md has the
+    /// measurements).
     public var initialPreferredLogit: Float
     /// Half-width of the uniform distribution of the initial embedding entries ("small and random").
     public var embeddingInitialScale: Float

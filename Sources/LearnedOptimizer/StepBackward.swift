@@ -42,7 +42,7 @@ extension L3RSOptimizer {
             }
             let logStep = Double(activations.outputs[row])
             let insideClip = abs(logStep) < StepOutputs.logStepBound
-            adjoint.outputs[row] = insideClip ? Float(stepAdjoint * λ) : 0
+            adjoint.outputs[row] = insideClip ? Float(stepAdjoint * λ + adjoint.stepSizePenaltyScale * logStep) : 0
             for p in 0..<baseCount {
                 let μ = Double(activations.mixingWeights[l * baseCount + p])
                 let mixAdjoint = λ * -adjoint.directionDots[l * baseCount + p]

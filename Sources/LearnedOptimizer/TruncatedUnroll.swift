@@ -1,8 +1,9 @@
 import Optimizers
 
 extension L3RSOptimizer {
-    /// Runs one truncation of T inner steps from (`parameters`, `state`) and returns ∂L_meta/∂φ for
-    /// L_meta = (1/T) Σ_{t=1..T} ℓ_val(θ_k+t) by reverse mode through the unroll (method.md §5).
+    /// Runs one truncation of T inner steps from (`parameters`, `state`) and returns ∂L_meta/∂φ by reverse
+    /// mode through the unroll (method.md §5). `objective` fixes L_meta; the default is method.md's
+    /// L_meta = (1/T) Σ_{t=1..T} ℓ_val(θ_k+t).
     ///
     /// On return `parameters` and `state` have advanced by T steps (the inner run continues from there);
     /// φ is unchanged. The start state is a constant of the meta-gradient. Both memory modes give
@@ -13,14 +14,18 @@ extension L3RSOptimizer {
         state: inout L3RSState,
         truncationLength: Int,
         order: MetaGradientOrder,
-        memory: UnrollMemory = .storeAll
+        memory: UnrollMemory = .storeAll,
+        objective: MetaObjective = .standard
     ) -> MetaGradientResult {
         precondition(truncationLength >= 1, "metaGradient: truncation length must be at least 1")
         precondition(parameters.count == parameterCount, "metaGradient: parameter count mismatch")
         let steps = truncationLength
         var adjoint = UnrollAdjoint(optimizer: self)
         var validationLosses = [Float](repeating: 0, count: steps)
-        let seedScale = Float(1 / Double(steps))
+        let lossWeights = objective.weighting.weights(count: steps)
+        // d/do of ρ/(T·L) · o², per step and layer.
+        adjoint.stepSizePenaltyScale = 2 * objective.stepSizePenalty / Double(steps * layers.count)
+        var penalty = 0.0
         // Sums over the truncation's steps of λ_l and μ_l,p, for the meta-training log.
         var stepSizeSums = [Double](repeating: 0, count: layers.count)
         var mixingWeightSums = [Double](repeating: 0, count: layers.count * rules.count)
@@ -31,9 +36,19 @@ extension L3RSOptimizer {
                 let recorded = segment.records[j].activations
                 for l in stepSizeSums.indices { stepSizeSums[l] += Double(recorded.stepSizes[l]) }
                 for i in mixingWeightSums.indices { mixingWeightSums[i] += Double(recorded.mixingWeights[i]) }
+                if objective.stepSizePenalty != 0 {
+                    for l in layers.indices {
+                        let logStep = Double(recorded.outputs[l * (1 + rules.count)])
+                        let clipped = min(max(logStep, -StepOutputs.logStepBound), StepOutputs.logStepBound)
+                        penalty += clipped * clipped
+                    }
+                }
                 let seed = segment.validationGradients[j]
-                for i in 0..<parameterCount {
-                    adjoint.parameters[i] += seedScale * seed[i]
+                let seedScale = Float(lossWeights[firstStep + j])
+                if seedScale != 0 {
+                    for i in 0..<parameterCount {
+                        adjoint.parameters[i] += seedScale * seed[i]
+                    }
                 }
                 backpropagate(record: segment.records[j], adjoint: &adjoint, order: order, problem: problem)
             }
@@ -74,11 +89,18 @@ extension L3RSOptimizer {
         }
 
         var metaLoss = 0.0
-        for loss in validationLosses {
-            metaLoss += Double(loss)
+        if objective.weighting == .uniform {
+            for loss in validationLosses {
+                metaLoss += Double(loss)
+            }
+            metaLoss /= Double(steps)
+        } else {
+            for (loss, weight) in zip(validationLosses, lossWeights) {
+                metaLoss += weight * Double(loss)
+            }
         }
-        metaLoss /= Double(steps)
         return MetaGradientResult(metaLoss: metaLoss, validationLosses: validationLosses,
+                                  stepSizePenalty: objective.stepSizePenalty * penalty / Double(steps * layers.count),
                                   gradient: adjoint.metaParameters,
                                   isFinite: MetaGradientCheck.isFinite(adjoint.metaParameters),
                                   meanStepSizes: stepSizeSums.map { Float($0 / Double(steps)) },

@@ -18,6 +18,8 @@ struct UnrollAdjoint {
     var outputs: [Float]
     var features: [Float]
     var directionDots: [Double]
+    /// 2ρ/(T·L): the step-size penalty's derivative per unit of clip(o_λ), added to every step's ō_λ.
+    var stepSizePenaltyScale: Double = 0
 
     init(optimizer: L3RSOptimizer) {
         let n = optimizer.parameterCount

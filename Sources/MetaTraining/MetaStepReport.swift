@@ -10,6 +10,8 @@ public struct MetaStepReport: Sendable {
     public var truncation: Int
     /// L_meta of the truncation (global).
     public var metaLoss: Double
+    /// The step-size penalty term of the objective (0 without one).
+    public var stepSizePenalty: Double = 0
     /// The global meta-gradient's norm before clipping (NaN when non-finite).
     public var gradientNorm: Double
     public var clipScale: Double

@@ -151,6 +151,7 @@ public final class MetaTrainer {
         }
         return MetaStepReport(
             metaStep: metaStep, run: index, innerStep: startStep, truncation: length, metaLoss: result.metaLoss,
+            stepSizePenalty: result.stepSizePenalty,
             gradientNorm: norm, clipScale: scale, skipped: skipped, restarted: restarted,
             innerNonFinite: !run.parameters.allSatisfy(\.isFinite), meanStepSizes: result.meanStepSizes,
             meanMixingWeights: result.meanMixingWeights, stopRequested: stop)
@@ -164,17 +165,25 @@ public final class MetaTrainer {
     /// (averaging them only guards against rounding).
     public func reducedMetaGradient(run: inout InnerRun, truncation: Int) throws -> (MetaGradientResult, stop: Bool) {
         let problem = try problem(for: run, reduction: validationReduction)
-        var result = optimizer.metaGradient(problem: problem, parameters: &run.parameters, state: &run.state,
-                                            truncationLength: truncation, order: configuration.order, memory: memory)
-        if let failure = problem.failure { throw failure }
         let ranks = Double(communicator.size)
         let firstOrder = configuration.order == .firstOrder
+        // The step-size penalty is the same on every rank; in first order the ranks' gradients are summed,
+        // so each rank contributes its 1/size share of it.
+        var objective = configuration.metaObjective
+        if firstOrder { objective.stepSizePenalty /= ranks }
+        var result = optimizer.metaGradient(problem: problem, parameters: &run.parameters, state: &run.state,
+                                            truncationLength: truncation, order: configuration.order, memory: memory,
+                                            objective: objective)
+        if let failure = problem.failure { throw failure }
         try communicator.allreduce(&result.gradient, op: firstOrder ? .sum : .mean)
-        var totals = [firstOrder ? result.metaLoss : result.metaLoss / ranks, StopSignal.pending != 0 ? 1 : 0]
+        var totals = [firstOrder ? result.metaLoss : result.metaLoss / ranks,
+                      firstOrder ? result.stepSizePenalty : result.stepSizePenalty / ranks,
+                      StopSignal.pending != 0 ? 1 : 0]
         try communicator.allreduce(&totals, op: .sum)
         result.metaLoss = totals[0]
+        result.stepSizePenalty = totals[1]
         result.isFinite = MetaGradientCheck.isFinite(result.gradient)
-        return (result, totals[1] > 0)
+        return (result, totals[2] > 0)
     }
 
     /// The meta-objective of `metaParameters` without changing anything: a fresh inner run `index`

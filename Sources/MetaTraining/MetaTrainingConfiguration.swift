@@ -50,6 +50,12 @@ public struct MetaTrainingConfiguration: Codable, Equatable, Sendable {
     /// Meta-optimizer Adam: learning rate and global-norm clipping of the meta-gradient.
     public var metaLearningRate: Double = 1e-3
     public var metaClipNorm: Double = 1
+    /// How the meta-loss weights the validation losses of a truncation's steps: uniform (method.md §5),
+    /// linear (later steps more) or final (the end of the truncation only). See `MetaLossWeighting`.
+    public var metaLossWeighting: MetaLossWeighting = .uniform
+    /// ρ of the step-size penalty ρ·mean(clip(o_λ)²) = ρ·mean(log(λ/λ0)²) added to the meta-loss; 0: none.
+    /// See `MetaObjective`.
+    public var stepSizePenalty: Double = 0
     /// Seed of φ's initialisation, the validation split, and every inner run's head and data order.
     public var seed: UInt64 = 0
     /// Checkpoint every N meta-steps (and at the end); 0: only at the end.
@@ -65,7 +71,7 @@ public struct MetaTrainingConfiguration: Codable, Equatable, Sendable {
         case validationBatch, truncation, horizon, innerRuns, metaSteps, order, memory, memoryBudgetMB
         case recomputeSegment, baseOptimizers, baseLearningRate, variant, hiddenWidth, embeddingWidth
         case initialPreferredLogit, metaLearningRate, metaClipNorm, seed, checkpointEvery, keepCheckpoints
-        case progressSeconds
+        case progressSeconds, metaLossWeighting, stepSizePenalty
     }
 
     /// Missing keys keep their defaults.
@@ -86,6 +92,7 @@ public struct MetaTrainingConfiguration: Codable, Equatable, Sendable {
         try read(.initialPreferredLogit, &initialPreferredLogit); try read(.metaLearningRate, &metaLearningRate)
         try read(.metaClipNorm, &metaClipNorm); try read(.seed, &seed); try read(.checkpointEvery, &checkpointEvery)
         try read(.keepCheckpoints, &keepCheckpoints); try read(.progressSeconds, &progressSeconds)
+        try read(.metaLossWeighting, &metaLossWeighting); try read(.stepSizePenalty, &stepSizePenalty)
     }
 
     public static func load(yaml text: String, source: String) throws -> MetaTrainingConfiguration {
@@ -109,6 +116,11 @@ public struct MetaTrainingConfiguration: Codable, Equatable, Sendable {
                           initialPreferredLogit: Float(initialPreferredLogit), seed: seed)
     }
 
+    /// The meta-objective of every truncation.
+    public var metaObjective: MetaObjective {
+        MetaObjective(weighting: metaLossWeighting, stepSizePenalty: stepSizePenalty)
+    }
+
     /// Every inconsistency, found before any work starts.
     public func validate() throws {
         var problems: [String] = []
@@ -130,6 +142,9 @@ public struct MetaTrainingConfiguration: Codable, Equatable, Sendable {
         if !(baseLearningRate > 0 && baseLearningRate.isFinite) { problems.append("baseLearningRate must be positive") }
         if hiddenWidth < 1 || embeddingWidth < 1 { problems.append("hiddenWidth and embeddingWidth must be positive") }
         if !(metaLearningRate > 0) || !(metaClipNorm > 0) { problems.append("metaLearningRate and metaClipNorm must be positive") }
+        if !(stepSizePenalty >= 0 && stepSizePenalty.isFinite) {
+            problems.append("stepSizePenalty must be >= 0, got \(stepSizePenalty)")
+        }
         if checkpointEvery < 0 { problems.append("checkpointEvery must be >= 0") }
         if keepCheckpoints < 1 { problems.append("keepCheckpoints must be at least 1") }
         if weights.isEmpty { problems.append("weights must name the pretrained backbone") }

@@ -106,6 +106,7 @@ public final class MetaTrainingRun {
                 ("run", Double(report.run)), ("inner_step", Double(report.innerStep)),
                 ("truncation", Double(report.truncation)), ("seconds", Date().timeIntervalSince(start)),
             ]
+            if configuration.stepSizePenalty > 0 { values.append(("step_size_penalty", report.stepSizePenalty)) }
             if report.skipped { values.append(("skipped_non_finite", 1)) }
             if report.restarted { values.append(("restarted", 1)) }
             if report.innerNonFinite { values.append(("inner_non_finite", 1)) }

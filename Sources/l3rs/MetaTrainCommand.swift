@@ -38,6 +38,11 @@ struct MetaTrainCommand: ParsableCommand {
     @Option(help: "layerEmbedding or kindAndDepth (embedding-free, transfers to other backbones).") var variant: String?
     @Option(help: "λ0, the step size at initialisation.") var baseLearningRate: Double?
     @Option(help: "Meta-optimizer (Adam) learning rate.") var metaLearningRate: Double?
+    @Option(help: "Meta-loss weighting of a truncation's steps: uniform, linear or final.") var metaLossWeighting: String?
+    @Option(help: "ρ of the step-size penalty ρ·mean(log(λ/λ0)²) in the meta-loss (0: none).") var stepSizePenalty: Double?
+    @Option(help: "Initial mixing logit of Adam (20: exactly normalised Adam; smaller: a trainable mix).")
+    var initialPreferredLogit: Double?
+    @Option(help: "Meta-optimizer global-norm clipping.") var metaClipNorm: Double?
     @Option(help: "Images per inner step over all ranks.") var globalBatch: Int?
     @Option(help: "Images per meta-validation batch over all ranks.") var validationBatch: Int?
     @Option(help: "Seed of φ, the validation split, heads and data orders.") var seed: UInt64?
@@ -74,6 +79,15 @@ struct MetaTrainCommand: ParsableCommand {
         }
         if let baseLearningRate { c.baseLearningRate = baseLearningRate }
         if let metaLearningRate { c.metaLearningRate = metaLearningRate }
+        if let metaLossWeighting {
+            guard let parsed = MetaLossWeighting(rawValue: metaLossWeighting) else {
+                throw ValidationError("--meta-loss-weighting must be one of \(MetaLossWeighting.allCases.map(\.rawValue)), got '\(metaLossWeighting)'")
+            }
+            c.metaLossWeighting = parsed
+        }
+        if let stepSizePenalty { c.stepSizePenalty = stepSizePenalty }
+        if let initialPreferredLogit { c.initialPreferredLogit = initialPreferredLogit }
+        if let metaClipNorm { c.metaClipNorm = metaClipNorm }
         if let globalBatch { c.globalBatch = globalBatch }
         if let validationBatch { c.validationBatch = validationBatch }
         if let seed { c.seed = seed }

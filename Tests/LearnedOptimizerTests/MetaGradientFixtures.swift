@@ -1,4 +1,4 @@
-import LearnedOptimizer
+@testable import LearnedOptimizer
 import Optimizers
 
 /// Shared set-ups for the meta-gradient tests on `TinyRegressionProblem`.
@@ -40,16 +40,20 @@ enum MetaGradientFixtures {
         return (θ, state)
     }
 
-    /// L_meta of a T-step unroll from (θ, state), by forward evaluation only.
+    /// L_meta of a T-step unroll from (θ, state) under `objective` (validation part plus step-size penalty),
+    /// by forward evaluation only.
     static func metaLoss<Problem: InnerProblem>(
-        optimizer: L3RSOptimizer, problem: Problem, parameters: [Float], state: L3RSState, steps: Int
+        optimizer: L3RSOptimizer, problem: Problem, parameters: [Float], state: L3RSState, steps: Int,
+        objective: MetaObjective = .standard
     ) -> Double {
+        let weights = objective.weighting.weights(count: steps)
+        var penalty = 0.0
         var optimizer = optimizer
         var θ = parameters
         var state = state
         var g = [Float](repeating: 0, count: θ.count)
         var total = 0.0
-        for _ in 0..<steps {
+        for t in 0..<steps {
             let k = state.step
             let loss = θ.withUnsafeBufferPointer { p in
                 g.withUnsafeMutableBufferPointer { problem.trainingLossAndGradient(parameters: p, step: k, gradient: $0) }
@@ -60,23 +64,36 @@ enum MetaGradientFixtures {
                     problem.validationLossAndGradient(parameters: p, step: state.step, gradient: $0)
                 }
             }
-            total += Double(validation)
+            if objective.weighting == .uniform {
+                total += Double(validation)
+            } else {
+                total += weights[t] * Double(validation)
+            }
+            let outputCount = 1 + optimizer.configuration.baseCount
+            for l in optimizer.layers.indices {
+                let logStep = Double(optimizer.activations.outputs[l * outputCount])
+                let clipped = min(max(logStep, -StepOutputs.logStepBound), StepOutputs.logStepBound)
+                penalty += clipped * clipped
+            }
         }
-        return total / Double(steps)
+        let validationPart = objective.weighting == .uniform ? total / Double(steps) : total
+        return validationPart + objective.stepSizePenalty * penalty / Double(steps * optimizer.layers.count)
     }
 
     /// Central finite difference of L_meta along φ coordinate `index`.
     static func finiteDifference<Problem: InnerProblem>(
         optimizer: L3RSOptimizer, problem: Problem, parameters: [Float], state: L3RSState, steps: Int,
-        index: Int, step h: Float
+        index: Int, step h: Float, objective: MetaObjective = .standard
     ) -> Double {
         var plus = optimizer
         plus.metaParameters.values[index] += h
         var minus = optimizer
         minus.metaParameters.values[index] -= h
         let actualStep = Double(plus.metaParameters.values[index]) - Double(minus.metaParameters.values[index])
-        return (metaLoss(optimizer: plus, problem: problem, parameters: parameters, state: state, steps: steps)
-            - metaLoss(optimizer: minus, problem: problem, parameters: parameters, state: state, steps: steps))
+        return (metaLoss(optimizer: plus, problem: problem, parameters: parameters, state: state, steps: steps,
+                         objective: objective)
+            - metaLoss(optimizer: minus, problem: problem, parameters: parameters, state: state, steps: steps,
+                       objective: objective))
             / actualStep
     }
 

@@ -1,6 +1,6 @@
 import Distributed
 import LearnedOptimizer
-import MetaTraining
+@testable import MetaTraining
 import TestSupport
 import XCTest
 
@@ -17,11 +17,20 @@ final class MetaGradientRankChecks: XCTestCase {
         super.tearDown()
     }
 
-    private func compare(order: MetaGradientOrder, memory: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    private func compare(order: MetaGradientOrder, memory: String, objective: MetaObjective = .standard,
+                         file: StaticString = #filePath, line: UInt = #line) throws {
         var configuration = MetaFixtures.configuration(order: order)
         configuration.memory = memory
+        configuration.metaLossWeighting = objective.weighting
+        configuration.stepSizePenalty = objective.stepSizePenalty
         let world = try MetaFixtures.trainer(configuration, communicator: try Self.communicator())
         let single = try MetaFixtures.trainer(configuration, communicator: SingleProcessCommunicator())
+        if objective.stepSizePenalty > 0 {
+            // o_λ = 0 at the initial φ, where the penalty has no gradient: move its bias off zero.
+            for trainer in [world, single] {
+                trainer.optimizer.metaParameters.values[trainer.optimizer.metaParameters.layout.outputBiasOffset] = 0.5
+            }
+        }
         try world.startRuns()
         try single.startRuns()
         // Two consecutive truncations of inner run 1 (which starts staggered at H/2), so the second starts
@@ -36,6 +45,9 @@ final class MetaGradientRankChecks: XCTestCase {
             XCTAssertLessThan(difference, 1e-4, "\(order) meta-gradient differs by \(difference) relative", file: file, line: line)
             XCTAssertEqual(worldResult.metaLoss, singleResult.metaLoss, accuracy: 1e-5 * abs(singleResult.metaLoss),
                            file: file, line: line)
+            if objective.stepSizePenalty > 0 { XCTAssertGreaterThan(singleResult.stepSizePenalty, 0, file: file, line: line) }
+            XCTAssertEqual(worldResult.stepSizePenalty, singleResult.stepSizePenalty,
+                           accuracy: 1e-5 * abs(singleResult.stepSizePenalty), file: file, line: line)
         }
         XCTAssertLessThan(MetaFixtures.relativeDifference(worldRun.parameters, singleRun.parameters), 1e-5,
                           file: file, line: line)
@@ -51,5 +63,12 @@ final class MetaGradientRankChecks: XCTestCase {
 
     func testSecondOrderRecomputeMatchesOnAnyWorld() throws {
         try compare(order: .secondOrder, memory: "recompute")
+    }
+
+    /// The step-size penalty is the same on every rank; first order sums the ranks' meta-gradients, so each
+    /// rank must contribute only its share of the penalty's gradient.
+    func testFirstOrderWithPenaltyAndFinalWeightingIsRankInvariant() throws {
+        try compare(order: .firstOrder, memory: "store",
+                    objective: MetaObjective(weighting: .final, stepSizePenalty: 0.5))
     }
 }
