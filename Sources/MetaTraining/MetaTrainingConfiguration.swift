@@ -44,6 +44,8 @@ public struct MetaTrainingConfiguration: Codable, Equatable, Sendable {
     public var baseLearningRate: Double = 1e-3
     /// layerEmbedding (the paper's, tied to this backbone) or kindAndDepth (embedding-free, transfers).
     public var variant: L3RSVariant = .layerEmbedding
+    /// stepSizeAndMixing (the method), or an ablation: stepSizeOnly (μ fixed uniform), mixingOnly (λ fixed at λ0).
+    public var learnedOutputs: L3RSLearnedOutputs = .stepSizeAndMixing
     public var hiddenWidth: Int = 32
     public var embeddingWidth: Int = 8
     public var initialPreferredLogit: Double = 20
@@ -65,7 +67,7 @@ public struct MetaTrainingConfiguration: Codable, Equatable, Sendable {
         case validationBatch, truncation, horizon, innerRuns, metaSteps, order, memory, memoryBudgetMB
         case recomputeSegment, baseOptimizers, baseLearningRate, variant, hiddenWidth, embeddingWidth
         case initialPreferredLogit, metaLearningRate, metaClipNorm, seed, checkpointEvery, keepCheckpoints
-        case progressSeconds
+        case progressSeconds, learnedOutputs
     }
 
     /// Missing keys keep their defaults.
@@ -86,6 +88,7 @@ public struct MetaTrainingConfiguration: Codable, Equatable, Sendable {
         try read(.initialPreferredLogit, &initialPreferredLogit); try read(.metaLearningRate, &metaLearningRate)
         try read(.metaClipNorm, &metaClipNorm); try read(.seed, &seed); try read(.checkpointEvery, &checkpointEvery)
         try read(.keepCheckpoints, &keepCheckpoints); try read(.progressSeconds, &progressSeconds)
+        try read(.learnedOutputs, &learnedOutputs)
     }
 
     public static func load(yaml text: String, source: String) throws -> MetaTrainingConfiguration {
@@ -106,7 +109,8 @@ public struct MetaTrainingConfiguration: Codable, Equatable, Sendable {
     public var l3rsConfiguration: L3RSConfiguration {
         L3RSConfiguration(baseOptimizers: baseOptimizers, baseLearningRate: Float(baseLearningRate), variant: variant,
                           hiddenWidth: hiddenWidth, embeddingWidth: embeddingWidth,
-                          initialPreferredLogit: Float(initialPreferredLogit), seed: seed)
+                          initialPreferredLogit: Float(initialPreferredLogit), seed: seed,
+                          learnedOutputs: learnedOutputs)
     }
 
     /// Every inconsistency, found before any work starts.

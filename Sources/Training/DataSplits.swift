@@ -36,4 +36,25 @@ public enum DataSplits {
         }
         return try InputPipeline.prepare(train, for: model, resize: resize)
     }
+
+    /// The splits a run trains and evaluates on: `load`'s for evaluationSplit test; for evaluationSplit
+    /// validation, the training split divided as meta-training divides it (same seed derivation), so the test
+    /// split is never read.
+    public static func load(for configuration: TrainingConfiguration, model: Model) throws -> (train: Dataset, evaluation: Dataset) {
+        guard configuration.evaluationSplit == "validation" else {
+            let (train, test) = try load(configuration.data, dataDirectory: configuration.dataDirectory, for: model,
+                                         resize: configuration.resize)
+            return (train, test)
+        }
+        let training = try loadTraining(configuration.data, dataDirectory: configuration.dataDirectory, for: model,
+                                        resize: configuration.resize)
+        let (train, validation) = try training.split(validationFraction: configuration.validationFraction,
+                                                     seed: validationSplitSeed(configuration.validationSeed))
+        return (train, validation)
+    }
+
+    /// The seed of the held-out validation split for a run or meta-training seed ("MV" stream).
+    public static func validationSplitSeed(_ seed: UInt64) -> UInt64 {
+        SplitMix64.derivedSeed(seed, stream: 0x4D56)
+    }
 }

@@ -61,6 +61,15 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     /// Allow resuming a checkpoint written by another number of ranks (the global batches are the same for
     /// any world size, so only the order of floating-point sums changes).
     public var allowReshard: Bool = false
+    /// test: evaluate on the dataset's test split (the default). validation: hold `validationFraction` of the
+    /// training split out (seeded by `validationSeed`), train on the rest and evaluate on the held-out part, so
+    /// hyperparameters can be tuned without ever reading the test split (the pipeline's baseline tuning).
+    public var evaluationSplit: String = "test"
+    /// evaluationSplit validation: the fraction of the training split held out.
+    public var validationFraction: Double = 0.1
+    /// evaluationSplit validation: the split's seed. The split is the one meta-training makes with the same
+    /// seed and fraction, so baselines are tuned on exactly the learned optimizer's meta-validation images.
+    public var validationSeed: UInt64 = 0
 
     public init() {}
 
@@ -68,7 +77,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         case name, runsDirectory, model, weights, data, dataDirectory, head, freeze, optimizer, l3rsWeights, learningRate
         case schedule, warmupSteps, headLearningRateMultiplier, weightDecay, clipNorm, globalBatch, steps
         case evalEvery, checkpointEvery, hashEvery, onHashMismatch, bucketElements, progressSeconds, seed, augment
-        case resize, keepCheckpoints, allowReshard
+        case resize, keepCheckpoints, allowReshard, evaluationSplit, validationFraction, validationSeed
     }
 
     /// Missing keys keep their defaults.
@@ -88,6 +97,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         try read(.onHashMismatch, &onHashMismatch); try read(.bucketElements, &bucketElements)
         try read(.progressSeconds, &progressSeconds); try read(.seed, &seed); try read(.augment, &augment)
         try read(.resize, &resize); try read(.keepCheckpoints, &keepCheckpoints); try read(.allowReshard, &allowReshard)
+        try read(.evaluationSplit, &evaluationSplit); try read(.validationFraction, &validationFraction)
+        try read(.validationSeed, &validationSeed)
     }
 
     /// Reads a YAML configuration; unknown keys are an error naming the file, the key and the valid keys.
@@ -130,6 +141,12 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
             if !freeze.isEmpty { problems.append("optimizer l3rs updates every layer: freeze must be empty") }
         } else if !l3rsWeights.isEmpty {
             problems.append("l3rsWeights is for optimizer l3rs, but optimizer is '\(optimizer)'")
+        }
+        if !["test", "validation"].contains(evaluationSplit) {
+            problems.append("evaluationSplit must be test or validation, got '\(evaluationSplit)'")
+        }
+        if !(validationFraction > 0 && validationFraction < 1) {
+            problems.append("validationFraction must be in (0, 1), got \(validationFraction)")
         }
         if head == "keep" && weights.isEmpty { problems.append("head: keep needs pretrained weights (set weights)") }
         guard problems.isEmpty else { throw ConfigurationError.invalid(problems) }
