@@ -40,17 +40,22 @@ public enum DataSplits {
     /// The splits a run trains and evaluates on: `load`'s for evaluationSplit test; for evaluationSplit
     /// validation, the training split divided as meta-training divides it (same seed derivation), so the test
     /// split is never read.
+    /// `evaluationLimit` > 0 keeps only the first that many images of the evaluation split.
     public static func load(for configuration: TrainingConfiguration, model: Model) throws -> (train: Dataset, evaluation: Dataset) {
-        guard configuration.evaluationSplit == "validation" else {
-            let (train, test) = try load(configuration.data, dataDirectory: configuration.dataDirectory, for: model,
-                                         resize: configuration.resize)
-            return (train, test)
-        }
-        let training = try loadTraining(configuration.data, dataDirectory: configuration.dataDirectory, for: model,
-                                        resize: configuration.resize)
-        let (train, validation) = try training.split(validationFraction: configuration.validationFraction,
+        var train: Dataset, evaluation: Dataset
+        if configuration.evaluationSplit == "validation" {
+            let training = try loadTraining(configuration.data, dataDirectory: configuration.dataDirectory, for: model,
+                                            resize: configuration.resize)
+            (train, evaluation) = try training.split(validationFraction: configuration.validationFraction,
                                                      seed: validationSplitSeed(configuration.validationSeed))
-        return (train, validation)
+        } else {
+            (train, evaluation) = try load(configuration.data, dataDirectory: configuration.dataDirectory, for: model,
+                                           resize: configuration.resize)
+        }
+        if configuration.evaluationLimit > 0 && evaluation.count > configuration.evaluationLimit {
+            evaluation = evaluation.subset(Array(0..<configuration.evaluationLimit))
+        }
+        return (train, evaluation)
     }
 
     /// The seed of the held-out validation split for a run or meta-training seed ("MV" stream).

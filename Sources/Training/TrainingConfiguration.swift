@@ -70,6 +70,9 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     /// evaluationSplit validation: the split's seed. The split is the one meta-training makes with the same
     /// seed and fraction, so baselines are tuned on exactly the learned optimizer's meta-validation images.
     public var validationSeed: UInt64 = 0
+    /// Evaluate on only the first N images of the evaluation split; 0 (the default) evaluates on all of it.
+    /// For quick checks (the test suite's pipeline), never for reported numbers.
+    public var evaluationLimit: Int = 0
 
     public init() {}
 
@@ -78,6 +81,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         case schedule, warmupSteps, headLearningRateMultiplier, weightDecay, clipNorm, globalBatch, steps
         case evalEvery, checkpointEvery, hashEvery, onHashMismatch, bucketElements, progressSeconds, seed, augment
         case resize, keepCheckpoints, allowReshard, evaluationSplit, validationFraction, validationSeed
+        case evaluationLimit
     }
 
     /// Missing keys keep their defaults.
@@ -98,7 +102,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         try read(.progressSeconds, &progressSeconds); try read(.seed, &seed); try read(.augment, &augment)
         try read(.resize, &resize); try read(.keepCheckpoints, &keepCheckpoints); try read(.allowReshard, &allowReshard)
         try read(.evaluationSplit, &evaluationSplit); try read(.validationFraction, &validationFraction)
-        try read(.validationSeed, &validationSeed)
+        try read(.validationSeed, &validationSeed); try read(.evaluationLimit, &evaluationLimit)
     }
 
     /// Reads a YAML configuration; unknown keys are an error naming the file, the key and the valid keys.
@@ -148,6 +152,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         if !(validationFraction > 0 && validationFraction < 1) {
             problems.append("validationFraction must be in (0, 1), got \(validationFraction)")
         }
+        if evaluationLimit < 0 { problems.append("evaluationLimit must be >= 0 (0: the whole split), got \(evaluationLimit)") }
         if head == "keep" && weights.isEmpty { problems.append("head: keep needs pretrained weights (set weights)") }
         guard problems.isEmpty else { throw ConfigurationError.invalid(problems) }
     }
