@@ -20,6 +20,8 @@ public struct PipelineConfiguration: Codable, Equatable, Sendable {
     public var seenData: String = "fashion-mnist"
     /// Data never used in meta-training ("unseen"; single-split datasets get DataSplits' seeded 80/20 split).
     public var unseenData: String = "animal-mnist"
+    /// Resize images (and repeat grey channels) when a dataset's shape differs from the backbone's input.
+    public var resize: Bool = false
     public var globalBatch: Int = 128
     /// H: the meta-training horizon and the fine-tuning length of the seen, unseen and another-initialisation
     /// conditions.
@@ -73,7 +75,7 @@ public struct PipelineConfiguration: Codable, Equatable, Sendable {
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, runsDirectory, dataDirectory, model, weights, seenData, unseenData, globalBatch, horizon
+        case name, runsDirectory, dataDirectory, model, weights, seenData, unseenData, resize, globalBatch, horizon
         case longHorizons, evalEvery, evaluationLimit, seed, pretrainData, pretrainSteps, pretrainLearningRate, pretrainSeed
         case metaSteps, truncation, innerRuns, metaLearningRate, baseLearningRate, validationFraction, ablations
         case ablationConditions, baselineOptimizers, schedules, headMultipliers, learningRateGrids, tuningSteps
@@ -88,7 +90,7 @@ public struct PipelineConfiguration: Codable, Equatable, Sendable {
         }
         try read(.name, &name); try read(.runsDirectory, &runsDirectory); try read(.dataDirectory, &dataDirectory)
         try read(.model, &model); try read(.weights, &weights); try read(.seenData, &seenData)
-        try read(.unseenData, &unseenData); try read(.globalBatch, &globalBatch); try read(.horizon, &horizon)
+        try read(.unseenData, &unseenData); try read(.resize, &resize); try read(.globalBatch, &globalBatch); try read(.horizon, &horizon)
         try read(.longHorizons, &longHorizons); try read(.evalEvery, &evalEvery); try read(.seed, &seed)
         try read(.evaluationLimit, &evaluationLimit)
         try read(.pretrainData, &pretrainData); try read(.pretrainSteps, &pretrainSteps)

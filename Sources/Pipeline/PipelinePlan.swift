@@ -55,6 +55,7 @@ public struct PipelinePlan: Sendable {
         t.data = configuration.seenData
         t.dataDirectory = configuration.dataDirectory
         t.head = "reinit"
+        t.resize = configuration.resize
         t.globalBatch = configuration.globalBatch
         t.evalEvery = configuration.evalEvery
         t.checkpointEvery = configuration.evalEvery
@@ -94,6 +95,7 @@ public struct PipelinePlan: Sendable {
             m.weights = configuration.weightsPath
             m.data = configuration.seenData
             m.dataDirectory = configuration.dataDirectory
+            m.resize = configuration.resize
             m.validationFraction = configuration.validationFraction
             m.globalBatch = configuration.globalBatch
             m.validationBatch = configuration.globalBatch

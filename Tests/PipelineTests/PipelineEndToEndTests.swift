@@ -23,17 +23,20 @@ final class PipelineEndToEndTests: XCTestCase {
         try super.tearDownWithError()
     }
 
-    /// Every stage kind and code path, on the smallest data and step counts: one ablation, two baselines with
-    /// two-point grids, all four kinds of condition, 200 evaluation images.
+    /// Every stage kind and code path on the smallest data and step counts: scikit-learn's 8×8 digits resized
+    /// (seen), the 5,000 MNIST digits (unseen), one ablation, two baselines with two-point grids, all four
+    /// kinds of condition, 200 evaluation images.
     static let tinyConfiguration = """
     name: tiny
-    seenData: mnist-5k
-    unseenData: animal-mnist
+    seenData: digits
+    unseenData: mnist-5k
+    resize: true
     globalBatch: 16
     horizon: 4
     longHorizons: [2]
     evalEvery: 2
     evaluationLimit: 200
+    pretrainData: digits
     pretrainSteps: 2
     metaSteps: 2
     truncation: 2
