@@ -12,10 +12,10 @@ public enum DataSplits {
         let descriptor = try DatasetRegistry.descriptor(named: name)
         let train: Dataset, test: Dataset
         if descriptor.splits.contains(.test) {
-            train = try DatasetRegistry.load(name, split: .train, dataDirectory: dataDirectory)
-            test = try DatasetRegistry.load(name, split: .test, dataDirectory: dataDirectory)
+            train = try DatasetCache.load(name, split: .train, dataDirectory: dataDirectory)
+            test = try DatasetCache.load(name, split: .test, dataDirectory: dataDirectory)
         } else {
-            let all = try DatasetRegistry.load(name, split: .all, dataDirectory: dataDirectory)
+            let all = try DatasetCache.load(name, split: .all, dataDirectory: dataDirectory)
             (train, test) = try all.split(validationFraction: 0.2, seed: testSplitSeed)
         }
         return (try InputPipeline.prepare(train, for: model, resize: resize),
@@ -29,9 +29,9 @@ public enum DataSplits {
         let descriptor = try DatasetRegistry.descriptor(named: name)
         let train: Dataset
         if descriptor.splits.contains(.test) {
-            train = try DatasetRegistry.load(name, split: .train, dataDirectory: dataDirectory)
+            train = try DatasetCache.load(name, split: .train, dataDirectory: dataDirectory)
         } else {
-            let all = try DatasetRegistry.load(name, split: .all, dataDirectory: dataDirectory)
+            let all = try DatasetCache.load(name, split: .all, dataDirectory: dataDirectory)
             train = try all.split(validationFraction: 0.2, seed: testSplitSeed).train
         }
         return try InputPipeline.prepare(train, for: model, resize: resize)
