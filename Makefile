@@ -50,11 +50,12 @@ test: deps data
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 
-# Until the pipeline lands: the selftest, then the baseline fine-tune (ccexam MNIST net on Fashion-MNIST, Adam,
-# 500 steps) on $(RANKS) ranks; results in runs/finetune-fmnist-adam/. A finished run is kept: remove it to rerun.
+# The selftest, then the main job: the pipeline on its embedded default (jobs/configs/pipeline-default.yaml) on
+# $(RANKS) ranks; the report is runs/pipeline-default/report.md and report.html. Complete stages are kept and
+# skipped (an interrupted demo continues where it stopped): remove runs/pipeline-default/ to rerun everything.
 demo: release data
 	mpirun -np $(RANKS) $(MPIRUN_FLAGS) $(RELEASE_BIN) selftest
-	mpirun -np $(RANKS) $(MPIRUN_FLAGS) $(RELEASE_BIN) finetune --config jobs/configs/finetune-fmnist.yaml --resume auto
+	mpirun -np $(RANKS) $(MPIRUN_FLAGS) $(RELEASE_BIN) pipeline --resume auto
 
 # Benchmarks: the PyTorch reference when torch is importable, the single-rank tables (no launcher, so the
 # bench can set 1 and 2 BLAS threads itself), then the multi-rank tables under mpirun (one thread per rank).

@@ -58,12 +58,18 @@ let package = Package(
             "Training", .product(name: "Yams", package: "Yams"),
         ]),
 
+        // The paper's experiment as one job: stages (pretrain, meta-train and ablations, tuned baselines,
+        // evaluation conditions) as resumable run folders, and the report built from their metrics.
+        .target(name: "Pipeline", dependencies: [
+            "Distributed", "Reports", "Training", "MetaTraining", "LearnedOptimizer", .product(name: "Yams", package: "Yams"),
+        ]),
+
         // Command-line interface only: parsing and wiring.
         .executableTarget(
             name: "l3rs",
             dependencies: [
                 "Kernels", "Distributed", "Network", "Datasets", "Checkpoints", "Optimizers", "LearnedOptimizer",
-                "Reports", "Training", "MetaTraining", "Benchmarks",
+                "Reports", "Training", "MetaTraining", "Benchmarks", "Pipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -83,6 +89,7 @@ let package = Package(
             "MetaTraining", "Training", "LearnedOptimizer", "Network", "Distributed", "Datasets", "Checkpoints",
             "TestSupport",
         ]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Training", "Reports", "TestSupport"]),
         // End-to-end runs of the l3rs executable under launchers and batch systems (mpirun, a one-node Slurm),
         // and of failures (a killed rank, a stalled collective).
         .testTarget(name: "ClusterTests", dependencies: ["TestSupport"]),

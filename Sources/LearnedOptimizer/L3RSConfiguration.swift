@@ -31,6 +31,9 @@ public struct L3RSConfiguration: Sendable, Equatable, Codable {
     public var seed: UInt64
     /// Names of the layers the optimizer is (or was) trained on, in layer order.
     public var layerNames: [String]
+    /// Which outputs are learned (the ablations hold λ or μ fixed). Files written before this existed decode
+    /// as stepSizeAndMixing.
+    public var learnedOutputs: L3RSLearnedOutputs
 
     public init(
         baseOptimizers: [OptimizerKind] = [.sgd, .momentum, .adam],
@@ -41,7 +44,8 @@ public struct L3RSConfiguration: Sendable, Equatable, Codable {
         initialPreferredLogit: Float = 20,
         embeddingInitialScale: Float = 0.01,
         seed: UInt64 = 0,
-        layerNames: [String] = []
+        layerNames: [String] = [],
+        learnedOutputs: L3RSLearnedOutputs = .stepSizeAndMixing
     ) {
         self.baseOptimizers = baseOptimizers
         self.baseLearningRate = baseLearningRate
@@ -52,6 +56,27 @@ public struct L3RSConfiguration: Sendable, Equatable, Codable {
         self.embeddingInitialScale = embeddingInitialScale
         self.seed = seed
         self.layerNames = layerNames
+        self.learnedOutputs = learnedOutputs
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case baseOptimizers, baseLearningRate, variant, hiddenWidth, embeddingWidth, initialPreferredLogit
+        case embeddingInitialScale, seed, layerNames, learnedOutputs
+    }
+
+    /// Every key is required except `learnedOutputs`, which older files lack.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        baseOptimizers = try c.decode([OptimizerKind].self, forKey: .baseOptimizers)
+        baseLearningRate = try c.decode(Float.self, forKey: .baseLearningRate)
+        variant = try c.decode(L3RSVariant.self, forKey: .variant)
+        hiddenWidth = try c.decode(Int.self, forKey: .hiddenWidth)
+        embeddingWidth = try c.decode(Int.self, forKey: .embeddingWidth)
+        initialPreferredLogit = try c.decode(Float.self, forKey: .initialPreferredLogit)
+        embeddingInitialScale = try c.decode(Float.self, forKey: .embeddingInitialScale)
+        seed = try c.decode(UInt64.self, forKey: .seed)
+        layerNames = try c.decode([String].self, forKey: .layerNames)
+        learnedOutputs = try c.decodeIfPresent(L3RSLearnedOutputs.self, forKey: .learnedOutputs) ?? .stepSizeAndMixing
     }
 
     /// P, the number of base optimizers.

@@ -192,13 +192,19 @@ public struct L3RSOptimizer: Sendable {
             }
         }
 
-        // λ = λ0·exp(clip(o_λ, −8, 8)), μ = softmax(o_μ), both per layer.
+        // λ = λ0·exp(clip(o_λ, −8, 8)), μ = softmax(o_μ), both per layer; an output that is not learned
+        // (ablations) is fixed at λ0, or at the uniform mix.
         let outputCount = 1 + baseCount
         let λ0 = Double(configuration.baseLearningRate)
+        let learned = configuration.learnedOutputs
         for l in 0..<layerCount {
             let row = l * outputCount
             let logStep = min(max(Double(work.outputs[row]), -StepOutputs.logStepBound), StepOutputs.logStepBound)
-            work.stepSizes[l] = Float(λ0 * exp(logStep))
+            work.stepSizes[l] = learned.learnsStepSize ? Float(λ0 * exp(logStep)) : Float(λ0)
+            guard learned.learnsMixing else {
+                for p in 0..<baseCount { work.mixingWeights[l * baseCount + p] = 1 / Float(baseCount) }
+                continue
+            }
             var largest = -Double.infinity
             for p in 0..<baseCount {
                 largest = max(largest, Double(work.outputs[row + 1 + p]))

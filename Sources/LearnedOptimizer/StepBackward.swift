@@ -42,11 +42,14 @@ extension L3RSOptimizer {
             }
             let logStep = Double(activations.outputs[row])
             let insideClip = abs(logStep) < StepOutputs.logStepBound
-            adjoint.outputs[row] = insideClip ? Float(stepAdjoint * λ + adjoint.stepSizePenaltyScale * logStep) : 0
+            // A fixed output (ablations) does not depend on the MLP: its adjoint stops here.
+            let learned = configuration.learnedOutputs
+            adjoint.outputs[row] = insideClip && learned.learnsStepSize
+                ? Float(stepAdjoint * λ + adjoint.stepSizePenaltyScale * logStep) : 0
             for p in 0..<baseCount {
                 let μ = Double(activations.mixingWeights[l * baseCount + p])
                 let mixAdjoint = λ * -adjoint.directionDots[l * baseCount + p]
-                adjoint.outputs[row + 1 + p] = Float(μ * (mixAdjoint - weightedMixAdjoint))
+                adjoint.outputs[row + 1 + p] = learned.learnsMixing ? Float(μ * (mixAdjoint - weightedMixAdjoint)) : 0
             }
         }
 

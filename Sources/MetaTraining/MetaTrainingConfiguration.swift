@@ -44,6 +44,8 @@ public struct MetaTrainingConfiguration: Codable, Equatable, Sendable {
     public var baseLearningRate: Double = 1e-3
     /// layerEmbedding (the paper's, tied to this backbone) or kindAndDepth (embedding-free, transfers).
     public var variant: L3RSVariant = .layerEmbedding
+    /// stepSizeAndMixing (the method), or an ablation: stepSizeOnly (μ fixed uniform), mixingOnly (λ fixed at λ0).
+    public var learnedOutputs: L3RSLearnedOutputs = .stepSizeAndMixing
     public var hiddenWidth: Int = 32
     public var embeddingWidth: Int = 8
     public var initialPreferredLogit: Double = 20
@@ -71,7 +73,7 @@ public struct MetaTrainingConfiguration: Codable, Equatable, Sendable {
         case validationBatch, truncation, horizon, innerRuns, metaSteps, order, memory, memoryBudgetMB
         case recomputeSegment, baseOptimizers, baseLearningRate, variant, hiddenWidth, embeddingWidth
         case initialPreferredLogit, metaLearningRate, metaClipNorm, seed, checkpointEvery, keepCheckpoints
-        case progressSeconds, metaLossWeighting, stepSizePenalty
+        case progressSeconds, metaLossWeighting, stepSizePenalty, learnedOutputs
     }
 
     /// Missing keys keep their defaults.
@@ -93,6 +95,7 @@ public struct MetaTrainingConfiguration: Codable, Equatable, Sendable {
         try read(.metaClipNorm, &metaClipNorm); try read(.seed, &seed); try read(.checkpointEvery, &checkpointEvery)
         try read(.keepCheckpoints, &keepCheckpoints); try read(.progressSeconds, &progressSeconds)
         try read(.metaLossWeighting, &metaLossWeighting); try read(.stepSizePenalty, &stepSizePenalty)
+        try read(.learnedOutputs, &learnedOutputs)
     }
 
     public static func load(yaml text: String, source: String) throws -> MetaTrainingConfiguration {
@@ -113,7 +116,8 @@ public struct MetaTrainingConfiguration: Codable, Equatable, Sendable {
     public var l3rsConfiguration: L3RSConfiguration {
         L3RSConfiguration(baseOptimizers: baseOptimizers, baseLearningRate: Float(baseLearningRate), variant: variant,
                           hiddenWidth: hiddenWidth, embeddingWidth: embeddingWidth,
-                          initialPreferredLogit: Float(initialPreferredLogit), seed: seed)
+                          initialPreferredLogit: Float(initialPreferredLogit), seed: seed,
+                          learnedOutputs: learnedOutputs)
     }
 
     /// The meta-objective of every truncation.

@@ -12,10 +12,10 @@ public enum DataSplits {
         let descriptor = try DatasetRegistry.descriptor(named: name)
         let train: Dataset, test: Dataset
         if descriptor.splits.contains(.test) {
-            train = try DatasetRegistry.load(name, split: .train, dataDirectory: dataDirectory)
-            test = try DatasetRegistry.load(name, split: .test, dataDirectory: dataDirectory)
+            train = try DatasetCache.load(name, split: .train, dataDirectory: dataDirectory)
+            test = try DatasetCache.load(name, split: .test, dataDirectory: dataDirectory)
         } else {
-            let all = try DatasetRegistry.load(name, split: .all, dataDirectory: dataDirectory)
+            let all = try DatasetCache.load(name, split: .all, dataDirectory: dataDirectory)
             (train, test) = try all.split(validationFraction: 0.2, seed: testSplitSeed)
         }
         return (try InputPipeline.prepare(train, for: model, resize: resize),
@@ -29,11 +29,37 @@ public enum DataSplits {
         let descriptor = try DatasetRegistry.descriptor(named: name)
         let train: Dataset
         if descriptor.splits.contains(.test) {
-            train = try DatasetRegistry.load(name, split: .train, dataDirectory: dataDirectory)
+            train = try DatasetCache.load(name, split: .train, dataDirectory: dataDirectory)
         } else {
-            let all = try DatasetRegistry.load(name, split: .all, dataDirectory: dataDirectory)
+            let all = try DatasetCache.load(name, split: .all, dataDirectory: dataDirectory)
             train = try all.split(validationFraction: 0.2, seed: testSplitSeed).train
         }
         return try InputPipeline.prepare(train, for: model, resize: resize)
+    }
+
+    /// The splits a run trains and evaluates on: `load`'s for evaluationSplit test; for evaluationSplit
+    /// validation, the training split divided as meta-training divides it (same seed derivation), so the test
+    /// split is never read.
+    /// `evaluationLimit` > 0 keeps only the first that many images of the evaluation split.
+    public static func load(for configuration: TrainingConfiguration, model: Model) throws -> (train: Dataset, evaluation: Dataset) {
+        var train: Dataset, evaluation: Dataset
+        if configuration.evaluationSplit == "validation" {
+            let training = try loadTraining(configuration.data, dataDirectory: configuration.dataDirectory, for: model,
+                                            resize: configuration.resize)
+            (train, evaluation) = try training.split(validationFraction: configuration.validationFraction,
+                                                     seed: validationSplitSeed(configuration.validationSeed))
+        } else {
+            (train, evaluation) = try load(configuration.data, dataDirectory: configuration.dataDirectory, for: model,
+                                           resize: configuration.resize)
+        }
+        if configuration.evaluationLimit > 0 && evaluation.count > configuration.evaluationLimit {
+            evaluation = evaluation.subset(Array(0..<configuration.evaluationLimit))
+        }
+        return (train, evaluation)
+    }
+
+    /// The seed of the held-out validation split for a run or meta-training seed ("MV" stream).
+    public static func validationSplitSeed(_ seed: UInt64) -> UInt64 {
+        SplitMix64.derivedSeed(seed, stream: 0x4D56)
     }
 }

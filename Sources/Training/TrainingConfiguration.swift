@@ -61,6 +61,18 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     /// Allow resuming a checkpoint written by another number of ranks (the global batches are the same for
     /// any world size, so only the order of floating-point sums changes).
     public var allowReshard: Bool = false
+    /// test: evaluate on the dataset's test split (the default). validation: hold `validationFraction` of the
+    /// training split out (seeded by `validationSeed`), train on the rest and evaluate on the held-out part, so
+    /// hyperparameters can be tuned without ever reading the test split (the pipeline's baseline tuning).
+    public var evaluationSplit: String = "test"
+    /// evaluationSplit validation: the fraction of the training split held out.
+    public var validationFraction: Double = 0.1
+    /// evaluationSplit validation: the split's seed. The split is the one meta-training makes with the same
+    /// seed and fraction, so baselines are tuned on exactly the learned optimizer's meta-validation images.
+    public var validationSeed: UInt64 = 0
+    /// Evaluate on only the first N images of the evaluation split; 0 (the default) evaluates on all of it.
+    /// For quick checks (the test suite's pipeline), never for reported numbers.
+    public var evaluationLimit: Int = 0
 
     public init() {}
 
@@ -68,7 +80,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         case name, runsDirectory, model, weights, data, dataDirectory, head, freeze, optimizer, l3rsWeights, learningRate
         case schedule, warmupSteps, headLearningRateMultiplier, weightDecay, clipNorm, globalBatch, steps
         case evalEvery, checkpointEvery, hashEvery, onHashMismatch, bucketElements, progressSeconds, seed, augment
-        case resize, keepCheckpoints, allowReshard
+        case resize, keepCheckpoints, allowReshard, evaluationSplit, validationFraction, validationSeed
+        case evaluationLimit
     }
 
     /// Missing keys keep their defaults.
@@ -88,6 +101,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         try read(.onHashMismatch, &onHashMismatch); try read(.bucketElements, &bucketElements)
         try read(.progressSeconds, &progressSeconds); try read(.seed, &seed); try read(.augment, &augment)
         try read(.resize, &resize); try read(.keepCheckpoints, &keepCheckpoints); try read(.allowReshard, &allowReshard)
+        try read(.evaluationSplit, &evaluationSplit); try read(.validationFraction, &validationFraction)
+        try read(.validationSeed, &validationSeed); try read(.evaluationLimit, &evaluationLimit)
     }
 
     /// Reads a YAML configuration; unknown keys are an error naming the file, the key and the valid keys.
@@ -131,6 +146,13 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         } else if !l3rsWeights.isEmpty {
             problems.append("l3rsWeights is for optimizer l3rs, but optimizer is '\(optimizer)'")
         }
+        if !["test", "validation"].contains(evaluationSplit) {
+            problems.append("evaluationSplit must be test or validation, got '\(evaluationSplit)'")
+        }
+        if !(validationFraction > 0 && validationFraction < 1) {
+            problems.append("validationFraction must be in (0, 1), got \(validationFraction)")
+        }
+        if evaluationLimit < 0 { problems.append("evaluationLimit must be >= 0 (0: the whole split), got \(evaluationLimit)") }
         if head == "keep" && weights.isEmpty { problems.append("head: keep needs pretrained weights (set weights)") }
         guard problems.isEmpty else { throw ConfigurationError.invalid(problems) }
     }

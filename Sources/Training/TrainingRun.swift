@@ -63,8 +63,10 @@ public final class TrainingRun {
         let rank0 = communicator.isRoot
         let descriptor = try DatasetRegistry.descriptor(named: configuration.data)
         let model = try Self.makeModel(configuration, classCount: max(descriptor.classCount, 1))
-        let (trainSet, testSet) = try DataSplits.load(configuration.data, dataDirectory: configuration.dataDirectory,
-                                                      for: model, resize: configuration.resize)
+        let (trainSet, testSet) = try DataSplits.load(for: configuration, model: model)
+        // Evaluation numbers are logged under the split they come from, so a tuning run's numbers can never be
+        // mistaken for test numbers.
+        let evaluated = configuration.evaluationSplit
         let trainer = try DataParallelTrainer(configuration: configuration, communicator: communicator, model: model,
                                               trainSet: trainSet, testSet: testSet)
         let store = CheckpointStore(folder: runFolder.appendingPathComponent("checkpoints"), keep: configuration.keepCheckpoints)
@@ -103,7 +105,7 @@ public final class TrainingRun {
             try Data(try configuration.yaml().utf8).write(to: runFolder.appendingPathComponent("config.yaml"), options: .atomic)
             metrics = try MetricsLog(url: metricsURL)
             if trainer.updateRule is L3RSUpdateRule { learnedLog = try MetricsLog(url: learnedLogURL) }
-            log("model \(model.name): \(model.parameterCount) parameters; data \(trainSet.name): \(trainSet.count) train, \(testSet.count) test; \(communicator.size) rank(s), global batch \(configuration.globalBatch)")
+            log("model \(model.name): \(model.parameterCount) parameters; data \(trainSet.name): \(trainSet.count) train, \(testSet.count) \(evaluated); \(communicator.size) rank(s), global batch \(configuration.globalBatch)")
         }
 
         let progress = ProgressReporter(total: configuration.steps, label: "train", interactive: Self.interactiveOutput,
@@ -137,7 +139,7 @@ public final class TrainingRun {
             if (configuration.evalEvery > 0 && stats.step % configuration.evalEvery == 0) || isLast {
                 let result = try trainer.evaluate()
                 lastEval = result
-                values += [("test_loss", result.loss), ("test_accuracy", result.accuracy)]
+                values += [("\(evaluated)_loss", result.loss), ("\(evaluated)_accuracy", result.accuracy)]
             }
             if stats.skipped { values.append(("skipped", 1)) }
             try metrics?.append(MetricsRecord(values))
@@ -146,7 +148,7 @@ public final class TrainingRun {
             }
             if rank0 {
                 var shown = [("loss", String(format: "%.4f", stats.loss)), ("acc", String(format: "%.3f", stats.accuracy))]
-                if let lastEval { shown.append(("test acc", String(format: "%.4f", lastEval.accuracy))) }
+                if let lastEval { shown.append(("\(evaluated) acc", String(format: "%.4f", lastEval.accuracy))) }
                 progress.update(step: stats.step, values: shown, imagesPerSecond: imagesPerSecond)
             }
             if stats.stopRequested {
@@ -169,8 +171,10 @@ public final class TrainingRun {
         if rank0 {
             try ModelWeights.save(model, to: runFolder.appendingPathComponent("final.safetensors").path,
                                   metadata: ["steps": String(trainer.step)])
-            let line = String(format: "finished %d steps in %.1f s: test loss %.4f, test accuracy %.4f, parameter hash %016llx",
-                              summary.steps, summary.seconds, summary.testLoss ?? .nan, summary.testAccuracy ?? .nan, summary.parameterHash)
+            let line = "finished \(summary.steps) steps in " + String(format: "%.1f s", summary.seconds)
+                + ": \(evaluated) loss " + String(format: "%.4f", summary.testLoss ?? .nan)
+                + ", \(evaluated) accuracy " + String(format: "%.4f", summary.testAccuracy ?? .nan)
+                + ", parameter hash " + String(format: "%016llx", summary.parameterHash)
             log(line)
             try Data((line + "\n").utf8).write(to: runFolder.appendingPathComponent("summary.txt"), options: .atomic)
         }

@@ -25,6 +25,8 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Images per step over all ranks.") var globalBatch: Int?
     @Option(help: "Training steps.") var steps: Int?
     @Option(help: "Evaluate on the test split every N steps (0: at the end only).") var evalEvery: Int?
+    @Option(help: "test (default) or validation: evaluate on a seeded held-out part of the training split instead of the test split (for tuning).")
+    var evaluationSplit: String?
     @Option(help: "Checkpoint every N steps (0: at the end only).") var checkpointEvery: Int?
     @Option(help: "Compare parameter hashes across ranks every N steps (0: off).") var hashEvery: Int?
     @Option(help: "Seed of initialisation, head, data order and dropout.") var seed: UInt64?
@@ -60,6 +62,7 @@ struct TrainingOptions: ParsableArguments {
         if let globalBatch { c.globalBatch = globalBatch }
         if let steps { c.steps = steps }
         if let evalEvery { c.evalEvery = evalEvery }
+        if let evaluationSplit { c.evaluationSplit = evaluationSplit }
         if let checkpointEvery { c.checkpointEvery = checkpointEvery }
         if let hashEvery { c.hashEvery = hashEvery }
         if let seed { c.seed = seed }

@@ -8,11 +8,12 @@ enum MetaGradientFixtures {
     static func optimizer(
         variant: L3RSVariant = .layerEmbedding,
         bases: [OptimizerKind] = [.sgd, .momentum, .adam],
-        baseLearningRate: Float = 0.1
+        baseLearningRate: Float = 0.1,
+        learnedOutputs: L3RSLearnedOutputs = .stepSizeAndMixing
     ) -> L3RSOptimizer {
         let configuration = L3RSConfiguration(
             baseOptimizers: bases, baseLearningRate: baseLearningRate, variant: variant,
-            initialPreferredLogit: 1, embeddingInitialScale: 0.3, seed: 11)
+            initialPreferredLogit: 1, embeddingInitialScale: 0.3, seed: 11, learnedOutputs: learnedOutputs)
         var optimizer = try! L3RSOptimizer(configuration: configuration, layers: TinyRegressionProblem.layers,
                                            parameterCount: TinyRegressionProblem.parameterCount)
         var generator = TestGenerator(seed: 5)

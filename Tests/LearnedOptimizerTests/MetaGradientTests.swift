@@ -13,9 +13,10 @@ final class MetaGradientTests: XCTestCase {
 
     private func check(
         order: MetaGradientOrder, variant: L3RSVariant, warmUp: Int,
-        bases: [OptimizerKind] = [.sgd, .momentum, .adam]
+        bases: [OptimizerKind] = [.sgd, .momentum, .adam], learnedOutputs: L3RSLearnedOutputs = .stepSizeAndMixing, baseLearningRate: Float = 0.1
     ) {
-        let optimizer = MetaGradientFixtures.optimizer(variant: variant, bases: bases)
+        let optimizer = MetaGradientFixtures.optimizer(variant: variant, bases: bases, baseLearningRate: baseLearningRate,
+                                                       learnedOutputs: learnedOutputs)
         let (θ0, state0) = MetaGradientFixtures.start(optimizer: optimizer, problem: problem, warmUp: warmUp)
         var analyticOptimizer = optimizer
         var θ = θ0
@@ -85,6 +86,40 @@ final class MetaGradientTests: XCTestCase {
 
     func testFirstOrderThroughOtherBaseRules() {
         check(order: .firstOrder, variant: .kindAndDepth, warmUp: 2, bases: [.nesterov, .rmsprop, .lion, .adamw])
+    }
+
+    /// The ablations: with μ fixed uniform, or λ fixed at λ0, the meta-gradient is still exact (the fixed
+    /// output's path to φ is cut in both the update and its adjoint).
+    func testSecondOrderMatchesFiniteDifferencesWithStepSizeOnly() {
+        check(order: .secondOrder, variant: .layerEmbedding, warmUp: 2, learnedOutputs: .stepSizeOnly)
+    }
+
+    /// With λ fixed the meta-gradient is ~40× smaller at λ0 = 0.1, down at the Float finite-difference noise;
+    /// λ0 = 0.3 lifts it clear of the noise without changing the tolerance.
+    func testSecondOrderMatchesFiniteDifferencesWithMixingOnly() {
+        check(order: .secondOrder, variant: .layerEmbedding, warmUp: 2, learnedOutputs: .mixingOnly, baseLearningRate: 0.3)
+    }
+
+    /// The fixed outputs really are fixed: μ uniform for stepSizeOnly, λ = λ0 for mixingOnly, whatever φ says.
+    func testAblationsFixTheirOutput() {
+        for learned in [L3RSLearnedOutputs.stepSizeOnly, .mixingOnly] {
+            var optimizer = MetaGradientFixtures.optimizer(learnedOutputs: learned)
+            let (θ0, state0) = MetaGradientFixtures.start(optimizer: optimizer, problem: problem, warmUp: 2)
+            var θ = θ0, state = state0
+            var gradient = [Float](repeating: 0, count: θ.count)
+            let loss = θ.withUnsafeBufferPointer { parameters in
+                gradient.withUnsafeMutableBufferPointer {
+                    problem.trainingLossAndGradient(parameters: parameters, step: state.step, gradient: $0)
+                }
+            }
+            optimizer.step(parameters: &θ, gradient: gradient, loss: loss, state: &state)
+            if learned == .stepSizeOnly {
+                for μ in optimizer.lastMixingWeights { XCTAssertEqual(μ, 1 / 3, accuracy: 1e-7) }
+                XCTAssertGreaterThan(Set(optimizer.lastStepSizes).count, 1, "λ still varies by layer")
+            } else {
+                for λ in optimizer.lastStepSizes { XCTAssertEqual(λ, optimizer.configuration.baseLearningRate) }
+            }
+        }
     }
 
     /// The second-order terms are not negligible on this problem, so the second-order check above could not

@@ -1,0 +1,166 @@
+import Foundation
+import Training
+import Yams
+
+/// Everything that describes one run of the paper's pipeline (method.md §6): the backbone, the other
+/// initialisation, meta-training and its ablations, the baselines and their learning-rate grids, and the
+/// evaluation conditions. Read from YAML (unknown keys are errors that list the valid ones); the default is
+/// embedded in the binary (`DefaultPipelineConfiguration`). Keys not listed here keep the defaults of the
+/// fine-tuning and meta-training configurations, so improvements to those defaults reach the pipeline.
+public struct PipelineConfiguration: Codable, Equatable, Sendable {
+    /// Pipeline name: every stage's folder lives under RUNS/NAME/, next to report.md and report.html.
+    public var name: String = "pipeline"
+    public var runsDirectory: String = "runs"
+    /// Folder that `make data` fills; `weights` is relative to it unless absolute.
+    public var dataDirectory: String = "data"
+    /// The pretrained backbone (model zoo name) and its weights; the classification head is re-initialised.
+    public var model: String = "ccexam-mnist"
+    public var weights: String = "ccexam/mnist.pth"
+    /// Meta-training data (the "seen" condition evaluates on its test split).
+    public var seenData: String = "fashion-mnist"
+    /// Data never used in meta-training ("unseen"; single-split datasets get DataSplits' seeded 80/20 split).
+    public var unseenData: String = "animal-mnist"
+    /// Resize images (and repeat grey channels) when a dataset's shape differs from the backbone's input.
+    public var resize: Bool = false
+    public var globalBatch: Int = 128
+    /// H: the meta-training horizon and the fine-tuning length of the seen, unseen and another-initialisation
+    /// conditions.
+    public var horizon: Int = 100
+    /// Longer-horizon conditions, as multiples of H, on the seen data.
+    public var longHorizons: [Int] = [2, 4]
+    /// Evaluate every N steps: the resolution of the fixed-step table and of "steps to reach".
+    public var evalEvery: Int = 25
+    /// Evaluate every fine-tune on only the first N images of its evaluation split (0: all). Only for quick
+    /// checks (the test suite's tiny pipeline): the report says so when it is set.
+    public var evaluationLimit: Int = 0
+    /// Seed of heads, data orders, φ and the meta-validation split.
+    public var seed: UInt64 = 0
+
+    /// The other initialisation: the same architecture trained here from a seeded random start.
+    public var pretrainData: String = "mnist-5k"
+    public var pretrainSteps: Int = 200
+    public var pretrainLearningRate: Double = 1e-3
+    public var pretrainSeed: UInt64 = 1
+
+    /// Meta-training (other keys keep MetaTrainingConfiguration's defaults).
+    public var metaSteps: Int = 20
+    public var truncation: Int = 10
+    public var innerRuns: Int = 2
+    public var metaLearningRate: Double = 3e-3
+    /// λ0 of the learned optimizer.
+    public var baseLearningRate: Double = 1e-3
+    /// Fraction of the seen data's training split held out for meta-validation: L3RS's meta-objective and the
+    /// baselines' learning-rate choice use the same held-out images.
+    public var validationFraction: Double = 0.1
+    /// Ablations, each meta-trained like L3RS: stepSizeOnly (μ fixed uniform), mixingOnly (λ fixed at λ0),
+    /// embeddingFree (the kindAndDepth variant).
+    public var ablations: [String] = ["stepSizeOnly", "mixingOnly", "embeddingFree"]
+    /// Conditions the ablations are evaluated on (seen, unseen, another-init).
+    public var ablationConditions: [String] = ["seen", "unseen"]
+
+    /// Baselines: every optimizer × schedule × head multiplier, each with its learning rate tuned on its grid.
+    public var baselineOptimizers: [String] = ["adam", "momentum"]
+    public var schedules: [String] = ["constant", "cosine"]
+    public var headMultipliers: [Double] = [1, 10]
+    /// The log grid of learning rates per baseline optimizer.
+    public var learningRateGrids: [String: [Double]] = [
+        "adam": [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], "momentum": [1e-3, 3e-3, 1e-2, 3e-2, 1e-1],
+    ]
+    /// Steps of each tuning run (judged by meta-validation accuracy at its end).
+    public var tuningSteps: Int = 50
+    /// false: the longer horizons run L3RS against the best tuned baseline only (by meta-validation accuracy);
+    /// true: against every baseline.
+    public var longHorizonAllBaselines: Bool = false
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case name, runsDirectory, dataDirectory, model, weights, seenData, unseenData, resize, globalBatch, horizon
+        case longHorizons, evalEvery, evaluationLimit, seed, pretrainData, pretrainSteps, pretrainLearningRate, pretrainSeed
+        case metaSteps, truncation, innerRuns, metaLearningRate, baseLearningRate, validationFraction, ablations
+        case ablationConditions, baselineOptimizers, schedules, headMultipliers, learningRateGrids, tuningSteps
+        case longHorizonAllBaselines
+    }
+
+    /// Missing keys keep their defaults.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func read<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
+            if let decoded = try c.decodeIfPresent(T.self, forKey: key) { value = decoded }
+        }
+        try read(.name, &name); try read(.runsDirectory, &runsDirectory); try read(.dataDirectory, &dataDirectory)
+        try read(.model, &model); try read(.weights, &weights); try read(.seenData, &seenData)
+        try read(.unseenData, &unseenData); try read(.resize, &resize); try read(.globalBatch, &globalBatch); try read(.horizon, &horizon)
+        try read(.longHorizons, &longHorizons); try read(.evalEvery, &evalEvery); try read(.seed, &seed)
+        try read(.evaluationLimit, &evaluationLimit)
+        try read(.pretrainData, &pretrainData); try read(.pretrainSteps, &pretrainSteps)
+        try read(.pretrainLearningRate, &pretrainLearningRate); try read(.pretrainSeed, &pretrainSeed)
+        try read(.metaSteps, &metaSteps); try read(.truncation, &truncation); try read(.innerRuns, &innerRuns)
+        try read(.metaLearningRate, &metaLearningRate); try read(.baseLearningRate, &baseLearningRate)
+        try read(.validationFraction, &validationFraction); try read(.ablations, &ablations)
+        try read(.ablationConditions, &ablationConditions); try read(.baselineOptimizers, &baselineOptimizers)
+        try read(.schedules, &schedules); try read(.headMultipliers, &headMultipliers)
+        try read(.learningRateGrids, &learningRateGrids); try read(.tuningSteps, &tuningSteps)
+        try read(.longHorizonAllBaselines, &longHorizonAllBaselines)
+    }
+
+    public static func load(yaml text: String, source: String) throws -> PipelineConfiguration {
+        try loadYAML(PipelineConfiguration.self, keys: CodingKeys.allCases.map(\.rawValue), yaml: text, source: source)
+    }
+
+    public static func load(file path: String) throws -> PipelineConfiguration {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw ConfigurationError.unreadable(path: path, reason: (error as NSError).localizedDescription)
+        }
+        return try load(yaml: text, source: path)
+    }
+
+    public func yaml() throws -> String { try YAMLEncoder().encode(self) }
+
+    /// The backbone's weights file: `weights` under `dataDirectory` unless it is an absolute path.
+    public var weightsPath: String {
+        weights.hasPrefix("/") ? weights : URL(fileURLWithPath: dataDirectory).appendingPathComponent(weights).path
+    }
+
+    /// Every inconsistency, found before any work starts.
+    public func validate() throws {
+        var problems: [String] = []
+        if name.isEmpty || name.contains("/") { problems.append("name must be a non-empty folder name, got '\(name)'") }
+        if globalBatch < 1 { problems.append("globalBatch must be positive, got \(globalBatch)") }
+        if horizon < truncation || truncation < 1 {
+            problems.append("horizon (\(horizon)) must be at least the truncation (\(truncation)), which must be positive")
+        }
+        if longHorizons.contains(where: { $0 < 2 }) { problems.append("longHorizons must be multiples of H of at least 2") }
+        if evalEvery < 1 || horizon % evalEvery != 0 {
+            problems.append("evalEvery (\(evalEvery)) must be positive and divide the horizon (\(horizon))")
+        }
+        if evaluationLimit < 0 { problems.append("evaluationLimit must be >= 0 (0: the whole split)") }
+        if pretrainSteps < 1 || metaSteps < 1 || innerRuns < 1 || tuningSteps < 1 {
+            problems.append("pretrainSteps, metaSteps, innerRuns and tuningSteps must be positive")
+        }
+        if !(validationFraction > 0 && validationFraction < 1) {
+            problems.append("validationFraction must be in (0, 1), got \(validationFraction)")
+        }
+        let knownAblations = PipelineAblation.allCases.map(\.rawValue)
+        for ablation in ablations where !knownAblations.contains(ablation) {
+            problems.append("ablations: unknown '\(ablation)'; known: \(knownAblations.joined(separator: ", "))")
+        }
+        for condition in ablationConditions where !["seen", "unseen", "another-init"].contains(condition) {
+            problems.append("ablationConditions: unknown '\(condition)'; known: seen, unseen, another-init")
+        }
+        if baselineOptimizers.isEmpty || schedules.isEmpty || headMultipliers.isEmpty {
+            problems.append("baselineOptimizers, schedules and headMultipliers must each name at least one")
+        }
+        for optimizer in baselineOptimizers {
+            guard let grid = learningRateGrids[optimizer] else {
+                problems.append("learningRateGrids has no grid for baseline optimizer '\(optimizer)'"); continue
+            }
+            if grid.isEmpty || grid.contains(where: { !($0 > 0 && $0.isFinite) }) {
+                problems.append("learningRateGrids.\(optimizer) must list positive learning rates")
+            }
+        }
+        if headMultipliers.contains(where: { !($0 > 0) }) { problems.append("headMultipliers must be positive") }
+        guard problems.isEmpty else { throw ConfigurationError.invalid(problems) }
+    }
+}

@@ -1,0 +1,132 @@
+import Distributed
+import Foundation
+import MetaTraining
+import Reports
+import Training
+
+/// A whole pipeline on this rank: every stage in order, each in its own run folder, then the report. A stage
+/// whose run finished is skipped on resume; an interrupted one continues from its own checkpoint; a stop
+/// signal ends the pipeline after the current stage's checkpoint. The command-line layer only parses options
+/// and calls `execute`.
+public final class PipelineRun {
+    public enum Outcome: Equatable, Sendable {
+        /// Every stage is done and the report is written.
+        case finished(seconds: Double)
+        /// A stop signal arrived during `stage`, which wrote a checkpoint. Exit with `StopSignal.exitCode`.
+        case stopped(stage: String)
+    }
+
+    public let plan: PipelinePlan
+    public let communicator: any Communicator
+    public let resume: Bool
+    /// Test hook: the stage with this id acts as if SIGTERM arrived during `simulatedSignalStep`.
+    public var simulatedSignalStage: String?
+    public var simulatedSignalStep: Int?
+    private let log: (String) -> Void
+
+    public init(configuration: PipelineConfiguration, communicator: any Communicator, resume: Bool,
+                log: @escaping (String) -> Void) {
+        plan = PipelinePlan(configuration)
+        self.communicator = communicator
+        self.resume = resume
+        self.log = log
+    }
+
+    public var reportURL: URL { plan.folder.appendingPathComponent("report.md") }
+
+    public func execute() throws -> Outcome {
+        let rank0 = communicator.isRoot
+        let start = Date()
+        // Rank 0 decides from its files and tells the others, so ranks without a shared file system agree.
+        let existing = try agree(rank0 && FileManager.default.fileExists(atPath: plan.folder.path)
+            && !((try? FileManager.default.contentsOfDirectory(atPath: plan.folder.path)) ?? []).isEmpty)
+        if existing && !resume {
+            throw PipelineError.exists("\(plan.folder.path) already holds a pipeline; pass --resume auto to continue it, or choose another name")
+        }
+        if rank0 {
+            try FileManager.default.createDirectory(at: plan.folder, withIntermediateDirectories: true)
+            try Data(try plan.configuration.yaml().utf8).write(to: plan.folder.appendingPathComponent("config.yaml"), options: .atomic)
+        }
+
+        let tuning = plan.tuningStages
+        var stages = [plan.pretrainStage] + plan.metaTrainingStages.map(\.stage) + tuning.map(\.stage)
+        let evaluationCount = plan.evaluationStages(chosen: Dictionary(uniqueKeysWithValues: plan.baselines.map { ($0, 1.0) }),
+                                                    best: plan.baselines[0]).count
+        let total = stages.count + evaluationCount
+        var index = 0
+        for stage in stages {
+            index += 1
+            if try !run(stage, index: index, total: total) { return .stopped(stage: stage.id) }
+        }
+
+        // Each baseline's learning rate: the grid point with the best meta-validation accuracy (rank 0 reads
+        // the tuning runs' metrics; every rank gets its choice).
+        let choice = try PipelineTuning.choose(plan: plan, communicator: communicator)
+        if rank0 {
+            for baseline in plan.baselines {
+                log("tuned \(baseline.label): learning rate \(PipelineFormat.compact(choice.learningRates[baseline] ?? .nan))")
+            }
+            log("best tuned baseline (meta-validation accuracy): \(choice.best.label)")
+        }
+        stages = plan.evaluationStages(chosen: choice.learningRates, best: choice.best).map(\.stage)
+        for stage in stages {
+            index += 1
+            if try !run(stage, index: index, total: total) { return .stopped(stage: stage.id) }
+        }
+
+        if rank0 {
+            let report = try PipelineReport(plan: plan, choice: choice).write()
+            log("report: \(report.markdown.path) and \(report.html.path)")
+        }
+        try communicator.barrier()
+        let seconds = Date().timeIntervalSince(start)
+        if rank0 { log("pipeline \(plan.configuration.name) finished in " + ProgressReporter.duration(seconds)) }
+        return .finished(seconds: seconds)
+    }
+
+    /// Rank 0's answer on every rank.
+    private func agree(_ value: Bool) throws -> Bool {
+        try communicator.broadcast(value ? 1 : 0, root: 0) == 1
+    }
+
+    /// Runs one stage unless it is complete; false when a stop signal ended it.
+    private func run(_ stage: PipelineStage, index: Int, total: Int) throws -> Bool {
+        let rank0 = communicator.isRoot
+        let prefix = "stage \(index)/\(total) \(stage.id)"
+        if try agree(rank0 && stage.isComplete) {
+            if rank0 { log("\(prefix): complete, skipped") }
+            return true
+        }
+        // A stage that never reached a checkpoint starts over: drop what it logged before it stopped.
+        if try agree(rank0 && !stage.hasCheckpoint) {
+            if rank0 { try? FileManager.default.removeItem(at: stage.folder) }
+        }
+        try communicator.barrier()
+        if rank0 { log("\(prefix): running") }
+        let stageLog: (String) -> Void = { [log] line in log("  [\(stage.id)] \(line)") }
+        switch stage.kind {
+        case let .training(configuration):
+            try configuration.validate()
+            let run = TrainingRun(configuration: configuration, communicator: communicator, resume: true, log: stageLog)
+            if stage.id == simulatedSignalStage { run.simulatedSignalStep = simulatedSignalStep }
+            if case .stopped = try run.execute() { return false }
+        case let .metaTraining(configuration):
+            try configuration.validate()
+            let run = MetaTrainingRun(configuration: configuration, communicator: communicator, resume: true, log: stageLog)
+            if case .stopped = try run.execute() { return false }
+        }
+        return true
+    }
+}
+
+/// Errors of a pipeline as a whole (each stage reports its own).
+public enum PipelineError: Error, CustomStringConvertible {
+    case exists(String)
+    case missingResults(String)
+
+    public var description: String {
+        switch self {
+        case let .exists(message), let .missingResults(message): return message
+        }
+    }
+}

@@ -1,0 +1,17 @@
+import Datasets
+import Synchronization
+
+/// Datasets this process has already read, by name, split and folder. A pipeline runs dozens of fine-tunes on
+/// the same few files in one process, and decoding and checksumming them cost seconds per stage; the files
+/// cannot change under a run (`make data` writes them before), so the first read's result is reused.
+enum DatasetCache {
+    private static let entries = Mutex<[String: Dataset]>([:])
+
+    static func load(_ name: String, split: DatasetSplit, dataDirectory: String) throws -> Dataset {
+        let key = "\(name)\u{0}\(split)\u{0}\(dataDirectory)"
+        if let cached = entries.withLock({ $0[key] }) { return cached }
+        let dataset = try DatasetRegistry.load(name, split: split, dataDirectory: dataDirectory)
+        entries.withLock { $0[key] = dataset }
+        return dataset
+    }
+}

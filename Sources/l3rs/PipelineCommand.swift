@@ -1,0 +1,71 @@
+import ArgumentParser
+import Distributed
+import Foundation
+import Kernels
+import Pipeline
+import Training
+
+/// `l3rs pipeline`: the paper's whole experiment in one command (method.md §6): the other backbone,
+/// meta-training and its ablations, tuned baselines, evaluation in every condition, and the report.
+struct PipelineCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pipeline",
+        abstract: "Run the whole pipeline: pretrain another backbone, meta-train L3RS and its ablations, tune the baselines, evaluate every optimizer in every condition, write the report.",
+        discussion: """
+        Without --config it runs the embedded default (jobs/configs/pipeline-default.yaml). Every stage is a run \
+        folder under RUNS/NAME/; report.md, report.html and plots/ are written there at the end.
+        Exit status: 0 finished; 1 error; \(StopSignal.exitCode) stopped by SIGTERM/SIGINT after the current stage's \
+        checkpoint (run again with --resume auto: complete stages are skipped, the interrupted one continues).
+        """
+    )
+
+    @Option(help: "YAML pipeline configuration (jobs/configs/pipeline-*.yaml); default: the embedded pipeline-default.yaml.")
+    var config: String?
+    @Option(help: "Pipeline name: results go to RUNS/NAME/.") var name: String?
+    @Option(help: "Folder of run folders.") var runsDirectory: String?
+    @Option(help: "Folder that `make data` fills (weights are relative to it).") var dataDirectory: String?
+    @Option(help: "auto: skip complete stages and continue the interrupted one; none: start fresh.")
+    var resume: TrainingOptions.ResumeMode = .none
+    @Option(help: ArgumentHelp("With --simulate-signal-at-step: the stage (e.g. tune/adam-constant-lr0.001) that acts as if SIGTERM arrived (tests).", visibility: .hidden))
+    var simulateSignalStage: String?
+    @Option(help: ArgumentHelp("The step of --simulate-signal-stage at which SIGTERM is simulated (tests).", visibility: .hidden))
+    var simulateSignalAtStep: Int?
+    @OptionGroup var distributed: DistributedOptions
+
+    func resolve() throws -> PipelineConfiguration {
+        var c = try config.map { try PipelineConfiguration.load(file: $0) } ?? DefaultPipelineConfiguration.load()
+        if let name { c.name = name }
+        if let runsDirectory { c.runsDirectory = runsDirectory }
+        if let dataDirectory { c.dataDirectory = dataDirectory }
+        try c.validate()
+        return c
+    }
+
+    func validate() throws {
+        do { _ = try resolve() } catch { throw ValidationError(String(describing: error)) }
+    }
+
+    func run() throws {
+        let configuration = try resolve()
+        StopSignal.install()
+        var stopped = false
+        do {
+            try runOnRank(distributed) { communicator in
+                if communicator.isRoot {
+                    printLine("l3rs \(L3RSVersion.string) pipeline: \(communicator.size) rank(s) (\(communicator.implementationName)), BLAS \(BLASInfo.coreName), \(BLASInfo.threadCount) thread(s) per rank")
+                    printLine("configuration:\n" + (try configuration.yaml()).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
+                }
+                let run = PipelineRun(configuration: configuration, communicator: communicator, resume: resume == .auto) { printLine($0) }
+                run.simulatedSignalStage = simulateSignalStage
+                run.simulatedSignalStep = simulateSignalAtStep
+                if case let .stopped(stage) = try run.execute() {
+                    stopped = true
+                    if communicator.isRoot { printLine("pipeline stopped during \(stage); run again with --resume auto") }
+                }
+            }
+        } catch ExitCodeError.failure {
+            throw ExitCode.failure
+        }
+        if stopped { throw ExitCode(StopSignal.exitCode) }
+    }
+}

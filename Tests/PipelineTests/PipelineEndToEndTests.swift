@@ -1,0 +1,172 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import TestSupport
+import XCTest
+
+/// A tiny pipeline end to end under `mpirun -np 2`, as `make demo` runs the real one: stopped mid-way by a
+/// (simulated) SIGTERM, refused without --resume, resumed with complete stages skipped and the interrupted
+/// one continued from its checkpoint, and its report complete: every section, Markdown tables that parse,
+/// well-formed SVG and XHTML, numbers equal to the runs' metrics.
+final class PipelineEndToEndTests: XCTestCase {
+    var runs: URL!
+
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        runs = FileManager.default.temporaryDirectory.appendingPathComponent("l3rs-pipeline-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: runs, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: runs)
+        try super.tearDownWithError()
+    }
+
+    /// Every stage kind and code path on the smallest data and step counts: scikit-learn's 8×8 digits resized
+    /// (seen), the 5,000 MNIST digits (unseen), one ablation, two baselines with two-point grids, all four
+    /// kinds of condition, 200 evaluation images.
+    static let tinyConfiguration = """
+    name: tiny
+    seenData: digits
+    unseenData: mnist-5k
+    resize: true
+    globalBatch: 16
+    horizon: 4
+    longHorizons: [2]
+    evalEvery: 2
+    evaluationLimit: 200
+    pretrainData: digits
+    pretrainSteps: 2
+    metaSteps: 2
+    truncation: 2
+    innerRuns: 1
+    ablations: [stepSizeOnly]
+    ablationConditions: [seen]
+    baselineOptimizers: [adam, momentum]
+    schedules: [constant]
+    headMultipliers: [1]
+    learningRateGrids:
+      adam: [0.0003, 0.003]
+      momentum: [0.003, 0.03]
+    tuningSteps: 2
+    """
+
+    func pipeline(_ extra: [String] = []) throws -> LaunchResult {
+        let config = runs.appendingPathComponent("tiny.yaml")
+        try Data(Self.tinyConfiguration.utf8).write(to: config)
+        return try MPIRun.launch(ranks: 2, [MPIRun.l3rsExecutable, "pipeline", "--config", config.path,
+                                            "--runs-directory", runs.path, "--data-directory", MPIRun.dataDirectory] + extra,
+                                 timeout: 300)
+    }
+
+    func modified(_ path: String) throws -> Date {
+        try XCTUnwrap(try FileManager.default.attributesOfItem(atPath: runs.appendingPathComponent(path).path)[.modificationDate] as? Date)
+    }
+
+    func testStoppedPipelineResumesSkippingCompleteStagesAndWritesTheReport() throws {
+        let interrupted = "tune/momentum-constant-lr0.003"
+        let stopped = try pipeline(["--simulate-signal-stage", interrupted, "--simulate-signal-at-step", "1"])
+        XCTAssertEqual(stopped.exitCode, 75, "a stopped pipeline exits 75\n\(stopped.transcript)")
+        XCTAssertTrue(stopped.standardOutput.contains("pipeline stopped during \(interrupted)"), stopped.transcript)
+        let pretrainDone = try modified("tiny/pretrain/summary.txt")
+        let metaDone = try modified("tiny/meta-train/l3rs/l3rs.safetensors")
+
+        let fresh = try pipeline()
+        XCTAssertNotEqual(fresh.exitCode, 0, "starting over an existing pipeline must be refused\n\(fresh.transcript)")
+        XCTAssertTrue(fresh.standardError.contains("--resume auto"), fresh.transcript)
+
+        let resumed = try pipeline(["--resume", "auto"])
+        XCTAssertEqual(resumed.exitCode, 0, resumed.transcript)
+        for stage in ["pretrain", "meta-train/l3rs", "meta-train/l3rs-lambda-only", "tune/adam-constant-lr0.0003"] {
+            XCTAssertTrue(resumed.standardOutput.contains("\(stage): complete, skipped"), "\(stage)\n\(resumed.transcript)")
+        }
+        XCTAssertTrue(resumed.standardOutput.contains("[\(interrupted)] resuming from step 1"), resumed.transcript)
+        XCTAssertEqual(try modified("tiny/pretrain/summary.txt"), pretrainDone, "a complete stage is not rerun")
+        XCTAssertEqual(try modified("tiny/meta-train/l3rs/l3rs.safetensors"), metaDone, "a complete stage is not rerun")
+        print("pipeline: stopped run \(String(format: "%.1f", stopped.seconds)) s, resumed run \(String(format: "%.1f", resumed.seconds)) s")
+
+        try checkReport(runs.appendingPathComponent("tiny"))
+    }
+
+    func checkReport(_ folder: URL) throws {
+        let markdown = try String(contentsOf: folder.appendingPathComponent("report.md"), encoding: .utf8)
+        for section in ["Verdict", "Test accuracy at fixed steps", "Steps to reach the best baseline's final accuracy",
+                        "Learning-rate tuning", "Wall time", "Loss and accuracy curves", "λ and μ per layer over time",
+                        "Meta-training"] {
+            XCTAssertTrue(markdown.contains("\n## \(section)\n"), "report.md lacks the section \(section)")
+        }
+
+        // Markdown tables: a header, a separator of the same width, rows of the same width.
+        let tables = markdownTables(markdown)
+        XCTAssertEqual(tables.count, 4, "fixed-step accuracy, steps to reach, tuning grid, wall time")
+        for table in tables {
+            XCTAssertGreaterThanOrEqual(table.count, 3, "a table has a header, a separator and rows")
+            let width = table[0].count
+            XCTAssertTrue(table[1].allSatisfy { $0 == "---" }, "separator row: \(table[1])")
+            for row in table { XCTAssertEqual(row.count, width, "row \(row) in a table of \(width) columns") }
+        }
+
+        // Numbers come from the runs' own metrics: l3rs on seen data at step H.
+        let accuracy = try XCTUnwrap(tables.first { $0[0].first == "optimizer" })
+        let l3rsRow = try XCTUnwrap(accuracy.first { $0.first == "l3rs" })
+        let column = try XCTUnwrap(accuracy[0].firstIndex(of: "seen @4"))
+        let metrics = try String(contentsOf: folder.appendingPathComponent("eval-seen/l3rs/metrics.jsonl"), encoding: .utf8)
+        let last = try XCTUnwrap(metrics.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }.last { ($0["step"] as? NSNumber)?.intValue == 4 })
+        let value = try XCTUnwrap((last["test_accuracy"] as? NSNumber)?.doubleValue)
+        XCTAssertEqual(l3rsRow[column], String(format: "%.2f%%", 100 * value))
+
+        // Plots: every linked SVG exists and is well-formed; the HTML is one well-formed page with them inline.
+        let plots = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("plots").path).sorted()
+        XCTAssertGreaterThanOrEqual(plots.count, 2 * 4 + 1 + 3 + 1, "loss and accuracy per condition, λ, μ per base, meta-training")
+        for plot in plots {
+            XCTAssertTrue(markdown.contains("(plots/\(plot))"), "report.md links \(plot)")
+            let svg = try String(contentsOf: folder.appendingPathComponent("plots/\(plot)"), encoding: .utf8)
+            XCTAssertEqual(try wellFormedCounts(svg, plot)["svg"], 1)
+        }
+        let html = try String(contentsOf: folder.appendingPathComponent("report.html"), encoding: .utf8)
+        let counts = try wellFormedCounts(html, "report.html")
+        XCTAssertEqual(counts["svg"], plots.count, "every plot inline")
+        XCTAssertEqual(counts["table"], 4)
+        XCTAssertFalse(html.contains("src="), "self-contained: nothing loaded from elsewhere")
+    }
+
+    /// Every Markdown table as rows of trimmed cells.
+    func markdownTables(_ text: String) -> [[[String]]] {
+        var tables: [[[String]]] = [], current: [[String]] = []
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("|") {
+                XCTAssertTrue(line.hasSuffix("|"), "table line ends with |: \(line)")
+                let cells = line.dropFirst().dropLast().replacingOccurrences(of: "\\|", with: "\u{1}")
+                    .split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+                current.append(cells)
+            } else if !current.isEmpty {
+                tables.append(current)
+                current = []
+            }
+        }
+        if !current.isEmpty { tables.append(current) }
+        return tables
+    }
+
+    /// Element counts of a well-formed XML document; throws when it is not.
+    func wellFormedCounts(_ text: String, _ name: String) throws -> [String: Int] {
+        final class Counter: NSObject, XMLParserDelegate {
+            var counts: [String: Int] = [:]
+            func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+                        attributes: [String: String] = [:]) {
+                counts[name, default: 0] += 1
+            }
+        }
+        let parser = XMLParser(data: Data(text.utf8))
+        let counter = Counter()
+        parser.delegate = counter
+        guard parser.parse() else {
+            XCTFail("\(name) is not well-formed: \(String(describing: parser.parserError))")
+            return [:]
+        }
+        return counter.counts
+    }
+}
