@@ -63,22 +63,12 @@ struct PretrainCommand: ParsableCommand {
 
 /// Runs a training configuration on this rank and maps the outcome to the documented exit status.
 func runTraining(_ configuration: TrainingConfiguration, options: TrainingOptions, distributed: DistributedOptions) throws {
-    StopSignal.install()
-    var stopped = false
-    do {
-        try runOnRank(distributed) { communicator in
-            if communicator.isRoot {
-                printLine("l3rs \(L3RSVersion.string): \(communicator.size) rank(s) (\(communicator.implementationName)), BLAS \(BLASInfo.coreName), \(BLASInfo.threadCount) thread(s) per rank")
-                printLine("configuration:\n" + (try configuration.yaml()).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
-            }
-            let run = TrainingRun(configuration: configuration, communicator: communicator, resume: options.resume == .auto) { line in
-                printLine(line)
-            }
-            run.simulatedSignalStep = options.simulateSignalAtStep
-            if case .stopped = try run.execute() { stopped = true }
+    try runStoppableJob("train", configurationYAML: configuration.yaml, distributed: distributed) { communicator in
+        let run = TrainingRun(configuration: configuration, communicator: communicator, resume: options.resume == .auto) { line in
+            printLine(line)
         }
-    } catch ExitCodeError.failure {
-        throw ExitCode.failure
+        run.simulatedSignalStep = options.simulateSignalAtStep
+        if case .stopped = try run.execute() { return true }
+        return false
     }
-    if stopped { throw ExitCode(StopSignal.exitCode) }
 }

@@ -104,21 +104,11 @@ struct MetaTrainCommand: ParsableCommand {
 
     func run() throws {
         let configuration = try resolve()
-        StopSignal.install()
-        var stopped = false
-        do {
-            try runOnRank(distributed) { communicator in
-                if communicator.isRoot {
-                    printLine("l3rs \(L3RSVersion.string) meta-train: \(communicator.size) rank(s) (\(communicator.implementationName)), BLAS \(BLASInfo.coreName), \(BLASInfo.threadCount) thread(s) per rank")
-                    printLine("configuration:\n" + (try configuration.yaml()).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
-                }
-                let run = MetaTrainingRun(configuration: configuration, communicator: communicator,
-                                          resume: resume == .auto) { printLine($0) }
-                if case .stopped = try run.execute() { stopped = true }
-            }
-        } catch ExitCodeError.failure {
-            throw ExitCode.failure
+        try runStoppableJob("meta-train", configurationYAML: configuration.yaml, distributed: distributed) { communicator in
+            let run = MetaTrainingRun(configuration: configuration, communicator: communicator,
+                                      resume: resume == .auto) { printLine($0) }
+            if case .stopped = try run.execute() { return true }
+            return false
         }
-        if stopped { throw ExitCode(StopSignal.exitCode) }
     }
 }

@@ -47,25 +47,15 @@ struct PipelineCommand: ParsableCommand {
 
     func run() throws {
         let configuration = try resolve()
-        StopSignal.install()
-        var stopped = false
-        do {
-            try runOnRank(distributed) { communicator in
-                if communicator.isRoot {
-                    printLine("l3rs \(L3RSVersion.string) pipeline: \(communicator.size) rank(s) (\(communicator.implementationName)), BLAS \(BLASInfo.coreName), \(BLASInfo.threadCount) thread(s) per rank")
-                    printLine("configuration:\n" + (try configuration.yaml()).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
-                }
-                let run = PipelineRun(configuration: configuration, communicator: communicator, resume: resume == .auto) { printLine($0) }
-                run.simulatedSignalStage = simulateSignalStage
-                run.simulatedSignalStep = simulateSignalAtStep
-                if case let .stopped(stage) = try run.execute() {
-                    stopped = true
-                    if communicator.isRoot { printLine("pipeline stopped during \(stage); run again with --resume auto") }
-                }
+        try runStoppableJob("pipeline", configurationYAML: configuration.yaml, distributed: distributed) { communicator in
+            let run = PipelineRun(configuration: configuration, communicator: communicator, resume: resume == .auto) { printLine($0) }
+            run.simulatedSignalStage = simulateSignalStage
+            run.simulatedSignalStep = simulateSignalAtStep
+            if case let .stopped(stage) = try run.execute() {
+                if communicator.isRoot { printLine("pipeline stopped during \(stage); run again with --resume auto") }
+                return true
             }
-        } catch ExitCodeError.failure {
-            throw ExitCode.failure
+            return false
         }
-        if stopped { throw ExitCode(StopSignal.exitCode) }
     }
 }

@@ -1,5 +1,8 @@
+import ArgumentParser
 import Distributed
 import Foundation
+import Kernels
+import Training
 
 /// Runs a subcommand's body on this rank's communicator and ends MPI exactly once.
 /// An error on one rank is printed with the rank's number; in a world of more than one rank the job is then
@@ -28,6 +31,28 @@ func runOnRank(_ options: DistributedOptions, _ body: (any Communicator) throws 
         throw ExitCodeError.failure
     }
     MPIEnvironment.finalize()
+}
+
+/// Runs a long job (fine-tuning, meta-training, the pipeline) on this rank: installs the stop-signal handlers,
+/// prints the banner and the resolved configuration once on rank 0, and maps the outcome to the documented
+/// exit status: 0 finished, 1 error, `StopSignal.exitCode` (75) stopped after a checkpoint.
+/// - Parameter body: runs the job; returns true when a stop signal ended it early.
+func runStoppableJob(_ title: String, configurationYAML: @escaping () throws -> String, distributed: DistributedOptions,
+                     _ body: (any Communicator) throws -> Bool) throws {
+    StopSignal.install()
+    var stopped = false
+    do {
+        try runOnRank(distributed) { communicator in
+            if communicator.isRoot {
+                printLine("l3rs \(L3RSVersion.string) \(title): \(communicator.size) rank(s) (\(communicator.implementationName)), BLAS \(BLASInfo.coreName), \(BLASInfo.threadCount) thread(s) per rank")
+                printLine("configuration:\n" + (try configurationYAML()).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
+            }
+            stopped = try body(communicator)
+        }
+    } catch ExitCodeError.failure {
+        throw ExitCode.failure
+    }
+    if stopped { throw ExitCode(StopSignal.exitCode) }
 }
 
 /// Exit with a non-zero status after the message was already printed.
