@@ -22,12 +22,7 @@ struct MetaTrainCommand: ParsableCommand {
 
     @Option(help: "YAML meta-training configuration (jobs/configs/); flags below override its keys.")
     var config: String?
-    @Option(help: "Run name: results go to RUNS/NAME/.") var name: String?
-    @Option(help: "Folder of run folders.") var runsDirectory: String?
-    @Option(help: "Backbone from the model zoo.") var model: String?
-    @Option(help: "Pretrained weights of the backbone (.pth or .safetensors).") var weights: String?
-    @Option(help: "Meta-training dataset (only its training split is read).") var data: String?
-    @Option(help: "Folder that `make data` fills.") var dataDirectory: String?
+    @OptionGroup var selection: RunSelectionOptions
     @Option(help: "Meta-steps (truncations) to run.") var metaSteps: Int?
     @Option(help: "T: inner steps per truncation.") var truncation: Int?
     @Option(help: "H: inner steps before an inner run restarts.") var horizon: Int?
@@ -53,12 +48,7 @@ struct MetaTrainCommand: ParsableCommand {
 
     func resolve() throws -> MetaTrainingConfiguration {
         var c = try config.map { try MetaTrainingConfiguration.load(file: $0) } ?? MetaTrainingConfiguration()
-        if let name { c.name = name }
-        if let runsDirectory { c.runsDirectory = runsDirectory }
-        if let model { c.model = model }
-        if let weights { c.weights = weights }
-        if let data { c.data = data }
-        if let dataDirectory { c.dataDirectory = dataDirectory }
+        selection.apply(to: &c)
         if let metaSteps { c.metaSteps = metaSteps }
         if let truncation { c.truncation = truncation }
         if let horizon { c.horizon = horizon }

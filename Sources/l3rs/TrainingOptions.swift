@@ -5,12 +5,7 @@ import Training
 struct TrainingOptions: ParsableArguments {
     @Option(help: "YAML run configuration (jobs/configs/); flags below override its keys.")
     var config: String?
-    @Option(help: "Run name: results go to RUNS/NAME/.") var name: String?
-    @Option(help: "Folder of run folders.") var runsDirectory: String?
-    @Option(help: "Model: mlp, ccexam-mnist, ccexam-usps, ccexam-svhn, resnet-28, resnet-32.") var model: String?
-    @Option(help: "Pretrained weights (.pth or .safetensors).") var weights: String?
-    @Option(help: "Dataset: fashion-mnist, mnist-5k, animal-mnist, digits, npy:DIR.") var data: String?
-    @Option(help: "Folder that `make data` fills.") var dataDirectory: String?
+    @OptionGroup var selection: RunSelectionOptions
     @Option(help: "keep or reinit the classification head.") var head: String?
     @Option(help: "Glob pattern of parameter names not to train (repeatable).") var freeze: [String] = []
     @Option(help: "sgd, momentum, nesterov, adam, adamw, lion, rmsprop, or l3rs (a learned optimizer).") var optimizer: String?
@@ -43,12 +38,7 @@ struct TrainingOptions: ParsableArguments {
     /// The configuration file (or defaults) with every given flag applied, validated.
     func resolve(defaults: TrainingConfiguration = TrainingConfiguration()) throws -> TrainingConfiguration {
         var c = try config.map { try TrainingConfiguration.load(file: $0) } ?? defaults
-        if let name { c.name = name }
-        if let runsDirectory { c.runsDirectory = runsDirectory }
-        if let model { c.model = model }
-        if let weights { c.weights = weights }
-        if let data { c.data = data }
-        if let dataDirectory { c.dataDirectory = dataDirectory }
+        selection.apply(to: &c)
         if let head { c.head = head }
         if !freeze.isEmpty { c.freeze = freeze }
         if let optimizer { c.optimizer = optimizer }

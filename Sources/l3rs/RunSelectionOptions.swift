@@ -1,0 +1,36 @@
+import ArgumentParser
+import MetaTraining
+import Training
+
+/// The keys every run configuration has: where the run goes and what it trains on.
+protocol RunSelection {
+    var name: String { get set }
+    var runsDirectory: String { get set }
+    var model: String { get set }
+    var weights: String { get set }
+    var data: String { get set }
+    var dataDirectory: String { get set }
+}
+
+extension TrainingConfiguration: RunSelection {}
+extension MetaTrainingConfiguration: RunSelection {}
+
+/// Flags that override those keys, shared by `finetune`, `pretrain` and `meta-train`.
+struct RunSelectionOptions: ParsableArguments {
+    @Option(help: "Run name: results go to RUNS/NAME/.") var name: String?
+    @Option(help: "Folder of run folders.") var runsDirectory: String?
+    @Option(help: "Model: mlp, ccexam-mnist, ccexam-usps, ccexam-svhn, resnet-28, resnet-32.") var model: String?
+    @Option(help: "Pretrained weights (.pth or .safetensors).") var weights: String?
+    @Option(help: "Dataset: fashion-mnist, mnist-5k, animal-mnist, digits, npy:DIR.") var data: String?
+    @Option(help: "Folder that `make data` fills.") var dataDirectory: String?
+
+    /// Writes every given flag into `configuration`.
+    func apply<Configuration: RunSelection>(to configuration: inout Configuration) {
+        if let name { configuration.name = name }
+        if let runsDirectory { configuration.runsDirectory = runsDirectory }
+        if let model { configuration.model = model }
+        if let weights { configuration.weights = weights }
+        if let data { configuration.data = data }
+        if let dataDirectory { configuration.dataDirectory = dataDirectory }
+    }
+}
