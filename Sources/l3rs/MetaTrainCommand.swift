@@ -53,28 +53,13 @@ struct MetaTrainCommand: ParsableCommand {
         if let truncation { c.truncation = truncation }
         if let horizon { c.horizon = horizon }
         if let innerRuns { c.innerRuns = innerRuns }
-        if let order {
-            guard let parsed = MetaGradientOrder(rawValue: order) else {
-                throw ValidationError("--order must be one of \(MetaGradientOrder.allCases.map(\.rawValue)), got '\(order)'")
-            }
-            c.order = parsed
-        }
+        if let order { c.order = try choice(order, flag: "--order") }
         if let memory { c.memory = memory }
         if let memoryBudgetMb { c.memoryBudgetMB = memoryBudgetMb }
-        if let variant {
-            guard let parsed = L3RSVariant(rawValue: variant) else {
-                throw ValidationError("--variant must be one of \(L3RSVariant.allCases.map(\.rawValue)), got '\(variant)'")
-            }
-            c.variant = parsed
-        }
+        if let variant { c.variant = try choice(variant, flag: "--variant") }
         if let baseLearningRate { c.baseLearningRate = baseLearningRate }
         if let metaLearningRate { c.metaLearningRate = metaLearningRate }
-        if let metaLossWeighting {
-            guard let parsed = MetaLossWeighting(rawValue: metaLossWeighting) else {
-                throw ValidationError("--meta-loss-weighting must be one of \(MetaLossWeighting.allCases.map(\.rawValue)), got '\(metaLossWeighting)'")
-            }
-            c.metaLossWeighting = parsed
-        }
+        if let metaLossWeighting { c.metaLossWeighting = try choice(metaLossWeighting, flag: "--meta-loss-weighting") }
         if let stepSizePenalty { c.stepSizePenalty = stepSizePenalty }
         if let initialPreferredLogit { c.initialPreferredLogit = initialPreferredLogit }
         if let metaClipNorm { c.metaClipNorm = metaClipNorm }
@@ -101,4 +86,12 @@ struct MetaTrainCommand: ParsableCommand {
             return false
         }
     }
+}
+
+/// The named case of a string-valued enum given to `flag`, or an error listing the valid names.
+private func choice<Value: RawRepresentable & CaseIterable>(_ text: String, flag: String) throws -> Value where Value.RawValue == String {
+    guard let value = Value(rawValue: text) else {
+        throw ValidationError("\(flag) must be one of \(Value.allCases.map(\.rawValue).joined(separator: ", ")), got '\(text)'")
+    }
+    return value
 }
