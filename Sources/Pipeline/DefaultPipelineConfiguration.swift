@@ -27,8 +27,13 @@ pretrainSeed: 1
 metaSteps: 20
 truncation: 10
 innerRuns: 2
-metaLearningRate: 0.003
-baseLearningRate: 0.001
+# λ0 3e-3 and meta-learning rate 1e-2: in preliminary runs (docs/design.md, "Pipeline defaults") λ0 1e-3
+# learned slower and 1e-2 was unstable at step 100; 20 meta-steps at 1e-2 matched 40.
+metaLearningRate: 0.01
+baseLearningRate: 0.003
+# μ_adam ≈ 0.96 at init, so the mix gets a meta-gradient; ρ anchors λ against the short-horizon bias.
+initialPreferredLogit: 4
+stepSizePenalty: 0.1
 validationFraction: 0.1
 ablations: [stepSizeOnly, mixingOnly, embeddingFree]
 ablationConditions: [seen, unseen]
@@ -36,7 +41,7 @@ baselineOptimizers: [adam, momentum]
 schedules: [constant, cosine]
 headMultipliers: [1, 10]
 learningRateGrids:
-  adam: [0.0001, 0.0003, 0.001, 0.003, 0.01]
+  adam: [0.0003, 0.001, 0.003, 0.01, 0.03]
   momentum: [0.001, 0.003, 0.01, 0.03, 0.1]
 tuningSteps: 40
 longHorizonAllBaselines: false

@@ -49,6 +49,12 @@ public struct PipelineConfiguration: Codable, Equatable, Sendable {
     public var metaLearningRate: Double = 3e-3
     /// λ0 of the learned optimizer.
     public var baseLearningRate: Double = 1e-3
+    /// The initial o_μ logit of Adam (method.md §4). 4 gives μ_adam ≈ 0.96, so the mix gets a meta-gradient;
+    /// 20 (meta-training's own default) starts at exactly normalised Adam but freezes μ.
+    public var initialPreferredLogit: Double = 4
+    /// ρ of the meta-objective's ρ·mean(log(λ/λ0)²): anchors λ against truncated meta-training's
+    /// short-horizon bias, which otherwise shrinks every step size (docs/design.md).
+    public var stepSizePenalty: Double = 0.1
     /// Fraction of the seen data's training split held out for meta-validation: L3RS's meta-objective and the
     /// baselines' learning-rate choice use the same held-out images.
     public var validationFraction: Double = 0.1
@@ -77,7 +83,8 @@ public struct PipelineConfiguration: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case name, runsDirectory, dataDirectory, model, weights, seenData, unseenData, resize, globalBatch, horizon
         case longHorizons, evalEvery, evaluationLimit, seed, pretrainData, pretrainSteps, pretrainLearningRate, pretrainSeed
-        case metaSteps, truncation, innerRuns, metaLearningRate, baseLearningRate, validationFraction, ablations
+        case metaSteps, truncation, innerRuns, metaLearningRate, baseLearningRate, initialPreferredLogit, stepSizePenalty
+        case validationFraction, ablations
         case ablationConditions, baselineOptimizers, schedules, headMultipliers, learningRateGrids, tuningSteps
         case longHorizonAllBaselines
     }
@@ -97,6 +104,7 @@ public struct PipelineConfiguration: Codable, Equatable, Sendable {
         try read(.pretrainLearningRate, &pretrainLearningRate); try read(.pretrainSeed, &pretrainSeed)
         try read(.metaSteps, &metaSteps); try read(.truncation, &truncation); try read(.innerRuns, &innerRuns)
         try read(.metaLearningRate, &metaLearningRate); try read(.baseLearningRate, &baseLearningRate)
+        try read(.initialPreferredLogit, &initialPreferredLogit); try read(.stepSizePenalty, &stepSizePenalty)
         try read(.validationFraction, &validationFraction); try read(.ablations, &ablations)
         try read(.ablationConditions, &ablationConditions); try read(.baselineOptimizers, &baselineOptimizers)
         try read(.schedules, &schedules); try read(.headMultipliers, &headMultipliers)
@@ -161,6 +169,9 @@ public struct PipelineConfiguration: Codable, Equatable, Sendable {
             }
         }
         if headMultipliers.contains(where: { !($0 > 0) }) { problems.append("headMultipliers must be positive") }
+        if !(baseLearningRate > 0 && baseLearningRate.isFinite) { problems.append("baseLearningRate must be positive, got \(baseLearningRate)") }
+        if !(stepSizePenalty >= 0 && stepSizePenalty.isFinite) { problems.append("stepSizePenalty must be >= 0, got \(stepSizePenalty)") }
+        if !initialPreferredLogit.isFinite { problems.append("initialPreferredLogit must be finite") }
         guard problems.isEmpty else { throw ConfigurationError.invalid(problems) }
     }
 }

@@ -105,6 +105,8 @@ public struct PipelinePlan: Sendable {
             m.metaSteps = configuration.metaSteps
             m.baseLearningRate = configuration.baseLearningRate
             m.metaLearningRate = configuration.metaLearningRate
+            m.initialPreferredLogit = configuration.initialPreferredLogit
+            m.stepSizePenalty = configuration.stepSizePenalty
             m.variant = variant
             m.learnedOutputs = outputs
             m.seed = configuration.seed

@@ -47,7 +47,7 @@ struct PipelineReport {
         }
 
         var doc = ReportDocument(title: "L3RS pipeline report: \(c.name)")
-        doc.paragraph("Backbone \(c.model) (\(c.weights), head re-initialised). L3RS meta-trained on \(c.seenData) for \(c.metaSteps) meta-steps (truncation \(c.truncation), horizon H = \(c.horizon) steps, \(c.innerRuns) inner runs, meta-validation: \(PipelineFormat.percent(c.validationFraction)) of the training split). Every fine-tune: global batch \(c.globalBatch), evaluation every \(c.evalEvery) steps; the same steps and data for every optimizer. Baseline learning rates were tuned on the same meta-validation split, by \(c.tuningSteps)-step runs on \(c.seenData), and used unchanged in every condition (the learned optimizer, too, has seen only \(c.seenData)). Every number below is read from the runs' metrics files under this folder." + (c.evaluationLimit > 0 ? " Evaluation used only the first \(c.evaluationLimit) images of each evaluation split (a quick check, not a result)." : ""))
+        doc.paragraph("Backbone \(c.model) (\(c.weights), head re-initialised). L3RS meta-trained on \(c.seenData) for \(c.metaSteps) meta-steps (truncation \(c.truncation), horizon H = \(c.horizon) steps, \(c.innerRuns) inner runs, meta-learning rate \(PipelineFormat.compact(c.metaLearningRate)), λ0 = \(PipelineFormat.compact(c.baseLearningRate)), initial Adam logit \(PipelineFormat.compact(c.initialPreferredLogit)), step-size penalty ρ = \(PipelineFormat.compact(c.stepSizePenalty)), meta-validation: \(PipelineFormat.percent(c.validationFraction)) of the training split). Every fine-tune: global batch \(c.globalBatch), evaluation every \(c.evalEvery) steps; the same steps and data for every optimizer. Baseline learning rates were tuned on the same meta-validation split, by \(c.tuningSteps)-step runs on \(c.seenData), and used unchanged in every condition (the learned optimizer, too, has seen only \(c.seenData)). Every number below is read from the runs' metrics files under this folder." + (c.evaluationLimit > 0 ? " Evaluation used only the first \(c.evaluationLimit) images of each evaluation split (a quick check, not a result)." : ""))
 
         // Steps to reach: per condition, the baseline with the best final test accuracy sets the target.
         var reachRows: [[String]] = []
@@ -108,11 +108,15 @@ struct PipelineReport {
         var tuningTable = Table(header: ["baseline", "learning rate", "meta-validation accuracy", "chosen"])
         for baseline in plan.baselines {
             for point in choice.grid[baseline] ?? [] {
+                let chosen = choice.learningRates[baseline] == point.learningRate
                 tuningTable.append([baseline.label, PipelineFormat.compact(point.learningRate), PipelineFormat.percent(point.accuracy),
-                                    choice.learningRates[baseline] == point.learningRate ? "yes" : ""])
+                                    chosen ? (choice.isAtGridEdge(baseline) ? "yes (grid edge)" : "yes") : ""])
             }
         }
-        doc.paragraph("Each baseline ran \(c.tuningSteps) steps on \(c.seenData) at every learning rate of its log grid; the meta-validation accuracy at the end chose the learning rate. Best tuned baseline overall: \(choice.best.label).")
+        let edges = plan.baselines.filter { choice.isAtGridEdge($0) }.map(\.label)
+        doc.paragraph("Each baseline ran \(c.tuningSteps) steps on \(c.seenData) at every learning rate of its log grid; the meta-validation accuracy at the end chose the learning rate. Best tuned baseline overall: \(choice.best.label). "
+            + (edges.isEmpty ? "Every choice lies inside its grid."
+               : "Chosen at the edge of the grid (its optimum may lie outside; widen learningRateGrids to be sure): \(edges.joined(separator: ", "))."))
         doc.table(tuningTable)
 
         doc.heading("Wall time")

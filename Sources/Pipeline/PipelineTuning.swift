@@ -9,6 +9,15 @@ public struct PipelineTuning: Sendable {
     public var grid: [PipelineBaseline: [(learningRate: Double, accuracy: Double?)]]
     public var learningRates: [PipelineBaseline: Double]
     public var best: PipelineBaseline
+    /// Grid size per baseline, to tell a choice at the grid's smallest or largest learning rate.
+    var gridSizes: [PipelineBaseline: Int] = [:]
+    var chosenIndices: [PipelineBaseline: Int] = [:]
+
+    /// The choice is the grid's first or last point: the true optimum may lie outside the grid.
+    public func isAtGridEdge(_ baseline: PipelineBaseline) -> Bool {
+        guard let index = chosenIndices[baseline], let count = gridSizes[baseline], count > 1 else { return false }
+        return index == 0 || index == count - 1
+    }
 
     /// Reads the tuning runs' metrics (rank 0) and broadcasts the choices.
     static func choose(plan: PipelinePlan, communicator: any Communicator) throws -> PipelineTuning {
@@ -20,6 +29,7 @@ public struct PipelineTuning: Sendable {
             }
         }
         var learningRates: [PipelineBaseline: Double] = [:]
+        var gridSizes: [PipelineBaseline: Int] = [:], chosenIndices: [PipelineBaseline: Int] = [:]
         var bestIndex = 0, bestAccuracy = -Double.infinity
         for (b, baseline) in plan.baselines.enumerated() {
             let lrs = plan.configuration.learningRateGrids[baseline.optimizer] ?? []
@@ -30,8 +40,11 @@ public struct PipelineTuning: Sendable {
             }
             chosen = Int(try communicator.broadcast(UInt64(chosen), root: 0))
             learningRates[baseline] = lrs[chosen]
+            gridSizes[baseline] = lrs.count
+            chosenIndices[baseline] = chosen
         }
         bestIndex = Int(try communicator.broadcast(UInt64(bestIndex), root: 0))
-        return PipelineTuning(grid: grid, learningRates: learningRates, best: plan.baselines[bestIndex])
+        return PipelineTuning(grid: grid, learningRates: learningRates, best: plan.baselines[bestIndex], gridSizes: gridSizes,
+                              chosenIndices: chosenIndices)
     }
 }

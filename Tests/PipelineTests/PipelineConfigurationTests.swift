@@ -70,4 +70,34 @@ final class PipelineConfigurationTests: XCTestCase {
             XCTAssertEqual(t.steps, item.condition.steps)
         }
     }
+
+    /// The meta-objective settings reach every meta-training stage; invalid ones are rejected up front.
+    func testMetaTrainingSettingsReachEveryStage() throws {
+        var c = try PipelineConfiguration.load(yaml: "initialPreferredLogit: 3\nstepSizePenalty: 0.25\nbaseLearningRate: 0.002\n", source: "x.yaml")
+        for (label, stage) in PipelinePlan(c).metaTrainingStages {
+            guard case let .metaTraining(m) = stage.kind else { return XCTFail("\(label) is not a meta-training stage") }
+            XCTAssertEqual(m.initialPreferredLogit, 3, label)
+            XCTAssertEqual(m.stepSizePenalty, 0.25, label)
+            XCTAssertEqual(m.baseLearningRate, 0.002, label)
+        }
+        c.stepSizePenalty = -1
+        c.baseLearningRate = 0
+        XCTAssertThrowsError(try c.validate()) { error in
+            let text = String(describing: error)
+            XCTAssertTrue(text.contains("stepSizePenalty"), text)
+            XCTAssertTrue(text.contains("baseLearningRate"), text)
+        }
+    }
+
+    /// A learning rate chosen at the first or last grid point is flagged: the optimum may lie outside.
+    func testChoiceAtTheGridEdgeIsFlagged() {
+        let plan = PipelinePlan(PipelineConfiguration())
+        let (first, second, third) = (plan.baselines[0], plan.baselines[1], plan.baselines[2])
+        let tuning = PipelineTuning(grid: [:], learningRates: [:], best: first, gridSizes: [first: 5, second: 5, third: 5],
+                                    chosenIndices: [first: 0, second: 2, third: 4])
+        XCTAssertTrue(tuning.isAtGridEdge(first))
+        XCTAssertFalse(tuning.isAtGridEdge(second))
+        XCTAssertTrue(tuning.isAtGridEdge(third))
+        XCTAssertFalse(tuning.isAtGridEdge(plan.baselines[3]), "a baseline that was not tuned is not flagged")
+    }
 }
