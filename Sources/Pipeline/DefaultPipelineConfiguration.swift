@@ -41,8 +41,8 @@ baselineOptimizers: [adam, momentum]
 schedules: [constant, cosine]
 headMultipliers: [1, 10]
 learningRateGrids:
-  adam: [0.0003, 0.001, 0.003, 0.01, 0.03]
-  momentum: [0.001, 0.003, 0.01, 0.03, 0.1]
+  adam: [0.001, 0.003, 0.01, 0.03, 0.1]
+  momentum: [0.0003, 0.001, 0.003, 0.01, 0.03]
 tuningSteps: 40
 longHorizonAllBaselines: false
 """

@@ -23,6 +23,8 @@ public final class PipelineRun {
     public var simulatedSignalStage: String?
     public var simulatedSignalStep: Int?
     private let log: (String) -> Void
+    /// When `execute` began: each stage line shows the pipeline's elapsed time, so a log tells where time went.
+    private var started = Date()
 
     public init(configuration: PipelineConfiguration, communicator: any Communicator, resume: Bool,
                 log: @escaping (String) -> Void) {
@@ -37,6 +39,7 @@ public final class PipelineRun {
     public func execute() throws -> Outcome {
         let rank0 = communicator.isRoot
         let start = Date()
+        started = start
         // Rank 0 decides from its files and tells the others, so ranks without a shared file system agree.
         let existing = try agree(rank0 && FileManager.default.fileExists(atPath: plan.folder.path)
             && !((try? FileManager.default.contentsOfDirectory(atPath: plan.folder.path)) ?? []).isEmpty)
@@ -92,7 +95,7 @@ public final class PipelineRun {
     /// Runs one stage unless it is complete; false when a stop signal ended it.
     private func run(_ stage: PipelineStage, index: Int, total: Int) throws -> Bool {
         let rank0 = communicator.isRoot
-        let prefix = "stage \(index)/\(total) \(stage.id)"
+        let prefix = "[\(ProgressReporter.duration(Date().timeIntervalSince(started)))] stage \(index)/\(total) \(stage.id)"
         if try agree(rank0 && stage.isComplete) {
             if rank0 { log("\(prefix): complete, skipped") }
             return true
