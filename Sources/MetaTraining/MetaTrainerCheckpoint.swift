@@ -37,8 +37,8 @@ extension MetaTrainer {
         return TensorFile(tensors: tensors, metadata: metadata)
     }
 
-    /// Restores a state written by `checkpointFile`; the learned optimizer's configuration and the number of
-    /// inner runs must match this run's.
+    /// Restores a state written by `checkpointFile`; the learned optimizer's configuration, the number of
+    /// inner runs and (unless `allowReshard`) the world size must match this run's.
     public func restore(from file: TensorFile, source: String) throws {
         func fail(_ message: String) -> MetaTrainingError { .checkpoint("\(source): \(message)") }
         func integer(_ key: String) throws -> Int {
@@ -48,6 +48,10 @@ extension MetaTrainer {
         guard let json = file.metadata["l3rs.configuration"],
               try L3RSConfiguration.decode(json: json) == optimizer.configuration else {
             throw fail("it was written for another learned-optimizer configuration (base optimizers, λ0, variant, widths, seed or layers differ)")
+        }
+        let writers = try integer("world_size")
+        guard writers == communicator.size || configuration.allowReshard else {
+            throw fail("it was written by \(writers) rank(s), this run has \(communicator.size); set allowReshard: true to continue with the same global batches")
         }
         guard try integer("inner_runs") == configuration.innerRuns else {
             throw fail("it has \(try integer("inner_runs")) inner runs, this run is configured for \(configuration.innerRuns)")

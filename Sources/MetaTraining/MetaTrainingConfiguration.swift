@@ -63,6 +63,10 @@ public struct MetaTrainingConfiguration: Codable, Equatable, Sendable {
     /// Checkpoint every N meta-steps (and at the end); 0: only at the end.
     public var checkpointEvery: Int = 20
     public var keepCheckpoints: Int = 2
+    /// Resume a checkpoint written by another number of ranks. Global batches and the meta-gradient do not
+    /// depend on the world size (up to float summation order), so this is safe, but it is a choice: the
+    /// default refuses, naming both sizes.
+    public var allowReshard: Bool = false
     /// Plain progress lines every N seconds when not on a terminal.
     public var progressSeconds: Double = 10
 
@@ -73,7 +77,7 @@ public struct MetaTrainingConfiguration: Codable, Equatable, Sendable {
         case validationBatch, truncation, horizon, innerRuns, metaSteps, order, memory, memoryBudgetMB
         case recomputeSegment, baseOptimizers, baseLearningRate, variant, hiddenWidth, embeddingWidth
         case initialPreferredLogit, metaLearningRate, metaClipNorm, seed, checkpointEvery, keepCheckpoints
-        case progressSeconds, metaLossWeighting, stepSizePenalty, learnedOutputs
+        case progressSeconds, metaLossWeighting, stepSizePenalty, learnedOutputs, allowReshard
     }
 
     /// Missing keys keep their defaults.
@@ -95,7 +99,7 @@ public struct MetaTrainingConfiguration: Codable, Equatable, Sendable {
         try read(.metaClipNorm, &metaClipNorm); try read(.seed, &seed); try read(.checkpointEvery, &checkpointEvery)
         try read(.keepCheckpoints, &keepCheckpoints); try read(.progressSeconds, &progressSeconds)
         try read(.metaLossWeighting, &metaLossWeighting); try read(.stepSizePenalty, &stepSizePenalty)
-        try read(.learnedOutputs, &learnedOutputs)
+        try read(.learnedOutputs, &learnedOutputs); try read(.allowReshard, &allowReshard)
     }
 
     public static func load(yaml text: String, source: String) throws -> MetaTrainingConfiguration {

@@ -88,6 +88,58 @@ final class MetaTrainingTests: XCTestCase {
         XCTAssertTrue(metrics[0].contains("\"meta_loss\"") && metrics[0].contains("lambda/layers.1.weight"))
         XCTAssertTrue(metrics[0].contains("mu/layers.1.weight/adam"))
     }
+
+    /// A checkpoint written by another number of ranks is refused, naming both sizes, unless allowReshard
+    /// is set; then the run continues to the same φ as an uninterrupted run (global batches do not depend on
+    /// the world size).
+    func testResumeFromAnotherWorldSizeNeedsAllowReshard() throws {
+        let folder = try temporaryFolder()
+        let weights = folder.appendingPathComponent("backbone.safetensors").path
+        try ModelWeights.save(ModelZoo.make(named: "mlp", classCount: 10, seed: 3), to: weights)
+        var configuration = MetaTrainingConfiguration()
+        configuration.runsDirectory = folder.path
+        configuration.model = "mlp"
+        configuration.weights = weights
+        configuration.data = "digits"
+        configuration.resize = true
+        configuration.dataDirectory = TestPaths.data
+        configuration.globalBatch = 16
+        configuration.validationBatch = 16
+        configuration.truncation = 2
+        configuration.horizon = 6
+        configuration.innerRuns = 1
+        configuration.metaSteps = 3
+        configuration.progressSeconds = 1000
+        configuration.name = "whole"
+        let whole = try MetaTrainingRun(configuration: configuration, communicator: SingleProcessCommunicator(),
+                                        resume: false, log: { _ in }).execute()
+
+        configuration.name = "resharded"
+        let run = MetaTrainingRun(configuration: configuration, communicator: SingleProcessCommunicator(), resume: false, log: { _ in })
+        StopSignal.request()
+        XCTAssertEqual(try run.execute(), .stopped(metaStep: 1))
+        StopSignal.reset()
+        // Pretend two ranks wrote the checkpoint.
+        let store = CheckpointStore(folder: run.runFolder.appendingPathComponent("checkpoints"))
+        let path = store.path(step: try XCTUnwrap(store.completeSteps().first), file: MetaTrainer.stateFileName)
+        var file = try Safetensors.read(path)
+        XCTAssertEqual(file.metadata["world_size"], "1")
+        file.metadata["world_size"] = "2"
+        try Safetensors.write(file, to: path)
+
+        XCTAssertThrowsError(try MetaTrainingRun(configuration: configuration, communicator: SingleProcessCommunicator(),
+                                                 resume: true, log: { _ in }).execute()) { error in
+            let text = String(describing: error)
+            XCTAssertTrue(text.contains("2 rank(s)") && text.contains("this run has 1") && text.contains("allowReshard"), text)
+        }
+        configuration.allowReshard = true
+        let resumed = try MetaTrainingRun(configuration: configuration, communicator: SingleProcessCommunicator(),
+                                          resume: true, log: { _ in }).execute()
+        guard case let .finished(_, wholeHash, _) = whole, case let .finished(_, resumedHash, _) = resumed else {
+            return XCTFail("\(whole) \(resumed)")
+        }
+        XCTAssertEqual(resumedHash, wholeHash)
+    }
 }
 
 /// Shared paths of the meta-training tests.
