@@ -37,9 +37,15 @@ public struct LinePlot: Sendable {
 
     /// The SVG document.
     public func svg() -> String {
-        let left = 64.0, right = 170.0, top = 34.0, bottom = 48.0
-        let plotWidth = width - left - right, plotHeight = height - top - bottom
         let finite = series.flatMap { $0.points }.filter { $0.x.isFinite && $0.y.isFinite && (!logY || $0.y > 0) }
+        // Margins sized to the longest tick label and series name, so nothing is clipped; the canvas widens
+        // rather than squeezing the plot area below 320 px.
+        let yTicks = finite.isEmpty ? [] : Self.yTicks(finite.map(\.y).min()!, finite.map(\.y).max()!, log: logY)
+        let left = max(56.0, Self.textWidth(yTicks.map { Self.label($0) }.max { $0.count < $1.count } ?? "") + 30)
+        let right = 44.0 + Self.textWidth(series.map(\.name).max { $0.count < $1.count } ?? "")
+        let top = 34.0, bottom = 48.0
+        let width = max(self.width, left + right + 320)
+        let plotWidth = width - left - right, plotHeight = height - top - bottom
         var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(fmt(width))\" height=\"\(fmt(height))\" "
             + "viewBox=\"0 0 \(fmt(width)) \(fmt(height))\" font-family=\"sans-serif\" font-size=\"11\">\n"
         out += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
@@ -50,7 +56,8 @@ public struct LinePlot: Sendable {
             return out
         }
         let transform: (Double) -> Double = logY ? { log10($0) } : { $0 }
-        var lowY = transform(rawMinY), highY = transform(rawMaxY)
+        // The axis spans the data and its outermost ticks.
+        var lowY = transform(min(rawMinY, yTicks.first ?? rawMinY)), highY = transform(max(rawMaxY, yTicks.last ?? rawMaxY))
         if highY - lowY < 1e-12 { lowY -= 0.5; highY += 0.5 }
         let spanX = maxX - minX > 0 ? maxX - minX : 1
         func px(_ x: Double) -> Double { left + (x - minX) / spanX * plotWidth }
@@ -61,7 +68,6 @@ public struct LinePlot: Sendable {
         for tick in Self.ticks(minX, maxX) {
             out += "<line x1=\"\(fmt(px(tick)))\" y1=\"\(fmt(top))\" x2=\"\(fmt(px(tick)))\" y2=\"\(fmt(top + plotHeight))\"/>\n"
         }
-        let yTicks = logY ? Self.ticks(lowY, highY).map { pow(10, $0) } : Self.ticks(lowY, highY)
         for tick in yTicks {
             out += "<line x1=\"\(fmt(left))\" y1=\"\(fmt(py(tick)))\" x2=\"\(fmt(left + plotWidth))\" y2=\"\(fmt(py(tick)))\"/>\n"
         }
@@ -107,11 +113,33 @@ public struct LinePlot: Sendable {
         return values
     }
 
+    /// Y ticks in data units. Linear: `ticks`. Log: 1-2-5 in each decade, every decade's power of ten when the
+    /// range spans more than three, and linear round values when it spans less than a factor of 5 (λ over a
+    /// fine-tune moves by less than that, and log-spaced ticks would be odd numbers like 0.00316228).
+    static func yTicks(_ low: Double, _ high: Double, log: Bool) -> [Double] {
+        guard log else { return ticks(low, high) }
+        guard low > 0, high > low else { return [low] }
+        if high / low < 5 { return ticks(low, high).filter { $0 > 0 } }
+        let decades = Int(floor(log10(low)))...Int(ceil(log10(high)))
+        let mantissas: [Double] = decades.count > 4 ? [1] : [1, 2, 5]
+        let stride = max(1, decades.count / 6)
+        var values: [Double] = []
+        for (index, decade) in decades.enumerated() where index % stride == 0 {
+            for m in mantissas { values.append(m * pow(10, Double(decade))) }
+        }
+        // Keep the ticks inside the range plus the nearest one on each side, so the axis frames the data.
+        let below = values.last { $0 <= low }, above = values.first { $0 >= high }
+        return values.filter { ($0 > low && $0 < high) || $0 == below || $0 == above }
+    }
+
     static func label(_ value: Double) -> String {
         if value == value.rounded() && abs(value) < 1e6 { return String(Int64(value)) }
-        if abs(value) >= 1e-3 && abs(value) < 1e6 { return String(format: "%g", value) }
-        return String(format: "%.1e", value)
+        if abs(value) >= 1e-4 && abs(value) < 1e6 { return String(format: "%.4g", value) }
+        return String(format: "%.2g", value)
     }
+
+    /// Approximate rendered width of `text` at font-size 11 sans-serif (about 6.5 px per character).
+    static func textWidth(_ text: String) -> Double { 6.5 * Double(text.count) }
 
     private func fmt(_ value: Double) -> String { String(format: "%.1f", value) }
 }

@@ -46,6 +46,32 @@ final class PlotAndTableTests: XCTestCase {
         XCTAssertEqual(LinePlot.ticks(0.81, 0.88), [0.82, 0.84, 0.86, 0.88].map { $0 }, accuracy: 1e-12)
     }
 
+    /// Log axes get round values: 1-2-5 per decade over a wide range, linear round values over a narrow one
+    /// (λ over a fine-tune), never 10^x at odd exponents such as 0.00316228; the outermost ticks frame the data.
+    func testLogTicksAreRoundNumbers() {
+        XCTAssertEqual(LinePlot.yTicks(0.0019, 0.0034, log: true), [0.002, 0.0025, 0.003], accuracy: 1e-12)
+        XCTAssertEqual(LinePlot.yTicks(0.03, 4, log: true), [0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5], accuracy: 1e-12)
+        let wide = LinePlot.yTicks(1e-6, 1, log: true)
+        XCTAssertEqual(wide.first!, 1e-6, accuracy: 1e-18)
+        XCTAssertEqual(wide.last!, 1, accuracy: 1e-12)
+        XCTAssertTrue(wide.allSatisfy { abs(log10($0) - log10($0).rounded()) < 1e-9 }, "\(wide)")
+        XCTAssertEqual(LinePlot.label(0.0025), "0.0025")
+        XCTAssertEqual(LinePlot.label(1.0 / 3), "0.3333")
+        XCTAssertEqual(LinePlot.label(2e-6), "2e-06")
+    }
+
+    /// Long series names and tick labels widen the margins (and the canvas) instead of being clipped.
+    func testMarginsFitTheLongestLegendName() throws {
+        let long = String(repeating: "x", count: 60)
+        let svg = LinePlot(title: "t", xLabel: "step", yLabel: "y", series: [
+            .init(name: long, points: [(0, 1), (1, 2)]),
+        ]).svg()
+        let width = try XCTUnwrap(svg.firstMatch(of: /width="([0-9.]+)"/).flatMap { Double($0.1) })
+        XCTAssertGreaterThanOrEqual(width, 320 + 44 + LinePlot.textWidth(long))
+        let legendX = try XCTUnwrap(svg.firstMatch(of: /<text x="([0-9.]+)"[^>]*>x{60}</).flatMap { Double($0.1) })
+        XCTAssertLessThanOrEqual(legendX + LinePlot.textWidth(long), width)
+    }
+
     func testTableRendersMarkdownAndHTML() {
         var table = Table(header: ["optimizer", "accuracy"])
         table.append(["adam | tuned", "0.8796"])
