@@ -61,7 +61,7 @@ let package = Package(
         // The paper's experiment as one job: stages (pretrain, meta-train and ablations, tuned baselines,
         // evaluation conditions) as resumable run folders, and the report built from their metrics.
         .target(name: "Pipeline", dependencies: [
-            "Distributed", "Reports", "Training", "MetaTraining", "LearnedOptimizer", .product(name: "Yams", package: "Yams"),
+            "Datasets", "Distributed", "Reports", "Training", "MetaTraining", "LearnedOptimizer", .product(name: "Yams", package: "Yams"),
         ]),
 
         // Command-line interface only: parsing and wiring.

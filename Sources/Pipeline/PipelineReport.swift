@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 import Reports
 
@@ -98,6 +99,14 @@ struct PipelineReport {
             })
         }
         doc.table(accuracy)
+        let collapsed = plan.conditions.flatMap { condition -> [String] in
+            let chance = 1 / Double(max((try? DatasetRegistry.descriptor(named: condition.data).classCount) ?? 10, 1))
+            return evaluations.filter { $0.condition == condition && ($0.metrics.final("test_accuracy") ?? 1) < chance + 0.05 }
+                .map { "\($0.optimizer) in \(condition.name)" }
+        }
+        if !collapsed.isEmpty {
+            doc.paragraph("Ended at chance level (diverged; each learning rate was tuned on \(c.seenData) and used unchanged in every condition): \(collapsed.joined(separator: ", ")).")
+        }
         doc.paragraph("Conditions: " + plan.conditions.map { "\($0.name) = \($0.title), \($0.steps) steps" }.joined(separator: "; ") + ". — : not run in that condition (the longer horizons run L3RS against the best tuned baseline, \(choice.best.label), unless longHorizonAllBaselines is set). Ablations: " + plan.ablations.map { "\($0.label) = \($0.summary)" }.joined(separator: "; ") + ".")
 
         doc.heading("Steps to reach the best baseline's final accuracy")
