@@ -37,9 +37,9 @@ public final class TrainingStepBench {
         _ = loss.loss(logits: logits, labels: batch.labels)
         let gradients = model.parameters.gradients
         if overlap {
-            try model.backward(loss.gradient()) { entry in try reducer.layerFinished(entry, gradients: gradients) }
+            try model.accumulateParameterGradients(loss.gradient()) { entry in try reducer.layerFinished(entry, gradients: gradients) }
         } else {
-            model.backward(loss.gradient())
+            model.accumulateParameterGradients(loss.gradient())
         }
         let start = Stopwatch.now()
         try reducer.finish(gradients: gradients)

@@ -118,7 +118,7 @@ public final class DataParallelTrainer {
         if factor != 1 { for index in 0..<gradLogits.count { gradLogits.storage[index] *= factor } }
         // Each bucket's allreduce starts as soon as backward has finished its layers, overlapping the rest.
         let gradients = model.parameters.gradients
-        try model.backward(gradLogits) { try reducer.layerFinished($0, gradients: gradients) }
+        try model.accumulateParameterGradients(gradLogits) { try reducer.layerFinished($0, gradients: gradients) }
         try reducer.finish(gradients: gradients)
 
         var reduced = [localLoss * weight, localAccuracy * weight, StopSignal.pending != 0 ? 1 : 0]
