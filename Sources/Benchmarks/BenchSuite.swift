@@ -164,15 +164,17 @@ public struct BenchSuite {
         for name in models where sections.contains("scaling") {
             let model = try ModelZoo.make(named: name, seed: 1)
             // Rank 0 alone while the others sleep (not spin: MPI_Barrier busy-polls a core that rank 0's
-            // baseline should have to itself), then every rank together.
-            var alone = Double.nan, aloneFastest = Double.nan
-            if communicator.rank == 0 {
-                let bench = try TrainingStepBench(model: model, batch: batch, communicator: SingleProcessCommunicator(), overlap: false)
-                (alone, _, aloneFastest) = try bench.measure(warmup: 2, repeats: repeats)
-            }
-            try QuietBarrier.wait(communicator)
+            // baseline should have to itself), alternated step by step with every rank together.
+            let aloneBench = communicator.rank == 0
+                ? try TrainingStepBench(model: try ModelZoo.make(named: name, seed: 1), batch: batch,
+                                        communicator: SingleProcessCommunicator(), overlap: false)
+                : nil
             let plain = try TrainingStepBench(model: model, batch: localBatch, communicator: communicator, overlap: false)
-            let together = try plain.measure(warmup: 2, repeats: repeats)
+            let times = try TrainingStepBench.alternating(alone: aloneBench, together: plain, warmup: 2, repeats: repeats)
+            let alone = times.alone.isEmpty ? Double.nan : Stopwatch.median(of: times.alone)
+            let aloneFastest = times.alone.min() ?? .nan
+            let together = (step: Stopwatch.median(of: times.together), exposedReduce: Stopwatch.median(of: times.exposedReduce),
+                            fastest: times.together.min() ?? .nan)
             let overlapped = try TrainingStepBench(model: model, batch: localBatch, communicator: communicator, overlap: true)
             let hidden = try overlapped.measure(warmup: 2, repeats: repeats)
             // The gradient's allreduce on its own, ranks aligned by a barrier first: the communication cost

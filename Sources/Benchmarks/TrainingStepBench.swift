@@ -47,6 +47,33 @@ public final class TrainingStepBench {
         optimizer.step(parameters: model.parameters.values, gradient: UnsafeBufferPointer(gradients))
     }
 
+    /// One rank alone against all ranks, alternated step by step (`alone` on rank 0 only, nil elsewhere):
+    /// rank 0 times an `alone` step while the other ranks sleep in `QuietBarrier`, then every rank times a
+    /// `together` step. Alternating puts any drift in the machine's load on both sides of the ratio. The two
+    /// benches need their own models (layers keep batch-sized buffers; sharing would reallocate every step).
+    /// Returns the per-step seconds of each side and the exposed allreduce seconds of each together-step.
+    public static func alternating(alone: TrainingStepBench?, together: TrainingStepBench, warmup: Int, repeats: Int) throws
+        -> (alone: [Double], together: [Double], exposedReduce: [Double]) {
+        let communicator = together.communicator
+        var aloneSeconds: [Double] = [], togetherSeconds: [Double] = [], exposed: [Double] = []
+        for round in 0..<(warmup + max(1, repeats)) {
+            if let alone {
+                let start = Stopwatch.now()
+                try alone.step()
+                if round >= warmup { aloneSeconds.append(Stopwatch.now() - start) }
+            }
+            try QuietBarrier.wait(communicator)
+            try communicator.barrier()
+            let start = Stopwatch.now()
+            try together.step()
+            if round >= warmup {
+                togetherSeconds.append(Stopwatch.now() - start)
+                exposed.append(together.lastExposedReduceSeconds)
+            }
+        }
+        return (aloneSeconds, togetherSeconds, exposed)
+    }
+
     /// Median step seconds, the median exposed allreduce seconds and the fastest step over `repeats` steps
     /// after `warmup`. The fastest step is what the code achieves when no other process takes a core away
     /// (on a shared machine the median of a multi-rank step carries every rank's worst scheduling delay).
