@@ -1,15 +1,16 @@
 import CVectorKernels
 
-/// Direct 3×3, stride-1 convolution for few input channels (a network's first layer: 1 or 3 channels).
+/// Direct 3×3, stride-1 convolution for few input channels (≤ 16: a first layer's 1 or 3, a small ResNet's
+/// first stage).
 ///
-/// There im2col + sgemm multiplies with k = C·9 ≤ 27: the sgemm is bound by packing and memory, and its
+/// There im2col + sgemm multiplies with k = C·9 ≤ 144: the sgemm is bound by packing and memory, and its
 /// channel-major product still has to be transposed into (N, out, P). The direct kernels (C, AVX2 + FMA
 /// where the CPU has it) write (out, P) per image and read each padded input row from L1. The image is
 /// padded once into a scratch layout (`paddedSize`) that forward and the weight gradient share.
 public enum DirectConvolution {
     /// Whether the direct kernels handle a geometry (and are expected to beat im2col + sgemm on it).
     public static func supports(_ g: ConvolutionGeometry) -> Bool {
-        g.kernelHeight == 3 && g.kernelWidth == 3 && g.stride == 1 && g.channels <= 3
+        g.kernelHeight == 3 && g.kernelWidth == 3 && g.stride == 1 && g.channels <= 16
     }
 
     /// Rows and row length of one padded plane: H + 2p rows, with zero slack after the last output column

@@ -12,8 +12,9 @@ import Kernels
 /// on one socket the memory bandwidth is what they share). The channel-major product is copied into
 /// (N, out, P) with the bias fused.
 ///
-/// A 3×3 stride-1 convolution of at most 3 input channels (a first layer) runs `DirectConvolution` instead
-/// for its forward and weight gradient: there the sgemm has k ≤ 27 and is bound by packing and the transpose.
+/// A 3×3 stride-1 convolution of at most 16 input channels runs `DirectConvolution` instead (forward, weight
+/// gradient, and the input gradient when at most 16 output channels): there the sgemm has k ≤ 144 or m ≤ 16
+/// and is bound by packing and the transpose.
 public final class Conv2d: Layer {
     public let inputChannels: Int
     public let outputChannels: Int
@@ -38,6 +39,9 @@ public final class Conv2d: Layer {
     /// the weight gradient's row scratch.
     private var padded: Tensor?
     private var gradientRows: Tensor?
+    /// Direct input gradient: W re-laid as (in, out, 3, 3) with each kernel rotated by 180°, and one padded dY image.
+    private var rotatedWeight: Tensor?
+    private var paddedGradient: Tensor?
 
     public var parameterEntries: [ParameterEntry] { [weight] + (bias.map { [$0] } ?? []) }
 
@@ -123,6 +127,9 @@ public final class Conv2d: Layer {
         let direct = usesDirectKernel(g)
         if direct { directWeightGradient(gradOutput, geometry: g, batch: x.shape[0]) }
         guard inputGradient || !direct else { return nil }
+        if direct, let adjoint = directAdjointGeometry(g) {
+            return directInputGradient(gradOutput, inputShape: x.shape, adjoint: adjoint)
+        }
         let batch = x.shape[0]
         let rows = g.columnRows, positions = g.columnCount
         let chunk = chunkImages(g, batch: batch)
@@ -189,6 +196,39 @@ public final class Conv2d: Layer {
                                       into: y.pointer + n * outputSize, outputChannels: outputChannels, geometry: g)
         }
         return y
+    }
+
+    /// The input gradient of a stride-1 3×3 convolution is itself one: dY padded by 2 − p, correlated with
+    /// the kernels rotated by 180° and in/out swapped. Its geometry, when the direct kernels handle it.
+    private func directAdjointGeometry(_ g: ConvolutionGeometry) -> ConvolutionGeometry? {
+        guard g.padding <= 2 else { return nil }
+        let adjoint = ConvolutionGeometry(channels: outputChannels, height: g.outputHeight, width: g.outputWidth,
+                                          kernelHeight: 3, kernelWidth: 3, stride: 1, padding: 2 - g.padding)
+        guard DirectConvolution.supports(adjoint), adjoint.outputHeight == g.height, adjoint.outputWidth == g.width else { return nil }
+        return adjoint
+    }
+
+    /// dX by `DirectConvolution` on dY (see `directAdjointGeometry`), image by image.
+    private func directInputGradient(_ gradOutput: Tensor, inputShape: [Int], adjoint: ConvolutionGeometry) -> Tensor {
+        let dx = Tensor.reusing(gradInput, shape: inputShape)
+        gradInput = dx
+        let rotated = Tensor.reusing(rotatedWeight, shape: [inputChannels, outputChannels, 3, 3])
+        rotatedWeight = rotated
+        let w = parameters.values(of: weight)
+        for o in 0..<outputChannels {
+            for c in 0..<inputChannels {
+                for tap in 0..<9 { rotated[(c * outputChannels + o) * 9 + 8 - tap] = w[(o * inputChannels + c) * 9 + tap] }
+            }
+        }
+        let scratch = Tensor.reusing(paddedGradient, shape: [DirectConvolution.paddedSize(adjoint)])
+        paddedGradient = scratch
+        let inputSize = dx.count / inputShape[0]
+        for n in 0..<inputShape[0] {
+            DirectConvolution.pad(image: gradOutput.pointer + n * adjoint.imageSize, into: scratch.pointer, geometry: adjoint)
+            DirectConvolution.forward(padded: scratch.pointer, weight: rotated.pointer, bias: nil, into: dx.pointer + n * inputSize,
+                                      outputChannels: inputChannels, geometry: adjoint)
+        }
+        return dx
     }
 
     /// dW and db by `DirectConvolution` from the padded images of the last forward.

@@ -17,10 +17,12 @@ final class DirectConvolutionTests: XCTestCase {
     }
 
     /// Forward, weight, bias and input gradients of both paths agree to rounding, on shapes that exercise
-    /// whole 32-wide output blocks, partial ones, more than one block per row, an odd channel count and no padding.
+    /// whole 32-wide output blocks, partial ones, more than one block per row, an odd channel count, no
+    /// padding (input gradient padded by 2), and more than 16 output channels (input gradient by im2col).
     func testDirectPathEqualsIm2ColPath() {
         let shapes: [(channels: Int, out: Int, height: Int, width: Int, padding: Int, bias: Bool)] = [
             (1, 32, 28, 28, 1, true), (3, 16, 32, 32, 1, true), (2, 3, 5, 37, 0, false), (3, 5, 6, 7, 1, true), (1, 1, 3, 70, 1, true),
+            (16, 16, 8, 9, 1, true), (16, 24, 5, 6, 1, false),
         ]
         for shape in shapes {
             let (direct, directStore) = makeConv(channels: shape.channels, out: shape.out, padding: shape.padding, direct: true, bias: shape.bias)
@@ -45,7 +47,7 @@ final class DirectConvolutionTests: XCTestCase {
     }
 
     func testDirectPathFiniteDifferenceGradients() {
-        for (channels, padding) in [(1, 1), (3, 0)] {
+        for (channels, padding) in [(1, 1), (3, 0), (16, 1)] {
             let (conv, store) = makeConv(channels: channels, out: 3, padding: padding, direct: true)
             TestData.randomize(store, seed: 5)
             let x = TestData.uniform(shape: [2, channels, 6, 9], in: -1, 1, seed: 6)
