@@ -48,14 +48,16 @@ public final class TrainingStepBench {
     }
 
     /// One rank alone against all ranks, alternated step by step (`alone` on rank 0 only, nil elsewhere):
-    /// rank 0 times an `alone` step while the other ranks sleep in `QuietBarrier`, then every rank times a
-    /// `together` step. Alternating puts any drift in the machine's load on both sides of the ratio. The two
-    /// benches need their own models (layers keep batch-sized buffers; sharing would reallocate every step).
-    /// Returns the per-step seconds of each side and the exposed allreduce seconds of each together-step.
-    public static func alternating(alone: TrainingStepBench?, together: TrainingStepBench, warmup: Int, repeats: Int) throws
-        -> (alone: [Double], together: [Double], exposedReduce: [Double]) {
-        let communicator = together.communicator
-        var aloneSeconds: [Double] = [], togetherSeconds: [Double] = [], exposed: [Double] = []
+    /// rank 0 times an `alone` step while the other ranks sleep in `QuietBarrier`, then every rank times one
+    /// step of each `together` bench (without and with overlap). Alternating puts any drift in the machine's
+    /// load on both sides of the ratios. `alone` needs its own model (layers keep batch-sized buffers; sharing
+    /// one would reallocate them every step). Returns the step seconds of `alone`, and per `together` bench
+    /// its step seconds and exposed allreduce seconds.
+    public static func alternating(alone: TrainingStepBench?, together: [TrainingStepBench], warmup: Int, repeats: Int) throws
+        -> (alone: [Double], together: [[Double]], exposedReduce: [[Double]]) {
+        guard let communicator = together.first?.communicator else { preconditionFailure("nothing to run together") }
+        var aloneSeconds: [Double] = []
+        var togetherSeconds = [[Double]](repeating: [], count: together.count), exposed = togetherSeconds
         for round in 0..<(warmup + max(1, repeats)) {
             if let alone {
                 let start = Stopwatch.now()
@@ -63,12 +65,14 @@ public final class TrainingStepBench {
                 if round >= warmup { aloneSeconds.append(Stopwatch.now() - start) }
             }
             try QuietBarrier.wait(communicator)
-            try communicator.barrier()
-            let start = Stopwatch.now()
-            try together.step()
-            if round >= warmup {
-                togetherSeconds.append(Stopwatch.now() - start)
-                exposed.append(together.lastExposedReduceSeconds)
+            for (index, bench) in together.enumerated() {
+                try communicator.barrier()
+                let start = Stopwatch.now()
+                try bench.step()
+                if round >= warmup {
+                    togetherSeconds[index].append(Stopwatch.now() - start)
+                    exposed[index].append(bench.lastExposedReduceSeconds)
+                }
             }
         }
         return (aloneSeconds, togetherSeconds, exposed)
