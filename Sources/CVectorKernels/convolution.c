@@ -19,7 +19,47 @@ void l3rs_conv_direct_forward(const float *restrict padded, const float *restric
                               size_t outputChannels, size_t kernel, size_t outputHeight, size_t outputWidth) {
     const size_t plane = paddedHeight * paddedWidth, taps = channels * kernel * kernel;
     const size_t outPlane = outputHeight * outputWidth;
-    // Two output channels × 32 output pixels of one row in eight accumulators: each input load feeds two FMAs.
+    if (outputWidth % 8 == 0 && outputWidth % 32 != 0) {
+        // Rows of whole vectors but not of whole blocks (16, 8 wide): 32 consecutive pixels of the flattened
+        // output plane, spanning rows, so every lane is used. Two output channels in eight accumulators.
+        for (size_t o = 0; o < outputChannels; o += 2) {
+            const int pair = o + 1 < outputChannels;
+            const float *w0 = weight + o * taps, *w1 = pair ? w0 + taps : w0;
+            const float b0 = bias ? bias[o] : 0.0f, b1 = bias && pair ? bias[o + 1] : 0.0f;
+            float *y0 = output + o * outPlane, *y1 = pair ? y0 + outPlane : y0;
+            for (size_t q = 0; q < outPlane; q += 32) {
+                const size_t vectors = outPlane - q < 32 ? (outPlane - q) / 8 : 4;
+                size_t offset[4];
+                for (size_t v = 0; v < 4; v++) {
+                    const size_t pixel = q + 8 * (v < vectors ? v : 0);
+                    offset[v] = pixel / outputWidth * paddedWidth + pixel % outputWidth;
+                }
+                v8 a0 = splat8(b0), a1 = a0, a2 = a0, a3 = a0;
+                v8 c0 = splat8(b1), c1 = c0, c2 = c0, c3 = c0;
+                size_t t = 0;
+                for (size_t c = 0; c < channels; c++) {
+                    for (size_t ki = 0; ki < kernel; ki++) {
+                        const float *row = padded + c * plane + ki * paddedWidth;
+                        for (size_t kj = 0; kj < kernel; kj++, t++) {
+                            const v8 u = splat8(w0[t]), v = splat8(w1[t]);
+                            const v8 x0 = load8(row + kj + offset[0]), x1 = load8(row + kj + offset[1]);
+                            const v8 x2 = load8(row + kj + offset[2]), x3 = load8(row + kj + offset[3]);
+                            a0 += u * x0; a1 += u * x1; a2 += u * x2; a3 += u * x3;
+                            c0 += v * x0; c1 += v * x1; c2 += v * x2; c3 += v * x3;
+                        }
+                    }
+                }
+                const v8 first[4] = {a0, a1, a2, a3}, second[4] = {c0, c1, c2, c3};
+                for (size_t v = 0; v < vectors; v++) {
+                    store8(y0 + q + 8 * v, first[v]);
+                    if (pair) store8(y1 + q + 8 * v, second[v]);
+                }
+            }
+        }
+        return;
+    }
+    // Other widths: two output channels × 32 output pixels of one row in eight accumulators: each input load
+    // feeds two FMAs.
     for (size_t o = 0; o < outputChannels; o += 2) {
         const int pair = o + 1 < outputChannels;
         const float *w0 = weight + o * taps, *w1 = pair ? w0 + taps : w0;

@@ -1,22 +1,25 @@
 import CVectorKernels
 
-/// Direct 3×3, stride-1 convolution for few input channels (≤ 16: a first layer's 1 or 3, a small ResNet's
-/// first stage).
+/// Direct 3×3, stride-1 convolution for few input channels (a first layer's 1 or 3, a small ResNet's 16–64).
 ///
-/// There im2col + sgemm multiplies with k = C·9 ≤ 144: the sgemm is bound by packing and memory, and its
-/// channel-major product still has to be transposed into (N, out, P). The direct kernels (C, AVX2 + FMA
+/// There im2col + sgemm multiplies with k = C·9 ≤ 576 and m = out ≤ 64 on narrow maps: the sgemm is bound by
+/// packing and memory, and its channel-major product still has to be transposed into (N, out, P). The direct kernels (C, AVX2 + FMA
 /// where the CPU has it) write (out, P) per image and read each padded input row from L1. The image is
 /// padded once into a scratch layout (`paddedSize`) that forward and the weight gradient share.
 public enum DirectConvolution {
     /// Whether the direct kernels handle a geometry (and are expected to beat im2col + sgemm on it).
+    /// Up to 16 input channels at any width; up to 64 where the output rows are whole vectors (ResNet's
+    /// 32×32, 16×16 and 8×8 stages). Elsewhere (MNIST's 32→64 on 14×14) the sgemm is wide enough.
     public static func supports(_ g: ConvolutionGeometry) -> Bool {
-        g.kernelHeight == 3 && g.kernelWidth == 3 && g.stride == 1 && g.channels <= 16
+        g.kernelHeight == 3 && g.kernelWidth == 3 && g.stride == 1
+            && (g.channels <= 16 || g.channels <= 64 && g.outputWidth % 8 == 0)
     }
 
     /// Rows and row length of one padded plane: H + 2p rows, with zero slack after the last output column
     /// so the kernels' whole-vector loads stay inside the row.
     public static func paddedPlane(_ g: ConvolutionGeometry) -> (height: Int, width: Int) {
-        (g.height + 2 * g.padding, (g.outputWidth + 31) / 32 * 32 + g.kernelWidth - 1)
+        let vectorWidth = g.outputWidth % 8 == 0 ? g.outputWidth : (g.outputWidth + 31) / 32 * 32
+        return (g.height + 2 * g.padding, vectorWidth + g.kernelWidth - 1)
     }
 
     /// Floats of one padded image.

@@ -12,9 +12,9 @@ import Kernels
 /// on one socket the memory bandwidth is what they share). The channel-major product is copied into
 /// (N, out, P) with the bias fused.
 ///
-/// A 3×3 stride-1 convolution of at most 16 input channels runs `DirectConvolution` instead (forward, weight
-/// gradient, and the input gradient when at most 16 output channels): there the sgemm has k ≤ 144 or m ≤ 16
-/// and is bound by packing and the transpose.
+/// A 3×3 stride-1 convolution with few input channels (`DirectConvolution.supports`) runs the direct kernels
+/// instead, for forward, weight gradient and, where the swapped geometry is supported too, the input
+/// gradient: there the sgemm has a small k or m and is bound by packing and the transpose.
 public final class Conv2d: Layer {
     public let inputChannels: Int
     public let outputChannels: Int

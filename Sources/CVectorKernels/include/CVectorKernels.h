@@ -19,7 +19,8 @@ void l3rs_adam_direction(const float *gradient, float *firstMoment, float *secon
 /// Direct convolution, stride 1, of ONE image for few input channels, where im2col + sgemm has k = C·kh·kw
 /// of 9…27 and is bound by packing and by the transpose of its channel-major product. `padded` is the image
 /// with its zero padding written out: (channels, paddedHeight, paddedWidth) with paddedHeight = H + 2p and
-/// paddedWidth ≥ roundUp(outputWidth, 32) + kernel − 1 (zero slack, so whole-vector loads stay inside).
+/// paddedWidth ≥ outputWidth + kernel − 1 when outputWidth is a multiple of 8, else ≥ roundUp(outputWidth, 32)
+/// + kernel − 1 (zero slack, so whole-vector loads stay inside).
 /// weight (outputChannels, channels, kernel, kernel), bias (outputChannels) or NULL; writes
 /// output (outputChannels, outputHeight, outputWidth).
 void l3rs_conv_direct_forward(const float *padded, const float *weight, const float *bias, float *output,
