@@ -61,12 +61,18 @@ demo: release data
 # bench can set 1 and 2 BLAS threads itself), then the multi-rank tables under mpirun (one thread per rank).
 BENCH_DIR := .build/bench
 BENCH_FLAGS ?=
+# Rank binding of the multi-rank tables. none: on a machine shared with other jobs the scheduler can move a
+# rank off a busy core (pinned ranks then wait for each other: 30-110 ms in-step waits measured here under
+# load). core: one rank per core, for an otherwise idle machine (the allreduce alone 0.1-0.7 ms pinned
+# against up to 16 ms unpinned under load). The tests and `make demo` keep MPIRUN_FLAGS (unbound,
+# oversubscribed: several jobs may share the cores).
+BENCH_BIND ?= none
 bench: release
 	@mkdir -p $(BENCH_DIR); rm -f $(BENCH_DIR)/torch.json
 	@if python3 -c 'import torch' 2>/dev/null; then python3 benchmarks/torch_reference.py --out $(BENCH_DIR)/torch.json; \
 	  else echo "torch is not importable: the PyTorch columns stay empty (see benchmarks/torch_reference.py)"; fi
 	$(RELEASE_BIN) bench --launcher none --torch-reference $(BENCH_DIR)/torch.json --tables memory,sweep,step,layers,optimizer,meta $(BENCH_FLAGS)
-	mpirun -np $(RANKS) $(MPIRUN_FLAGS) $(RELEASE_BIN) bench --tables scaling,allreduce $(BENCH_FLAGS)
+	mpirun -np $(RANKS) $(subst --bind-to none,--bind-to $(BENCH_BIND),$(MPIRUN_FLAGS)) $(RELEASE_BIN) bench --tables scaling,allreduce $(BENCH_FLAGS)
 
 clean:
 	rm -rf .build

@@ -19,7 +19,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // GEMM wrappers, im2col, vectorised element-wise and reduction loops.
-        .target(name: "Kernels", dependencies: ["CBLAS"]),
+        .target(name: "Kernels", dependencies: ["CBLAS", "CVectorKernels"]),
         // Communicator protocol: MPI and single-process implementations.
         .target(name: "Distributed", dependencies: ["CMPI"]),
         // Flat parameter store, layers with forward/backward passes, models, losses.
@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "Checkpoints", dependencies: ["Inflate"]),
         // gzip and raw-deflate decompression (zlib), shared by dataset files and zip-packed checkpoints.
         .target(name: "Inflate", dependencies: ["CZlib"]),
-        // Element-wise C loops that Swift leaves scalar (square roots): -fno-math-errno lets them vectorise,
+        // C loops that Swift leaves scalar (square roots; the direct few-channel convolution): -fno-math-errno lets them vectorise,
         // -ffp-contract=off keeps each operation rounded as the Swift code it replaces.
         .target(name: "CVectorKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno", "-ffp-contract=off"])]),
         // Base optimizers as pure state transitions, schedules, clipping, parameter groups.

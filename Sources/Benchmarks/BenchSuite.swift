@@ -159,22 +159,25 @@ public struct BenchSuite {
         var scaling = BenchTable(
             title: "Data parallel: global batch \(batch), \(ranks) ranks × 1 thread vs 1 rank × 1 thread (same run; ms are medians)",
             header: ["model", "1 rank ms", "\(ranks) ranks ms", "images/s ratio", "fastest-step ratio", "gradient MiB", "allreduce ms",
-                     "allreduce / step", "no overlap: wait ms", "wait / step", "overlap: step ms", "wait ms", "wait / step"])
+                     "allreduce / step", "no overlap: wait ms", "wait / step", "overlap: step ms", "images/s ratio", "wait ms",
+                     "wait / step"])
         BLASInfo.setThreadCount(1)
         for name in models where sections.contains("scaling") {
             let model = try ModelZoo.make(named: name, seed: 1)
             // Rank 0 alone while the others sleep (not spin: MPI_Barrier busy-polls a core that rank 0's
-            // baseline should have to itself), then every rank together.
-            var alone = Double.nan, aloneFastest = Double.nan
-            if communicator.rank == 0 {
-                let bench = try TrainingStepBench(model: model, batch: batch, communicator: SingleProcessCommunicator(), overlap: false)
-                (alone, _, aloneFastest) = try bench.measure(warmup: 2, repeats: repeats)
-            }
-            try QuietBarrier.wait(communicator)
+            // baseline should have to itself), alternated step by step with every rank together.
+            let aloneBench = communicator.rank == 0
+                ? try TrainingStepBench(model: try ModelZoo.make(named: name, seed: 1), batch: batch,
+                                        communicator: SingleProcessCommunicator(), overlap: false)
+                : nil
             let plain = try TrainingStepBench(model: model, batch: localBatch, communicator: communicator, overlap: false)
-            let together = try plain.measure(warmup: 2, repeats: repeats)
             let overlapped = try TrainingStepBench(model: model, batch: localBatch, communicator: communicator, overlap: true)
-            let hidden = try overlapped.measure(warmup: 2, repeats: repeats)
+            let times = try TrainingStepBench.alternating(alone: aloneBench, together: [plain, overlapped], warmup: 2, repeats: repeats)
+            let alone = times.alone.isEmpty ? Double.nan : Stopwatch.median(of: times.alone)
+            let aloneFastest = times.alone.min() ?? .nan
+            let together = (step: Stopwatch.median(of: times.together[0]), exposedReduce: Stopwatch.median(of: times.exposedReduce[0]),
+                            fastest: times.together[0].min() ?? .nan)
+            let hidden = (step: Stopwatch.median(of: times.together[1]), exposedReduce: Stopwatch.median(of: times.exposedReduce[1]))
             // The gradient's allreduce on its own, ranks aligned by a barrier first: the communication cost
             // without the waiting for a slower rank that the in-step wait also contains.
             let reduce = try AllreduceBench.seconds(elements: model.parameterCount, communicator: communicator, repeats: repeats)
@@ -182,7 +185,7 @@ public struct BenchSuite {
                          Format.ratio(alone / together.step), Format.ratio(aloneFastest / together.fastest), Format.fixed(Double(model.parameterCount * 4) / 1_048_576, 2),
                          Format.milliseconds(reduce), Format.percent(reduce / together.step),
                          Format.milliseconds(together.exposedReduce), Format.percent(together.exposedReduce / together.step),
-                         Format.milliseconds(hidden.step), Format.milliseconds(hidden.exposedReduce),
+                         Format.milliseconds(hidden.step), Format.ratio(alone / hidden.step), Format.milliseconds(hidden.exposedReduce),
                          Format.percent(hidden.exposedReduce / hidden.step)])
         }
         if communicator.isRoot && sections.contains("scaling") { emit(scaling.render()) }

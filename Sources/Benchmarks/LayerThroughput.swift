@@ -6,16 +6,20 @@ import Network
 public enum LayerThroughput {
     /// A layer shape to time: a convolution (channels in/out, square input side, kernel, stride, padding)
     /// or a fully connected layer (features in/out).
+    /// A network's first layer is timed as training runs it: backward without the input gradient.
     public enum Shape: Sendable {
-        case conv(name: String, inputChannels: Int, outputChannels: Int, size: Int, kernel: Int, stride: Int, padding: Int)
+        case conv(name: String, inputChannels: Int, outputChannels: Int, size: Int, kernel: Int, stride: Int, padding: Int,
+                  firstLayer: Bool = false)
         case linear(name: String, inputFeatures: Int, outputFeatures: Int)
     }
 
     /// The convolutions and linear layers of ccexam-mnist, the small ResNet (resnet-32) and the MLP.
     public static let zooShapes: [Shape] = [
-        .conv(name: "mnist features.0 1→32 28²", inputChannels: 1, outputChannels: 32, size: 28, kernel: 3, stride: 1, padding: 1),
+        .conv(name: "mnist features.0 1→32 28² (first: no dX)", inputChannels: 1, outputChannels: 32, size: 28, kernel: 3, stride: 1,
+              padding: 1, firstLayer: true),
         .conv(name: "mnist features.3 32→64 14²", inputChannels: 32, outputChannels: 64, size: 14, kernel: 3, stride: 1, padding: 1),
-        .conv(name: "resnet conv1 3→16 32²", inputChannels: 3, outputChannels: 16, size: 32, kernel: 3, stride: 1, padding: 1),
+        .conv(name: "resnet conv1 3→16 32² (first: no dX)", inputChannels: 3, outputChannels: 16, size: 32, kernel: 3, stride: 1,
+              padding: 1, firstLayer: true),
         .conv(name: "resnet layer1 16→16 32²", inputChannels: 16, outputChannels: 16, size: 32, kernel: 3, stride: 1, padding: 1),
         .conv(name: "resnet layer2.conv1 16→32 s2", inputChannels: 16, outputChannels: 32, size: 32, kernel: 3, stride: 2, padding: 1),
         .conv(name: "resnet layer3.conv2 64→64 8²", inputChannels: 64, outputChannels: 64, size: 8, kernel: 3, stride: 1, padding: 1),
@@ -54,7 +58,7 @@ public enum LayerThroughput {
     /// One layer's achieved GFLOP/s and the sgemm ceiling measured interleaved with it (layer forward,
     /// layer forward + backward, ceiling sgemm, repeated), so that load from other processes hits both alike.
     /// A forward is 2·N·out·P·(in·k²) flops for a convolution (2·N·out·in for Linear); backward is twice that
-    /// (weight and input gradients).
+    /// (weight and input gradients), once for a first layer (weight gradient only).
     public static func measure(_ shape: Shape, batch: Int, repeats: Int, probe: CeilingProbe)
         -> (name: String, forward: Double, training: Double, ceiling: Double) {
         let registry = ParameterRegistry()
@@ -62,8 +66,10 @@ public enum LayerThroughput {
         let inputShape: [Int]
         let flops: Double
         let name: String
+        var firstLayer = false
         switch shape {
-        case let .conv(label, inputChannels, outputChannels, size, kernel, stride, padding):
+        case let .conv(label, inputChannels, outputChannels, size, kernel, stride, padding, first):
+            firstLayer = first
             layer = Conv2d(name: "c", inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: kernel,
                            stride: stride, padding: padding, registry: registry)
             inputShape = [batch, inputChannels, size, size]
@@ -80,7 +86,7 @@ public enum LayerThroughput {
         let x = SyntheticBatch(shape: inputShape, classCount: 1, seed: 3).input
         let y = layer.forward(x, training: true)
         let gradient = SyntheticBatch(shape: y.shape, classCount: 1, seed: 4).input
-        _ = layer.backward(gradient)
+        _ = layer.backward(gradient, inputGradient: !firstLayer)
         _ = probe.time()
         var forward: [Double] = [], training: [Double] = [], ceiling: [Double] = []
         for _ in 0..<max(1, repeats) {
@@ -89,11 +95,11 @@ public enum LayerThroughput {
             forward.append(Stopwatch.now() - start)
             start = Stopwatch.now()
             _ = layer.forward(x, training: true)
-            _ = layer.backward(gradient)
+            _ = layer.backward(gradient, inputGradient: !firstLayer)
             training.append(Stopwatch.now() - start)
             ceiling.append(probe.time())
         }
-        return (name, flops / Stopwatch.median(of: forward) / 1e9, 3 * flops / Stopwatch.median(of: training) / 1e9,
+        return (name, flops / Stopwatch.median(of: forward) / 1e9, (firstLayer ? 2 : 3) * flops / Stopwatch.median(of: training) / 1e9,
                 probe.flops / Stopwatch.median(of: ceiling) / 1e9)
     }
 }

@@ -37,14 +37,45 @@ public final class TrainingStepBench {
         _ = loss.loss(logits: logits, labels: batch.labels)
         let gradients = model.parameters.gradients
         if overlap {
-            try model.backward(loss.gradient()) { entry in try reducer.layerFinished(entry, gradients: gradients) }
+            try model.accumulateParameterGradients(loss.gradient()) { entry in try reducer.layerFinished(entry, gradients: gradients) }
         } else {
-            model.backward(loss.gradient())
+            model.accumulateParameterGradients(loss.gradient())
         }
         let start = Stopwatch.now()
         try reducer.finish(gradients: gradients)
         lastExposedReduceSeconds = Stopwatch.now() - start
         optimizer.step(parameters: model.parameters.values, gradient: UnsafeBufferPointer(gradients))
+    }
+
+    /// One rank alone against all ranks, alternated step by step (`alone` on rank 0 only, nil elsewhere):
+    /// rank 0 times an `alone` step while the other ranks sleep in `QuietBarrier`, then every rank times one
+    /// step of each `together` bench (without and with overlap). Alternating puts any drift in the machine's
+    /// load on both sides of the ratios. `alone` needs its own model (layers keep batch-sized buffers; sharing
+    /// one would reallocate them every step). Returns the step seconds of `alone`, and per `together` bench
+    /// its step seconds and exposed allreduce seconds.
+    public static func alternating(alone: TrainingStepBench?, together: [TrainingStepBench], warmup: Int, repeats: Int) throws
+        -> (alone: [Double], together: [[Double]], exposedReduce: [[Double]]) {
+        guard let communicator = together.first?.communicator else { preconditionFailure("nothing to run together") }
+        var aloneSeconds: [Double] = []
+        var togetherSeconds = [[Double]](repeating: [], count: together.count), exposed = togetherSeconds
+        for round in 0..<(warmup + max(1, repeats)) {
+            if let alone {
+                let start = Stopwatch.now()
+                try alone.step()
+                if round >= warmup { aloneSeconds.append(Stopwatch.now() - start) }
+            }
+            try QuietBarrier.wait(communicator)
+            for (index, bench) in together.enumerated() {
+                try communicator.barrier()
+                let start = Stopwatch.now()
+                try bench.step()
+                if round >= warmup {
+                    togetherSeconds[index].append(Stopwatch.now() - start)
+                    exposed[index].append(bench.lastExposedReduceSeconds)
+                }
+            }
+        }
+        return (aloneSeconds, togetherSeconds, exposed)
     }
 
     /// Median step seconds, the median exposed allreduce seconds and the fastest step over `repeats` steps

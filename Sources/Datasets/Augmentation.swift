@@ -25,31 +25,38 @@ public struct Augmentation: Sendable, Equatable {
     ///   - sampleIndices: the dataset index of each sample in the batch (what makes decisions rank-independent).
     public func apply(to batch: inout Batch, sampleIndices: [Int], epoch: Int) {
         precondition(sampleIndices.count == batch.count, "one sample index per batch element")
-        guard isEnabled else { return }
         let (channels, height, width) = (batch.channels, batch.height, batch.width)
+        batch.images.withUnsafeMutableBufferPointer { images in
+            apply(to: images, channels: channels, height: height, width: width, sampleIndices: sampleIndices, epoch: epoch)
+        }
+    }
+
+    /// Augments images (B, C, H, W) in place in a caller's buffer (the trainer's input tensor).
+    public func apply(to images: UnsafeMutableBufferPointer<Float>, channels: Int, height: Int, width: Int,
+                      sampleIndices: some Collection<Int>, epoch: Int) {
+        precondition(images.count >= sampleIndices.count * channels * height * width, "one image per sample index")
+        guard isEnabled else { return }
         let plane = height * width
         var scratch = [Float](repeating: 0, count: plane)
-        batch.images.withUnsafeMutableBufferPointer { images in
-            for (slot, sample) in sampleIndices.enumerated() {
-                var generator = SeededGenerator(seed: seed, stream: UInt64(epoch), UInt64(sample))
-                // Offsets into the padded image: 0...2·padding, where `padding` is the identity.
-                let shiftY = cropPadding > 0 ? generator.uniform(below: 2 * cropPadding + 1) - cropPadding : 0
-                let shiftX = cropPadding > 0 ? generator.uniform(below: 2 * cropPadding + 1) - cropPadding : 0
-                let flip = horizontalFlip && generator.next() & 1 == 1
-                if shiftX == 0 && shiftY == 0 && !flip { continue }
-                for channel in 0..<channels {
-                    let image = images.baseAddress! + (slot * channels + channel) * plane
-                    for y in 0..<height {
-                        let sourceY = y + shiftY
-                        for x in 0..<width {
-                            let croppedX = x + shiftX
-                            let sourceX = flip ? width - 1 - croppedX : croppedX
-                            let inside = sourceY >= 0 && sourceY < height && sourceX >= 0 && sourceX < width
-                            scratch[y * width + x] = inside ? image[sourceY * width + sourceX] : 0
-                        }
+        for (slot, sample) in sampleIndices.enumerated() {
+            var generator = SeededGenerator(seed: seed, stream: UInt64(epoch), UInt64(sample))
+            // Offsets into the padded image: 0...2·padding, where `padding` is the identity.
+            let shiftY = cropPadding > 0 ? generator.uniform(below: 2 * cropPadding + 1) - cropPadding : 0
+            let shiftX = cropPadding > 0 ? generator.uniform(below: 2 * cropPadding + 1) - cropPadding : 0
+            let flip = horizontalFlip && generator.next() & 1 == 1
+            if shiftX == 0 && shiftY == 0 && !flip { continue }
+            for channel in 0..<channels {
+                let image = images.baseAddress! + (slot * channels + channel) * plane
+                for y in 0..<height {
+                    let sourceY = y + shiftY
+                    for x in 0..<width {
+                        let croppedX = x + shiftX
+                        let sourceX = flip ? width - 1 - croppedX : croppedX
+                        let inside = sourceY >= 0 && sourceY < height && sourceX >= 0 && sourceX < width
+                        scratch[y * width + x] = inside ? image[sourceY * width + sourceX] : 0
                     }
-                    scratch.withUnsafeBufferPointer { image.update(from: $0.baseAddress!, count: plane) }
                 }
+                scratch.withUnsafeBufferPointer { image.update(from: $0.baseAddress!, count: plane) }
             }
         }
     }

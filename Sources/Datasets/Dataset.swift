@@ -77,20 +77,28 @@ public struct Dataset: Sendable, Equatable {
     /// Copies the samples at `indices` into one contiguous batch.
     /// - Precondition: every index is in 0..<count (the samplers guarantee it).
     public func gather(_ indices: [Int]) -> Batch {
+        var batchImages = [Float](repeating: 0, count: indices.count * imageSize)
+        batchImages.withUnsafeMutableBufferPointer { copyImages(indices, into: $0) }
+        return Batch(images: batchImages, labels: indices.map { labels[$0] }, channels: channels, height: height, width: width)
+    }
+
+    /// `gather` into buffers the caller owns (a trainer's input tensor and label array), so a training step
+    /// allocates nothing. `images` holds at least indices.count · imageSize floats; `labels` has one slot per index.
+    public func gather(_ indices: some Collection<Int>, into images: UnsafeMutableBufferPointer<Float>, labels batchLabels: inout [Int]) {
+        precondition(batchLabels.count == indices.count, "one label slot per sample")
+        copyImages(indices, into: images)
+        for (slot, index) in indices.enumerated() { batchLabels[slot] = Int(labels[index]) }
+    }
+
+    private func copyImages(_ indices: some Collection<Int>, into target: UnsafeMutableBufferPointer<Float>) {
         let size = imageSize
-        var batchImages = [Float](repeating: 0, count: indices.count * size)
-        var batchLabels = [Int32](repeating: 0, count: indices.count)
+        precondition(target.count >= indices.count * size, "gather: \(target.count) floats cannot hold \(indices.count) images")
         images.withUnsafeBufferPointer { source in
-            batchImages.withUnsafeMutableBufferPointer { target in
-                for (slot, index) in indices.enumerated() {
-                    precondition(index >= 0 && index < count, "sample index \(index) outside 0..<\(count)")
-                    let from = source.baseAddress! + index * size
-                    (target.baseAddress! + slot * size).update(from: from, count: size)
-                    batchLabels[slot] = labels[index]
-                }
+            for (slot, index) in indices.enumerated() {
+                precondition(index >= 0 && index < count, "sample index \(index) outside 0..<\(count)")
+                (target.baseAddress! + slot * size).update(from: source.baseAddress! + index * size, count: size)
             }
         }
-        return Batch(images: batchImages, labels: batchLabels, channels: channels, height: height, width: width)
     }
 }
 

@@ -63,6 +63,14 @@ public struct GlobalBatchSampler: Sendable, Equatable {
 
     /// The sample indices rank `rank` of `worldSize` trains on at (epoch, step).
     public func localBatch(epoch: Int, step: Int, rank: Int, worldSize: Int, order: [Int]? = nil) -> [Int] {
-        Array(globalBatch(epoch: epoch, step: step, order: order)[rankSlice(rank: rank, worldSize: worldSize)])
+        let epochOrder = order ?? self.epochOrder(epoch: epoch)
+        return Array(epochOrder[localPositions(step: step, rank: rank, worldSize: worldSize)])
+    }
+
+    /// Where `localBatch` lies in the epoch's order: a trainer slices its cached order there without copying.
+    public func localPositions(step: Int, rank: Int, worldSize: Int) -> Range<Int> {
+        precondition(step >= 0 && step < stepsPerEpoch, "step \(step) outside 0..<\(stepsPerEpoch)")
+        let slice = rankSlice(rank: rank, worldSize: worldSize)
+        return (step * globalBatchSize + slice.lowerBound)..<(step * globalBatchSize + slice.upperBound)
     }
 }

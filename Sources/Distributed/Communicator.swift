@@ -12,13 +12,10 @@ public protocol AllreduceRequest: AnyObject {
     /// once). Open MPI has no progress thread by default: a nonblocking collective moves only while its
     /// process is inside an MPI call, so a backward pass that wants its buckets to travel while it computes
     /// has to poke them between layers.
+    /// No default: a wrapper that inherited a `true` would report every reduction landed without asking
+    /// MPI (the watchdog's wrapper did, so overlap never progressed and a polling wait spun in MPI_Wait).
     @discardableResult
     func progress() throws -> Bool
-}
-
-extension AllreduceRequest {
-    @discardableResult
-    public func progress() throws -> Bool { true }
 }
 
 /// Every collective of the program goes through this protocol, in the same order on every rank.

@@ -30,6 +30,7 @@ public final class SingleProcessCommunicator: Communicator {
 /// A request that finished when it was made.
 final class CompletedRequest: AllreduceRequest {
     func wait() throws {}
+    func progress() throws -> Bool { true }
 }
 
 /// The host name from gethostname(2).

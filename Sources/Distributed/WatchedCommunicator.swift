@@ -112,6 +112,9 @@ final class WatchedRequest: AllreduceRequest {
         self.name = name
     }
 
+    /// Not watched: it never blocks.
+    func progress() throws -> Bool { try inner.progress() }
+
     func wait() throws {
         watchdog.begin(name)
         defer { watchdog.end() }

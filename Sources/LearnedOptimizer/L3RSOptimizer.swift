@@ -223,9 +223,10 @@ public struct L3RSOptimizer: Sendable {
 
     /// θ_l ← θ_l − λ_l Σ_p μ_l,p d̂_l,p with the λ, μ and d̂ of the last `prepareStep`.
     ///
-    /// The mixture is accumulated base by base into the `rawDirection` scratch (free after `prepareStep`):
-    /// each pass is a plain vectorisable loop, and the sum is formed in the same order (0 + μ_0 d̂_0 + μ_1 d̂_1
-    /// + …) as an element-at-a-time loop would, so the result is bit-identical to it.
+    /// The mixture is formed per element in base order, (0 + μ_0 d̂_0) + μ_1 d̂_1 + …, the order of the
+    /// element-at-a-time definition, so the result is bit-identical to it. With up to three bases (the
+    /// configurations in use) it is one pass over the directions and θ; more bases accumulate base by base in
+    /// the `rawDirection` scratch (free after `prepareStep`).
     mutating func applyUpdate(to θ: UnsafeMutableBufferPointer<Float>) {
         let baseCount = rules.count
         let n = parameterCount
@@ -236,15 +237,28 @@ public struct L3RSOptimizer: Sendable {
                 for (l, layer) in layers.enumerated() {
                     let λ = work.stepSizes[l]
                     let lower = layer.range.lowerBound, count = layer.range.count
-                    let mixture = combined + lower
-                    mixture.update(repeating: 0, count: count)
-                    for p in 0..<baseCount {
-                        let μ = work.mixingWeights[l * baseCount + p]
-                        let direction = d + p * n + lower
-                        for i in 0..<count { mixture[i] += μ * direction[i] }
-                    }
                     let parameters = target + lower
-                    for i in 0..<count { parameters[i] -= λ * mixture[i] }
+                    let μ = { (p: Int) in work.mixingWeights[l * baseCount + p] }
+                    let direction = { (p: Int) in UnsafePointer(d + p * n + lower) }
+                    switch baseCount {
+                    case 1:
+                        let (μ0, d0) = (μ(0), direction(0))
+                        for i in 0..<count { parameters[i] -= λ * (0 + μ0 * d0[i]) }
+                    case 2:
+                        let (μ0, d0, μ1, d1) = (μ(0), direction(0), μ(1), direction(1))
+                        for i in 0..<count { parameters[i] -= λ * ((0 + μ0 * d0[i]) + μ1 * d1[i]) }
+                    case 3:
+                        let (μ0, d0, μ1, d1, μ2, d2) = (μ(0), direction(0), μ(1), direction(1), μ(2), direction(2))
+                        for i in 0..<count { parameters[i] -= λ * (((0 + μ0 * d0[i]) + μ1 * d1[i]) + μ2 * d2[i]) }
+                    default:
+                        let mixture = combined + lower
+                        mixture.update(repeating: 0, count: count)
+                        for p in 0..<baseCount {
+                            let (μp, dp) = (μ(p), direction(p))
+                            for i in 0..<count { mixture[i] += μp * dp[i] }
+                        }
+                        for i in 0..<count { parameters[i] -= λ * mixture[i] }
+                    }
                 }
             }
         }

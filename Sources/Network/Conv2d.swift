@@ -11,6 +11,10 @@ import Kernels
 /// each chunk, a cheap copy next to streaming a batch-wide matrix through memory twice (and with two ranks
 /// on one socket the memory bandwidth is what they share). The channel-major product is copied into
 /// (N, out, P) with the bias fused.
+///
+/// A 3×3 stride-1 convolution with few input channels (`DirectConvolution.supports`) runs the direct kernels
+/// instead, for forward, weight gradient and, where the swapped geometry is supported too, the input
+/// gradient: there the sgemm has a small k or m and is bound by packing and the transpose.
 public final class Conv2d: Layer {
     public let inputChannels: Int
     public let outputChannels: Int
@@ -31,6 +35,13 @@ public final class Conv2d: Layer {
     private var channelMajor: Tensor?
     private var output: Tensor?
     private var gradInput: Tensor?
+    /// Direct path: the batch's padded images (forward writes them, the weight gradient reads them) and
+    /// the weight gradient's row scratch.
+    private var padded: Tensor?
+    private var gradientRows: Tensor?
+    /// Direct input gradient: W re-laid as (in, out, 3, 3) with each kernel rotated by 180°, and one padded dY image.
+    private var rotatedWeight: Tensor?
+    private var paddedGradient: Tensor?
 
     public var parameterEntries: [ParameterEntry] { [weight] + (bias.map { [$0] } ?? []) }
 
@@ -58,6 +69,12 @@ public final class Conv2d: Layer {
     /// Upper bound on the floats of one chunk's column matrix (2 MiB: about the per-core L2 plus a share of
     /// L3), while each chunk's sgemm stays wide. Settable so tests can force several chunks.
     public var chunkFloats = 1 << 19
+    /// Use `DirectConvolution` where it applies. Settable so tests can compare it with the im2col path.
+    public var allowsDirectKernel = true
+
+    private func usesDirectKernel(_ g: ConvolutionGeometry) -> Bool {
+        allowsDirectKernel && DirectConvolution.supports(g)
+    }
 
     /// Images per chunk for a geometry and batch size.
     private func chunkImages(_ g: ConvolutionGeometry, batch: Int) -> Int {
@@ -72,6 +89,7 @@ public final class Conv2d: Layer {
                                     kernelHeight: kernelSize, kernelWidth: kernelSize, stride: stride, padding: padding)
         geometry = g
         input = x
+        if usesDirectKernel(g) { return directForward(x, geometry: g) }
         let rows = g.columnRows, positions = g.columnCount
         let chunk = chunkImages(g, batch: batch)
         let cols = Tensor.reusing(columns, shape: [rows, chunk * positions])
@@ -99,46 +117,132 @@ public final class Conv2d: Layer {
         return y
     }
 
-    public func backward(_ gradOutput: Tensor) -> Tensor {
-        guard let g = geometry, let x = input, let cols = columns, let y = output, let dy = channelMajor else {
+    public func backward(_ gradOutput: Tensor) -> Tensor { backward(gradOutput, inputGradient: true)! }
+
+    public func backward(_ gradOutput: Tensor, inputGradient: Bool) -> Tensor? {
+        guard let g = geometry, let x = input, let y = output else {
             preconditionFailure("Conv2d.backward before forward")
         }
         precondition(gradOutput.shape == y.shape, "Conv2d.backward: gradient shape \(gradOutput.shape), expected \(y.shape)")
+        let direct = usesDirectKernel(g)
+        if direct { directWeightGradient(gradOutput, geometry: g, batch: x.shape[0]) }
+        guard inputGradient || !direct else { return nil }
+        if direct, let adjoint = directAdjointGeometry(g) {
+            return directInputGradient(gradOutput, inputShape: x.shape, adjoint: adjoint)
+        }
         let batch = x.shape[0]
         let rows = g.columnRows, positions = g.columnCount
         let chunk = chunkImages(g, batch: batch)
+        // The direct forward leaves the column scratch unallocated.
+        let cols = Tensor.reusing(columns, shape: [rows, chunk * positions])
+        columns = cols
+        let dy = Tensor.reusing(channelMajor, shape: [outputChannels, chunk * positions])
+        channelMajor = dy
         let w = parameters.values(of: weight).baseAddress!
         let dw = parameters.gradients(of: weight).baseAddress!
         let db = bias.map { parameters.gradients(of: $0) }
-        let dx = Tensor.reusing(gradInput, shape: x.shape)
-        gradInput = dx
-        dx.fill(0)
+        var dx: Tensor?
+        if inputGradient {
+            dx = Tensor.reusing(gradInput, shape: x.shape)
+            gradInput = dx
+            dx?.fill(0)
+        }
         var first = 0
         while first < batch {
             let count = min(chunk, batch - first), span = count * positions
-            for i in 0..<count {
-                Im2Col.expand(image: x.pointer + (first + i) * g.imageSize, into: cols.pointer + i * positions,
-                              geometry: g, rowStride: span)
-            }
             // dY chunk: (c, out, P) → (out, c·P)
             BatchTranspose.imageMajorToChannelMajor(gradOutput.pointer + first * outputChannels * positions, into: dy.pointer,
                                                     channels: outputChannels, batch: count, positions: positions)
-            // dW (out, C·kh·kw) += dY (out, c·P) · columnsᵀ (c·P, C·kh·kw)
-            GEMM.multiply(dy.pointer, cols.pointer, transposeB: true, into: dw, m: outputChannels, n: rows, k: span, beta: 1)
-            if let db {
-                for o in 0..<outputChannels {
-                    db[o] += VectorOps.sum(UnsafeBufferPointer(start: dy.pointer + o * span, count: span))
+            if !direct {
+                for i in 0..<count {
+                    Im2Col.expand(image: x.pointer + (first + i) * g.imageSize, into: cols.pointer + i * positions,
+                                  geometry: g, rowStride: span)
+                }
+                // dW (out, C·kh·kw) += dY (out, c·P) · columnsᵀ (c·P, C·kh·kw)
+                GEMM.multiply(dy.pointer, cols.pointer, transposeB: true, into: dw, m: outputChannels, n: rows, k: span, beta: 1)
+                if let db {
+                    for o in 0..<outputChannels {
+                        db[o] += VectorOps.sum(UnsafeBufferPointer(start: dy.pointer + o * span, count: span))
+                    }
                 }
             }
-            // dcolumns (C·kh·kw, c·P) = Wᵀ (C·kh·kw, out) · dY (out, c·P), into the columns scratch (its
-            // columns are no longer needed), folded back per image by col2im.
-            GEMM.multiply(w, transposeA: true, dy.pointer, into: cols.pointer, m: rows, n: span, k: outputChannels)
-            for i in 0..<count {
-                Im2Col.accumulate(columns: cols.pointer + i * positions, into: dx.pointer + (first + i) * g.imageSize,
-                                  geometry: g, rowStride: span)
+            if let dx {
+                // dcolumns (C·kh·kw, c·P) = Wᵀ (C·kh·kw, out) · dY (out, c·P), into the columns scratch (its
+                // columns are no longer needed), folded back per image by col2im.
+                GEMM.multiply(w, transposeA: true, dy.pointer, into: cols.pointer, m: rows, n: span, k: outputChannels)
+                for i in 0..<count {
+                    Im2Col.accumulate(columns: cols.pointer + i * positions, into: dx.pointer + (first + i) * g.imageSize,
+                                      geometry: g, rowStride: span)
+                }
             }
             first += count
         }
         return dx
+    }
+
+    /// Forward by `DirectConvolution`, image by image, keeping the padded images for the weight gradient.
+    private func directForward(_ x: Tensor, geometry g: ConvolutionGeometry) -> Tensor {
+        let batch = x.shape[0], paddedSize = DirectConvolution.paddedSize(g)
+        let images = Tensor.reusing(padded, shape: [batch, paddedSize])
+        padded = images
+        let y = Tensor.reusing(output, shape: [batch, outputChannels, g.outputHeight, g.outputWidth])
+        output = y
+        let w = parameters.values(of: weight).baseAddress!
+        let b = bias.map { UnsafePointer(parameters.values(of: $0).baseAddress!) }
+        let outputSize = outputChannels * g.columnCount
+        for n in 0..<batch {
+            DirectConvolution.pad(image: x.pointer + n * g.imageSize, into: images.pointer + n * paddedSize, geometry: g)
+            DirectConvolution.forward(padded: images.pointer + n * paddedSize, weight: w, bias: b,
+                                      into: y.pointer + n * outputSize, outputChannels: outputChannels, geometry: g)
+        }
+        return y
+    }
+
+    /// The input gradient of a stride-1 3×3 convolution is itself one: dY padded by 2 − p, correlated with
+    /// the kernels rotated by 180° and in/out swapped. Its geometry, when the direct kernels handle it.
+    private func directAdjointGeometry(_ g: ConvolutionGeometry) -> ConvolutionGeometry? {
+        guard g.padding <= 2 else { return nil }
+        let adjoint = ConvolutionGeometry(channels: outputChannels, height: g.outputHeight, width: g.outputWidth,
+                                          kernelHeight: 3, kernelWidth: 3, stride: 1, padding: 2 - g.padding)
+        guard DirectConvolution.supports(adjoint), adjoint.outputHeight == g.height, adjoint.outputWidth == g.width else { return nil }
+        return adjoint
+    }
+
+    /// dX by `DirectConvolution` on dY (see `directAdjointGeometry`), image by image.
+    private func directInputGradient(_ gradOutput: Tensor, inputShape: [Int], adjoint: ConvolutionGeometry) -> Tensor {
+        let dx = Tensor.reusing(gradInput, shape: inputShape)
+        gradInput = dx
+        let rotated = Tensor.reusing(rotatedWeight, shape: [inputChannels, outputChannels, 3, 3])
+        rotatedWeight = rotated
+        let w = parameters.values(of: weight)
+        for o in 0..<outputChannels {
+            for c in 0..<inputChannels {
+                for tap in 0..<9 { rotated[(c * outputChannels + o) * 9 + 8 - tap] = w[(o * inputChannels + c) * 9 + tap] }
+            }
+        }
+        let scratch = Tensor.reusing(paddedGradient, shape: [DirectConvolution.paddedSize(adjoint)])
+        paddedGradient = scratch
+        let inputSize = dx.count / inputShape[0]
+        for n in 0..<inputShape[0] {
+            DirectConvolution.pad(image: gradOutput.pointer + n * adjoint.imageSize, into: scratch.pointer, geometry: adjoint)
+            DirectConvolution.forward(padded: scratch.pointer, weight: rotated.pointer, bias: nil, into: dx.pointer + n * inputSize,
+                                      outputChannels: inputChannels, geometry: adjoint)
+        }
+        return dx
+    }
+
+    /// dW and db by `DirectConvolution` from the padded images of the last forward.
+    private func directWeightGradient(_ gradOutput: Tensor, geometry g: ConvolutionGeometry, batch: Int) {
+        guard let images = padded else { preconditionFailure("Conv2d: direct backward without a direct forward") }
+        let scratch = Tensor.reusing(gradientRows, shape: [DirectConvolution.rowScratchSize(g)])
+        gradientRows = scratch
+        let dw = parameters.gradients(of: weight).baseAddress!
+        let db = bias.map { parameters.gradients(of: $0).baseAddress! }
+        let paddedSize = DirectConvolution.paddedSize(g), outputSize = outputChannels * g.columnCount
+        for n in 0..<batch {
+            DirectConvolution.accumulateWeightGradient(
+                padded: images.pointer + n * paddedSize, gradOutput: gradOutput.pointer + n * outputSize, gradWeight: dw,
+                gradBias: db, rows: scratch.pointer, outputChannels: outputChannels, geometry: g)
+        }
     }
 }

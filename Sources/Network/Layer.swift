@@ -11,6 +11,9 @@
 public protocol Layer: AnyObject {
     func forward(_ x: Tensor, training: Bool) -> Tensor
     func backward(_ gradOutput: Tensor) -> Tensor
+    /// `backward` that may skip ∂L/∂input (returning nil) when `inputGradient` is false: a network's first
+    /// layer, whose input gradient nobody reads, then saves that product. Parameter gradients are the same.
+    func backward(_ gradOutput: Tensor, inputGradient: Bool) -> Tensor?
     /// The trainable tensors whose gradients this layer's `backward` accumulates (sub-layers' included), so
     /// a model can say when a tensor's gradient is final and its allreduce may start.
     var parameterEntries: [ParameterEntry] { get }
@@ -19,6 +22,9 @@ public protocol Layer: AnyObject {
 extension Layer {
     /// Most layers (activations, pooling, reshapes) own no parameters.
     public var parameterEntries: [ParameterEntry] { [] }
+
+    /// Layers whose input gradient costs little always compute it.
+    public func backward(_ gradOutput: Tensor, inputGradient: Bool) -> Tensor? { backward(gradOutput) }
 }
 
 /// A layer with its own random stream (Dropout); models reseed these to make a training run reproducible

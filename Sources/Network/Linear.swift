@@ -47,7 +47,9 @@ public final class Linear: Layer {
         return y
     }
 
-    public func backward(_ gradOutput: Tensor) -> Tensor {
+    public func backward(_ gradOutput: Tensor) -> Tensor { backward(gradOutput, inputGradient: true)! }
+
+    public func backward(_ gradOutput: Tensor, inputGradient: Bool) -> Tensor? {
         guard let x = input else { preconditionFailure("Linear.backward before forward") }
         let batch = x.shape[0]
         precondition(gradOutput.shape == [batch, outputFeatures], "Linear.backward: gradient shape \(gradOutput.shape)")
@@ -62,6 +64,7 @@ public final class Linear: Layer {
                 VectorOps.add(UnsafeBufferPointer(start: dy + n * outputFeatures, count: outputFeatures), to: db)
             }
         }
+        guard inputGradient else { return nil }
         // dx (N, in) = dy (N, out) · W (out, in)
         let dx = Tensor.reusing(gradInput, shape: x.shape)
         gradInput = dx

@@ -58,9 +58,7 @@ public final class Model {
     /// ∂L/∂input. Call `parameters.zeroGradients()` first unless gradients should add up.
     @discardableResult
     public func backward(_ gradLogits: Tensor) -> Tensor {
-        var gradient = gradLogits
-        for layer in layers.reversed() { gradient = layer.backward(gradient) }
-        return gradient
+        backward(gradLogits, inputGradient: true) { _ in }!
     }
 
     /// `backward`, calling `parametersFinal(e)` as soon as the gradients of every entry with table index ≥ e
@@ -69,16 +67,41 @@ public final class Model {
     /// buckets while earlier layers are still being differentiated.
     @discardableResult
     public func backward(_ gradLogits: Tensor, parametersFinal: (Int) throws -> Void) rethrows -> Tensor {
+        try backward(gradLogits, inputGradient: true, parametersFinal: parametersFinal)!
+    }
+
+    /// The parameter gradients only (what training needs): like `backward(_:parametersFinal:)`, but no
+    /// layer computes an input gradient that nobody reads. The first layer that owns parameters skips its
+    /// ∂L/∂input (for a convolution or linear layer a whole matrix product), and the parameterless layers
+    /// in front of it (a Flatten) are not run backward at all. The gradients are identical.
+    public func accumulateParameterGradients(_ gradLogits: Tensor, parametersFinal: (Int) throws -> Void) rethrows {
+        try backward(gradLogits, inputGradient: false, parametersFinal: parametersFinal)
+    }
+
+    /// `accumulateParameterGradients` without the hook.
+    public func accumulateParameterGradients(_ gradLogits: Tensor) {
+        accumulateParameterGradients(gradLogits) { _ in }
+    }
+
+    @discardableResult
+    private func backward(_ gradLogits: Tensor, inputGradient: Bool, parametersFinal: (Int) throws -> Void) rethrows -> Tensor? {
         var gradient = gradLogits
         var lowestFinal = parameters.entries.count
-        for index in layers.indices.reversed() {
-            gradient = layers[index].backward(gradient)
+        let firstOwner = inputGradient ? 0 : firstEntryIndex.firstIndex { $0 != nil } ?? layers.count
+        for index in layers.indices.reversed() where index >= firstOwner {
+            let needsInput = inputGradient || index > firstOwner
+            let next = layers[index].backward(gradient, inputGradient: needsInput)
             if let first = firstEntryIndex[index], first < lowestFinal {
                 lowestFinal = first
                 try parametersFinal(first)
             }
+            guard let next else {
+                precondition(!needsInput, "a layer returned no input gradient although it was asked for one")
+                break
+            }
+            gradient = next
         }
-        return gradient
+        return inputGradient ? gradient : nil
     }
 
     /// Re-draws every parameter and resets every buffer, PyTorch-style, from `seed`; reseeds dropout.

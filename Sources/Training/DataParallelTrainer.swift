@@ -50,6 +50,7 @@ public final class DataParallelTrainer {
     private let reducer: BucketedAllreduce
     private let lossFunction = SoftmaxCrossEntropy()
     private var input: Tensor
+    private var labels: [Int]
     private var epochOrder: (epoch: Int, order: [Int])?
     private let augmentation: Augmentation
 
@@ -74,6 +75,7 @@ public final class DataParallelTrainer {
             bucketElements: configuration.bucketElements, communicator: communicator)
         let localCount = sampler.rankSlice(rank: communicator.rank, worldSize: communicator.size).count
         input = Tensor(shape: [localCount] + model.inputShape)
+        labels = [Int](repeating: 0, count: localCount)
         augmentation = configuration.augment
             ? Augmentation(cropPadding: 2, horizontalFlip: true, seed: configuration.seed) : Augmentation()
     }
@@ -96,14 +98,15 @@ public final class DataParallelTrainer {
         communicator.enterPhase("step \(step + 1)")
         let epoch = step / sampler.stepsPerEpoch
         if epochOrder?.epoch != epoch { epochOrder = (epoch, sampler.epochOrder(epoch: epoch)) }
-        let indices = sampler.localBatch(epoch: epoch, step: step % sampler.stepsPerEpoch,
-                                         rank: communicator.rank, worldSize: communicator.size, order: epochOrder?.order)
-        var batch = trainSet.gather(indices)
-        if augmentation.isEnabled { augmentation.apply(to: &batch, sampleIndices: indices, epoch: epoch) }
-        batch.images.withUnsafeBufferPointer { source in
-            input.storage.baseAddress!.update(from: source.baseAddress!, count: source.count)
+        // This rank's slice of the cached epoch order, gathered into the preallocated input and labels.
+        let order = epochOrder!.order
+        let indices = order[sampler.localPositions(step: step % sampler.stepsPerEpoch, rank: communicator.rank,
+                                                   worldSize: communicator.size)]
+        trainSet.gather(indices, into: input.storage, labels: &labels)
+        if augmentation.isEnabled {
+            augmentation.apply(to: input.storage, channels: trainSet.channels, height: trainSet.height, width: trainSet.width,
+                               sampleIndices: indices, epoch: epoch)
         }
-        let labels = batch.labels.map { Int($0) }
 
         // Dropout masks depend on (seed, step, rank) only, so a resumed run draws the same masks.
         model.reseedStochasticLayers(seed: configuration.seed &+ UInt64(step) &* 0x9E37_79B9 &+ UInt64(communicator.rank) << 40)
@@ -118,7 +121,7 @@ public final class DataParallelTrainer {
         if factor != 1 { for index in 0..<gradLogits.count { gradLogits.storage[index] *= factor } }
         // Each bucket's allreduce starts as soon as backward has finished its layers, overlapping the rest.
         let gradients = model.parameters.gradients
-        try model.backward(gradLogits) { try reducer.layerFinished($0, gradients: gradients) }
+        try model.accumulateParameterGradients(gradLogits) { try reducer.layerFinished($0, gradients: gradients) }
         try reducer.finish(gradients: gradients)
 
         var reduced = [localLoss * weight, localAccuracy * weight, StopSignal.pending != 0 ? 1 : 0]

@@ -118,4 +118,27 @@ final class TransformTests: XCTestCase {
         crop.apply(to: &epochOne, sampleIndices: Array(0..<50), epoch: 1)
         XCTAssertNotEqual(epochZero.images, epochOne.images)
     }
+
+    /// The trainer's allocation-free gather (into its input tensor, labels as Int, indices a slice of the
+    /// epoch order) and in-place augmentation give exactly what `gather` and `apply(to: &batch)` give.
+    func testGatherIntoBuffersEqualsGather() throws {
+        let data = try Dataset(name: "g", images: (0..<(6 * 2 * 9)).map { Float($0 % 23) }, labels: [0, 1, 2, 0, 1, 2], channels: 2,
+                               height: 3, width: 3, classCount: 3, pixelMaximum: 255)
+        let order = [5, 2, 4, 0, 1, 3]
+        let indices = order[1..<5]
+        var expected = data.gather(Array(indices))
+        var images = [Float](repeating: -1, count: indices.count * data.imageSize)
+        var labels = [Int](repeating: -1, count: indices.count)
+        images.withUnsafeMutableBufferPointer { data.gather(indices, into: $0, labels: &labels) }
+        XCTAssertEqual(images, expected.images)
+        XCTAssertEqual(labels, expected.labels.map { Int($0) })
+
+        let augmentation = Augmentation(cropPadding: 1, horizontalFlip: true, seed: 9)
+        augmentation.apply(to: &expected, sampleIndices: Array(indices), epoch: 2)
+        images.withUnsafeMutableBufferPointer {
+            augmentation.apply(to: $0, channels: 2, height: 3, width: 3, sampleIndices: indices, epoch: 2)
+        }
+        XCTAssertEqual(images, expected.images)
+        XCTAssertNotEqual(images, data.gather(Array(indices)).images, "the augmentation changed something")
+    }
 }

@@ -48,6 +48,27 @@ final class CollectiveWatchdogTests: XCTestCase {
         XCTAssertEqual(values, [1, 2, 3])
         XCTAssertEqual(try watched.allgather("host-a"), ["host-a"])
     }
+
+    /// The watched request asks the inner one: a `true` without asking made the bench's polled barrier spin
+    /// in MPI_Wait and kept overlapped buckets from moving during backward.
+    func testWatchedRequestProgressAsksTheInnerRequest() throws {
+        final class ThirdPokeLands: AllreduceRequest {
+            var pokes = 0
+            func wait() throws { pokes = 3 }
+            func progress() throws -> Bool {
+                pokes += 1
+                return pokes >= 3
+            }
+        }
+        let inner = ThirdPokeLands()
+        let watchdog = CollectiveWatchdog(timeout: .seconds(60), pollInterval: .milliseconds(50)) { _ in }
+        defer { watchdog.stop() }
+        let request = WatchedRequest(inner, watchdog: watchdog, name: "test")
+        XCTAssertFalse(try request.progress())
+        XCTAssertFalse(try request.progress())
+        XCTAssertTrue(try request.progress())
+        XCTAssertEqual(inner.pokes, 3)
+    }
 }
 
 final class PlacementAdviceTests: XCTestCase {

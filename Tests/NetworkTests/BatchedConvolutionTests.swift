@@ -40,6 +40,7 @@ final class BatchedConvolutionTests: XCTestCase {
             let conv = Conv2d(name: "c", inputChannels: 3, outputChannels: 4, kernelSize: 3, stride: stride, padding: padding,
                               registry: registry)
             conv.chunkFloats = chunkFloats
+            conv.allowsDirectKernel = false  // the chunked im2col path (DirectConvolutionTests cover the other)
             registry.allocate()
             let store = registry.parameters
             for i in 0..<store.count { store.values[i] = Float((i * 7) % 13) / 13 - 0.5 }
@@ -60,6 +61,7 @@ final class BatchedConvolutionTests: XCTestCase {
             registry.allocate()
             for i in 0..<registry.parameters.count { registry.parameters.values[i] = Float(i % 5) * 0.1 - 0.2 }
             conv.chunkFloats = chunkFloats
+            conv.allowsDirectKernel = false
             let x = TestData.uniform(shape: [5, 2, 4, 4], in: -1, 1, seed: 5)
             let y = conv.forward(x, training: true)
             let dy = TestData.uniform(shape: y.shape, in: -1, 1, seed: 6)

@@ -3,7 +3,7 @@
 
 #include <stddef.h>
 
-/// Element-wise loops that Swift does not vectorise on Linux: Swift's Float and SIMD square roots lower to
+/// Loops that Swift does not vectorise on Linux. Element-wise: Swift's Float and SIMD square roots lower to
 /// one scalar sqrtss per element with a libm errno fallback, so any loop containing a square root stays
 /// scalar. Compiled here with -fno-math-errno, the same loops become packed sqrtps/divps.
 
@@ -15,5 +15,24 @@
 void l3rs_adam_direction(const float *gradient, float *firstMoment, float *secondMoment, float *direction,
                          size_t count, float beta1, float beta2, float firstCorrection,
                          float secondCorrectionRoot, float epsilon);
+
+/// Direct convolution, stride 1, of ONE image for few input channels, where im2col + sgemm has k = C·kh·kw
+/// of 9…27 and is bound by packing and by the transpose of its channel-major product. `padded` is the image
+/// with its zero padding written out: (channels, paddedHeight, paddedWidth) with paddedHeight = H + 2p and
+/// paddedWidth ≥ outputWidth + kernel − 1 when outputWidth is a multiple of 8, else ≥ roundUp(outputWidth, 32)
+/// + kernel − 1 (zero slack, so whole-vector loads stay inside).
+/// weight (outputChannels, channels, kernel, kernel), bias (outputChannels) or NULL; writes
+/// output (outputChannels, outputHeight, outputWidth).
+void l3rs_conv_direct_forward(const float *padded, const float *weight, const float *bias, float *output,
+                              size_t channels, size_t paddedHeight, size_t paddedWidth, size_t outputChannels,
+                              size_t kernel, size_t outputHeight, size_t outputWidth);
+
+/// The weight and bias gradients of the same direct 3×3 convolution for one image, ADDED into gradWeight
+/// (outputChannels, channels, 3, 3) and gradBias (or NULL). paddedWidth ≥ roundUp(outputWidth, 8) + 2;
+/// rows: scratch of outputHeight · roundUp(outputWidth, 8) floats.
+void l3rs_conv3x3_direct_weight_gradient(const float *padded, const float *gradOutput, float *gradWeight,
+                                         float *gradBias, float *rows, size_t channels, size_t paddedHeight,
+                                         size_t paddedWidth, size_t outputChannels, size_t outputHeight,
+                                         size_t outputWidth);
 
 #endif

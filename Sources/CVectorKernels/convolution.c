@@ -1,0 +1,155 @@
+#include "CVectorKernels.h"
+#include <string.h>
+
+// Products here are contracted to FMAs (the target's -ffp-contract=off is for the Adam loop, which must
+// round like the Swift code it replaced; these kernels are compared with the im2col path to a tolerance).
+#pragma clang fp contract(fast)
+
+typedef float v8 __attribute__((vector_size(32), aligned(4)));
+#define load8(p) (*(const v8 *)(p))
+#define store8(p, v) (*(v8 *)(p) = (v))
+#define splat8(x) ((v8){(x), (x), (x), (x), (x), (x), (x), (x)})
+
+// An AVX2+FMA build chosen at load time where the CPU has it, so the package needs no -march flag.
+#define L3RS_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+
+L3RS_CLONES
+void l3rs_conv_direct_forward(const float *restrict padded, const float *restrict weight, const float *restrict bias,
+                              float *restrict output, size_t channels, size_t paddedHeight, size_t paddedWidth,
+                              size_t outputChannels, size_t kernel, size_t outputHeight, size_t outputWidth) {
+    const size_t plane = paddedHeight * paddedWidth, taps = channels * kernel * kernel;
+    const size_t outPlane = outputHeight * outputWidth;
+    if (outputWidth % 8 == 0 && outputWidth % 32 != 0) {
+        // Rows of whole vectors but not of whole blocks (16, 8 wide): 32 consecutive pixels of the flattened
+        // output plane, spanning rows, so every lane is used. Two output channels in eight accumulators.
+        for (size_t o = 0; o < outputChannels; o += 2) {
+            const int pair = o + 1 < outputChannels;
+            const float *w0 = weight + o * taps, *w1 = pair ? w0 + taps : w0;
+            const float b0 = bias ? bias[o] : 0.0f, b1 = bias && pair ? bias[o + 1] : 0.0f;
+            float *y0 = output + o * outPlane, *y1 = pair ? y0 + outPlane : y0;
+            for (size_t q = 0; q < outPlane; q += 32) {
+                const size_t vectors = outPlane - q < 32 ? (outPlane - q) / 8 : 4;
+                size_t offset[4];
+                for (size_t v = 0; v < 4; v++) {
+                    const size_t pixel = q + 8 * (v < vectors ? v : 0);
+                    offset[v] = pixel / outputWidth * paddedWidth + pixel % outputWidth;
+                }
+                v8 a0 = splat8(b0), a1 = a0, a2 = a0, a3 = a0;
+                v8 c0 = splat8(b1), c1 = c0, c2 = c0, c3 = c0;
+                size_t t = 0;
+                for (size_t c = 0; c < channels; c++) {
+                    for (size_t ki = 0; ki < kernel; ki++) {
+                        const float *row = padded + c * plane + ki * paddedWidth;
+                        for (size_t kj = 0; kj < kernel; kj++, t++) {
+                            const v8 u = splat8(w0[t]), v = splat8(w1[t]);
+                            const v8 x0 = load8(row + kj + offset[0]), x1 = load8(row + kj + offset[1]);
+                            const v8 x2 = load8(row + kj + offset[2]), x3 = load8(row + kj + offset[3]);
+                            a0 += u * x0; a1 += u * x1; a2 += u * x2; a3 += u * x3;
+                            c0 += v * x0; c1 += v * x1; c2 += v * x2; c3 += v * x3;
+                        }
+                    }
+                }
+                const v8 first[4] = {a0, a1, a2, a3}, second[4] = {c0, c1, c2, c3};
+                for (size_t v = 0; v < vectors; v++) {
+                    store8(y0 + q + 8 * v, first[v]);
+                    if (pair) store8(y1 + q + 8 * v, second[v]);
+                }
+            }
+        }
+        return;
+    }
+    // Other widths: two output channels × 32 output pixels of one row in eight accumulators: each input load
+    // feeds two FMAs.
+    for (size_t o = 0; o < outputChannels; o += 2) {
+        const int pair = o + 1 < outputChannels;
+        const float *w0 = weight + o * taps, *w1 = pair ? w0 + taps : w0;
+        const float b0 = bias ? bias[o] : 0.0f, b1 = bias && pair ? bias[o + 1] : 0.0f;
+        float *y0 = output + o * outPlane, *y1 = pair ? y0 + outPlane : y0;
+        for (size_t oy = 0; oy < outputHeight; oy++) {
+            for (size_t ox = 0; ox < outputWidth; ox += 32) {
+                v8 a0 = splat8(b0), a1 = a0, a2 = a0, a3 = a0;
+                v8 c0 = splat8(b1), c1 = c0, c2 = c0, c3 = c0;
+                size_t t = 0;
+                for (size_t c = 0; c < channels; c++) {
+                    for (size_t ki = 0; ki < kernel; ki++) {
+                        const float *row = padded + c * plane + (oy + ki) * paddedWidth + ox;
+                        for (size_t kj = 0; kj < kernel; kj++, t++) {
+                            const v8 u = splat8(w0[t]), v = splat8(w1[t]);
+                            const v8 x0 = load8(row + kj), x1 = load8(row + kj + 8);
+                            const v8 x2 = load8(row + kj + 16), x3 = load8(row + kj + 24);
+                            a0 += u * x0; a1 += u * x1; a2 += u * x2; a3 += u * x3;
+                            c0 += v * x0; c1 += v * x1; c2 += v * x2; c3 += v * x3;
+                        }
+                    }
+                }
+                float *d0 = y0 + oy * outputWidth + ox, *d1 = y1 + oy * outputWidth + ox;
+                if (ox + 32 <= outputWidth) {
+                    store8(d0, a0); store8(d0 + 8, a1); store8(d0 + 16, a2); store8(d0 + 24, a3);
+                    if (pair) { store8(d1, c0); store8(d1 + 8, c1); store8(d1 + 16, c2); store8(d1 + 24, c3); }
+                } else {
+                    float r0[32], r1[32];
+                    store8(r0, a0); store8(r0 + 8, a1); store8(r0 + 16, a2); store8(r0 + 24, a3);
+                    store8(r1, c0); store8(r1 + 8, c1); store8(r1 + 16, c2); store8(r1 + 24, c3);
+                    // Whole vectors first: a scalar copy of the row (28 of MNIST's 32) cost more than its FMAs.
+                    const size_t n = outputWidth - ox;
+                    size_t i = 0;
+                    for (; i + 8 <= n; i += 8) {
+                        store8(d0 + i, load8(r0 + i));
+                        if (pair) store8(d1 + i, load8(r1 + i));
+                    }
+                    for (; i < n; i++) {
+                        d0[i] = r0[i];
+                        if (pair) d1[i] = r1[i];
+                    }
+                }
+            }
+        }
+    }
+}
+
+L3RS_CLONES
+void l3rs_conv3x3_direct_weight_gradient(const float *restrict padded, const float *restrict gradOutput,
+                                         float *restrict gradWeight, float *restrict gradBias, float *restrict rows,
+                                         size_t channels, size_t paddedHeight, size_t paddedWidth,
+                                         size_t outputChannels, size_t outputHeight, size_t outputWidth) {
+    const size_t plane = paddedHeight * paddedWidth, outPlane = outputHeight * outputWidth;
+    const size_t rowStride = (outputWidth + 7) / 8 * 8;
+    for (size_t o = 0; o < outputChannels; o++) {
+        // dY's plane with each row zero-padded to whole vectors, so the tap sums need no tail loop.
+        const float *dy = gradOutput + o * outPlane;
+        v8 total = splat8(0.0f);
+        for (size_t oy = 0; oy < outputHeight; oy++) {
+            float *row = rows + oy * rowStride;
+            memcpy(row, dy + oy * outputWidth, outputWidth * sizeof(float));
+            for (size_t ox = outputWidth; ox < rowStride; ox++) row[ox] = 0;
+            for (size_t ox = 0; ox < rowStride; ox += 8) total += load8(row + ox);
+        }
+        if (gradBias) {
+            float sum = 0;
+            for (int lane = 0; lane < 8; lane++) sum += total[lane];
+            gradBias[o] += sum;
+        }
+        // Nine accumulators, one per tap: each dY load feeds nine FMAs.
+        for (size_t c = 0; c < channels; c++) {
+            v8 s0 = splat8(0.0f), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0, s8 = s0;
+            const float *base = padded + c * plane;
+            for (size_t oy = 0; oy < outputHeight; oy++) {
+                const float *r0 = base + oy * paddedWidth, *r1 = r0 + paddedWidth, *r2 = r1 + paddedWidth;
+                const float *row = rows + oy * rowStride;
+                for (size_t ox = 0; ox < rowStride; ox += 8) {
+                    const v8 g = load8(row + ox);
+                    s0 += g * load8(r0 + ox); s1 += g * load8(r0 + ox + 1); s2 += g * load8(r0 + ox + 2);
+                    s3 += g * load8(r1 + ox); s4 += g * load8(r1 + ox + 1); s5 += g * load8(r1 + ox + 2);
+                    s6 += g * load8(r2 + ox); s7 += g * load8(r2 + ox + 1); s8 += g * load8(r2 + ox + 2);
+                }
+            }
+            const v8 sums[9] = {s0, s1, s2, s3, s4, s5, s6, s7, s8};
+            float *dw = gradWeight + (o * channels + c) * 9;
+            for (int t = 0; t < 9; t++) {
+                float sum = 0;
+                for (int lane = 0; lane < 8; lane++) sum += sums[t][lane];
+                dw[t] += sum;
+            }
+        }
+    }
+}

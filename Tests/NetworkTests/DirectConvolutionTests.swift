@@ -1,0 +1,97 @@
+import XCTest
+@testable import Kernels
+@testable import Network
+
+/// The direct few-channel convolution against the im2col path, its finite-difference gradients, and the
+/// model's parameter-gradient-only backward against the full one.
+final class DirectConvolutionTests: XCTestCase {
+    private func makeConv(channels: Int, out: Int, padding: Int, direct: Bool, bias: Bool = true) -> (Conv2d, ParameterStore) {
+        let registry = ParameterRegistry()
+        let conv = Conv2d(name: "c", inputChannels: channels, outputChannels: out, kernelSize: 3, stride: 1,
+                          padding: padding, bias: bias, registry: registry)
+        conv.allowsDirectKernel = direct
+        registry.allocate()
+        let store = registry.parameters
+        for i in 0..<store.count { store.values[i] = Float((i * 7) % 13) / 13 - 0.5 }
+        return (conv, store)
+    }
+
+    /// Forward, weight, bias and input gradients of both paths agree to rounding, on shapes that exercise
+    /// whole 32-wide output blocks, partial ones, more than one block per row, an odd channel count, no
+    /// padding (input gradient padded by 2), more than 16 output channels (input gradient by im2col), and
+    /// up to 64 input channels on rows of whole vectors (blocks spanning rows, a partial last block).
+    func testDirectPathEqualsIm2ColPath() {
+        let shapes: [(channels: Int, out: Int, height: Int, width: Int, padding: Int, bias: Bool)] = [
+            (1, 32, 28, 28, 1, true), (3, 16, 32, 32, 1, true), (2, 3, 5, 37, 0, false), (3, 5, 6, 7, 1, true), (1, 1, 3, 70, 1, true),
+            (16, 16, 8, 9, 1, true), (16, 24, 5, 6, 1, false),
+            (32, 20, 6, 16, 1, true), (64, 64, 8, 8, 1, true), (40, 8, 7, 10, 0, false),
+        ]
+        for shape in shapes {
+            let (direct, directStore) = makeConv(channels: shape.channels, out: shape.out, padding: shape.padding, direct: true, bias: shape.bias)
+            let (columns, columnStore) = makeConv(channels: shape.channels, out: shape.out, padding: shape.padding, direct: false, bias: shape.bias)
+            let x = TestData.uniform(shape: [3, shape.channels, shape.height, shape.width], in: -1, 1, seed: 11)
+            let g = ConvolutionGeometry(channels: shape.channels, height: shape.height, width: shape.width,
+                                        kernelHeight: 3, kernelWidth: 3, stride: 1, padding: shape.padding)
+            XCTAssertTrue(DirectConvolution.supports(g))
+            let y = direct.forward(x, training: true).values, expected = columns.forward(x, training: true).values
+            XCTAssertEqual(y.count, expected.count)
+            // Float sums of up to 576 products in another order: relative to the value's size.
+            for i in 0..<y.count { XCTAssertEqual(y[i], expected[i], accuracy: 1e-5 * max(1, abs(expected[i])), "\(shape) output \(i)") }
+            let dy = TestData.uniform(shape: direct.forward(x, training: true).shape, in: -1, 1, seed: 12)
+            _ = columns.forward(x, training: true)
+            let dx = direct.backward(dy).values, expectedDx = columns.backward(dy).values
+            for i in 0..<dx.count { XCTAssertEqual(dx[i], expectedDx[i], accuracy: 1e-5 * max(1, abs(expectedDx[i])), "\(shape) dx \(i)") }
+            let dw = Array(directStore.gradients), expectedDw = Array(columnStore.gradients)
+            XCTAssertEqual(dw.count, expectedDw.count)
+            for i in 0..<dw.count {
+                XCTAssertEqual(dw[i], expectedDw[i], accuracy: 1e-4 * max(1, abs(expectedDw[i])), "\(shape) parameter gradient \(i)")
+            }
+        }
+    }
+
+    func testDirectPathFiniteDifferenceGradients() {
+        for (channels, padding, width) in [(1, 1, 9), (3, 0, 9), (16, 1, 9), (24, 1, 8)] {
+            let (conv, store) = makeConv(channels: channels, out: 3, padding: padding, direct: true)
+            TestData.randomize(store, seed: 5)
+            let x = TestData.uniform(shape: [2, channels, 6, width], in: -1, 1, seed: 6)
+            assertGradientsMatch(GradientCheck.layerResults(conv, input: x, training: true, parameters: store), tolerance: 2e-2,
+                                 "\(channels) channels, padding \(padding)")
+        }
+    }
+
+    /// Skipping the input gradient (first layer a direct conv, an im2col conv, or a Flatten before a Linear)
+    /// leaves every parameter gradient bit-identical and reports the same final entries.
+    func testParameterGradientsIdenticalWithoutInputGradient() {
+        let usps = ModelZoo.ccexamUSPS(seed: 3)
+        let im2colUSPS = ModelZoo.ccexamUSPS(seed: 3)
+        for case let conv as Conv2d in im2colUSPS.layers { conv.allowsDirectKernel = false }
+        let cases: [(Model, [Int])] = [
+            (usps, [1, 16, 16]), (im2colUSPS, [1, 16, 16]),
+            (ModelZoo.mlp(inputShape: [1, 6, 6], hiddenWidths: [8], classCount: 3, seed: 4), [1, 6, 6]),
+            (ModelZoo.resnet(inputShape: [3, 8, 8], blocksPerStage: [1, 1], baseWidth: 4, classCount: 3, seed: 2), [3, 8, 8]),
+        ]
+        for (model, shape) in cases {
+            let x = TestData.uniform(shape: [4] + shape, in: -1, 1, seed: 9)
+            let labels = [0, 2, 1, 2]
+            let loss = SoftmaxCrossEntropy()
+            model.parameters.zeroGradients()
+            model.reseedStochasticLayers(seed: 5)  // the same dropout masks in both passes
+            _ = loss.loss(logits: model.forward(x, training: true), labels: labels)
+            var fullReported: [Int] = []
+            model.backward(loss.gradient()) { fullReported.append($0) }
+            let full = Array(model.parameters.gradients)
+            model.parameters.zeroGradients()
+            model.reseedStochasticLayers(seed: 5)
+            _ = loss.loss(logits: model.forward(x, training: true), labels: labels)
+            var reported: [Int] = []
+            model.accumulateParameterGradients(loss.gradient()) { reported.append($0) }
+            let skipped = Array(model.parameters.gradients)
+            XCTAssertEqual(skipped.count, full.count)
+            let differing = zip(skipped, full).filter { $0.0 != $0.1 }.count
+            XCTAssertEqual(differing, 0, "\(model.name): \(differing) parameter gradients differ")
+            XCTAssertEqual(reported, fullReported, model.name)
+            XCTAssertEqual(reported.last, 0, model.name)
+            XCTAssertTrue(full.contains { $0 != 0 }, model.name)
+        }
+    }
+}
