@@ -18,14 +18,17 @@ let package = Package(
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
+        // The one seedable generator (SplitMix64) behind every random choice: initialisation, dropout, data
+        // order, splits, augmentation, φ's start.
+        .target(name: "Seeding"),
         // GEMM wrappers, im2col, vectorised element-wise and reduction loops.
         .target(name: "Kernels", dependencies: ["CBLAS", "CVectorKernels"]),
         // Communicator protocol: MPI and single-process implementations.
         .target(name: "Distributed", dependencies: ["CMPI"]),
         // Flat parameter store, layers with forward/backward passes, models, losses.
-        .target(name: "Network", dependencies: ["Kernels"]),
+        .target(name: "Network", dependencies: ["Kernels", "Seeding"]),
         // Dataset readers, normalisation, shuffling, sharding.
-        .target(name: "Datasets", dependencies: ["Inflate"]),
+        .target(name: "Datasets", dependencies: ["Inflate", "Seeding"]),
         // safetensors reader and writer, PyTorch state_dict import.
         .target(name: "Checkpoints", dependencies: ["Inflate"]),
         // gzip and raw-deflate decompression (zlib), shared by dataset files and zip-packed checkpoints.
@@ -37,25 +40,26 @@ let package = Package(
         .target(name: "Optimizers", dependencies: ["CVectorKernels"]),
         // L3RS: per-layer mixing of normalised base directions by a small shared MLP, and its meta-gradient.
         // Tensors cross into files as Checkpoints' NamedTensor, so φ and states need no second tensor type.
-        .target(name: "LearnedOptimizer", dependencies: ["Optimizers", "Checkpoints"]),
+        .target(name: "LearnedOptimizer", dependencies: ["Optimizers", "Checkpoints", "Seeding"]),
 
         // `l3rs bench`: step, layer, allreduce, optimizer and meta-training costs against in-run baselines.
         .target(name: "Benchmarks", dependencies: [
             "Kernels", "Distributed", "Network", "Datasets", "Optimizers", "LearnedOptimizer", "Training", "MetaTraining",
+            "Seeding",
         ]),
 
         // Metrics logs, progress lines, tables and plots.
         .target(name: "Reports", dependencies: []),
         // The data-parallel trainer: configuration, run folders, checkpoints and resume, stop signals.
         .target(name: "Training", dependencies: [
-            "Distributed", "Network", "Datasets", "Checkpoints", "Optimizers", "LearnedOptimizer", "Reports",
+            "Distributed", "Network", "Datasets", "Checkpoints", "Optimizers", "LearnedOptimizer", "Reports", "Seeding",
             .product(name: "Yams", package: "Yams"),
         ]),
         // Meta-training of L3RS: inner runs of the real model advanced in truncations, the data-parallel
         // meta-gradient, the meta-optimizer loop, its checkpoints and resume.
         .target(name: "MetaTraining", dependencies: [
             "Distributed", "Network", "Datasets", "Checkpoints", "Optimizers", "LearnedOptimizer", "Reports",
-            "Training", .product(name: "Yams", package: "Yams"),
+            "Seeding", "Training", .product(name: "Yams", package: "Yams"),
         ]),
 
         // The paper's experiment as one job: stages (pretrain, meta-train and ablations, tuned baselines,
@@ -74,20 +78,21 @@ let package = Package(
             ]
         ),
 
+        .testTarget(name: "SeedingTests", dependencies: ["Seeding"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         // Shared by the test targets: launching mpirun with a time limit.
         .target(name: "TestSupport", dependencies: ["Distributed"], path: "Tests/TestSupport"),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TestSupport"]),
-        .testTarget(name: "NetworkTests", dependencies: ["Network", "Kernels"]),
+        .testTarget(name: "NetworkTests", dependencies: ["Network", "Kernels", "Seeding"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Inflate", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "LearnedOptimizerTests", dependencies: ["LearnedOptimizer", "Optimizers"]),
+        .testTarget(name: "LearnedOptimizerTests", dependencies: ["LearnedOptimizer", "Optimizers", "Seeding"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Distributed", "Checkpoints", "TestSupport"]),
         .testTarget(name: "MetaTrainingTests", dependencies: [
             "MetaTraining", "Training", "LearnedOptimizer", "Network", "Distributed", "Datasets", "Checkpoints",
-            "TestSupport",
+            "Seeding", "TestSupport",
         ]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Training", "Reports", "TestSupport"]),
         // End-to-end runs of the l3rs executable under launchers and batch systems (mpirun, a one-node Slurm),

@@ -1,4 +1,5 @@
 import Network
+import Seeding
 
 /// A deterministic random batch for a model: inputs uniform in [−1, 1), labels uniform over the classes.
 /// Benchmarks time the kernels, not the data, so no files are read.

@@ -1,5 +1,6 @@
 import Datasets
 import Network
+import Seeding
 
 /// A deterministic random dataset shaped for a model (pixels uniform in 0...255, labels uniform over the
 /// classes), so that the meta-training bench runs the real `MetaTraining.ModelInnerProblem` without reading

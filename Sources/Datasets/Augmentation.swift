@@ -1,3 +1,5 @@
+import Seeding
+
 /// Training-time augmentation: random crop after zero padding, and random horizontal flip.
 ///
 /// Off by default (fine-tuning digit-like images, a flip changes a class). Decisions are drawn from
@@ -39,7 +41,7 @@ public struct Augmentation: Sendable, Equatable {
         let plane = height * width
         var scratch = [Float](repeating: 0, count: plane)
         for (slot, sample) in sampleIndices.enumerated() {
-            var generator = SeededGenerator(seed: seed, stream: UInt64(epoch), UInt64(sample))
+            var generator = SplitMix64(seed: seed, stream: UInt64(epoch), UInt64(sample))
             // Offsets into the padded image: 0...2·padding, where `padding` is the identity.
             let shiftY = cropPadding > 0 ? generator.uniform(below: 2 * cropPadding + 1) - cropPadding : 0
             let shiftX = cropPadding > 0 ? generator.uniform(below: 2 * cropPadding + 1) - cropPadding : 0

@@ -1,3 +1,5 @@
+import Seeding
+
 /// Chooses which samples each rank trains on, so that data-parallel training sees exactly the batches a
 /// single process would.
 ///
@@ -30,7 +32,7 @@ public struct GlobalBatchSampler: Sendable, Equatable {
 
     /// The order of all samples in an epoch; callers that take many steps compute it once per epoch.
     public func epochOrder(epoch: Int) -> [Int] {
-        var generator = SeededGenerator(seed: seed, stream: 0x4550_4F43, UInt64(epoch)) // "EPOC"
+        var generator = SplitMix64(seed: seed, stream: 0x4550_4F43, UInt64(epoch)) // "EPOC"
         return generator.permutation(sampleCount)
     }
 

@@ -1,8 +1,10 @@
+import Seeding
+
 /// Seeded reordering and splitting: the same seed gives the same order on every rank and every run.
 extension Dataset {
     /// The dataset in a seeded random order.
     public func shuffled(seed: UInt64) -> Dataset {
-        var generator = SeededGenerator(seed: seed, stream: 0x5348_5546) // "SHUF"
+        var generator = SplitMix64(seed: seed, stream: 0x5348_5546) // "SHUF"
         return subset(generator.permutation(count))
     }
 
@@ -13,7 +15,7 @@ extension Dataset {
         guard validationCount > 0, validationCount < count else {
             throw DatasetError(file: name, "validation count \(validationCount) must be in 1..<\(count) (the dataset size)")
         }
-        var generator = SeededGenerator(seed: seed, stream: 0x5350_4C54) // "SPLT"
+        var generator = SplitMix64(seed: seed, stream: 0x5350_4C54) // "SPLT"
         let order = generator.permutation(count)
         let validation = order[..<validationCount].sorted()
         let train = order[validationCount...].sorted()

@@ -1,4 +1,5 @@
 import Checkpoints
+import Seeding
 
 /// The meta-parameters φ (MLP weights and, in the embedding variant, the layer embeddings) in one flat Float
 /// buffer with a table of named tensors, so the lead can allreduce its gradient in one call and save it as
@@ -14,7 +15,7 @@ public struct MetaParameters: Sendable, Equatable {
     public init(initialFor configuration: L3RSConfiguration, layerCount: Int) {
         layout = MetaNetworkLayout(configuration: configuration, layerCount: layerCount)
         values = [Float](repeating: 0, count: layout.count)
-        var generator = SeededGenerator(seed: configuration.seed)
+        var generator = SplitMix64(seed: configuration.seed)
         let (inputs, hidden) = (layout.inputCount, layout.hiddenWidth)
         let firstBound = Float((6.0 / Double(inputs + hidden)).squareRoot())
         for i in 0..<(hidden * inputs) {

@@ -1,5 +1,6 @@
 import LearnedOptimizer
 import Network
+import Seeding
 
 /// One inner fine-tuning run that meta-training advances a truncation at a time: its parameters and L3RS
 /// state, which run it is (`index`) and how often it has restarted. Its head seed, training-data order and

@@ -5,6 +5,7 @@ import Foundation
 import LearnedOptimizer
 import Network
 import Reports
+import Seeding
 import Training
 
 /// A whole meta-training run on this rank: backbone, data, meta-trainer, run folder, resume, progress,

@@ -120,7 +120,7 @@ public final class ModelInnerProblem: InnerProblem {
         let loss = Double(lossFunction.loss(logits: logits, labels: batch.labels.map { Int($0) }))
         let gradLogits = lossFunction.gradient()
         if scale != 1 { for index in 0..<gradLogits.count { gradLogits.storage[index] *= scale } }
-        model.backward(gradLogits)
+        model.accumulateParameterGradients(gradLogits)
         gradient.baseAddress!.update(from: model.parameters.gradients.baseAddress!, count: gradient.count)
         return loss
     }

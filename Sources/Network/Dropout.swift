@@ -1,3 +1,5 @@
+import Seeding
+
 /// Inverted dropout: in training each element is kept with probability 1−p and scaled by 1/(1−p), so
 /// inference is the identity. Masks come from the layer's own SplitMix64 stream, so a seed reproduces them;
 /// `reseed` restarts the stream (the same seed gives the same sequence of masks).

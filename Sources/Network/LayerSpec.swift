@@ -1,3 +1,5 @@
+import Seeding
+
 /// One row of a sequential architecture table. The ccexam networks are written as such tables so their
 /// PyTorch names (`features.0`, `classifier.2`, …) sit in one place per network and are easy to correct.
 public enum LayerSpec: Sendable, Equatable {

@@ -1,3 +1,5 @@
+import Seeding
+
 /// A sequential network together with its parameter store (trainable tensors, flat, with gradients) and its
 /// buffer store (BatchNorm running statistics), both allocated once when the model is built.
 public final class Model {

@@ -1,3 +1,5 @@
+import Seeding
+
 /// PyTorch's default initialisation, reproduced by distribution (not bit for bit: the generator differs).
 ///
 /// - Conv2d and Linear weights: `kaiming_uniform_(a=√5)`, i.e. gain √(2/(1+5)) = √(1/3) and bound

@@ -1,5 +1,6 @@
 import Datasets
 import Network
+import Seeding
 
 /// The train and test splits a run uses, prepared for its backbone. Datasets without a test split of their
 /// own (mnist-5k, animal-mnist, digits) get a seeded 80/20 split that is the same on every rank and run.

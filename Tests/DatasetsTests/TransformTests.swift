@@ -70,20 +70,6 @@ final class TransformTests: XCTestCase {
         assertError(try data.split(validationCount: 100, seed: 1), mentions: ["1..<100"])
     }
 
-    func testGeneratorIsStableAcrossVersions() {
-        // Pinned values: a change here would silently change every shuffle of every past run.
-        var generator = SeededGenerator(seed: 42)
-        XCTAssertEqual(generator.next(), 0xBDD7_3226_2FEB_6E95)
-        var permuting = SeededGenerator(seed: 1)
-        XCTAssertEqual(permuting.permutation(5).sorted(), [0, 1, 2, 3, 4])
-        var a = SeededGenerator(seed: 9, stream: 1, 2), b = SeededGenerator(seed: 9, stream: 2, 1)
-        XCTAssertNotEqual(a.next(), b.next())
-        var uniform = SeededGenerator(seed: 5)
-        var counts = [Int](repeating: 0, count: 3)
-        for _ in 0..<3000 { counts[uniform.uniform(below: 3)] += 1 }
-        XCTAssertTrue(counts.allSatisfy { $0 > 900 && $0 < 1100 }, "\(counts)")
-    }
-
     func testAugmentation() throws {
         let data = try Dataset(name: "a", images: (0..<(3 * 16)).map { Float($0 + 1) }, labels: [0, 1, 2], channels: 1, height: 4, width: 4, classCount: 3, pixelMaximum: 255)
         var untouched = data.gather([0, 1, 2])

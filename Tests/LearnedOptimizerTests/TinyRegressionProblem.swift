@@ -1,4 +1,5 @@
 import LearnedOptimizer
+import Seeding
 
 /// A tiny non-quadratic regression, y = s ⊙ (W x) + b with squared error, whose gradient and
 /// Hessian-vector product are written out exactly (in Double), for checking meta-gradients.
@@ -176,22 +177,14 @@ struct ReplayedProblem: InnerProblem {
     }
 }
 
-/// SplitMix64 for deterministic test data.
+/// Deterministic Double test data from the project's generator (53 random bits per value).
 struct TestGenerator {
-    var state: UInt64
+    var generator: SplitMix64
 
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    init(seed: UInt64) { generator = SplitMix64(seed: seed) }
 
     /// Uniform in [−halfWidth, halfWidth].
     mutating func uniform(_ halfWidth: Double) -> Double {
-        (Double(next() >> 11) / Double(1 << 53) * 2 - 1) * halfWidth
+        (Double(generator.next() >> 11) / Double(1 << 53) * 2 - 1) * halfWidth
     }
 }

@@ -4,6 +4,7 @@ import Foundation
 import LearnedOptimizer
 import MetaTraining
 import Network
+import Seeding
 
 /// Small, deterministic meta-training set-ups for the tests: a 64→16→10 MLP (no BatchNorm, so shards of a
 /// batch give exactly the global gradient's terms) on synthetic 8×8 "images" of ten noisy class prototypes.

@@ -1,3 +1,4 @@
+import Seeding
 import XCTest
 @testable import Network
 

@@ -1,4 +1,5 @@
 @testable import Network
+import Seeding
 
 /// Seeded test inputs and parameter fills.
 enum TestData {
