@@ -107,11 +107,7 @@ public struct MetaTrainingConfiguration: Codable, Equatable, Sendable {
     }
 
     public static func load(file path: String) throws -> MetaTrainingConfiguration {
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw ConfigurationError.unreadable(path: path, reason: (error as NSError).localizedDescription)
-        }
-        return try load(yaml: text, source: path)
+        try load(yaml: try readConfigurationText(path), source: path)
     }
 
     public func yaml() throws -> String { try YAMLEncoder().encode(self) }

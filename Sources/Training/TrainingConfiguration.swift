@@ -178,7 +178,8 @@ public enum ConfigurationError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-func readConfigurationText(_ path: String) throws -> String {
+/// A configuration file's text; an unreadable file is a `ConfigurationError` naming the path and the reason.
+public func readConfigurationText(_ path: String) throws -> String {
     do { return try String(contentsOfFile: path, encoding: .utf8) } catch {
         throw ConfigurationError.unreadable(path: path, reason: (error as NSError).localizedDescription)
     }
