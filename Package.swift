@@ -59,13 +59,13 @@ let package = Package(
         // meta-gradient, the meta-optimizer loop, its checkpoints and resume.
         .target(name: "MetaTraining", dependencies: [
             "Distributed", "Network", "Datasets", "Checkpoints", "Optimizers", "LearnedOptimizer", "Reports",
-            "Seeding", "Training", .product(name: "Yams", package: "Yams"),
+            "Seeding", "Training",
         ]),
 
         // The paper's experiment as one job: stages (pretrain, meta-train and ablations, tuned baselines,
         // evaluation conditions) as resumable run folders, and the report built from their metrics.
         .target(name: "Pipeline", dependencies: [
-            "Datasets", "Distributed", "Reports", "Training", "MetaTraining", "LearnedOptimizer", .product(name: "Yams", package: "Yams"),
+            "Datasets", "Distributed", "Reports", "Training", "MetaTraining", "LearnedOptimizer",
         ]),
 
         // Command-line interface only: parsing and wiring.

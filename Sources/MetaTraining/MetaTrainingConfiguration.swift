@@ -2,12 +2,11 @@ import Foundation
 import LearnedOptimizer
 import Optimizers
 import Training
-import Yams
 
 /// Everything that describes one meta-training run of L3RS (method.md §5). Read from a YAML file in
 /// jobs/configs/ (unknown keys are errors that list the valid ones), overridden by flags, validated before
 /// any work starts, printed once by rank 0 and written into the run folder.
-public struct MetaTrainingConfiguration: Codable, Equatable, Sendable {
+public struct MetaTrainingConfiguration: YAMLConfiguration, Equatable, Sendable {
     /// Run name: the folder runs/NAME/.
     public var name: String = "meta-train"
     public var runsDirectory: String = "runs"
@@ -80,37 +79,26 @@ public struct MetaTrainingConfiguration: Codable, Equatable, Sendable {
         case progressSeconds, metaLossWeighting, stepSizePenalty, learnedOutputs, allowReshard
     }
 
+    public static var yamlKeys: [String] { CodingKeys.allCases.map(\.rawValue) }
+
     /// Missing keys keep their defaults.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        func read<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
-            if let decoded = try c.decodeIfPresent(T.self, forKey: key) { value = decoded }
-        }
-        try read(.name, &name); try read(.runsDirectory, &runsDirectory); try read(.model, &model)
-        try read(.weights, &weights); try read(.data, &data); try read(.dataDirectory, &dataDirectory)
-        try read(.resize, &resize); try read(.validationFraction, &validationFraction)
-        try read(.globalBatch, &globalBatch); try read(.validationBatch, &validationBatch)
-        try read(.truncation, &truncation); try read(.horizon, &horizon); try read(.innerRuns, &innerRuns)
-        try read(.metaSteps, &metaSteps); try read(.order, &order); try read(.memory, &memory)
-        try read(.memoryBudgetMB, &memoryBudgetMB); try read(.recomputeSegment, &recomputeSegment)
-        try read(.baseOptimizers, &baseOptimizers); try read(.baseLearningRate, &baseLearningRate)
-        try read(.variant, &variant); try read(.hiddenWidth, &hiddenWidth); try read(.embeddingWidth, &embeddingWidth)
-        try read(.initialPreferredLogit, &initialPreferredLogit); try read(.metaLearningRate, &metaLearningRate)
-        try read(.metaClipNorm, &metaClipNorm); try read(.seed, &seed); try read(.checkpointEvery, &checkpointEvery)
-        try read(.keepCheckpoints, &keepCheckpoints); try read(.progressSeconds, &progressSeconds)
-        try read(.metaLossWeighting, &metaLossWeighting); try read(.stepSizePenalty, &stepSizePenalty)
-        try read(.learnedOutputs, &learnedOutputs); try read(.allowReshard, &allowReshard)
+        try c.read(.name, &name); try c.read(.runsDirectory, &runsDirectory); try c.read(.model, &model)
+        try c.read(.weights, &weights); try c.read(.data, &data); try c.read(.dataDirectory, &dataDirectory)
+        try c.read(.resize, &resize); try c.read(.validationFraction, &validationFraction)
+        try c.read(.globalBatch, &globalBatch); try c.read(.validationBatch, &validationBatch)
+        try c.read(.truncation, &truncation); try c.read(.horizon, &horizon); try c.read(.innerRuns, &innerRuns)
+        try c.read(.metaSteps, &metaSteps); try c.read(.order, &order); try c.read(.memory, &memory)
+        try c.read(.memoryBudgetMB, &memoryBudgetMB); try c.read(.recomputeSegment, &recomputeSegment)
+        try c.read(.baseOptimizers, &baseOptimizers); try c.read(.baseLearningRate, &baseLearningRate)
+        try c.read(.variant, &variant); try c.read(.hiddenWidth, &hiddenWidth); try c.read(.embeddingWidth, &embeddingWidth)
+        try c.read(.initialPreferredLogit, &initialPreferredLogit); try c.read(.metaLearningRate, &metaLearningRate)
+        try c.read(.metaClipNorm, &metaClipNorm); try c.read(.seed, &seed); try c.read(.checkpointEvery, &checkpointEvery)
+        try c.read(.keepCheckpoints, &keepCheckpoints); try c.read(.progressSeconds, &progressSeconds)
+        try c.read(.metaLossWeighting, &metaLossWeighting); try c.read(.stepSizePenalty, &stepSizePenalty)
+        try c.read(.learnedOutputs, &learnedOutputs); try c.read(.allowReshard, &allowReshard)
     }
-
-    public static func load(yaml text: String, source: String) throws -> MetaTrainingConfiguration {
-        try loadYAML(MetaTrainingConfiguration.self, keys: CodingKeys.allCases.map(\.rawValue), yaml: text, source: source)
-    }
-
-    public static func load(file path: String) throws -> MetaTrainingConfiguration {
-        try load(yaml: try readConfigurationText(path), source: path)
-    }
-
-    public func yaml() throws -> String { try YAMLEncoder().encode(self) }
 
     /// The learned optimizer's configuration (layer names are filled in from the backbone).
     public var l3rsConfiguration: L3RSConfiguration {

@@ -1,13 +1,12 @@
 import Foundation
 import Training
-import Yams
 
 /// Everything that describes one run of the paper's pipeline (method.md §6): the backbone, the other
 /// initialisation, meta-training and its ablations, the baselines and their learning-rate grids, and the
 /// evaluation conditions. Read from YAML (unknown keys are errors that list the valid ones); the default is
 /// embedded in the binary (`DefaultPipelineConfiguration`). Keys not listed here keep the defaults of the
 /// fine-tuning and meta-training configurations, so improvements to those defaults reach the pipeline.
-public struct PipelineConfiguration: Codable, Equatable, Sendable {
+public struct PipelineConfiguration: YAMLConfiguration, Equatable, Sendable {
     /// Pipeline name: every stage's folder lives under RUNS/NAME/, next to report.md and report.html.
     public var name: String = "pipeline"
     public var runsDirectory: String = "runs"
@@ -89,38 +88,27 @@ public struct PipelineConfiguration: Codable, Equatable, Sendable {
         case longHorizonAllBaselines
     }
 
+    public static var yamlKeys: [String] { CodingKeys.allCases.map(\.rawValue) }
+
     /// Missing keys keep their defaults.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        func read<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
-            if let decoded = try c.decodeIfPresent(T.self, forKey: key) { value = decoded }
-        }
-        try read(.name, &name); try read(.runsDirectory, &runsDirectory); try read(.dataDirectory, &dataDirectory)
-        try read(.model, &model); try read(.weights, &weights); try read(.seenData, &seenData)
-        try read(.unseenData, &unseenData); try read(.resize, &resize); try read(.globalBatch, &globalBatch); try read(.horizon, &horizon)
-        try read(.longHorizons, &longHorizons); try read(.evalEvery, &evalEvery); try read(.seed, &seed)
-        try read(.evaluationLimit, &evaluationLimit)
-        try read(.pretrainData, &pretrainData); try read(.pretrainSteps, &pretrainSteps)
-        try read(.pretrainLearningRate, &pretrainLearningRate); try read(.pretrainSeed, &pretrainSeed)
-        try read(.metaSteps, &metaSteps); try read(.truncation, &truncation); try read(.innerRuns, &innerRuns)
-        try read(.metaLearningRate, &metaLearningRate); try read(.baseLearningRate, &baseLearningRate)
-        try read(.initialPreferredLogit, &initialPreferredLogit); try read(.stepSizePenalty, &stepSizePenalty)
-        try read(.validationFraction, &validationFraction); try read(.ablations, &ablations)
-        try read(.ablationConditions, &ablationConditions); try read(.baselineOptimizers, &baselineOptimizers)
-        try read(.schedules, &schedules); try read(.headMultipliers, &headMultipliers)
-        try read(.learningRateGrids, &learningRateGrids); try read(.tuningSteps, &tuningSteps)
-        try read(.longHorizonAllBaselines, &longHorizonAllBaselines)
+        try c.read(.name, &name); try c.read(.runsDirectory, &runsDirectory); try c.read(.dataDirectory, &dataDirectory)
+        try c.read(.model, &model); try c.read(.weights, &weights); try c.read(.seenData, &seenData)
+        try c.read(.unseenData, &unseenData); try c.read(.resize, &resize); try c.read(.globalBatch, &globalBatch); try c.read(.horizon, &horizon)
+        try c.read(.longHorizons, &longHorizons); try c.read(.evalEvery, &evalEvery); try c.read(.seed, &seed)
+        try c.read(.evaluationLimit, &evaluationLimit)
+        try c.read(.pretrainData, &pretrainData); try c.read(.pretrainSteps, &pretrainSteps)
+        try c.read(.pretrainLearningRate, &pretrainLearningRate); try c.read(.pretrainSeed, &pretrainSeed)
+        try c.read(.metaSteps, &metaSteps); try c.read(.truncation, &truncation); try c.read(.innerRuns, &innerRuns)
+        try c.read(.metaLearningRate, &metaLearningRate); try c.read(.baseLearningRate, &baseLearningRate)
+        try c.read(.initialPreferredLogit, &initialPreferredLogit); try c.read(.stepSizePenalty, &stepSizePenalty)
+        try c.read(.validationFraction, &validationFraction); try c.read(.ablations, &ablations)
+        try c.read(.ablationConditions, &ablationConditions); try c.read(.baselineOptimizers, &baselineOptimizers)
+        try c.read(.schedules, &schedules); try c.read(.headMultipliers, &headMultipliers)
+        try c.read(.learningRateGrids, &learningRateGrids); try c.read(.tuningSteps, &tuningSteps)
+        try c.read(.longHorizonAllBaselines, &longHorizonAllBaselines)
     }
-
-    public static func load(yaml text: String, source: String) throws -> PipelineConfiguration {
-        try loadYAML(PipelineConfiguration.self, keys: CodingKeys.allCases.map(\.rawValue), yaml: text, source: source)
-    }
-
-    public static func load(file path: String) throws -> PipelineConfiguration {
-        try load(yaml: try readConfigurationText(path), source: path)
-    }
-
-    public func yaml() throws -> String { try YAMLEncoder().encode(self) }
 
     /// The backbone's weights file: `weights` under `dataDirectory` unless it is an absolute path.
     public var weightsPath: String {

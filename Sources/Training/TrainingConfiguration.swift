@@ -1,10 +1,9 @@
 import Foundation
-import Yams
 
 /// Everything that describes one fine-tuning or pre-training run. Read from a YAML file in jobs/configs/
 /// (keys as below; unknown keys are errors that list the valid ones), then overridden by command-line flags,
 /// validated before any work starts, printed once by rank 0 and written into the run folder.
-public struct TrainingConfiguration: Codable, Equatable, Sendable {
+public struct TrainingConfiguration: YAMLConfiguration, Equatable, Sendable {
     /// Run name: the folder runs/NAME/.
     public var name: String = "finetune"
     /// Folder holding run folders.
@@ -84,39 +83,25 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         case evaluationLimit
     }
 
+    public static var yamlKeys: [String] { CodingKeys.allCases.map(\.rawValue) }
+
     /// Missing keys keep their defaults.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        func read<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
-            if let decoded = try c.decodeIfPresent(T.self, forKey: key) { value = decoded }
-        }
-        try read(.name, &name); try read(.runsDirectory, &runsDirectory); try read(.model, &model)
-        try read(.weights, &weights); try read(.data, &data); try read(.dataDirectory, &dataDirectory)
-        try read(.head, &head); try read(.freeze, &freeze); try read(.optimizer, &optimizer)
-        try read(.l3rsWeights, &l3rsWeights)
-        try read(.learningRate, &learningRate); try read(.schedule, &schedule); try read(.warmupSteps, &warmupSteps)
-        try read(.headLearningRateMultiplier, &headLearningRateMultiplier); try read(.weightDecay, &weightDecay)
-        try read(.clipNorm, &clipNorm); try read(.globalBatch, &globalBatch); try read(.steps, &steps)
-        try read(.evalEvery, &evalEvery); try read(.checkpointEvery, &checkpointEvery); try read(.hashEvery, &hashEvery)
-        try read(.onHashMismatch, &onHashMismatch); try read(.bucketElements, &bucketElements)
-        try read(.progressSeconds, &progressSeconds); try read(.seed, &seed); try read(.augment, &augment)
-        try read(.resize, &resize); try read(.keepCheckpoints, &keepCheckpoints); try read(.allowReshard, &allowReshard)
-        try read(.evaluationSplit, &evaluationSplit); try read(.validationFraction, &validationFraction)
-        try read(.validationSeed, &validationSeed); try read(.evaluationLimit, &evaluationLimit)
+        try c.read(.name, &name); try c.read(.runsDirectory, &runsDirectory); try c.read(.model, &model)
+        try c.read(.weights, &weights); try c.read(.data, &data); try c.read(.dataDirectory, &dataDirectory)
+        try c.read(.head, &head); try c.read(.freeze, &freeze); try c.read(.optimizer, &optimizer)
+        try c.read(.l3rsWeights, &l3rsWeights)
+        try c.read(.learningRate, &learningRate); try c.read(.schedule, &schedule); try c.read(.warmupSteps, &warmupSteps)
+        try c.read(.headLearningRateMultiplier, &headLearningRateMultiplier); try c.read(.weightDecay, &weightDecay)
+        try c.read(.clipNorm, &clipNorm); try c.read(.globalBatch, &globalBatch); try c.read(.steps, &steps)
+        try c.read(.evalEvery, &evalEvery); try c.read(.checkpointEvery, &checkpointEvery); try c.read(.hashEvery, &hashEvery)
+        try c.read(.onHashMismatch, &onHashMismatch); try c.read(.bucketElements, &bucketElements)
+        try c.read(.progressSeconds, &progressSeconds); try c.read(.seed, &seed); try c.read(.augment, &augment)
+        try c.read(.resize, &resize); try c.read(.keepCheckpoints, &keepCheckpoints); try c.read(.allowReshard, &allowReshard)
+        try c.read(.evaluationSplit, &evaluationSplit); try c.read(.validationFraction, &validationFraction)
+        try c.read(.validationSeed, &validationSeed); try c.read(.evaluationLimit, &evaluationLimit)
     }
-
-    /// Reads a YAML configuration; unknown keys are an error naming the file, the key and the valid keys.
-    public static func load(yaml text: String, source: String) throws -> TrainingConfiguration {
-        try loadYAML(TrainingConfiguration.self, keys: CodingKeys.allCases.map(\.rawValue), yaml: text, source: source)
-    }
-
-    /// Reads a YAML configuration file.
-    public static func load(file path: String) throws -> TrainingConfiguration {
-        try load(yaml: try readConfigurationText(path), source: path)
-    }
-
-    /// The configuration as YAML, as printed at start and written to the run folder.
-    public func yaml() throws -> String { try YAMLEncoder().encode(self) }
 
     /// Every inconsistency, found before any work starts.
     public func validate() throws {
@@ -155,50 +140,5 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         if evaluationLimit < 0 { problems.append("evaluationLimit must be >= 0 (0: the whole split), got \(evaluationLimit)") }
         if head == "keep" && weights.isEmpty { problems.append("head: keep needs pretrained weights (set weights)") }
         guard problems.isEmpty else { throw ConfigurationError.invalid(problems) }
-    }
-}
-
-/// Errors of configuration files and options, each naming the file, key or option.
-public enum ConfigurationError: Error, CustomStringConvertible, Equatable {
-    case unreadable(path: String, reason: String)
-    case notAMapping(source: String)
-    case unknownKeys(source: String, keys: [String], valid: [String])
-    case badValue(source: String, detail: String)
-    case invalid([String])
-
-    public var description: String {
-        switch self {
-        case let .unreadable(path, reason): return "cannot read configuration \(path): \(reason)"
-        case let .notAMapping(source): return "\(source): a configuration must be a YAML mapping of keys to values"
-        case let .unknownKeys(source, keys, valid):
-            return "\(source): unknown key(s) \(keys.joined(separator: ", ")); valid keys: \(valid.joined(separator: ", "))"
-        case let .badValue(source, detail): return "\(source): \(detail)"
-        case let .invalid(problems): return "invalid configuration:\n  - " + problems.joined(separator: "\n  - ")
-        }
-    }
-}
-
-/// A configuration file's text; an unreadable file is a `ConfigurationError` naming the path and the reason.
-public func readConfigurationText(_ path: String) throws -> String {
-    do { return try String(contentsOfFile: path, encoding: .utf8) } catch {
-        throw ConfigurationError.unreadable(path: path, reason: (error as NSError).localizedDescription)
-    }
-}
-
-/// Decodes a YAML mapping into `T`, rejecting keys `T` does not know.
-public func loadYAML<T: Decodable>(_ type: T.Type, keys: [String], yaml text: String, source: String) throws -> T {
-    let node: Any?
-    do { node = try Yams.load(yaml: text) } catch {
-        throw ConfigurationError.badValue(source: source, detail: "not valid YAML: \(error)")
-    }
-    if node == nil { return try YAMLDecoder().decode(T.self, from: "{}") }
-    guard let mapping = node as? [String: Any] else { throw ConfigurationError.notAMapping(source: source) }
-    let unknown = mapping.keys.filter { !keys.contains($0) }.sorted()
-    guard unknown.isEmpty else { throw ConfigurationError.unknownKeys(source: source, keys: unknown, valid: keys) }
-    do { return try YAMLDecoder().decode(T.self, from: text) } catch let DecodingError.typeMismatch(expected, context) {
-        let key = context.codingPath.map(\.stringValue).joined(separator: ".")
-        throw ConfigurationError.badValue(source: source, detail: "key '\(key)': expected \(expected)")
-    } catch {
-        throw ConfigurationError.badValue(source: source, detail: "\(error)")
     }
 }
