@@ -45,9 +45,9 @@ public struct PipelineConfiguration: YAMLConfiguration, Equatable, Sendable {
     public var metaSteps: Int = 20
     public var truncation: Int = 10
     public var innerRuns: Int = 2
-    public var metaLearningRate: Double = 3e-3
-    /// λ0 of the learned optimizer.
-    public var baseLearningRate: Double = 1e-3
+    public var metaLearningRate: Double = 1e-2
+    /// λ0 of the learned optimizer (docs/design.md, "Pipeline defaults", for why 3e-3 and meta-lr 1e-2).
+    public var baseLearningRate: Double = 3e-3
     /// The initial o_μ logit of Adam (method.md §4). 4 gives μ_adam ≈ 0.96, so the mix gets a meta-gradient;
     /// 20 (meta-training's own default) starts at exactly normalised Adam but freezes μ.
     public var initialPreferredLogit: Double = 4

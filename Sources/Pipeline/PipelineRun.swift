@@ -38,8 +38,7 @@ public final class PipelineRun {
 
     public func execute() throws -> Outcome {
         let rank0 = communicator.isRoot
-        let start = Date()
-        started = start
+        started = Date()
         // Rank 0 decides from its files and tells the others, so ranks without a shared file system agree.
         let existing = try agree(rank0 && FileManager.default.fileExists(atPath: plan.folder.path)
             && !((try? FileManager.default.contentsOfDirectory(atPath: plan.folder.path)) ?? []).isEmpty)
@@ -82,7 +81,7 @@ public final class PipelineRun {
             log("report: \(report.markdown.path) and \(report.html.path)")
         }
         try communicator.barrier()
-        let seconds = Date().timeIntervalSince(start)
+        let seconds = Date().timeIntervalSince(started)
         if rank0 { log("pipeline \(plan.configuration.name) finished in " + ProgressReporter.duration(seconds)) }
         return .finished(seconds: seconds)
     }
