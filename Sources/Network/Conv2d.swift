@@ -201,7 +201,7 @@ public final class Conv2d: Layer {
     /// The input gradient of a stride-1 3×3 convolution is itself one: dY padded by 2 − p, correlated with
     /// the kernels rotated by 180° and in/out swapped. Its geometry, when the direct kernels handle it.
     private func directAdjointGeometry(_ g: ConvolutionGeometry) -> ConvolutionGeometry? {
-        guard g.padding <= 2 else { return nil }
+        guard g.stride == 1, g.padding <= 2 else { return nil }
         let adjoint = ConvolutionGeometry(channels: outputChannels, height: g.outputHeight, width: g.outputWidth,
                                           kernelHeight: 3, kernelWidth: 3, stride: 1, padding: 2 - g.padding)
         guard DirectConvolution.supports(adjoint), adjoint.outputHeight == g.height, adjoint.outputWidth == g.width else { return nil }
