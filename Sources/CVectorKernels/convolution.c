@@ -9,7 +9,6 @@ typedef float v8 __attribute__((vector_size(32), aligned(4)));
 #define load8(p) (*(const v8 *)(p))
 #define store8(p, v) (*(v8 *)(p) = (v))
 #define splat8(x) ((v8){(x), (x), (x), (x), (x), (x), (x), (x)})
-#define L3RS_MAX_KERNEL 16
 
 // An AVX2+FMA build chosen at load time where the CPU has it, so the package needs no -march flag.
 #define L3RS_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
@@ -35,16 +34,34 @@ static inline size_t tap_column(struct layout l, size_t kj) {
     return l.stride == 1 ? kj : (kj % 2) * l.half + kj / 2;
 }
 
-L3RS_CLONES
-void l3rs_conv_direct_forward(const float *restrict padded, const float *restrict weight, const float *restrict bias,
-                              float *restrict output, size_t channels, size_t paddedHeight, size_t paddedWidth,
-                              size_t outputChannels, size_t kernel, size_t stride, size_t outputHeight,
-                              size_t outputWidth) {
+void l3rs_conv_pad(const float *restrict image, float *restrict padded, size_t channels, size_t height, size_t width,
+                   size_t padding, size_t paddedHeight, size_t paddedWidth, size_t stride) {
+    const struct layout l = padded_layout(paddedHeight, paddedWidth, stride);
+    memset(padded, 0, channels * l.plane * sizeof(float));
+    for (size_t c = 0; c < channels; c++) {
+        for (size_t y = 0; y < height; y++) {
+            const float *source = image + (c * height + y) * width;
+            float *target = padded + c * l.plane + (y + padding) * l.row;
+            if (stride == 1) {
+                memcpy(target + padding, source, width * sizeof(float));
+            } else {
+                // Padded column j = x + padding goes to half j % 2 at j / 2.
+                float *even = target, *odd = target + l.half;
+                for (size_t x = padding % 2; x < width; x += 2) even[(x + padding) / 2] = source[x];
+                for (size_t x = 1 - padding % 2; x < width; x += 2) odd[(x + padding) / 2] = source[x];
+            }
+        }
+    }
+}
+
+// The forward for one stride, a constant where it is inlined, so the tap offsets of stride 1 fold to kj.
+static inline __attribute__((always_inline)) void direct_forward(
+    const float *restrict padded, const float *restrict weight, const float *restrict bias, float *restrict output,
+    size_t channels, size_t paddedHeight, size_t paddedWidth, size_t outputChannels, size_t kernel, size_t stride,
+    size_t outputHeight, size_t outputWidth) {
     const struct layout l = padded_layout(paddedHeight, paddedWidth, stride);
     const size_t plane = l.plane, taps = channels * kernel * kernel;
     const size_t outPlane = outputHeight * outputWidth;
-    size_t column[L3RS_MAX_KERNEL];
-    for (size_t kj = 0; kj < kernel && kj < L3RS_MAX_KERNEL; kj++) column[kj] = tap_column(l, kj);
     if (outputWidth % 8 == 0 && outputWidth % 32 != 0) {
         // Rows of whole vectors but not of whole blocks (16, 8 wide): 32 consecutive pixels of the flattened
         // output plane, spanning rows, so every lane is used. Two output channels in eight accumulators.
@@ -70,7 +87,7 @@ void l3rs_conv_direct_forward(const float *restrict padded, const float *restric
                         const float *row = padded + c * plane + ki * l.row;
                         for (size_t kj = 0; kj < kernel; kj++, t++) {
                             const v8 u = splat8(w0[t]), v = splat8(w1[t]);
-                            const float *x = row + column[kj];
+                            const float *x = row + tap_column(l, kj);
                             const v8 x0 = load8(x + offset[0]), x1 = load8(x + offset[1]);
                             const v8 x2 = load8(x + offset[2]), x3 = load8(x + offset[3]);
                             a0 += u * x0; a1 += u * x1; a2 += u * x2; a3 += u * x3;
@@ -104,7 +121,7 @@ void l3rs_conv_direct_forward(const float *restrict padded, const float *restric
                         const float *row = padded + c * plane + oy * l.outRow + ki * l.row + ox;
                         for (size_t kj = 0; kj < kernel; kj++, t++) {
                             const v8 u = splat8(w0[t]), v = splat8(w1[t]);
-                            const float *x = row + column[kj];
+                            const float *x = row + tap_column(l, kj);
                             const v8 x0 = load8(x), x1 = load8(x + 8);
                             const v8 x2 = load8(x + 16), x3 = load8(x + 24);
                             a0 += u * x0; a1 += u * x1; a2 += u * x2; a3 += u * x3;
@@ -134,6 +151,20 @@ void l3rs_conv_direct_forward(const float *restrict padded, const float *restric
                 }
             }
         }
+    }
+}
+
+L3RS_CLONES
+void l3rs_conv_direct_forward(const float *restrict padded, const float *restrict weight, const float *restrict bias,
+                              float *restrict output, size_t channels, size_t paddedHeight, size_t paddedWidth,
+                              size_t outputChannels, size_t kernel, size_t stride, size_t outputHeight,
+                              size_t outputWidth) {
+    if (stride == 2) {
+        direct_forward(padded, weight, bias, output, channels, paddedHeight, paddedWidth, outputChannels, kernel, 2,
+                       outputHeight, outputWidth);
+    } else {
+        direct_forward(padded, weight, bias, output, channels, paddedHeight, paddedWidth, outputChannels, kernel, 1,
+                       outputHeight, outputWidth);
     }
 }
 

@@ -40,23 +40,8 @@ public enum DirectConvolution {
 
     /// image (C, H, W) → `padded` (C, paddedPlane), zeros around and after it.
     public static func pad(image: UnsafePointer<Float>, into padded: UnsafeMutablePointer<Float>, geometry g: ConvolutionGeometry) {
-        let plane = paddedPlane(g), rowFloats = plane.width * g.stride
-        padded.update(repeating: 0, count: paddedSize(g))
-        for channel in 0..<g.channels {
-            for row in 0..<g.height {
-                let source = image + (channel * g.height + row) * g.width
-                let target = padded + (channel * plane.height + row + g.padding) * rowFloats
-                if g.stride == 1 {
-                    (target + g.padding).update(from: source, count: g.width)
-                } else {
-                    // Padded column j goes to half j % 2 at j / 2.
-                    for x in 0..<g.width {
-                        let j = x + g.padding
-                        target[(j & 1) * plane.width + j >> 1] = source[x]
-                    }
-                }
-            }
-        }
+        let plane = paddedPlane(g)
+        l3rs_conv_pad(image, padded, g.channels, g.height, g.width, g.padding, plane.height, plane.width, g.stride)
     }
 
     /// y (out, outH, outW) = W ⋆ image + b for one padded image.

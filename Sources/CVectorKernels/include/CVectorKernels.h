@@ -24,10 +24,14 @@ void l3rs_adam_direction(const float *gradient, float *firstMoment, float *secon
 /// inside). Stride 2: (channels, paddedHeight, 2, paddedWidth): each padded row as its even columns, then its
 /// odd columns, each half zero-filled to paddedWidth ≥ (that vector width) + kernel / 2.
 /// weight (outputChannels, channels, kernel, kernel), bias (outputChannels) or NULL; writes
-/// output (outputChannels, outputHeight, outputWidth). kernel ≤ 16.
+/// output (outputChannels, outputHeight, outputWidth).
 void l3rs_conv_direct_forward(const float *padded, const float *weight, const float *bias, float *output,
                               size_t channels, size_t paddedHeight, size_t paddedWidth, size_t outputChannels,
                               size_t kernel, size_t stride, size_t outputHeight, size_t outputWidth);
+
+/// image (channels, height, width) → `padded` in the layout above (zeros around the image and in the slack).
+void l3rs_conv_pad(const float *image, float *padded, size_t channels, size_t height, size_t width, size_t padding,
+                   size_t paddedHeight, size_t paddedWidth, size_t stride);
 
 /// The weight and bias gradients of the same direct 3×3 convolution for one image, ADDED into gradWeight
 /// (outputChannels, channels, 3, 3) and gradBias (or NULL). paddedWidth ≥ roundUp(outputWidth, 8) + 2
