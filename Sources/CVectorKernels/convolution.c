@@ -34,6 +34,7 @@ static inline size_t tap_column(struct layout l, size_t kj) {
     return l.stride == 1 ? kj : (kj % 2) * l.half + kj / 2;
 }
 
+L3RS_CLONES
 void l3rs_conv_pad(const float *restrict image, float *restrict padded, size_t channels, size_t height, size_t width,
                    size_t padding, size_t paddedHeight, size_t paddedWidth, size_t stride) {
     const struct layout l = padded_layout(paddedHeight, paddedWidth, stride);
@@ -45,10 +46,20 @@ void l3rs_conv_pad(const float *restrict image, float *restrict padded, size_t c
             if (stride == 1) {
                 memcpy(target + padding, source, width * sizeof(float));
             } else {
-                // Padded column j = x + padding goes to half j % 2 at j / 2.
-                float *even = target, *odd = target + l.half;
-                for (size_t x = padding % 2; x < width; x += 2) even[(x + padding) / 2] = source[x];
-                for (size_t x = 1 - padding % 2; x < width; x += 2) odd[(x + padding) / 2] = source[x];
+                // Padded column j = x + padding goes to half j % 2 at j / 2: source column 2k to half
+                // padding % 2 at k + padding / 2, column 2k + 1 to the other half at k + (padding + 1) / 2.
+                float *fromEven = target + (padding % 2) * l.half + padding / 2;
+                float *fromOdd = target + (1 - padding % 2) * l.half + (padding + 1) / 2;
+                size_t k = 0;
+                for (; 2 * k + 16 <= width; k += 8) {
+                    const v8 lo = load8(source + 2 * k), hi = load8(source + 2 * k + 8);
+                    store8(fromEven + k, __builtin_shufflevector(lo, hi, 0, 2, 4, 6, 8, 10, 12, 14));
+                    store8(fromOdd + k, __builtin_shufflevector(lo, hi, 1, 3, 5, 7, 9, 11, 13, 15));
+                }
+                for (; 2 * k < width; k++) {
+                    fromEven[k] = source[2 * k];
+                    if (2 * k + 1 < width) fromOdd[k] = source[2 * k + 1];
+                }
             }
         }
     }
