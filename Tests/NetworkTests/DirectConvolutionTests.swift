@@ -29,13 +29,13 @@ final class DirectConvolutionTests: XCTestCase {
         assertDirectPathEqualsIm2ColPath(shapes, stride: 1)
     }
 
-    /// The same for stride 2 (input gradient by im2col): ResNet's 16→32 on 32×32 and 32→64 on 16×16, odd
-    /// heights and widths (even half one longer than the odd one), 32-wide blocks with a partial one, an odd
-    /// channel count, no padding, and more than 16 channels on rows of whole vectors.
+    /// The same for stride 2 (input gradient by im2col): ResNet's 16→32 on 32×32, 16 channels on 16×16 (an
+    /// 8-wide output), odd heights and widths (even half one longer than the odd one), 32-wide blocks with a
+    /// partial one, an odd channel count, no padding.
     func testStride2DirectPathEqualsIm2ColPath() {
         let shapes: [(channels: Int, out: Int, height: Int, width: Int, padding: Int, bias: Bool)] = [
-            (16, 32, 32, 32, 1, false), (32, 64, 16, 16, 1, false), (3, 5, 7, 9, 1, true), (1, 4, 5, 133, 1, true),
-            (2, 3, 6, 37, 0, false), (16, 7, 9, 8, 1, true), (24, 6, 5, 16, 1, true), (5, 2, 3, 3, 1, true),
+            (16, 32, 32, 32, 1, false), (16, 64, 16, 16, 1, false), (3, 5, 7, 9, 1, true), (1, 4, 5, 133, 1, true),
+            (2, 3, 6, 37, 0, false), (16, 7, 9, 8, 1, true), (12, 6, 5, 16, 1, true), (5, 2, 3, 3, 1, true),
         ]
         assertDirectPathEqualsIm2ColPath(shapes, stride: 2)
     }
@@ -69,7 +69,7 @@ final class DirectConvolutionTests: XCTestCase {
     }
 
     func testDirectPathFiniteDifferenceGradients() {
-        for (channels, padding, width, stride) in [(1, 1, 9, 1), (3, 0, 9, 1), (16, 1, 9, 1), (24, 1, 8, 1), (3, 1, 9, 2), (20, 1, 16, 2)] {
+        for (channels, padding, width, stride) in [(1, 1, 9, 1), (3, 0, 9, 1), (16, 1, 9, 1), (24, 1, 8, 1), (3, 1, 9, 2), (16, 1, 16, 2)] {
             let (conv, store) = makeConv(channels: channels, out: 3, padding: padding, direct: true, stride: stride)
             TestData.randomize(store, seed: 5)
             let x = TestData.uniform(shape: [2, channels, 6, width], in: -1, 1, seed: 6)
