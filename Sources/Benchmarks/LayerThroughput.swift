@@ -22,6 +22,7 @@ public enum LayerThroughput {
               padding: 1, firstLayer: true),
         .conv(name: "resnet layer1 16→16 32²", inputChannels: 16, outputChannels: 16, size: 32, kernel: 3, stride: 1, padding: 1),
         .conv(name: "resnet layer2.conv1 16→32 s2", inputChannels: 16, outputChannels: 32, size: 32, kernel: 3, stride: 2, padding: 1),
+        .conv(name: "resnet layer3.conv1 32→64 s2", inputChannels: 32, outputChannels: 64, size: 16, kernel: 3, stride: 2, padding: 1),
         .conv(name: "resnet layer3.conv2 64→64 8²", inputChannels: 64, outputChannels: 64, size: 8, kernel: 3, stride: 1, padding: 1),
         .linear(name: "mnist classifier.0 3136→128", inputFeatures: 3136, outputFeatures: 128),
         .linear(name: "mlp layers.1 784→256", inputFeatures: 784, outputFeatures: 256),

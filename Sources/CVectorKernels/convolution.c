@@ -13,37 +13,94 @@ typedef float v8 __attribute__((vector_size(32), aligned(4)));
 // An AVX2+FMA build chosen at load time where the CPU has it, so the package needs no -march flag.
 #define L3RS_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 
+// Where the taps of a padded image lie (see the header): stride 1 keeps each padded row as it is; stride 2
+// stores each padded row as its even columns, then its odd columns, each half `paddedWidth` long, so that
+// the taps of 8 consecutive outputs (columns 2x + kj) are 8 consecutive floats of one half.
+struct layout {
+    size_t row;      // floats between padded rows (a kernel row further down)
+    size_t outRow;   // floats between the first padded rows of consecutive output rows
+    size_t plane;    // floats of one channel
+    size_t half;     // stride 2: floats of one half-row
+    size_t stride;
+};
+
+static inline struct layout padded_layout(size_t paddedHeight, size_t paddedWidth, size_t stride) {
+    const size_t row = paddedWidth * stride;
+    return (struct layout){row, row * stride, paddedHeight * row, paddedWidth, stride};
+}
+
+// Offset of tap column kj from an output column's first tap.
+static inline size_t tap_column(struct layout l, size_t kj) {
+    return l.stride == 1 ? kj : (kj % 2) * l.half + kj / 2;
+}
+
 L3RS_CLONES
-void l3rs_conv_direct_forward(const float *restrict padded, const float *restrict weight, const float *restrict bias,
-                              float *restrict output, size_t channels, size_t paddedHeight, size_t paddedWidth,
-                              size_t outputChannels, size_t kernel, size_t outputHeight, size_t outputWidth) {
-    const size_t plane = paddedHeight * paddedWidth, taps = channels * kernel * kernel;
+void l3rs_conv_pad(const float *restrict image, float *restrict padded, size_t channels, size_t height, size_t width,
+                   size_t padding, size_t paddedHeight, size_t paddedWidth, size_t stride) {
+    const struct layout l = padded_layout(paddedHeight, paddedWidth, stride);
+    memset(padded, 0, channels * l.plane * sizeof(float));
+    for (size_t c = 0; c < channels; c++) {
+        for (size_t y = 0; y < height; y++) {
+            const float *source = image + (c * height + y) * width;
+            float *target = padded + c * l.plane + (y + padding) * l.row;
+            if (stride == 1) {
+                memcpy(target + padding, source, width * sizeof(float));
+            } else {
+                // Padded column j = x + padding goes to half j % 2 at j / 2: source column 2k to half
+                // padding % 2 at k + padding / 2, column 2k + 1 to the other half at k + (padding + 1) / 2.
+                float *fromEven = target + (padding % 2) * l.half + padding / 2;
+                float *fromOdd = target + (1 - padding % 2) * l.half + (padding + 1) / 2;
+                size_t k = 0;
+                for (; 2 * k + 16 <= width; k += 8) {
+                    const v8 lo = load8(source + 2 * k), hi = load8(source + 2 * k + 8);
+                    store8(fromEven + k, __builtin_shufflevector(lo, hi, 0, 2, 4, 6, 8, 10, 12, 14));
+                    store8(fromOdd + k, __builtin_shufflevector(lo, hi, 1, 3, 5, 7, 9, 11, 13, 15));
+                }
+                for (; 2 * k < width; k++) {
+                    fromEven[k] = source[2 * k];
+                    if (2 * k + 1 < width) fromOdd[k] = source[2 * k + 1];
+                }
+            }
+        }
+    }
+}
+
+// The forward for one stride, a constant where it is inlined, so the tap offsets of stride 1 fold to kj.
+static inline __attribute__((always_inline)) void direct_forward(
+    const float *restrict padded, const float *restrict weight, const float *restrict bias, float *restrict output,
+    size_t channels, size_t paddedHeight, size_t paddedWidth, size_t outputChannels, size_t kernel, size_t stride,
+    size_t outputHeight, size_t outputWidth) {
+    const struct layout l = padded_layout(paddedHeight, paddedWidth, stride);
+    const size_t plane = l.plane, taps = channels * kernel * kernel;
     const size_t outPlane = outputHeight * outputWidth;
     if (outputWidth % 8 == 0 && outputWidth % 32 != 0) {
         // Rows of whole vectors but not of whole blocks (16, 8 wide): 32 consecutive pixels of the flattened
         // output plane, spanning rows, so every lane is used. Two output channels in eight accumulators.
-        for (size_t o = 0; o < outputChannels; o += 2) {
-            const int pair = o + 1 < outputChannels;
-            const float *w0 = weight + o * taps, *w1 = pair ? w0 + taps : w0;
-            const float b0 = bias ? bias[o] : 0.0f, b1 = bias && pair ? bias[o + 1] : 0.0f;
-            float *y0 = output + o * outPlane, *y1 = pair ? y0 + outPlane : y0;
-            for (size_t q = 0; q < outPlane; q += 32) {
-                const size_t vectors = outPlane - q < 32 ? (outPlane - q) / 8 : 4;
-                size_t offset[4];
-                for (size_t v = 0; v < 4; v++) {
-                    const size_t pixel = q + 8 * (v < vectors ? v : 0);
-                    offset[v] = pixel / outputWidth * paddedWidth + pixel % outputWidth;
-                }
+        // Blocks outside, channels inside: a block's padded rows (2 or 4 output rows' worth) stay in L1
+        // while every output channel reads them.
+        for (size_t q = 0; q < outPlane; q += 32) {
+            const size_t vectors = outPlane - q < 32 ? (outPlane - q) / 8 : 4;
+            size_t offset[4];
+            for (size_t v = 0; v < 4; v++) {
+                const size_t pixel = q + 8 * (v < vectors ? v : 0);
+                offset[v] = pixel / outputWidth * l.outRow + pixel % outputWidth;
+            }
+            for (size_t o = 0; o < outputChannels; o += 2) {
+                const int pair = o + 1 < outputChannels;
+                const float *w0 = weight + o * taps, *w1 = pair ? w0 + taps : w0;
+                const float b0 = bias ? bias[o] : 0.0f, b1 = bias && pair ? bias[o + 1] : 0.0f;
+                float *y0 = output + o * outPlane, *y1 = pair ? y0 + outPlane : y0;
                 v8 a0 = splat8(b0), a1 = a0, a2 = a0, a3 = a0;
                 v8 c0 = splat8(b1), c1 = c0, c2 = c0, c3 = c0;
                 size_t t = 0;
                 for (size_t c = 0; c < channels; c++) {
                     for (size_t ki = 0; ki < kernel; ki++) {
-                        const float *row = padded + c * plane + ki * paddedWidth;
+                        const float *row = padded + c * plane + ki * l.row;
                         for (size_t kj = 0; kj < kernel; kj++, t++) {
                             const v8 u = splat8(w0[t]), v = splat8(w1[t]);
-                            const v8 x0 = load8(row + kj + offset[0]), x1 = load8(row + kj + offset[1]);
-                            const v8 x2 = load8(row + kj + offset[2]), x3 = load8(row + kj + offset[3]);
+                            const float *x = row + tap_column(l, kj);
+                            const v8 x0 = load8(x + offset[0]), x1 = load8(x + offset[1]);
+                            const v8 x2 = load8(x + offset[2]), x3 = load8(x + offset[3]);
                             a0 += u * x0; a1 += u * x1; a2 += u * x2; a3 += u * x3;
                             c0 += v * x0; c1 += v * x1; c2 += v * x2; c3 += v * x3;
                         }
@@ -72,11 +129,12 @@ void l3rs_conv_direct_forward(const float *restrict padded, const float *restric
                 size_t t = 0;
                 for (size_t c = 0; c < channels; c++) {
                     for (size_t ki = 0; ki < kernel; ki++) {
-                        const float *row = padded + c * plane + (oy + ki) * paddedWidth + ox;
+                        const float *row = padded + c * plane + oy * l.outRow + ki * l.row + ox;
                         for (size_t kj = 0; kj < kernel; kj++, t++) {
                             const v8 u = splat8(w0[t]), v = splat8(w1[t]);
-                            const v8 x0 = load8(row + kj), x1 = load8(row + kj + 8);
-                            const v8 x2 = load8(row + kj + 16), x3 = load8(row + kj + 24);
+                            const float *x = row + tap_column(l, kj);
+                            const v8 x0 = load8(x), x1 = load8(x + 8);
+                            const v8 x2 = load8(x + 16), x3 = load8(x + 24);
                             a0 += u * x0; a1 += u * x1; a2 += u * x2; a3 += u * x3;
                             c0 += v * x0; c1 += v * x1; c2 += v * x2; c3 += v * x3;
                         }
@@ -108,11 +166,47 @@ void l3rs_conv_direct_forward(const float *restrict padded, const float *restric
 }
 
 L3RS_CLONES
+void l3rs_conv_direct_forward(const float *restrict padded, const float *restrict weight, const float *restrict bias,
+                              float *restrict output, size_t channels, size_t paddedHeight, size_t paddedWidth,
+                              size_t outputChannels, size_t kernel, size_t stride, size_t outputHeight,
+                              size_t outputWidth) {
+    if (stride == 2) {
+        direct_forward(padded, weight, bias, output, channels, paddedHeight, paddedWidth, outputChannels, kernel, 2,
+                       outputHeight, outputWidth);
+    } else {
+        direct_forward(padded, weight, bias, output, channels, paddedHeight, paddedWidth, outputChannels, kernel, 1,
+                       outputHeight, outputWidth);
+    }
+}
+
+// sums = (Σ a, Σ b, …, Σ h): the lane sums of eight vectors in one, by three levels of pairwise adds. A macro,
+// as a function taking vectors would change its ABI between the AVX2 and the default clone.
+#define pair_sums(x, y, i0, i1, i2, i3, i4, i5, i6, i7, j0, j1, j2, j3, j4, j5, j6, j7) \
+    (__builtin_shufflevector(x, y, i0, i1, i2, i3, i4, i5, i6, i7) \
+     + __builtin_shufflevector(x, y, j0, j1, j2, j3, j4, j5, j6, j7))
+#define lane_sums(sums, a, b, c, d, e, f, g, h) do { \
+    /* ab = (a0+a2, a1+a3, b0+b2, b1+b3, a4+a6, a5+a7, b4+b6, b5+b7), … */ \
+    const v8 ab = pair_sums(a, b, 0, 1, 8, 9, 4, 5, 12, 13, 2, 3, 10, 11, 6, 7, 14, 15); \
+    const v8 cd = pair_sums(c, d, 0, 1, 8, 9, 4, 5, 12, 13, 2, 3, 10, 11, 6, 7, 14, 15); \
+    const v8 ef = pair_sums(e, f, 0, 1, 8, 9, 4, 5, 12, 13, 2, 3, 10, 11, 6, 7, 14, 15); \
+    const v8 gh = pair_sums(g, h, 0, 1, 8, 9, 4, 5, 12, 13, 2, 3, 10, 11, 6, 7, 14, 15); \
+    /* (a0..3, c0..3, b0..3, d0..3, a4..7, c4..7, b4..7, d4..7), likewise for e…h */ \
+    const v8 abcd = pair_sums(ab, cd, 0, 8, 2, 10, 4, 12, 6, 14, 1, 9, 3, 11, 5, 13, 7, 15); \
+    const v8 efgh = pair_sums(ef, gh, 0, 8, 2, 10, 4, 12, 6, 14, 1, 9, 3, 11, 5, 13, 7, 15); \
+    /* (a, c, b, d, e, g, f, h) */ \
+    const v8 mixed = pair_sums(abcd, efgh, 0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 12, 13, 14, 15); \
+    sums = __builtin_shufflevector(mixed, mixed, 0, 2, 1, 3, 4, 6, 5, 7); \
+} while (0)
+
+L3RS_CLONES
 void l3rs_conv3x3_direct_weight_gradient(const float *restrict padded, const float *restrict gradOutput,
                                          float *restrict gradWeight, float *restrict gradBias, float *restrict rows,
                                          size_t channels, size_t paddedHeight, size_t paddedWidth,
-                                         size_t outputChannels, size_t outputHeight, size_t outputWidth) {
-    const size_t plane = paddedHeight * paddedWidth, outPlane = outputHeight * outputWidth;
+                                         size_t outputChannels, size_t stride, size_t outputHeight,
+                                         size_t outputWidth) {
+    const struct layout l = padded_layout(paddedHeight, paddedWidth, stride);
+    const size_t plane = l.plane, outPlane = outputHeight * outputWidth;
+    const size_t k1 = tap_column(l, 1), k2 = tap_column(l, 2);
     const size_t rowStride = (outputWidth + 7) / 8 * 8;
     for (size_t o = 0; o < outputChannels; o++) {
         // dY's plane with each row zero-padded to whole vectors, so the tap sums need no tail loop.
@@ -134,22 +228,24 @@ void l3rs_conv3x3_direct_weight_gradient(const float *restrict padded, const flo
             v8 s0 = splat8(0.0f), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0, s8 = s0;
             const float *base = padded + c * plane;
             for (size_t oy = 0; oy < outputHeight; oy++) {
-                const float *r0 = base + oy * paddedWidth, *r1 = r0 + paddedWidth, *r2 = r1 + paddedWidth;
+                const float *r0 = base + oy * l.outRow, *r1 = r0 + l.row, *r2 = r1 + l.row;
                 const float *row = rows + oy * rowStride;
                 for (size_t ox = 0; ox < rowStride; ox += 8) {
                     const v8 g = load8(row + ox);
-                    s0 += g * load8(r0 + ox); s1 += g * load8(r0 + ox + 1); s2 += g * load8(r0 + ox + 2);
-                    s3 += g * load8(r1 + ox); s4 += g * load8(r1 + ox + 1); s5 += g * load8(r1 + ox + 2);
-                    s6 += g * load8(r2 + ox); s7 += g * load8(r2 + ox + 1); s8 += g * load8(r2 + ox + 2);
+                    s0 += g * load8(r0 + ox); s1 += g * load8(r0 + ox + k1); s2 += g * load8(r0 + ox + k2);
+                    s3 += g * load8(r1 + ox); s4 += g * load8(r1 + ox + k1); s5 += g * load8(r1 + ox + k2);
+                    s6 += g * load8(r2 + ox); s7 += g * load8(r2 + ox + k1); s8 += g * load8(r2 + ox + k2);
                 }
             }
-            const v8 sums[9] = {s0, s1, s2, s3, s4, s5, s6, s7, s8};
+            // On small maps (8 vector steps per pair on 8×8) nine scalar horizontal sums cost as much as the
+            // FMAs: the first eight taps are summed into one vector by a transposing tree instead.
             float *dw = gradWeight + (o * channels + c) * 9;
-            for (int t = 0; t < 9; t++) {
-                float sum = 0;
-                for (int lane = 0; lane < 8; lane++) sum += sums[t][lane];
-                dw[t] += sum;
-            }
+            v8 sums;
+            lane_sums(sums, s0, s1, s2, s3, s4, s5, s6, s7);
+            store8(dw, load8(dw) + sums);
+            float sum = 0;
+            for (int lane = 0; lane < 8; lane++) sum += s8[lane];
+            dw[8] += sum;
         }
     }
 }

@@ -1,31 +1,41 @@
 import CVectorKernels
 
-/// Direct 3×3, stride-1 convolution for few input channels (a first layer's 1 or 3, a small ResNet's 16–64).
+/// Direct 3×3 convolution, stride 1 or 2, for few input channels (a first layer's 1 or 3, a small ResNet's
+/// 16–64, its stride-2 16→32).
 ///
 /// There im2col + sgemm multiplies with k = C·9 ≤ 576 and m = out ≤ 64 on narrow maps: the sgemm is bound by
 /// packing and memory, and its channel-major product still has to be transposed into (N, out, P). The direct kernels (C, AVX2 + FMA
 /// where the CPU has it) write (out, P) per image and read each padded input row from L1. The image is
-/// padded once into a scratch layout (`paddedSize`) that forward and the weight gradient share.
+/// padded once into a scratch layout (`paddedSize`) that forward and the weight gradient share; with
+/// stride 2 each padded row is stored as its even columns, then its odd columns, so the taps of consecutive
+/// outputs (columns 2x, 2x + 1, 2x + 2) are contiguous vectors of one half.
 public enum DirectConvolution {
     /// Whether the direct kernels handle a geometry (and are expected to beat im2col + sgemm on it).
-    /// Up to 16 input channels at any width; up to 64 where the output rows are whole vectors (ResNet's
-    /// 32×32, 16×16 and 8×8 stages). Elsewhere (MNIST's 32→64 on 14×14) the sgemm is wide enough.
+    /// Stride 1: up to 16 input channels at any width; up to 64 where the output rows are whole vectors
+    /// (ResNet's 32×32, 16×16 and 8×8 stages). Elsewhere (MNIST's 32→64 on 14×14) the sgemm is wide enough.
+    /// Stride 2: up to 16 input channels (ResNet's 16→32 on 32×32); its 32→64 on 16×16 stays on im2col,
+    /// which measured 52% of the sgemm ceiling there against the direct path's 42–45%.
     public static func supports(_ g: ConvolutionGeometry) -> Bool {
-        g.kernelHeight == 3 && g.kernelWidth == 3 && g.stride == 1
-            && (g.channels <= 16 || g.channels <= 64 && g.outputWidth % 8 == 0)
+        guard g.kernelHeight == 3 && g.kernelWidth == 3 else { return false }
+        switch g.stride {
+        case 1: return g.channels <= 16 || g.channels <= 64 && g.outputWidth % 8 == 0
+        case 2: return g.channels <= 16
+        default: return false
+        }
     }
 
     /// Rows and row length of one padded plane: H + 2p rows, with zero slack after the last output column
-    /// so the kernels' whole-vector loads stay inside the row.
+    /// so the kernels' whole-vector loads stay inside the row. With stride 2, `width` is the length of each
+    /// half (even columns, odd columns) of a row.
     public static func paddedPlane(_ g: ConvolutionGeometry) -> (height: Int, width: Int) {
         let vectorWidth = g.outputWidth % 8 == 0 ? g.outputWidth : (g.outputWidth + 31) / 32 * 32
-        return (g.height + 2 * g.padding, vectorWidth + g.kernelWidth - 1)
+        return (g.height + 2 * g.padding, vectorWidth + (g.kernelWidth - 1) / g.stride)
     }
 
     /// Floats of one padded image.
     public static func paddedSize(_ g: ConvolutionGeometry) -> Int {
         let plane = paddedPlane(g)
-        return g.channels * plane.height * plane.width
+        return g.channels * plane.height * plane.width * g.stride
     }
 
     /// Floats of the weight gradient's row scratch.
@@ -36,13 +46,7 @@ public enum DirectConvolution {
     /// image (C, H, W) → `padded` (C, paddedPlane), zeros around and after it.
     public static func pad(image: UnsafePointer<Float>, into padded: UnsafeMutablePointer<Float>, geometry g: ConvolutionGeometry) {
         let plane = paddedPlane(g)
-        padded.update(repeating: 0, count: paddedSize(g))
-        for channel in 0..<g.channels {
-            for row in 0..<g.height {
-                (padded + (channel * plane.height + row + g.padding) * plane.width + g.padding)
-                    .update(from: image + (channel * g.height + row) * g.width, count: g.width)
-            }
-        }
+        l3rs_conv_pad(image, padded, g.channels, g.height, g.width, g.padding, plane.height, plane.width, g.stride)
     }
 
     /// y (out, outH, outW) = W ⋆ image + b for one padded image.
@@ -51,7 +55,7 @@ public enum DirectConvolution {
         precondition(supports(g), "direct convolution: unsupported geometry \(g)")
         let plane = paddedPlane(g)
         l3rs_conv_direct_forward(padded, weight, bias, output, g.channels, plane.height, plane.width, outputChannels,
-                                 g.kernelWidth, g.outputHeight, g.outputWidth)
+                                 g.kernelWidth, g.stride, g.outputHeight, g.outputWidth)
     }
 
     /// dW += dY ⋆ image and db += Σ dY for one padded image; `rows` holds `rowScratchSize` floats.
@@ -63,6 +67,6 @@ public enum DirectConvolution {
         precondition(supports(g), "direct convolution: unsupported geometry \(g)")
         let plane = paddedPlane(g)
         l3rs_conv3x3_direct_weight_gradient(padded, gradOutput, gradWeight, gradBias, rows, g.channels, plane.height,
-                                            plane.width, outputChannels, g.outputHeight, g.outputWidth)
+                                            plane.width, outputChannels, g.stride, g.outputHeight, g.outputWidth)
     }
 }

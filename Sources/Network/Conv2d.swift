@@ -12,9 +12,10 @@ import Kernels
 /// on one socket the memory bandwidth is what they share). The channel-major product is copied into
 /// (N, out, P) with the bias fused.
 ///
-/// A 3×3 stride-1 convolution with few input channels (`DirectConvolution.supports`) runs the direct kernels
-/// instead, for forward, weight gradient and, where the swapped geometry is supported too, the input
-/// gradient: there the sgemm has a small k or m and is bound by packing and the transpose.
+/// A 3×3 stride-1 or stride-2 convolution with few input channels (`DirectConvolution.supports`) runs the
+/// direct kernels instead, for forward, weight gradient and, with stride 1 where the swapped geometry is
+/// supported too, the input gradient: there the sgemm has a small k or m and is bound by packing and the
+/// transpose.
 public final class Conv2d: Layer {
     public let inputChannels: Int
     public let outputChannels: Int
@@ -35,8 +36,9 @@ public final class Conv2d: Layer {
     private var channelMajor: Tensor?
     private var output: Tensor?
     private var gradInput: Tensor?
-    /// Direct path: the batch's padded images (forward writes them, the weight gradient reads them) and
-    /// the weight gradient's row scratch.
+    /// Direct path: one padded image (forward and the weight gradient pad each image into it again: a
+    /// batch-wide buffer made every pad a write to cold memory and every weight-gradient read a cold read)
+    /// and the weight gradient's row scratch.
     private var padded: Tensor?
     private var gradientRows: Tensor?
     /// Direct input gradient: W re-laid as (in, out, 3, 3) with each kernel rotated by 180°, and one padded dY image.
@@ -125,7 +127,7 @@ public final class Conv2d: Layer {
         }
         precondition(gradOutput.shape == y.shape, "Conv2d.backward: gradient shape \(gradOutput.shape), expected \(y.shape)")
         let direct = usesDirectKernel(g)
-        if direct { directWeightGradient(gradOutput, geometry: g, batch: x.shape[0]) }
+        if direct { directWeightGradient(x, gradOutput: gradOutput, geometry: g) }
         guard inputGradient || !direct else { return nil }
         if direct, let adjoint = directAdjointGeometry(g) {
             return directInputGradient(gradOutput, inputShape: x.shape, adjoint: adjoint)
@@ -180,19 +182,24 @@ public final class Conv2d: Layer {
         return dx
     }
 
-    /// Forward by `DirectConvolution`, image by image, keeping the padded images for the weight gradient.
+    /// One padded image's scratch for a geometry.
+    private func paddedScratch(_ g: ConvolutionGeometry) -> Tensor {
+        let scratch = Tensor.reusing(padded, shape: [DirectConvolution.paddedSize(g)])
+        padded = scratch
+        return scratch
+    }
+
+    /// Forward by `DirectConvolution`, image by image.
     private func directForward(_ x: Tensor, geometry g: ConvolutionGeometry) -> Tensor {
-        let batch = x.shape[0], paddedSize = DirectConvolution.paddedSize(g)
-        let images = Tensor.reusing(padded, shape: [batch, paddedSize])
-        padded = images
+        let batch = x.shape[0], image = paddedScratch(g)
         let y = Tensor.reusing(output, shape: [batch, outputChannels, g.outputHeight, g.outputWidth])
         output = y
         let w = parameters.values(of: weight).baseAddress!
         let b = bias.map { UnsafePointer(parameters.values(of: $0).baseAddress!) }
         let outputSize = outputChannels * g.columnCount
         for n in 0..<batch {
-            DirectConvolution.pad(image: x.pointer + n * g.imageSize, into: images.pointer + n * paddedSize, geometry: g)
-            DirectConvolution.forward(padded: images.pointer + n * paddedSize, weight: w, bias: b,
+            DirectConvolution.pad(image: x.pointer + n * g.imageSize, into: image.pointer, geometry: g)
+            DirectConvolution.forward(padded: image.pointer, weight: w, bias: b,
                                       into: y.pointer + n * outputSize, outputChannels: outputChannels, geometry: g)
         }
         return y
@@ -201,7 +208,7 @@ public final class Conv2d: Layer {
     /// The input gradient of a stride-1 3×3 convolution is itself one: dY padded by 2 − p, correlated with
     /// the kernels rotated by 180° and in/out swapped. Its geometry, when the direct kernels handle it.
     private func directAdjointGeometry(_ g: ConvolutionGeometry) -> ConvolutionGeometry? {
-        guard g.padding <= 2 else { return nil }
+        guard g.stride == 1, g.padding <= 2 else { return nil }
         let adjoint = ConvolutionGeometry(channels: outputChannels, height: g.outputHeight, width: g.outputWidth,
                                           kernelHeight: 3, kernelWidth: 3, stride: 1, padding: 2 - g.padding)
         guard DirectConvolution.supports(adjoint), adjoint.outputHeight == g.height, adjoint.outputWidth == g.width else { return nil }
@@ -231,17 +238,18 @@ public final class Conv2d: Layer {
         return dx
     }
 
-    /// dW and db by `DirectConvolution` from the padded images of the last forward.
-    private func directWeightGradient(_ gradOutput: Tensor, geometry g: ConvolutionGeometry, batch: Int) {
-        guard let images = padded else { preconditionFailure("Conv2d: direct backward without a direct forward") }
+    /// dW and db by `DirectConvolution`, padding the last forward's images again.
+    private func directWeightGradient(_ x: Tensor, gradOutput: Tensor, geometry g: ConvolutionGeometry) {
+        let batch = x.shape[0], image = paddedScratch(g)
         let scratch = Tensor.reusing(gradientRows, shape: [DirectConvolution.rowScratchSize(g)])
         gradientRows = scratch
         let dw = parameters.gradients(of: weight).baseAddress!
         let db = bias.map { parameters.gradients(of: $0).baseAddress! }
-        let paddedSize = DirectConvolution.paddedSize(g), outputSize = outputChannels * g.columnCount
+        let outputSize = outputChannels * g.columnCount
         for n in 0..<batch {
+            DirectConvolution.pad(image: x.pointer + n * g.imageSize, into: image.pointer, geometry: g)
             DirectConvolution.accumulateWeightGradient(
-                padded: images.pointer + n * paddedSize, gradOutput: gradOutput.pointer + n * outputSize, gradWeight: dw,
+                padded: image.pointer, gradOutput: gradOutput.pointer + n * outputSize, gradWeight: dw,
                 gradBias: db, rows: scratch.pointer, outputChannels: outputChannels, geometry: g)
         }
     }

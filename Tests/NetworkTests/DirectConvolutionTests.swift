@@ -5,9 +5,9 @@ import XCTest
 /// The direct few-channel convolution against the im2col path, its finite-difference gradients, and the
 /// model's parameter-gradient-only backward against the full one.
 final class DirectConvolutionTests: XCTestCase {
-    private func makeConv(channels: Int, out: Int, padding: Int, direct: Bool, bias: Bool = true) -> (Conv2d, ParameterStore) {
+    private func makeConv(channels: Int, out: Int, padding: Int, direct: Bool, bias: Bool = true, stride: Int = 1) -> (Conv2d, ParameterStore) {
         let registry = ParameterRegistry()
-        let conv = Conv2d(name: "c", inputChannels: channels, outputChannels: out, kernelSize: 3, stride: 1,
+        let conv = Conv2d(name: "c", inputChannels: channels, outputChannels: out, kernelSize: 3, stride: stride,
                           padding: padding, bias: bias, registry: registry)
         conv.allowsDirectKernel = direct
         registry.allocate()
@@ -26,12 +26,31 @@ final class DirectConvolutionTests: XCTestCase {
             (16, 16, 8, 9, 1, true), (16, 24, 5, 6, 1, false),
             (32, 20, 6, 16, 1, true), (64, 64, 8, 8, 1, true), (40, 8, 7, 10, 0, false),
         ]
+        assertDirectPathEqualsIm2ColPath(shapes, stride: 1)
+    }
+
+    /// The same for stride 2 (input gradient by im2col): ResNet's 16→32 on 32×32, 16 channels on 16×16 (an
+    /// 8-wide output), odd heights and widths (even half one longer than the odd one), 32-wide blocks with a
+    /// partial one, an odd channel count, no padding.
+    func testStride2DirectPathEqualsIm2ColPath() {
+        let shapes: [(channels: Int, out: Int, height: Int, width: Int, padding: Int, bias: Bool)] = [
+            (16, 32, 32, 32, 1, false), (16, 64, 16, 16, 1, false), (3, 5, 7, 9, 1, true), (1, 4, 5, 133, 1, true),
+            (2, 3, 6, 37, 0, false), (16, 7, 9, 8, 1, true), (12, 6, 5, 16, 1, true), (5, 2, 3, 3, 1, true),
+        ]
+        assertDirectPathEqualsIm2ColPath(shapes, stride: 2)
+    }
+
+    private func assertDirectPathEqualsIm2ColPath(
+        _ shapes: [(channels: Int, out: Int, height: Int, width: Int, padding: Int, bias: Bool)], stride: Int
+    ) {
         for shape in shapes {
-            let (direct, directStore) = makeConv(channels: shape.channels, out: shape.out, padding: shape.padding, direct: true, bias: shape.bias)
-            let (columns, columnStore) = makeConv(channels: shape.channels, out: shape.out, padding: shape.padding, direct: false, bias: shape.bias)
+            let (direct, directStore) = makeConv(channels: shape.channels, out: shape.out, padding: shape.padding, direct: true,
+                                                 bias: shape.bias, stride: stride)
+            let (columns, columnStore) = makeConv(channels: shape.channels, out: shape.out, padding: shape.padding, direct: false,
+                                                  bias: shape.bias, stride: stride)
             let x = TestData.uniform(shape: [3, shape.channels, shape.height, shape.width], in: -1, 1, seed: 11)
             let g = ConvolutionGeometry(channels: shape.channels, height: shape.height, width: shape.width,
-                                        kernelHeight: 3, kernelWidth: 3, stride: 1, padding: shape.padding)
+                                        kernelHeight: 3, kernelWidth: 3, stride: stride, padding: shape.padding)
             XCTAssertTrue(DirectConvolution.supports(g))
             let y = direct.forward(x, training: true).values, expected = columns.forward(x, training: true).values
             XCTAssertEqual(y.count, expected.count)
@@ -50,12 +69,12 @@ final class DirectConvolutionTests: XCTestCase {
     }
 
     func testDirectPathFiniteDifferenceGradients() {
-        for (channels, padding, width) in [(1, 1, 9), (3, 0, 9), (16, 1, 9), (24, 1, 8)] {
-            let (conv, store) = makeConv(channels: channels, out: 3, padding: padding, direct: true)
+        for (channels, padding, width, stride) in [(1, 1, 9, 1), (3, 0, 9, 1), (16, 1, 9, 1), (24, 1, 8, 1), (3, 1, 9, 2), (16, 1, 16, 2)] {
+            let (conv, store) = makeConv(channels: channels, out: 3, padding: padding, direct: true, stride: stride)
             TestData.randomize(store, seed: 5)
             let x = TestData.uniform(shape: [2, channels, 6, width], in: -1, 1, seed: 6)
             assertGradientsMatch(GradientCheck.layerResults(conv, input: x, training: true, parameters: store), tolerance: 2e-2,
-                                 "\(channels) channels, padding \(padding)")
+                                 "\(channels) channels, padding \(padding), stride \(stride)")
         }
     }
 

@@ -16,23 +16,29 @@ void l3rs_adam_direction(const float *gradient, float *firstMoment, float *secon
                          size_t count, float beta1, float beta2, float firstCorrection,
                          float secondCorrectionRoot, float epsilon);
 
-/// Direct convolution, stride 1, of ONE image for few input channels, where im2col + sgemm has k = C·kh·kw
-/// of 9…27 and is bound by packing and by the transpose of its channel-major product. `padded` is the image
-/// with its zero padding written out: (channels, paddedHeight, paddedWidth) with paddedHeight = H + 2p and
-/// paddedWidth ≥ outputWidth + kernel − 1 when outputWidth is a multiple of 8, else ≥ roundUp(outputWidth, 32)
-/// + kernel − 1 (zero slack, so whole-vector loads stay inside).
+/// Direct convolution, stride 1 or 2, of ONE image for few input channels, where im2col + sgemm has
+/// k = C·kh·kw of 9…576 and is bound by packing and by the transpose of its channel-major product. `padded`
+/// is the image with its zero padding written out, paddedHeight = H + 2p rows per channel.
+/// Stride 1: (channels, paddedHeight, paddedWidth), paddedWidth ≥ outputWidth + kernel − 1 when outputWidth
+/// is a multiple of 8, else ≥ roundUp(outputWidth, 32) + kernel − 1 (zero slack, so whole-vector loads stay
+/// inside). Stride 2: (channels, paddedHeight, 2, paddedWidth): each padded row as its even columns, then its
+/// odd columns, each half zero-filled to paddedWidth ≥ (that vector width) + kernel / 2.
 /// weight (outputChannels, channels, kernel, kernel), bias (outputChannels) or NULL; writes
 /// output (outputChannels, outputHeight, outputWidth).
 void l3rs_conv_direct_forward(const float *padded, const float *weight, const float *bias, float *output,
                               size_t channels, size_t paddedHeight, size_t paddedWidth, size_t outputChannels,
-                              size_t kernel, size_t outputHeight, size_t outputWidth);
+                              size_t kernel, size_t stride, size_t outputHeight, size_t outputWidth);
+
+/// image (channels, height, width) → `padded` in the layout above (zeros around the image and in the slack).
+void l3rs_conv_pad(const float *image, float *padded, size_t channels, size_t height, size_t width, size_t padding,
+                   size_t paddedHeight, size_t paddedWidth, size_t stride);
 
 /// The weight and bias gradients of the same direct 3×3 convolution for one image, ADDED into gradWeight
-/// (outputChannels, channels, 3, 3) and gradBias (or NULL). paddedWidth ≥ roundUp(outputWidth, 8) + 2;
-/// rows: scratch of outputHeight · roundUp(outputWidth, 8) floats.
+/// (outputChannels, channels, 3, 3) and gradBias (or NULL). paddedWidth ≥ roundUp(outputWidth, 8) + 2
+/// (stride 1) or + 1 (stride 2, per half); rows: scratch of outputHeight · roundUp(outputWidth, 8) floats.
 void l3rs_conv3x3_direct_weight_gradient(const float *padded, const float *gradOutput, float *gradWeight,
                                          float *gradBias, float *rows, size_t channels, size_t paddedHeight,
-                                         size_t paddedWidth, size_t outputChannels, size_t outputHeight,
-                                         size_t outputWidth);
+                                         size_t paddedWidth, size_t outputChannels, size_t stride,
+                                         size_t outputHeight, size_t outputWidth);
 
 #endif
