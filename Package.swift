@@ -45,7 +45,7 @@ let package = Package(
         // `l3rs bench`: step, layer, allreduce, optimizer and meta-training costs against in-run baselines.
         .target(name: "Benchmarks", dependencies: [
             "Kernels", "Distributed", "Network", "Datasets", "Optimizers", "LearnedOptimizer", "Training", "MetaTraining",
-            "Seeding",
+            "Reports", "Seeding",
         ]),
 
         // Metrics logs, progress lines, tables and plots.

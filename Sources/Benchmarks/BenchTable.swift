@@ -1,34 +1,19 @@
-/// A plain-text table with a title, right-aligned columns and a rule under the header: what `l3rs bench`
-/// prints, readable in a terminal and pasteable into Markdown.
+import Reports
+
+/// A titled Reports `Table` as `l3rs bench` prints it: right-aligned columns, readable in a terminal and
+/// pasteable into Markdown.
 public struct BenchTable {
     public let title: String
-    public let header: [String]
-    public private(set) var rows: [[String]] = []
+    public private(set) var table: Table
 
     public init(title: String, header: [String]) {
         self.title = title
-        self.header = header
+        table = Table(header: header)
     }
 
-    public mutating func add(_ row: [String]) {
-        precondition(row.count == header.count, "row has \(row.count) cells, header \(header.count)")
-        rows.append(row)
-    }
+    public mutating func add(_ row: [String]) { table.append(row) }
 
-    /// The table as Markdown-compatible text (pipes between cells).
-    public func render() -> String {
-        var widths = header.map(\.count)
-        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
-        func line(_ cells: [String]) -> String {
-            "| " + cells.enumerated().map { i, cell in
-                String(repeating: " ", count: widths[i] - cell.count) + cell
-            }.joined(separator: " | ") + " |"
-        }
-        var text = "\n### \(title)\n\n" + line(header) + "\n"
-        text += "|" + widths.map { String(repeating: "-", count: $0 + 1) + ":" }.joined(separator: "|") + "|\n"
-        for row in rows { text += line(row) + "\n" }
-        return text
-    }
+    public func render() -> String { "\n### \(title)\n\n" + table.alignedMarkdown() }
 }
 
 /// Number formatting for the tables.

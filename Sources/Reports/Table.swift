@@ -24,6 +24,20 @@ public struct Table: Sendable, Equatable {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// Markdown with every column padded to its widest cell and right-aligned, so it also reads as a plain
+    /// text table in a terminal (what `l3rs bench` prints).
+    public func alignedMarkdown() -> String {
+        var widths = header.map(\.count)
+        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
+        func line(_ cells: [String]) -> String {
+            "| " + cells.enumerated().map { i, cell in String(repeating: " ", count: widths[i] - cell.count) + cell }
+                .joined(separator: " | ") + " |"
+        }
+        var lines = [line(header), "|" + widths.map { String(repeating: "-", count: $0 + 1) + ":" }.joined(separator: "|") + "|"]
+        lines += rows.map(line)
+        return lines.joined(separator: "\n") + "\n"
+    }
+
     /// An HTML table element.
     public func html() -> String {
         var out = "<table>\n<thead><tr>" + header.map { "<th>\(xmlEscape($0))</th>" }.joined() + "</tr></thead>\n<tbody>\n"

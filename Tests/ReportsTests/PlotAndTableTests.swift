@@ -72,6 +72,20 @@ final class PlotAndTableTests: XCTestCase {
         XCTAssertLessThanOrEqual(legendX + LinePlot.textWidth(long), width)
     }
 
+    /// Bench tables: columns padded to the widest cell, right-aligned, a valid Markdown alignment row.
+    func testAlignedMarkdownPadsColumns() {
+        var table = Table(header: ["model", "ms"])
+        table.append(["mlp", "1.92"])
+        table.append(["resnet-32", "225.60"])
+        XCTAssertEqual(table.alignedMarkdown(), """
+        |     model |     ms |
+        |----------:|-------:|
+        |       mlp |   1.92 |
+        | resnet-32 | 225.60 |
+
+        """)
+    }
+
     func testTableRendersMarkdownAndHTML() {
         var table = Table(header: ["optimizer", "accuracy"])
         table.append(["adam | tuned", "0.8796"])
