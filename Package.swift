@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "Optimizers", dependencies: ["CVectorKernels"]),
         // L3RS: per-layer mixing of normalised base directions by a small shared MLP, and its meta-gradient.
         // Tensors cross into files as Checkpoints' NamedTensor, so φ and states need no second tensor type.
-        .target(name: "LearnedOptimizer", dependencies: ["Optimizers", "Checkpoints", "Seeding"]),
+        .target(name: "LearnedOptimizer", dependencies: ["Optimizers", "Checkpoints", "Seeding", "CVectorKernels"]),
 
         // `l3rs bench`: step, layer, allreduce, optimizer and meta-training costs against in-run baselines.
         .target(name: "Benchmarks", dependencies: [

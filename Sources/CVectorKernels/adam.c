@@ -1,6 +1,11 @@
 #include "CVectorKernels.h"
+#include "clones.h"
+
+// Built without FMA contraction (the target's -ffp-contract=off): every clone, AVX2 or SSE2, performs the
+// same correctly rounded single-precision operations, so results do not depend on the CPU.
 #include <math.h>
 
+L3RS_CLONES
 void l3rs_adam_direction(const float *restrict gradient, float *restrict firstMoment, float *restrict secondMoment,
                          float *restrict direction, size_t count, float beta1, float beta2, float firstCorrection,
                          float secondCorrectionRoot, float epsilon) {

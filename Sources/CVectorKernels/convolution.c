@@ -1,4 +1,5 @@
 #include "CVectorKernels.h"
+#include "clones.h"
 #include <string.h>
 
 // Products here are contracted to FMAs (the target's -ffp-contract=off is for the Adam loop, which must
@@ -10,8 +11,6 @@ typedef float v8 __attribute__((vector_size(32), aligned(4)));
 #define store8(p, v) (*(v8 *)(p) = (v))
 #define splat8(x) ((v8){(x), (x), (x), (x), (x), (x), (x), (x)})
 
-// An AVX2+FMA build chosen at load time where the CPU has it, so the package needs no -march flag.
-#define L3RS_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 
 // Where the taps of a padded image lie (see the header): stride 1 keeps each padded row as it is; stride 2
 // stores each padded row as its even columns, then its odd columns, each half `paddedWidth` long, so that

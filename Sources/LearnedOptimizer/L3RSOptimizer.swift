@@ -1,3 +1,4 @@
+import CVectorKernels
 import Foundation
 import Optimizers
 
@@ -21,8 +22,8 @@ public struct L3RSOptimizer: Sendable {
     /// The base rules, in configuration order.
     let rules: [any DirectionRule]
     var activations: StepActivations
-    /// Scratch for one base rule's direction before normalisation.
-    var rawDirection: [Float]
+    /// The fused step's buffers (see `FusedStepBuffers`).
+    var buffers: FusedStepBuffers
 
     /// Builds the optimizer for a layer table. `metaParameters` defaults to the initial φ. In the embedding
     /// variant a non-empty `configuration.layerNames` must match the table's names (the embeddings belong to
@@ -63,9 +64,9 @@ public struct L3RSOptimizer: Sendable {
         featureLayout = FeatureLayout(variant: configuration.variant, embeddingWidth: configuration.embeddingWidth)
         rules = configuration.baseOptimizers.map { $0.makeRule() }
         activations = StepActivations(
-            parameterCount: parameterCount, layerCount: layers.count, baseCount: configuration.baseCount,
+            layerCount: layers.count, baseCount: configuration.baseCount,
             featureCount: featureLayout.count, hiddenWidth: configuration.hiddenWidth)
-        rawDirection = [Float](repeating: 0, count: parameterCount)
+        buffers = FusedStepBuffers(rules: rules)
     }
 
     /// The state before step 0: fresh base-optimizer states and zero EMAs.
@@ -81,8 +82,9 @@ public struct L3RSOptimizer: Sendable {
         loss: Float,
         state: inout L3RSState
     ) {
-        prepareStep(parameters: UnsafeBufferPointer(parameters), gradient: gradient, loss: loss, state: &state)
-        applyUpdate(to: parameters)
+        prepare(parameters: UnsafeBufferPointer(parameters), gradient: gradient, loss: loss, state: &state,
+                recordsDirections: false)
+        applyFusedUpdate(to: parameters, gradient: gradient, state: state)
     }
 
     /// Array convenience for tests and small callers.
@@ -102,12 +104,30 @@ public struct L3RSOptimizer: Sendable {
     public var lastNonFiniteFeatureCount: Int { activations.nonFiniteFeatures }
 
     /// Everything of a step except changing θ: base directions and their normalisation, statistics and
-    /// EMAs, features, the MLP, λ and μ, all into `activations`; `state` advances to k + 1.
+    /// EMAs, features, the MLP, λ and μ, all into `activations` (with the normalised directions d̂, which
+    /// the reverse pass needs); `state` advances to k + 1. `applyUpdate` then takes the step.
     mutating func prepareStep(
         parameters θ: UnsafeBufferPointer<Float>,
         gradient g: UnsafeBufferPointer<Float>,
         loss: Float,
         state: inout L3RSState
+    ) {
+        prepare(parameters: θ, gradient: g, loss: loss, state: &state, recordsDirections: true)
+    }
+
+    /// `prepareStep`; with `recordsDirections` false the directions are not normalised into
+    /// `activations.normalisedDirections` but left for `applyFusedUpdate`: those of rules that rebuild
+    /// theirs are dropped, the others stay raw in `buffers.storedDirections`.
+    ///
+    /// One pass over each layer in chunks of `FusedStepBuffers.chunkLength`: per chunk, the statistics of θ
+    /// and g, and every rule's `advance` with the sums of squares of its direction, while the chunk of g and
+    /// of each state is in L1.
+    private mutating func prepare(
+        parameters θ: UnsafeBufferPointer<Float>,
+        gradient g: UnsafeBufferPointer<Float>,
+        loss: Float,
+        state: inout L3RSState,
+        recordsDirections: Bool
     ) {
         precondition(θ.count == parameterCount && g.count == parameterCount,
                      "L3RS step: buffers have \(θ.count) and \(g.count) elements, expected \(parameterCount)")
@@ -116,47 +136,73 @@ public struct L3RSOptimizer: Sendable {
         // properties are read.
         var work = StepActivations()
         swap(&work, &activations)
-        var raw = [Float]()
-        swap(&raw, &rawDirection)
+        var buffers = FusedStepBuffers()
+        swap(&buffers, &self.buffers)
         defer {
             swap(&work, &activations)
-            swap(&raw, &rawDirection)
+            swap(&buffers, &self.buffers)
         }
         let layerCount = layers.count
         let baseCount = rules.count
+        let n = parameterCount
         let k = state.step
         work.step = k
         work.loss = loss
-
-        for (l, layer) in layers.enumerated() {
-            work.parameterRMS[l] = Float(LayerStatistics.rms(θ, layer.range))
-            work.gradientRMS[l] = Float(LayerStatistics.rms(g, layer.range))
-        }
-        if k == 0 {
-            state.initialParameterRMS = work.parameterRMS
-            state.initialGradientRMS = work.gradientRMS
-            state.initialLoss = loss
+        if recordsDirections {
+            work.normalisedDirections.reserveDirections(baseCount * n)
+        } else {
+            buffers.storedDirections.reserveDirections(buffers.storedRuleCount * n)
         }
 
-        // Base directions, normalised per layer to unit RMS.
-        raw.withUnsafeMutableBufferPointer { d in
-            work.normalisedDirections.withUnsafeMutableBufferPointer { normalised in
-                for p in 0..<baseCount {
-                    rules[p].direction(gradient: g, state: &state.baseStates[p], into: d)
+        let chunkLength = FusedStepBuffers.chunkLength
+        work.normalisedDirections.withUnsafeMutableBufferPointer { normalised in
+            buffers.storedDirections.withUnsafeMutableBufferPointer { stored in
+                buffers.chunks.withUnsafeMutableBufferPointer { chunks in
                     for (l, layer) in layers.enumerated() {
-                        let rms = LayerStatistics.rms(UnsafeBufferPointer(d), layer.range)
-                        work.directionRMS[p * layerCount + l] = Float(rms)
-                        let denominator = Float(rms + LayerStatistics.normalisationEpsilon)
-                        // Through plain pointers: indexing with `p·n + i` carries an overflow check per element,
-                        // which kept this division loop scalar.
-                        let source = d.baseAddress! + layer.offset
-                        let target = normalised.baseAddress! + p * parameterCount + layer.offset
-                        for j in 0..<layer.count {
-                            target[j] = source[j] / denominator
+                        buffers.parameterSum.reset()
+                        buffers.gradientSum.reset()
+                        for p in 0..<baseCount { buffers.directionSums[p].reset() }
+                        for start in stride(from: layer.range.lowerBound, to: layer.range.upperBound, by: chunkLength) {
+                            let range = start..<min(start + chunkLength, layer.range.upperBound)
+                            buffers.parameterSum.add(θ.baseAddress! + start, count: range.count)
+                            buffers.gradientSum.add(g.baseAddress! + start, count: range.count)
+                            for p in 0..<baseCount {
+                                // SGD: d = g, already summed, and read from g by the fused update.
+                                if buffers.sources[p] == .gradient && !recordsDirections { continue }
+                                let target: UnsafeMutablePointer<Float>
+                                if recordsDirections {
+                                    target = normalised.baseAddress! + p * n + start
+                                } else if let slot = buffers.storageSlot[p] {
+                                    target = stored.baseAddress! + slot * n + start
+                                } else {
+                                    target = chunks.baseAddress! + p * chunkLength
+                                }
+                                rules[p].advance(range, gradient: g, state: &state.baseStates[p], into: target)
+                                buffers.directionSums[p].add(target, count: range.count)
+                            }
+                        }
+                        work.parameterRMS[l] = Float(buffers.parameterSum.rms(count: layer.count))
+                        work.gradientRMS[l] = Float(buffers.gradientSum.rms(count: layer.count))
+                        for p in 0..<baseCount {
+                            let sum = buffers.sources[p] == .gradient ? buffers.gradientSum : buffers.directionSums[p]
+                            let rms = sum.rms(count: layer.count)
+                            work.directionRMS[p * layerCount + l] = Float(rms)
+                            let scale = Float(1 / (rms + LayerStatistics.normalisationEpsilon))
+                            work.directionScales[l * baseCount + p] = scale
+                            if recordsDirections {
+                                let d = normalised.baseAddress! + p * n + layer.offset
+                                for i in 0..<layer.count { d[i] = d[i] * scale }
+                            }
                         }
                     }
                 }
             }
+        }
+        for p in 0..<baseCount { state.baseStates[p].step += 1 }
+        if k == 0 {
+            state.initialParameterRMS = work.parameterRMS
+            state.initialGradientRMS = work.gradientRMS
+            state.initialLoss = loss
         }
 
         // EMAs of the relative log-statistics.
@@ -222,44 +268,130 @@ public struct L3RSOptimizer: Sendable {
     }
 
     /// θ_l ← θ_l − λ_l Σ_p μ_l,p d̂_l,p with the λ, μ and d̂ of the last `prepareStep`.
-    ///
-    /// The mixture is formed per element in base order, (0 + μ_0 d̂_0) + μ_1 d̂_1 + …, the order of the
-    /// element-at-a-time definition, so the result is bit-identical to it. With up to three bases (the
-    /// configurations in use) it is one pass over the directions and θ; more bases accumulate base by base in
-    /// the `rawDirection` scratch (free after `prepareStep`).
     mutating func applyUpdate(to θ: UnsafeMutableBufferPointer<Float>) {
         let baseCount = rules.count
         let n = parameterCount
         let work = activations
-        rawDirection.withUnsafeMutableBufferPointer { combinedBuffer in
+        precondition(work.normalisedDirections.count == baseCount * n, "L3RS applyUpdate without prepareStep")
+        let unitScales = [Float](repeating: 1, count: baseCount)
+        buffers.chunks.withUnsafeMutableBufferPointer { chunks in
             work.normalisedDirections.withUnsafeBufferPointer { normalised in
-                let combined = combinedBuffer.baseAddress!, d = normalised.baseAddress!, target = θ.baseAddress!
-                for (l, layer) in layers.enumerated() {
-                    let λ = work.stepSizes[l]
-                    let lower = layer.range.lowerBound, count = layer.range.count
-                    let parameters = target + lower
-                    let μ = { (p: Int) in work.mixingWeights[l * baseCount + p] }
-                    let direction = { (p: Int) in UnsafePointer(d + p * n + lower) }
-                    switch baseCount {
-                    case 1:
-                        let (μ0, d0) = (μ(0), direction(0))
-                        for i in 0..<count { parameters[i] -= λ * (0 + μ0 * d0[i]) }
-                    case 2:
-                        let (μ0, d0, μ1, d1) = (μ(0), direction(0), μ(1), direction(1))
-                        for i in 0..<count { parameters[i] -= λ * ((0 + μ0 * d0[i]) + μ1 * d1[i]) }
-                    case 3:
-                        let (μ0, d0, μ1, d1, μ2, d2) = (μ(0), direction(0), μ(1), direction(1), μ(2), direction(2))
-                        for i in 0..<count { parameters[i] -= λ * (((0 + μ0 * d0[i]) + μ1 * d1[i]) + μ2 * d2[i]) }
-                    default:
-                        let mixture = combined + lower
-                        mixture.update(repeating: 0, count: count)
+                withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: baseCount) { directions in
+                    for (l, layer) in layers.enumerated() {
                         for p in 0..<baseCount {
-                            let (μp, dp) = (μ(p), direction(p))
-                            for i in 0..<count { mixture[i] += μp * dp[i] }
+                            directions[p] = normalised.baseAddress! + p * n + layer.offset
                         }
-                        for i in 0..<count { parameters[i] -= λ * mixture[i] }
+                        work.mixingWeights.withUnsafeBufferPointer { μ in
+                            Self.subtractMixture(
+                                from: θ.baseAddress! + layer.offset, count: layer.count, stepSize: work.stepSizes[l],
+                                weights: μ.baseAddress! + l * baseCount, scales: unitScales,
+                                directions: UnsafePointer(directions.baseAddress!), baseCount: baseCount,
+                                mixture: chunks.baseAddress! + baseCount * FusedStepBuffers.chunkLength)
+                        }
                     }
                 }
+            }
+        }
+    }
+
+    /// The second pass of the fused `step`: the update of `applyUpdate`, bit for bit, without d̂ in memory.
+    /// Chunk by chunk, each direction is read where its rule's `directionSource` says (g, the advanced first
+    /// moment, rebuilt into scratch, or `buffers.storedDirections`) and scaled by 1/(rms + ε) as it is mixed.
+    private mutating func applyFusedUpdate(to θ: UnsafeMutableBufferPointer<Float>, gradient g: UnsafeBufferPointer<Float>,
+                                           state: L3RSState) {
+        let baseCount = rules.count
+        let n = parameterCount
+        let chunkLength = FusedStepBuffers.chunkLength
+        let work = activations
+        var buffers = FusedStepBuffers()
+        swap(&buffers, &self.buffers)
+        defer { swap(&buffers, &self.buffers) }
+        let storageSlot = buffers.storageSlot, sources = buffers.sources
+        var firstMoments = [UnsafePointer<Float>?]()
+        firstMoments.reserveCapacity(baseCount)
+        Self.withFirstMoments(state.baseStates[...], &firstMoments) { firstMoments in
+            buffers.storedDirections.withUnsafeBufferPointer { stored in
+                buffers.chunks.withUnsafeMutableBufferPointer { chunks in
+                    withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: baseCount) { directions in
+                        work.mixingWeights.withUnsafeBufferPointer { μ in
+                            work.directionScales.withUnsafeBufferPointer { scales in
+                                for (l, layer) in layers.enumerated() {
+                                    for start in stride(from: layer.range.lowerBound, to: layer.range.upperBound,
+                                                        by: chunkLength) {
+                                        let range = start..<min(start + chunkLength, layer.range.upperBound)
+                                        for p in 0..<baseCount {
+                                            switch sources[p] {
+                                            case .gradient:
+                                                directions[p] = g.baseAddress! + start
+                                            case .firstMoment:
+                                                directions[p] = firstMoments[p]! + start
+                                            case .rebuilt:
+                                                let scratch = chunks.baseAddress! + p * chunkLength
+                                                rules[p].rebuildDirection(range, gradient: g, state: state.baseStates[p],
+                                                                          into: scratch)
+                                                directions[p] = UnsafePointer(scratch)
+                                            case .computed:
+                                                directions[p] = stored.baseAddress! + storageSlot[p]! * n + start
+                                            }
+                                        }
+                                        Self.subtractMixture(
+                                            from: θ.baseAddress! + start, count: range.count,
+                                            stepSize: work.stepSizes[l], weights: μ.baseAddress! + l * baseCount,
+                                            scales: scales.baseAddress! + l * baseCount,
+                                            directions: UnsafePointer(directions.baseAddress!), baseCount: baseCount,
+                                            mixture: chunks.baseAddress! + baseCount * chunkLength)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs `body` with the base address of every state's first moment (nil where the slot is empty), each
+    /// valid for the whole call: nested `withUnsafeBufferPointer`s, one per state.
+    private static func withFirstMoments(
+        _ states: ArraySlice<OptimizerState>, _ collected: inout [UnsafePointer<Float>?],
+        _ body: ([UnsafePointer<Float>?]) -> Void
+    ) {
+        guard let first = states.first else { return body(collected) }
+        first.firstMoment.withUnsafeBufferPointer { moment in
+            collected.append(moment.isEmpty ? nil : moment.baseAddress)
+            withFirstMoments(states.dropFirst(), &collected, body)
+        }
+    }
+
+    /// θ[i] −= λ·(((0 + μ_0·(s_0·d_0[i])) + μ_1·(s_1·d_1[i])) + …) for `count` elements: the mixture per
+    /// element in base order, as the element-at-a-time definition forms it, with the normalisation s_p = 1 /
+    /// (rms + ε) applied as each direction is read (or s_p = 1 for directions already normalised, which
+    /// leaves them unchanged bit for bit). Up to three bases in one pass; more accumulate base by base in
+    /// `mixture` (≥ count floats, so count ≤ chunkLength then).
+    @inline(__always)
+    private static func subtractMixture(
+        from θ: UnsafeMutablePointer<Float>, count: Int, stepSize λ: Float, weights μ: UnsafePointer<Float>,
+        scales s: UnsafePointer<Float>, directions d: UnsafePointer<UnsafePointer<Float>>, baseCount: Int,
+        mixture: UnsafeMutablePointer<Float>
+    ) {
+        switch baseCount {
+        case 1...3:
+            // In C, for its AVX2 clone; the same operations in the same order.
+            // (An optional pointer has the layout of a pointer.)
+            let pointers = UnsafeRawPointer(d).assumingMemoryBound(to: UnsafePointer<Float>?.self)
+            l3rs_subtract_mixture(θ, count, λ, baseCount, μ, s, pointers)
+        default:
+            // In chunks, so that `mixture` (chunkLength floats) also serves a whole layer of applyUpdate.
+            let chunkLength = FusedStepBuffers.chunkLength
+            for start in stride(from: 0, to: count, by: chunkLength) {
+                let length = min(chunkLength, count - start)
+                mixture.update(repeating: 0, count: length)
+                for p in 0..<baseCount {
+                    let (μp, sp, dp) = (μ[p], s[p], d[p] + start)
+                    for i in 0..<length { mixture[i] += μp * (sp * dp[i]) }
+                }
+                let target = θ + start
+                for i in 0..<length { target[i] -= λ * mixture[i] }
             }
         }
     }

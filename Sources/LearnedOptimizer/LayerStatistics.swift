@@ -1,3 +1,4 @@
+import CVectorKernels
 import Foundation
 
 /// Per-layer reductions shared by the forward step and its adjoint, in one place so both use identical
@@ -6,10 +7,51 @@ enum LayerStatistics {
     /// Added to rms(d) before dividing, as in method.md §1.
     static let normalisationEpsilon: Double = 1e-12
 
-    /// √(mean of squares) over `range`, accumulated in Double so million-element layers lose no precision.
-    @inline(__always)
-    static func rms(_ values: UnsafeBufferPointer<Float>, _ range: Range<Int>) -> Double {
-        (dot(values, values, range) / Double(range.count)).squareRoot()
+    /// Σ x² of one layer fed chunk by chunk, in Double so million-element layers lose no precision: 32
+    /// lanes over whole blocks of 32 (`l3rs_add_squares`, in C for its AVX2 clone; 32 lanes so the adds do
+    /// not wait on each other), then the lanes summed in a fixed order, then the last (count mod 32) squares
+    /// one by one. The result depends only on the layer's values, not on how it was cut into chunks, as
+    /// long as every chunk but the layer's last holds a multiple of 32 elements.
+    struct SquareSum {
+        static let blockLength = 32
+        private var lanes = [Double](repeating: 0, count: 32)
+        private var finished: Double?
+
+        mutating func add(_ values: UnsafePointer<Float>, count: Int) {
+            precondition(finished == nil, "SquareSum: a chunk after the layer's partial last one")
+            let blocks = count / Self.blockLength
+            lanes.withUnsafeMutableBufferPointer { l3rs_add_squares(values, blocks, $0.baseAddress!) }
+            if blocks * Self.blockLength < count {
+                var sum = laneSum
+                for i in (blocks * Self.blockLength)..<count {
+                    sum += Double(values[i]) * Double(values[i])
+                }
+                finished = sum
+            }
+        }
+
+        /// Pairwise over the 32 lanes.
+        private var laneSum: Double {
+            withUnsafeTemporaryAllocation(of: Double.self, capacity: Self.blockLength) { partial in
+                _ = partial.initialize(from: lanes)
+                var width = Self.blockLength
+                while width > 1 {
+                    width /= 2
+                    for j in 0..<width { partial[j] += partial[j + width] }
+                }
+                return partial[0]
+            }
+        }
+
+        var total: Double { finished ?? laneSum }
+
+        func rms(count: Int) -> Double { (total / Double(count)).squareRoot() }
+
+        /// Back to zero, keeping the storage.
+        mutating func reset() {
+            for j in lanes.indices { lanes[j] = 0 }
+            finished = nil
+        }
     }
 
     /// Σ a_i b_i over `range`, in Double. Eight independent Double lanes: a single serial accumulator is one

@@ -6,9 +6,13 @@
 struct StepActivations: Sendable {
     var step = 0
     var loss: Float = 0
+    /// d̂, [P, n]: filled by `prepareStep` (the reverse pass needs it); empty in a fused `step`, which never
+    /// holds it.
     var normalisedDirections: [Float] = []
     /// rms(d_p,l) before normalisation.
     var directionRMS: [Float] = []
+    /// 1 / (rms(d_p,l) + ε), [L, P]: d̂ = d · scale.
+    var directionScales: [Float] = []
     var parameterRMS: [Float] = []
     var gradientRMS: [Float] = []
     /// Features before clipping and non-finite replacement (the reverse pass needs them to know which
@@ -27,9 +31,9 @@ struct StepActivations: Sendable {
 
     init() {}
 
-    init(parameterCount n: Int, layerCount: Int, baseCount: Int, featureCount: Int, hiddenWidth: Int) {
-        normalisedDirections = [Float](repeating: 0, count: baseCount * n)
+    init(layerCount: Int, baseCount: Int, featureCount: Int, hiddenWidth: Int) {
         directionRMS = [Float](repeating: 0, count: baseCount * layerCount)
+        directionScales = directionRMS
         parameterRMS = [Float](repeating: 0, count: layerCount)
         gradientRMS = [Float](repeating: 0, count: layerCount)
         rawFeatures = [Float](repeating: 0, count: layerCount * featureCount)

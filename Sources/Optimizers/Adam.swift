@@ -35,13 +35,11 @@ public struct Adam: DirectionRule {
         OptimizerState(count: count, usesFirstMoment: true, usesSecondMoment: true)
     }
 
-    public func direction(
-        gradient: UnsafeBufferPointer<Float>,
-        state: inout OptimizerState,
-        into direction: UnsafeMutableBufferPointer<Float>
-    ) {
-        checkDirectionShapes(name, gradient: gradient, direction: direction, state: state,
-                             usesFirstMoment: true, usesSecondMoment: true)
+    public func advance(_ range: Range<Int>, gradient: UnsafeBufferPointer<Float>, state: inout OptimizerState,
+                        into direction: UnsafeMutablePointer<Float>) {
+        checkAdvanceShapes(name, range: range, gradient: gradient, state: state,
+                           usesFirstMoment: true, usesSecondMoment: true)
+        guard let g = gradient.baseAddress, !range.isEmpty else { return }
         let t = Double(state.step + 1)
         // d = (m / c1) / (√v / √c2 + ε), rearranged so the loop multiplies by precomputed reciprocals.
         let firstCorrection = Float(1 / (1 - pow(Double(beta1), t)))
@@ -51,10 +49,10 @@ public struct Adam: DirectionRule {
         // errno fallback on Linux, even inside SIMD types, which keeps the whole loop scalar.
         state.firstMoment.withUnsafeMutableBufferPointer { m in
             state.secondMoment.withUnsafeMutableBufferPointer { v in
-                l3rs_adam_direction(gradient.baseAddress, m.baseAddress, v.baseAddress, direction.baseAddress,
-                                    gradient.count, beta1, beta2, firstCorrection, secondCorrectionRoot, epsilon)
+                l3rs_adam_direction(g + range.lowerBound, m.baseAddress! + range.lowerBound,
+                                    v.baseAddress! + range.lowerBound, direction, range.count,
+                                    beta1, beta2, firstCorrection, secondCorrectionRoot, epsilon)
             }
         }
-        state.step += 1
     }
 }

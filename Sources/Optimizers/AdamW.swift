@@ -19,11 +19,8 @@ public struct AdamW: DirectionRule {
         adam.makeState(count: count)
     }
 
-    public func direction(
-        gradient: UnsafeBufferPointer<Float>,
-        state: inout OptimizerState,
-        into direction: UnsafeMutableBufferPointer<Float>
-    ) {
-        adam.direction(gradient: gradient, state: &state, into: direction)
+    public func advance(_ range: Range<Int>, gradient: UnsafeBufferPointer<Float>, state: inout OptimizerState,
+                        into direction: UnsafeMutablePointer<Float>) {
+        adam.advance(range, gradient: gradient, state: &state, into: direction)
     }
 }

@@ -26,24 +26,23 @@ public struct Lion: DirectionRule {
         OptimizerState(count: count, usesFirstMoment: true, usesSecondMoment: false)
     }
 
-    public func direction(
-        gradient: UnsafeBufferPointer<Float>,
-        state: inout OptimizerState,
-        into direction: UnsafeMutableBufferPointer<Float>
-    ) {
-        checkDirectionShapes(name, gradient: gradient, direction: direction, state: state,
-                             usesFirstMoment: true, usesSecondMoment: false)
+    public func advance(_ range: Range<Int>, gradient: UnsafeBufferPointer<Float>, state: inout OptimizerState,
+                        into direction: UnsafeMutablePointer<Float>) {
+        checkAdvanceShapes(name, range: range, gradient: gradient, state: state,
+                           usesFirstMoment: true, usesSecondMoment: false)
+        guard let gradientBase = gradient.baseAddress, !range.isEmpty else { return }
         let (beta1, beta2) = (self.beta1, self.beta2)
         let (oneMinusBeta1, oneMinusBeta2) = (1 - beta1, 1 - beta2)
-        state.firstMoment.withUnsafeMutableBufferPointer { m in
-            for i in 0..<gradient.count {
-                let g = gradient[i]
-                let interpolated = beta1 * m[i] + oneMinusBeta1 * g
+        let g = gradientBase + range.lowerBound
+        state.firstMoment.withUnsafeMutableBufferPointer { moment in
+            let m = moment.baseAddress! + range.lowerBound
+            for i in 0..<range.count {
+                let gi = g[i]
+                let interpolated = beta1 * m[i] + oneMinusBeta1 * gi
                 // Branch-free sign with sign(0) = 0 (NaN also gives 0; the trainer's finiteness checks see it).
                 direction[i] = (interpolated > 0 ? 1 : 0) - (interpolated < 0 ? 1 : 0)
-                m[i] = beta2 * m[i] + oneMinusBeta2 * g
+                m[i] = beta2 * m[i] + oneMinusBeta2 * gi
             }
         }
-        state.step += 1
     }
 }

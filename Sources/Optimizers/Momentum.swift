@@ -28,30 +28,47 @@ public struct Momentum: DirectionRule {
         OptimizerState(count: count, usesFirstMoment: true, usesSecondMoment: false)
     }
 
-    public func direction(
-        gradient: UnsafeBufferPointer<Float>,
-        state: inout OptimizerState,
-        into direction: UnsafeMutableBufferPointer<Float>
-    ) {
-        checkDirectionShapes(name, gradient: gradient, direction: direction, state: state,
-                             usesFirstMoment: true, usesSecondMoment: false)
+    public func advance(_ range: Range<Int>, gradient: UnsafeBufferPointer<Float>, state: inout OptimizerState,
+                        into direction: UnsafeMutablePointer<Float>) {
+        checkAdvanceShapes(name, range: range, gradient: gradient, state: state,
+                           usesFirstMoment: true, usesSecondMoment: false)
+        guard let gradientBase = gradient.baseAddress, !range.isEmpty else { return }
         let beta = self.beta
-        state.firstMoment.withUnsafeMutableBufferPointer { m in
+        let g = gradientBase + range.lowerBound
+        state.firstMoment.withUnsafeMutableBufferPointer { moment in
+            let m = moment.baseAddress! + range.lowerBound
             if nesterov {
-                for i in 0..<gradient.count {
-                    let g = gradient[i]
-                    let updated = beta * m[i] + g
+                for i in 0..<range.count {
+                    let updated = beta * m[i] + g[i]
                     m[i] = updated
-                    direction[i] = g + beta * updated
+                    direction[i] = g[i] + beta * updated
                 }
             } else {
-                for i in 0..<gradient.count {
-                    let updated = beta * m[i] + gradient[i]
+                for i in 0..<range.count {
+                    let updated = beta * m[i] + g[i]
                     m[i] = updated
                     direction[i] = updated
                 }
             }
         }
-        state.step += 1
+    }
+
+    public var directionSource: DirectionSource { nesterov ? .rebuilt : .firstMoment }
+
+    /// d = m (heavy ball) or g + β·m (Nesterov), with the m `advance` stored: the same single-precision
+    /// operations as in `advance`.
+    public func rebuildDirection(_ range: Range<Int>, gradient: UnsafeBufferPointer<Float>, state: OptimizerState,
+                                 into direction: UnsafeMutablePointer<Float>) {
+        guard let gradientBase = gradient.baseAddress, !range.isEmpty else { return }
+        let beta = self.beta
+        let g = gradientBase + range.lowerBound
+        state.firstMoment.withUnsafeBufferPointer { moment in
+            let m = moment.baseAddress! + range.lowerBound
+            if nesterov {
+                for i in 0..<range.count { direction[i] = g[i] + beta * m[i] }
+            } else {
+                direction.update(from: m, count: range.count)
+            }
+        }
     }
 }

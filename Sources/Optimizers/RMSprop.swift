@@ -27,23 +27,22 @@ public struct RMSprop: DirectionRule {
         OptimizerState(count: count, usesFirstMoment: false, usesSecondMoment: true)
     }
 
-    public func direction(
-        gradient: UnsafeBufferPointer<Float>,
-        state: inout OptimizerState,
-        into direction: UnsafeMutableBufferPointer<Float>
-    ) {
-        checkDirectionShapes(name, gradient: gradient, direction: direction, state: state,
-                             usesFirstMoment: false, usesSecondMoment: true)
+    public func advance(_ range: Range<Int>, gradient: UnsafeBufferPointer<Float>, state: inout OptimizerState,
+                        into direction: UnsafeMutablePointer<Float>) {
+        checkAdvanceShapes(name, range: range, gradient: gradient, state: state,
+                           usesFirstMoment: false, usesSecondMoment: true)
+        guard let gradientBase = gradient.baseAddress, !range.isEmpty else { return }
         let (alpha, epsilon) = (self.alpha, self.epsilon)
         let oneMinusAlpha = 1 - alpha
-        state.secondMoment.withUnsafeMutableBufferPointer { v in
-            for i in 0..<gradient.count {
-                let g = gradient[i]
-                let vi = alpha * v[i] + oneMinusAlpha * (g * g)
+        let g = gradientBase + range.lowerBound
+        state.secondMoment.withUnsafeMutableBufferPointer { second in
+            let v = second.baseAddress! + range.lowerBound
+            for i in 0..<range.count {
+                let gi = g[i]
+                let vi = alpha * v[i] + oneMinusAlpha * (gi * gi)
                 v[i] = vi
-                direction[i] = g / (vi.squareRoot() + epsilon)
+                direction[i] = gi / (vi.squareRoot() + epsilon)
             }
         }
-        state.step += 1
     }
 }

@@ -14,16 +14,18 @@ public struct SGD: DirectionRule {
         OptimizerState(count: count, usesFirstMoment: false, usesSecondMoment: false)
     }
 
-    public func direction(
-        gradient: UnsafeBufferPointer<Float>,
-        state: inout OptimizerState,
-        into direction: UnsafeMutableBufferPointer<Float>
-    ) {
-        checkDirectionShapes(name, gradient: gradient, direction: direction, state: state,
-                             usesFirstMoment: false, usesSecondMoment: false)
-        for i in 0..<gradient.count {
-            direction[i] = gradient[i]
-        }
-        state.step += 1
+    public func advance(_ range: Range<Int>, gradient: UnsafeBufferPointer<Float>, state: inout OptimizerState,
+                        into direction: UnsafeMutablePointer<Float>) {
+        checkAdvanceShapes(name, range: range, gradient: gradient, state: state,
+                           usesFirstMoment: false, usesSecondMoment: false)
+        rebuildDirection(range, gradient: gradient, state: state, into: direction)
+    }
+
+    public var directionSource: DirectionSource { .gradient }
+
+    public func rebuildDirection(_ range: Range<Int>, gradient: UnsafeBufferPointer<Float>, state: OptimizerState,
+                                 into direction: UnsafeMutablePointer<Float>) {
+        guard let g = gradient.baseAddress, !range.isEmpty else { return }
+        direction.update(from: g + range.lowerBound, count: range.count)
     }
 }

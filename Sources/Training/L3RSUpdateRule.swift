@@ -1,5 +1,6 @@
 import Checkpoints
 import LearnedOptimizer
+import Optimizers
 
 /// The trainer's rule for a learned optimizer: `L3RSOptimizer` with fixed φ and its evolving `L3RSState`.
 /// λ_l and μ_l,p of the last step stay readable for the per-step log (runs/NAME/l3rs.jsonl). A non-finite
@@ -23,9 +24,8 @@ public final class L3RSUpdateRule: UpdateRule {
 
     public func step(parameters: UnsafeMutableBufferPointer<Float>, gradient: UnsafeBufferPointer<Float>, loss: Double)
         -> UpdateReport {
-        var sum = 0.0
-        for value in gradient { sum += Double(value) * Double(value) }
-        let norm = sum.squareRoot()
+        // One serial Double sum here cost as much as the L3RS update itself on a small model.
+        let norm = GradientClipping.globalNorm(gradient)
         guard norm.isFinite, loss.isFinite else {
             return UpdateReport(learningRate: 0, gradientNorm: norm, skipped: true)
         }

@@ -16,6 +16,16 @@ void l3rs_adam_direction(const float *gradient, float *firstMoment, float *secon
                          size_t count, float beta1, float beta2, float firstCorrection,
                          float secondCorrectionRoot, float epsilon);
 
+/// lanes[j] += Σ_b values[32b + j]² in double, for `blocks` blocks of 32 floats: the 32-lane sum of squares of
+/// L3RS's per-layer statistics, chunk by chunk (the lane order is part of the result).
+void l3rs_add_squares(const float *values, size_t blocks, double *lanes);
+
+/// θ[i] −= λ·(((0 + μ0·(s0·d0[i])) + μ1·(s1·d1[i])) + μ2·(s2·d2[i])) for 1 ≤ bases ≤ 3 (fewer terms for fewer
+/// bases): L3RS's mixture of normalised directions (s_p = 1/(rms + ε), or 1 for directions already
+/// normalised), in base order.
+void l3rs_subtract_mixture(float *parameters, size_t count, float stepSize, size_t bases, const float *weights,
+                           const float *scales, const float *const *directions);
+
 /// Direct convolution, stride 1 or 2, of ONE image for few input channels, where im2col + sgemm has
 /// k = C·kh·kw of 9…576 and is bound by packing and by the transpose of its channel-major product. `padded`
 /// is the image with its zero padding written out, paddedHeight = H + 2p rows per channel.
