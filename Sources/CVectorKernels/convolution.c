@@ -248,3 +248,70 @@ void l3rs_conv3x3_direct_weight_gradient(const float *restrict padded, const flo
         }
     }
 }
+
+// Forward (p = 1, stride 2): y[o, i, j] = Σ_c,kh,kw W[o, c, kh, kw] · x[c, 2i + kh − 1, 2j + kw − 1], so dY[o, i, j]
+// reaches dX[c, Y, X] through the taps with Y = 2i + kh − 1 and X = 2j + kw − 1. For Y = 2r that is kh = 1 with
+// i = r; for Y = 2r + 1, kh = 2 with i = r and kh = 0 with i = r + 1 (columns alike). Writing Wab for
+// W[o, c, a, b] and dY[r, s] for dY[o, r, s], each parity class of dX is a stride-1 correlation of dY with a
+// 1, 2 or 4-tap sub-kernel:
+//   dX[c, 2r,     2s    ] = Σ_o W11·dY[r, s]
+//   dX[c, 2r,     2s + 1] = Σ_o W12·dY[r, s] + W10·dY[r, s + 1]
+//   dX[c, 2r + 1, 2s    ] = Σ_o W21·dY[r, s] + W01·dY[r + 1, s]
+//   dX[c, 2r + 1, 2s + 1] = Σ_o W22·dY[r, s] + W20·dY[r, s + 1] + W02·dY[r + 1, s] + W00·dY[r + 1, s + 1]
+// with dY zero past its last row and column (the padded plane's zeros). Vectors run over 8 consecutive s;
+// the even- and odd-column vectors of a dX row are interleaved into 16 consecutive columns as they are stored.
+// One block is dY rows r, r + 1 (dX rows 2r … 2r + 3) × 8 columns: per output channel 6 dY loads and 9 weight
+// broadcasts feed 18 FMAs, one per tap and accumulator. The odd-odd classes sum their four taps in two
+// accumulators each, so no accumulator's chain is longer than two FMAs per output channel: with the four
+// in one (or as one expression added at the end) the kernel ran at 45–53 GFLOP/s on hot data, latency-bound;
+// split, 83–88 (ResNet's 16→32, sgemm ceiling ≈ 92).
+L3RS_CLONES
+void l3rs_conv3x3_stride2_input_gradient(const float *restrict paddedGradient, const float *restrict weight,
+                                         float *restrict gradInput, size_t channels, size_t height, size_t width,
+                                         size_t outputChannels, size_t paddedHeight, size_t paddedWidth) {
+    const size_t plane = paddedHeight * paddedWidth, taps = channels * 9;
+    for (size_t r = 0; 2 * r < height; r += 2) {
+        // dY rows r … r + 2 of every output channel (a few KB) stay in L1 across the input channels.
+        for (size_t c = 0; c < channels; c++) {
+            for (size_t s = 0; 2 * s < width; s += 8) {
+                v8 e0 = splat8(0.0f), o0 = e0, e1 = e0, o1 = e0, e2 = e0, o2 = e0, e3 = e0, o3 = e0;
+                v8 p1 = e0, p3 = e0;
+                for (size_t o = 0; o < outputChannels; o++) {
+                    const float *w = weight + o * taps + c * 9;
+                    const float *g = paddedGradient + o * plane + r * paddedWidth + s;
+                    const v8 g00 = load8(g), g01 = load8(g + 1);
+                    const v8 g10 = load8(g + paddedWidth), g11 = load8(g + paddedWidth + 1);
+                    const v8 g20 = load8(g + 2 * paddedWidth), g21 = load8(g + 2 * paddedWidth + 1);
+                    const v8 w00 = splat8(w[0]), w01 = splat8(w[1]), w02 = splat8(w[2]);
+                    const v8 w10 = splat8(w[3]), w11 = splat8(w[4]), w12 = splat8(w[5]);
+                    const v8 w20 = splat8(w[6]), w21 = splat8(w[7]), w22 = splat8(w[8]);
+                    e0 += w11 * g00;
+                    o0 += w12 * g00; o0 += w10 * g01;
+                    e1 += w21 * g00; e1 += w01 * g10;
+                    o1 += w22 * g00; o1 += w20 * g01; p1 += w02 * g10; p1 += w00 * g11;
+                    e2 += w11 * g10;
+                    o2 += w12 * g10; o2 += w10 * g11;
+                    e3 += w21 * g10; e3 += w01 * g20;
+                    o3 += w22 * g10; o3 += w20 * g11; p3 += w02 * g20; p3 += w00 * g21;
+                }
+                o1 += p1; o3 += p3;
+                const v8 even[4] = {e0, e1, e2, e3}, odd[4] = {o0, o1, o2, o3};
+                const size_t columns = width - 2 * s < 16 ? width - 2 * s : 16;
+                for (size_t k = 0; k < 4 && 2 * r + k < height; k++) {
+                    float *target = gradInput + (c * height + 2 * r + k) * width + 2 * s;
+                    const v8 lo = __builtin_shufflevector(even[k], odd[k], 0, 8, 1, 9, 2, 10, 3, 11);
+                    const v8 hi = __builtin_shufflevector(even[k], odd[k], 4, 12, 5, 13, 6, 14, 7, 15);
+                    if (columns == 16) {
+                        store8(target, lo);
+                        store8(target + 8, hi);
+                    } else {
+                        float row[16];
+                        store8(row, lo);
+                        store8(row + 8, hi);
+                        for (size_t x = 0; x < columns; x++) target[x] = row[x];
+                    }
+                }
+            }
+        }
+    }
+}

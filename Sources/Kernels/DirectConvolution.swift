@@ -9,6 +9,11 @@ import CVectorKernels
 /// padded once into a scratch layout (`paddedSize`) that forward and the weight gradient share; with
 /// stride 2 each padded row is stored as its even columns, then its odd columns, so the taps of consecutive
 /// outputs (columns 2x, 2x + 1, 2x + 2) are contiguous vectors of one half.
+///
+/// The input gradient of stride 1 is the forward kernel on dY (Conv2d's adjoint geometry). That of stride 2
+/// with padding 1 (`stride2InputGradient`) splits dX by the parity of its rows and columns into four stride-1
+/// correlations of dY with 1, 2, 2 and 4 of the taps, interleaved as they are stored: a stride-2 adjoint
+/// would otherwise multiply the zeros of a dilated dY or need im2col's sgemm and col2im.
 public enum DirectConvolution {
     /// Whether the direct kernels handle a geometry (and are expected to beat im2col + sgemm on it).
     /// Stride 1: up to 16 input channels at any width; up to 64 where the output rows are whole vectors
@@ -68,5 +73,41 @@ public enum DirectConvolution {
         let plane = paddedPlane(g)
         l3rs_conv3x3_direct_weight_gradient(padded, gradOutput, gradWeight, gradBias, rows, g.channels, plane.height,
                                             plane.width, outputChannels, g.stride, g.outputHeight, g.outputWidth)
+    }
+
+    /// Whether `stride2InputGradient` handles a geometry: the stride-2 ones of `supports` with padding 1
+    /// (ResNet's downsampling convs); others keep im2col for dX.
+    public static func supportsStride2InputGradient(_ g: ConvolutionGeometry) -> Bool {
+        supports(g) && g.stride == 2 && g.padding == 1
+    }
+
+    /// Rows and row length of one padded dY plane for `stride2InputGradient`: a zero row and column after
+    /// dY (the taps of dX's last odd row and column when H or W is even), rows to a whole block of two and
+    /// columns to whole vectors plus the shifted load's one.
+    public static func stride2GradientPlane(_ g: ConvolutionGeometry) -> (height: Int, width: Int) {
+        ((g.outputHeight + 1) / 2 * 2 + 1, (g.outputWidth + 7) / 8 * 8 + 1)
+    }
+
+    /// Floats of one padded dY image for `stride2InputGradient`.
+    public static func stride2GradientSize(_ g: ConvolutionGeometry, outputChannels: Int) -> Int {
+        let plane = stride2GradientPlane(g)
+        return outputChannels * plane.height * plane.width
+    }
+
+    /// dY (out, outH, outW) → `padded` (out, stride2GradientPlane), zeros after each row and plane.
+    public static func padStride2Gradient(_ gradOutput: UnsafePointer<Float>, into padded: UnsafeMutablePointer<Float>,
+                                          outputChannels: Int, geometry g: ConvolutionGeometry) {
+        let plane = stride2GradientPlane(g)
+        l3rs_conv_pad(gradOutput, padded, outputChannels, g.outputHeight, g.outputWidth, 0, plane.height, plane.width, 1)
+    }
+
+    /// dX (C, H, W) of one image from its dY padded by `padStride2Gradient`, overwriting `gradInput`.
+    public static func stride2InputGradient(paddedGradient: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                                            into gradInput: UnsafeMutablePointer<Float>, outputChannels: Int,
+                                            geometry g: ConvolutionGeometry) {
+        precondition(supportsStride2InputGradient(g), "direct stride-2 input gradient: unsupported geometry \(g)")
+        let plane = stride2GradientPlane(g)
+        l3rs_conv3x3_stride2_input_gradient(paddedGradient, weight, gradInput, g.channels, g.height, g.width,
+                                            outputChannels, plane.height, plane.width)
     }
 }

@@ -13,9 +13,9 @@ import Kernels
 /// (N, out, P) with the bias fused.
 ///
 /// A 3×3 stride-1 or stride-2 convolution with few input channels (`DirectConvolution.supports`) runs the
-/// direct kernels instead, for forward, weight gradient and, with stride 1 where the swapped geometry is
-/// supported too, the input gradient: there the sgemm has a small k or m and is bound by packing and the
-/// transpose.
+/// direct kernels instead, for forward, weight gradient and the input gradient (stride 1 where the swapped
+/// geometry is supported too, stride 2 with padding 1): there the sgemm has a small k or m and is bound by
+/// packing and the transpose.
 public final class Conv2d: Layer {
     public let inputChannels: Int
     public let outputChannels: Int
@@ -41,7 +41,8 @@ public final class Conv2d: Layer {
     /// and the weight gradient's row scratch.
     private var padded: Tensor?
     private var gradientRows: Tensor?
-    /// Direct input gradient: W re-laid as (in, out, 3, 3) with each kernel rotated by 180°, and one padded dY image.
+    /// Direct input gradient: W re-laid as (in, out, 3, 3) with each kernel rotated by 180° (stride 1), and one
+    /// padded dY image.
     private var rotatedWeight: Tensor?
     private var paddedGradient: Tensor?
 
@@ -131,6 +132,9 @@ public final class Conv2d: Layer {
         guard inputGradient || !direct else { return nil }
         if direct, let adjoint = directAdjointGeometry(g) {
             return directInputGradient(gradOutput, inputShape: x.shape, adjoint: adjoint)
+        }
+        if direct && DirectConvolution.supportsStride2InputGradient(g) {
+            return directStride2InputGradient(gradOutput, inputShape: x.shape, geometry: g)
         }
         let batch = x.shape[0]
         let rows = g.columnRows, positions = g.columnCount
@@ -234,6 +238,24 @@ public final class Conv2d: Layer {
             DirectConvolution.pad(image: gradOutput.pointer + n * adjoint.imageSize, into: scratch.pointer, geometry: adjoint)
             DirectConvolution.forward(padded: scratch.pointer, weight: rotated.pointer, bias: nil, into: dx.pointer + n * inputSize,
                                       outputChannels: inputChannels, geometry: adjoint)
+        }
+        return dx
+    }
+
+    /// dX of a stride-2 convolution by `DirectConvolution.stride2InputGradient`, image by image.
+    private func directStride2InputGradient(_ gradOutput: Tensor, inputShape: [Int], geometry g: ConvolutionGeometry) -> Tensor {
+        let dx = Tensor.reusing(gradInput, shape: inputShape)
+        gradInput = dx
+        let scratch = Tensor.reusing(paddedGradient,
+                                     shape: [DirectConvolution.stride2GradientSize(g, outputChannels: outputChannels)])
+        paddedGradient = scratch
+        let w = parameters.values(of: weight).baseAddress!
+        let outputSize = outputChannels * g.columnCount
+        for n in 0..<inputShape[0] {
+            DirectConvolution.padStride2Gradient(gradOutput.pointer + n * outputSize, into: scratch.pointer,
+                                                 outputChannels: outputChannels, geometry: g)
+            DirectConvolution.stride2InputGradient(paddedGradient: scratch.pointer, weight: w, into: dx.pointer + n * g.imageSize,
+                                                   outputChannels: outputChannels, geometry: g)
         }
         return dx
     }

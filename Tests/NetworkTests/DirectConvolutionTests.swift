@@ -29,14 +29,21 @@ final class DirectConvolutionTests: XCTestCase {
         assertDirectPathEqualsIm2ColPath(shapes, stride: 1)
     }
 
-    /// The same for stride 2 (input gradient by im2col): ResNet's 16→32 on 32×32, 16 channels on 16×16 (an
-    /// 8-wide output), odd heights and widths (even half one longer than the odd one), 32-wide blocks with a
-    /// partial one, an odd channel count, no padding.
+    /// The same for stride 2 (input gradient by parity classes with padding 1, by im2col without): ResNet's
+    /// 16→32 on 32×32, 16 channels on 16×16 (an 8-wide output), odd heights and widths (even half one longer
+    /// than the odd one; dX rows and columns ending on an even or an odd index), 32-wide blocks with a partial
+    /// one, an odd channel count, 3 channels to 32, no padding.
     func testStride2DirectPathEqualsIm2ColPath() {
         let shapes: [(channels: Int, out: Int, height: Int, width: Int, padding: Int, bias: Bool)] = [
             (16, 32, 32, 32, 1, false), (16, 64, 16, 16, 1, false), (3, 5, 7, 9, 1, true), (1, 4, 5, 133, 1, true),
             (2, 3, 6, 37, 0, false), (16, 7, 9, 8, 1, true), (12, 6, 5, 16, 1, true), (5, 2, 3, 3, 1, true),
+            (3, 32, 32, 32, 1, true), (16, 32, 31, 33, 1, false), (3, 8, 2, 17, 1, true), (16, 3, 18, 1, 1, true),
         ]
+        for shape in shapes where shape.padding == 1 {
+            let g = ConvolutionGeometry(channels: shape.channels, height: shape.height, width: shape.width,
+                                        kernelHeight: 3, kernelWidth: 3, stride: 2, padding: 1)
+            XCTAssertTrue(DirectConvolution.supportsStride2InputGradient(g), "\(shape)")
+        }
         assertDirectPathEqualsIm2ColPath(shapes, stride: 2)
     }
 
@@ -69,10 +76,11 @@ final class DirectConvolutionTests: XCTestCase {
     }
 
     func testDirectPathFiniteDifferenceGradients() {
-        for (channels, padding, width, stride) in [(1, 1, 9, 1), (3, 0, 9, 1), (16, 1, 9, 1), (24, 1, 8, 1), (3, 1, 9, 2), (16, 1, 16, 2)] {
+        let cases = [(1, 1, 6, 9, 1), (3, 0, 6, 9, 1), (16, 1, 6, 9, 1), (24, 1, 6, 8, 1), (3, 1, 6, 9, 2), (16, 1, 6, 16, 2), (3, 1, 7, 5, 2)]
+        for (channels, padding, height, width, stride) in cases {
             let (conv, store) = makeConv(channels: channels, out: 3, padding: padding, direct: true, stride: stride)
             TestData.randomize(store, seed: 5)
-            let x = TestData.uniform(shape: [2, channels, 6, width], in: -1, 1, seed: 6)
+            let x = TestData.uniform(shape: [2, channels, height, width], in: -1, 1, seed: 6)
             assertGradientsMatch(GradientCheck.layerResults(conv, input: x, training: true, parameters: store), tolerance: 2e-2,
                                  "\(channels) channels, padding \(padding), stride \(stride)")
         }

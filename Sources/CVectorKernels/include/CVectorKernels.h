@@ -51,4 +51,13 @@ void l3rs_conv3x3_direct_weight_gradient(const float *padded, const float *gradO
                                          size_t paddedWidth, size_t outputChannels, size_t stride,
                                          size_t outputHeight, size_t outputWidth);
 
+/// The input gradient of a 3×3 stride-2 convolution with padding 1 for one image, by the parity of dX's rows and
+/// columns (four small stride-1 correlations of dY, see convolution.c). paddedGradient: dY (outputChannels,
+/// outputHeight, outputWidth) at the top left of (outputChannels, paddedHeight, paddedWidth) planes, zeros
+/// elsewhere, paddedHeight ≥ roundUp(outputHeight, 2) + 1 and paddedWidth ≥ roundUp(outputWidth, 8) + 1;
+/// weight (outputChannels, channels, 3, 3); writes gradInput (channels, height, width).
+void l3rs_conv3x3_stride2_input_gradient(const float *paddedGradient, const float *weight, float *gradInput,
+                                         size_t channels, size_t height, size_t width, size_t outputChannels,
+                                         size_t paddedHeight, size_t paddedWidth);
+
 #endif
