@@ -149,7 +149,9 @@ public struct L3RSOptimizer: Sendable {
         work.step = k
         work.loss = loss
         if recordsDirections {
-            work.normalisedDirections.reserveDirections(baseCount * n)
+            // A new buffer every step: the previous one usually belongs to a StepRecord now, and writing into
+            // it would first copy all P·n floats (copy-on-write) only to overwrite them.
+            work.normalisedDirections = Self.uninitialisedDirections(baseCount: baseCount, count: n, layers: layers)
         } else {
             buffers.storedDirections.reserveDirections(buffers.storedRuleCount * n)
         }
@@ -265,6 +267,23 @@ public struct L3RSOptimizer: Sendable {
         }
         state.step = k + 1
         state.nonFiniteFeatureCount += work.nonFiniteFeatures
+    }
+
+    /// P·n floats for the normalised directions, left unwritten where the layers lie (the first pass writes
+    /// every element there) and zero in the gaps between layers.
+    private static func uninitialisedDirections(baseCount: Int, count n: Int, layers: [LayerSlice]) -> [Float] {
+        let sorted = layers.sorted { $0.offset < $1.offset }
+        return [Float](unsafeUninitializedCapacity: baseCount * n) { buffer, initialised in
+            for p in 0..<baseCount {
+                var covered = 0
+                for layer in sorted {
+                    buffer.baseAddress!.advanced(by: p * n + covered).initialize(repeating: 0, count: layer.offset - covered)
+                    covered = layer.range.upperBound
+                }
+                buffer.baseAddress!.advanced(by: p * n + covered).initialize(repeating: 0, count: n - covered)
+            }
+            initialised = baseCount * n
+        }
     }
 
     /// θ_l ← θ_l − λ_l Σ_p μ_l,p d̂_l,p with the λ, μ and d̂ of the last `prepareStep`.

@@ -130,23 +130,17 @@ extension L3RSOptimizer {
             }
             let parameterFactor = parameterRelativeAdjoint
                 * LayerStatistics.logRMSDerivativeFactor(rms: activations.parameterRMS[l], count: layer.count)
-            for i in layer.range {
-                adjoint.parameters[i] += parameterFactor * record.parameters[i]
-            }
+            Self.addScaled(record.parameters, by: parameterFactor, to: &adjoint.parameters, range: layer.range)
             if secondOrder {
                 let gradientFactor = gradientRelativeAdjoint
                     * LayerStatistics.logRMSDerivativeFactor(rms: activations.gradientRMS[l], count: layer.count)
-                for i in layer.range {
-                    adjoint.gradient[i] += gradientFactor * record.gradient[i]
-                }
+                Self.addScaled(record.gradient, by: gradientFactor, to: &adjoint.gradient, range: layer.range)
             }
         }
 
         guard secondOrder else { return }
         let lossFactor = Float(Double(lossRelativeAdjoint) / (Double(activations.loss) + FeatureLayout.logFloor))
-        for i in 0..<n {
-            adjoint.parameters[i] += lossFactor * record.gradient[i]
-        }
+        Self.addScaled(record.gradient, by: lossFactor, to: &adjoint.parameters, range: 0..<n)
         // θ̄_k += H_k ḡ_k.
         guard adjoint.gradient.contains(where: { $0 != 0 }) else { return }
         record.parameters.withUnsafeBufferPointer { θ in
@@ -157,8 +151,18 @@ extension L3RSOptimizer {
                 }
             }
         }
-        for i in 0..<n {
-            adjoint.parameters[i] += adjoint.hessianProduct[i]
+        Self.addScaled(adjoint.hessianProduct, by: 1, to: &adjoint.parameters, range: 0..<n)
+    }
+
+    /// target[i] += factor · source[i] over `range`, through buffer pointers: indexing an array field of an
+    /// inout struct element by element checks its uniqueness per element and keeps the loop scalar.
+    static func addScaled(_ source: [Float], by factor: Float, to target: inout [Float], range: Range<Int>) {
+        precondition(range.upperBound <= source.count && range.upperBound <= target.count, "addScaled: range out of bounds")
+        source.withUnsafeBufferPointer { x in
+            target.withUnsafeMutableBufferPointer { y in
+                let (from, to) = (x.baseAddress! + range.lowerBound, y.baseAddress! + range.lowerBound)
+                for i in 0..<range.count { to[i] += factor * from[i] }
+            }
         }
     }
 

@@ -46,9 +46,7 @@ extension L3RSOptimizer {
                 let seed = segment.validationGradients[j]
                 let seedScale = Float(lossWeights[firstStep + j])
                 if seedScale != 0 {
-                    for i in 0..<parameterCount {
-                        adjoint.parameters[i] += seedScale * seed[i]
-                    }
+                    L3RSOptimizer.addScaled(seed, by: seedScale, to: &adjoint.parameters, range: 0..<parameterCount)
                 }
                 backpropagate(record: segment.records[j], adjoint: &adjoint, order: order, problem: problem)
             }
