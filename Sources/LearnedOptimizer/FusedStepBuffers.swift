@@ -8,10 +8,10 @@ import Optimizers
 /// heavy-ball momentum's is its advanced first moment, Nesterov's is rebuilt into a chunk of scratch, and
 /// the others (Adam, RMSprop, Lion) are stored raw between the passes, one n-float buffer per such rule.
 struct FusedStepBuffers: Sendable {
-    /// Elements per chunk: a multiple of `LayerStatistics.SquareSum.blockLength`; one chunk of θ, g, the
+    /// Elements per chunk: `LayerStatistics.SquareSum.chunkAlignment` (2048); one chunk of θ, g, the
     /// moments and P + 1 scratch rows (≈ 60 KiB) stays in L2 while every rule reads it, and the per-chunk
     /// calls are few.
-    static let chunkLength = 2048
+    static let chunkLength = LayerStatistics.SquareSum.chunkAlignment
 
     /// Per rule, where its direction is found in the second pass.
     var sources: [DirectionSource] = []

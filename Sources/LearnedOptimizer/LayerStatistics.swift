@@ -7,18 +7,22 @@ enum LayerStatistics {
     /// Added to rms(d) before dividing, as in method.md §1.
     static let normalisationEpsilon: Double = 1e-12
 
-    /// Σ x² of one layer fed chunk by chunk, in Double so million-element layers lose no precision: 32
-    /// lanes over whole blocks of 32 (`l3rs_add_squares`, in C for its AVX2 clone; 32 lanes so the adds do
-    /// not wait on each other), then the lanes summed in a fixed order, then the last (count mod 32) squares
-    /// one by one. The result depends only on the layer's values, not on how it was cut into chunks, as
-    /// long as every chunk but the layer's last holds a multiple of 32 elements.
+    /// Σ x² of one layer fed chunk by chunk, precise for any layer size: 32 lanes over whole blocks of 32
+    /// (`l3rs_add_squares`, in C for its AVX2 clone), each lane summing one group of 2048 values in Float
+    /// (64 terms) before adding it in Double; then the lanes summed pairwise in Double, then the last
+    /// (count mod 32) squares one by one. The result depends only on the layer's values, not on how it was
+    /// cut into chunks, as long as every chunk but the layer's last holds a multiple of `chunkAlignment`.
     struct SquareSum {
         static let blockLength = 32
+        /// Values per Float group of `l3rs_add_squares`.
+        static let chunkAlignment = Int(L3RS_SQUARE_GROUP_BLOCKS) * blockLength
         private var lanes = [Double](repeating: 0, count: 32)
         private var finished: Double?
+        private var closed = false
 
         mutating func add(_ values: UnsafePointer<Float>, count: Int) {
-            precondition(finished == nil, "SquareSum: a chunk after the layer's partial last one")
+            precondition(!closed, "SquareSum: a chunk after the layer's partial last one")
+            closed = count % Self.chunkAlignment != 0
             let blocks = count / Self.blockLength
             lanes.withUnsafeMutableBufferPointer { l3rs_add_squares(values, blocks, $0.baseAddress!) }
             if blocks * Self.blockLength < count {
@@ -51,6 +55,7 @@ enum LayerStatistics {
         mutating func reset() {
             for j in lanes.indices { lanes[j] = 0 }
             finished = nil
+            closed = false
         }
     }
 

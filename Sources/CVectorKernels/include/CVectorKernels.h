@@ -16,8 +16,13 @@ void l3rs_adam_direction(const float *gradient, float *firstMoment, float *secon
                          size_t count, float beta1, float beta2, float firstCorrection,
                          float secondCorrectionRoot, float epsilon);
 
-/// lanes[j] += Σ_b values[32b + j]² in double, for `blocks` blocks of 32 floats: the 32-lane sum of squares of
-/// L3RS's per-layer statistics, chunk by chunk (the lane order is part of the result).
+/// Blocks of 32 floats per group of squares summed in float before they are added in double.
+#define L3RS_SQUARE_GROUP_BLOCKS 64
+
+/// lanes[j] += Σ_b values[32b + j]² for `blocks` blocks of 32 floats: the 32-lane sum of squares of L3RS's
+/// per-layer statistics, chunk by chunk. Each group of L3RS_SQUARE_GROUP_BLOCKS blocks from `values` is summed
+/// per lane in float, then added to the double lane; so a layer fed in calls of whole groups (all but its
+/// last call) gives the same bits however it is cut.
 void l3rs_add_squares(const float *values, size_t blocks, double *lanes);
 
 /// θ[i] −= λ·(((0 + μ0·(s0·d0[i])) + μ1·(s1·d1[i])) + μ2·(s2·d2[i])) for 1 ≤ bases ≤ 3 (fewer terms for fewer
