@@ -8,10 +8,10 @@ import Optimizers
 /// heavy-ball momentum's is its advanced first moment, Nesterov's is rebuilt into a chunk of scratch, and
 /// the others (Adam, RMSprop, Lion) are stored raw between the passes, one n-float buffer per such rule.
 struct FusedStepBuffers: Sendable {
-    /// Elements per chunk: `LayerStatistics.SquareSum.chunkAlignment` (2048); one chunk of θ, g, the
+    /// Elements per chunk: `SumOfSquares.chunkAlignment` (2048); one chunk of θ, g, the
     /// moments and P + 1 scratch rows (≈ 60 KiB) stays in L2 while every rule reads it, and the per-chunk
     /// calls are few.
-    static let chunkLength = LayerStatistics.SquareSum.chunkAlignment
+    static let chunkLength = SumOfSquares.chunkAlignment
 
     /// Per rule, where its direction is found in the second pass.
     var sources: [DirectionSource] = []
@@ -24,9 +24,9 @@ struct FusedStepBuffers: Sendable {
     /// the mixture of more than three bases.
     var chunks: [Float] = []
     /// The sums of squares of the layer being reduced: θ, g, and one per rule's direction.
-    var parameterSum = LayerStatistics.SquareSum()
-    var gradientSum = LayerStatistics.SquareSum()
-    var directionSums: [LayerStatistics.SquareSum] = []
+    var parameterSum = SumOfSquares()
+    var gradientSum = SumOfSquares()
+    var directionSums: [SumOfSquares] = []
 
     init() {}
 
@@ -43,7 +43,7 @@ struct FusedStepBuffers: Sendable {
         }
         storageSlot = slots
         chunks = [Float](repeating: 0, count: (rules.count + 1) * Self.chunkLength)
-        directionSums = [LayerStatistics.SquareSum](repeating: .init(), count: rules.count)
+        directionSums = [SumOfSquares](repeating: .init(), count: rules.count)
     }
 }
 

@@ -1,3 +1,5 @@
+import Optimizers
+
 /// Reductions over a meta-gradient: finiteness (a non-finite meta-gradient must skip the meta-step, not
 /// poison φ) and the global norm used for clipping.
 public enum MetaGradientCheck {
@@ -6,12 +8,8 @@ public enum MetaGradientCheck {
         gradient.allSatisfy(\.isFinite)
     }
 
-    /// √(Σ g²), accumulated in Double.
+    /// √(Σ g²), accumulated in Double: the inner gradient's norm (`GradientClipping.globalNorm`).
     public static func globalNorm(_ gradient: [Float]) -> Double {
-        var sum = 0.0
-        for value in gradient {
-            sum += Double(value) * Double(value)
-        }
-        return sum.squareRoot()
+        gradient.withUnsafeBufferPointer(GradientClipping.globalNorm)
     }
 }

@@ -1,10 +1,10 @@
+import Optimizers
 import Seeding
 import XCTest
-@testable import LearnedOptimizer
 
-/// The per-layer sums of squares behind rms(θ), rms(g) and the direction normalisation: the same bits
-/// however a layer is cut into aligned chunks, and precise on a million-element layer.
-final class SquareSumTests: XCTestCase {
+/// The sums of squares behind L3RS's rms(θ), rms(g) and direction normalisation and the gradient norm: the
+/// same bits however a buffer is cut into aligned chunks, and precise on a million values.
+final class SumOfSquaresTests: XCTestCase {
     func testChunkedSumIsCutIndependentAndPrecise() {
         let count = 1_000_003
         var generator = SplitMix64(seed: 21)
@@ -14,11 +14,11 @@ final class SquareSumTests: XCTestCase {
         }
         let exact = values.reduce(0.0) { $0 + Double($1) * Double($1) }
         values.withUnsafeBufferPointer { x in
-            var whole = LayerStatistics.SquareSum()
+            var whole = SumOfSquares()
             whole.add(x.baseAddress!, count: count)
             XCTAssertEqual(whole.total, exact, accuracy: 1e-6 * exact)
-            for chunk in [LayerStatistics.SquareSum.chunkAlignment, 4 * LayerStatistics.SquareSum.chunkAlignment] {
-                var chunked = LayerStatistics.SquareSum()
+            for chunk in [SumOfSquares.chunkAlignment, 4 * SumOfSquares.chunkAlignment] {
+                var chunked = SumOfSquares()
                 for start in stride(from: 0, to: count, by: chunk) {
                     chunked.add(x.baseAddress! + start, count: min(chunk, count - start))
                 }
