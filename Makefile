@@ -67,10 +67,24 @@ BENCH_FLAGS ?=
 # against up to 16 ms unpinned under load). The tests and `make demo` keep MPIRUN_FLAGS (unbound,
 # oversubscribed: several jobs may share the cores).
 BENCH_BIND ?= none
+# The PyTorch reference runs the CPU build of the issue's PyTorch: the system python3's torch when it has one,
+# else a venv under .build/bench with `torch==2.13.0+cpu` (found by pip's find-links or index; PyPI itself has
+# only the CUDA build, several GB). When neither works the PyTorch columns stay empty and the command is named.
+TORCH_REQUIREMENT := torch==2.13.0+cpu
+TORCH_VENV := $(BENCH_DIR)/torch-venv
 bench: release
 	@mkdir -p $(BENCH_DIR); rm -f $(BENCH_DIR)/torch.json
-	@if python3 -c 'import torch' 2>/dev/null; then python3 benchmarks/torch_reference.py --out $(BENCH_DIR)/torch.json; \
-	  else echo "torch is not importable: the PyTorch columns stay empty (see benchmarks/torch_reference.py)"; fi
+	@py=python3; \
+	if ! $$py -c 'import torch' 2>/dev/null; then \
+	  py=$(TORCH_VENV)/bin/python; \
+	  if ! $$py -c 'import torch' 2>/dev/null; then \
+	    echo "installing $(TORCH_REQUIREMENT) into $(TORCH_VENV) for the PyTorch reference"; \
+	    python3 -m venv $(TORCH_VENV) && $$py -m pip install -q "$(TORCH_REQUIREMENT)" numpy; \
+	  fi; \
+	fi; \
+	if $$py -c 'import torch' 2>/dev/null; then $$py benchmarks/torch_reference.py --out $(BENCH_DIR)/torch.json; \
+	else echo "torch is not importable: the PyTorch columns stay empty. To fill them run"; \
+	  echo "  python3 -m venv $(TORCH_VENV) && $(TORCH_VENV)/bin/pip install '$(TORCH_REQUIREMENT)' numpy --extra-index-url https://download.pytorch.org/whl/cpu"; fi
 	$(RELEASE_BIN) bench --launcher none --torch-reference $(BENCH_DIR)/torch.json --tables memory,sweep,step,layers,optimizer,meta $(BENCH_FLAGS)
 	mpirun -np $(RANKS) $(subst --bind-to none,--bind-to $(BENCH_BIND),$(MPIRUN_FLAGS)) $(RELEASE_BIN) bench --tables scaling,allreduce $(BENCH_FLAGS)
 
