@@ -1,3 +1,5 @@
+import CVectorKernels
+
 /// Heavy-ball momentum, optionally Nesterov, in PyTorch's convention (no dampening).
 ///
 /// Polyak, "Some methods of speeding up the convergence of iteration methods" (1964); Nesterov's variant as
@@ -32,24 +34,11 @@ public struct Momentum: DirectionRule {
                         into direction: UnsafeMutablePointer<Float>) {
         checkAdvanceShapes(name, range: range, gradient: gradient, state: state,
                            usesFirstMoment: true, usesSecondMoment: false)
-        guard let gradientBase = gradient.baseAddress, !range.isEmpty else { return }
-        let beta = self.beta
-        let g = gradientBase + range.lowerBound
+        guard let g = gradient.baseAddress, !range.isEmpty else { return }
+        // In C (CVectorKernels): Swift cannot tell that m, d and g do not overlap, and builds SSE2 only.
         state.firstMoment.withUnsafeMutableBufferPointer { moment in
-            let m = moment.baseAddress! + range.lowerBound
-            if nesterov {
-                for i in 0..<range.count {
-                    let updated = beta * m[i] + g[i]
-                    m[i] = updated
-                    direction[i] = g[i] + beta * updated
-                }
-            } else {
-                for i in 0..<range.count {
-                    let updated = beta * m[i] + g[i]
-                    m[i] = updated
-                    direction[i] = updated
-                }
-            }
+            l3rs_momentum_advance(g + range.lowerBound, moment.baseAddress! + range.lowerBound, direction,
+                                  range.count, beta, nesterov ? 1 : 0)
         }
     }
 

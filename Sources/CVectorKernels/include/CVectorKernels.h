@@ -19,6 +19,11 @@ void l3rs_adam_direction(const float *gradient, float *firstMoment, float *secon
 /// Blocks of 32 floats per group of squares summed in float before they are added in double.
 #define L3RS_SQUARE_GROUP_BLOCKS 64
 
+/// One heavy-ball (or Nesterov) momentum step over n elements, PyTorch's convention:
+///   m ← β·m + g,  d = m  (heavy ball)  or  d = g + β·m  (Nesterov, with the updated m).
+void l3rs_momentum_advance(const float *gradient, float *moment, float *direction, size_t count, float beta,
+                           int nesterov);
+
 /// lanes[j] += Σ_b values[32b + j]² for `blocks` blocks of 32 floats: the 32-lane sum of squares of L3RS's
 /// per-layer statistics, chunk by chunk. Each group of L3RS_SQUARE_GROUP_BLOCKS blocks from `values` is summed
 /// per lane in float, then added to the double lane; so a layer fed in calls of whole groups (all but its
