@@ -36,22 +36,19 @@ void l3rs_add_squares(const float *restrict values, size_t blocks, double *restr
 
 L3RS_CLONES
 void l3rs_subtract_mixture(float *restrict parameters, size_t count, float stepSize, size_t bases,
-                           const float *restrict weights, const float *restrict scales,
-                           const float *const *restrict directions) {
+                           const float *restrict weights, const float *const *restrict directions) {
     const float lambda = stepSize;
     if (bases == 1) {
-        const float m0 = weights[0], s0 = scales[0];
+        const float w0 = weights[0];
         const float *restrict d0 = directions[0];
-        for (size_t i = 0; i < count; i++) parameters[i] -= lambda * (0.0f + m0 * (s0 * d0[i]));
+        for (size_t i = 0; i < count; i++) parameters[i] -= lambda * (w0 * d0[i]);
     } else if (bases == 2) {
-        const float m0 = weights[0], s0 = scales[0], m1 = weights[1], s1 = scales[1];
+        const float w0 = weights[0], w1 = weights[1];
         const float *restrict d0 = directions[0], *restrict d1 = directions[1];
-        for (size_t i = 0; i < count; i++) parameters[i] -= lambda * ((0.0f + m0 * (s0 * d0[i])) + m1 * (s1 * d1[i]));
+        for (size_t i = 0; i < count; i++) parameters[i] -= lambda * (w0 * d0[i] + w1 * d1[i]);
     } else {
-        const float m0 = weights[0], s0 = scales[0], m1 = weights[1], s1 = scales[1], m2 = weights[2], s2 = scales[2];
+        const float w0 = weights[0], w1 = weights[1], w2 = weights[2];
         const float *restrict d0 = directions[0], *restrict d1 = directions[1], *restrict d2 = directions[2];
-        for (size_t i = 0; i < count; i++) {
-            parameters[i] -= lambda * (((0.0f + m0 * (s0 * d0[i])) + m1 * (s1 * d1[i])) + m2 * (s2 * d2[i]));
-        }
+        for (size_t i = 0; i < count; i++) parameters[i] -= lambda * ((w0 * d0[i] + w1 * d1[i]) + w2 * d2[i]);
     }
 }

@@ -104,8 +104,8 @@ public struct L3RSOptimizer: Sendable {
     public var lastNonFiniteFeatureCount: Int { activations.nonFiniteFeatures }
 
     /// Everything of a step except changing θ: base directions and their normalisation, statistics and
-    /// EMAs, features, the MLP, λ and μ, all into `activations` (with the normalised directions d̂, which
-    /// the reverse pass needs); `state` advances to k + 1. `applyUpdate` then takes the step.
+    /// EMAs, features, the MLP, λ and μ, all into `activations` (with the directions d and their scales s,
+    /// d̂ = s·d, which the reverse pass needs); `state` advances to k + 1. `applyUpdate` then takes the step.
     mutating func prepareStep(
         parameters θ: UnsafeBufferPointer<Float>,
         gradient g: UnsafeBufferPointer<Float>,
@@ -115,9 +115,9 @@ public struct L3RSOptimizer: Sendable {
         prepare(parameters: θ, gradient: g, loss: loss, state: &state, recordsDirections: true)
     }
 
-    /// `prepareStep`; with `recordsDirections` false the directions are not normalised into
-    /// `activations.normalisedDirections` but left for `applyFusedUpdate`: those of rules that rebuild
-    /// theirs are dropped, the others stay raw in `buffers.storedDirections`.
+    /// `prepareStep`; with `recordsDirections` false the directions are not kept in
+    /// `activations.directions` but left for `applyFusedUpdate`: those its rule can find again
+    /// (`DirectionSource`) are dropped, the others stay in `buffers.storedDirections`.
     ///
     /// One pass over each layer in chunks of `FusedStepBuffers.chunkLength`: per chunk, the statistics of θ
     /// and g, and every rule's `advance` with the sums of squares of its direction, while the chunk of g and
@@ -151,13 +151,13 @@ public struct L3RSOptimizer: Sendable {
         if recordsDirections {
             // A new buffer every step: the previous one usually belongs to a StepRecord now, and writing into
             // it would first copy all P·n floats (copy-on-write) only to overwrite them.
-            work.normalisedDirections = Self.uninitialisedDirections(baseCount: baseCount, count: n, layers: layers)
+            work.directions = Self.uninitialisedDirections(baseCount: baseCount, count: n, layers: layers)
         } else {
             buffers.storedDirections.reserveDirections(buffers.storedRuleCount * n)
         }
 
         let chunkLength = FusedStepBuffers.chunkLength
-        work.normalisedDirections.withUnsafeMutableBufferPointer { normalised in
+        work.directions.withUnsafeMutableBufferPointer { recorded in
             buffers.storedDirections.withUnsafeMutableBufferPointer { stored in
                 buffers.chunks.withUnsafeMutableBufferPointer { chunks in
                     for (l, layer) in layers.enumerated() {
@@ -173,7 +173,7 @@ public struct L3RSOptimizer: Sendable {
                                 if buffers.sources[p] == .gradient && !recordsDirections { continue }
                                 let target: UnsafeMutablePointer<Float>
                                 if recordsDirections {
-                                    target = normalised.baseAddress! + p * n + start
+                                    target = recorded.baseAddress! + p * n + start
                                 } else if let slot = buffers.storageSlot[p] {
                                     target = stored.baseAddress! + slot * n + start
                                 } else {
@@ -189,12 +189,8 @@ public struct L3RSOptimizer: Sendable {
                             let sum = buffers.sources[p] == .gradient ? buffers.gradientSum : buffers.directionSums[p]
                             let rms = sum.rms(count: layer.count)
                             work.directionRMS[p * layerCount + l] = Float(rms)
-                            let scale = Float(1 / (rms + LayerStatistics.normalisationEpsilon))
-                            work.directionScales[l * baseCount + p] = scale
-                            if recordsDirections {
-                                let d = normalised.baseAddress! + p * n + layer.offset
-                                for i in 0..<layer.count { d[i] = d[i] * scale }
-                            }
+                            work.directionScales[l * baseCount + p] =
+                                Float(1 / (rms + LayerStatistics.normalisationEpsilon))
                         }
                     }
                 }
@@ -265,11 +261,14 @@ public struct L3RSOptimizer: Sendable {
                 work.mixingWeights[l * baseCount + p] = Float(exp(Double(work.outputs[row + 1 + p]) - largest) / total)
             }
         }
+        for i in 0..<(layerCount * baseCount) {
+            work.directionWeights[i] = work.mixingWeights[i] * work.directionScales[i]
+        }
         state.step = k + 1
         state.nonFiniteFeatureCount += work.nonFiniteFeatures
     }
 
-    /// P·n floats for the normalised directions, left unwritten where the layers lie (the first pass writes
+    /// P·n floats for the recorded directions, left unwritten where the layers lie (the first pass writes
     /// every element there) and zero in the gaps between layers.
     private static func uninitialisedDirections(baseCount: Int, count n: Int, layers: [LayerSlice]) -> [Float] {
         let sorted = layers.sorted { $0.offset < $1.offset }
@@ -286,24 +285,24 @@ public struct L3RSOptimizer: Sendable {
         }
     }
 
-    /// θ_l ← θ_l − λ_l Σ_p μ_l,p d̂_l,p with the λ, μ and d̂ of the last `prepareStep`.
+    /// θ_l ← θ_l − λ_l Σ_p w_l,p d_l,p (w = μ·s, so Σ_p μ_l,p d̂_l,p) with the λ, w and d of the last
+    /// `prepareStep`.
     mutating func applyUpdate(to θ: UnsafeMutableBufferPointer<Float>) {
         let baseCount = rules.count
         let n = parameterCount
         let work = activations
-        precondition(work.normalisedDirections.count == baseCount * n, "L3RS applyUpdate without prepareStep")
-        let unitScales = [Float](repeating: 1, count: baseCount)
+        precondition(work.directions.count == baseCount * n, "L3RS applyUpdate without prepareStep")
         buffers.chunks.withUnsafeMutableBufferPointer { chunks in
-            work.normalisedDirections.withUnsafeBufferPointer { normalised in
+            work.directions.withUnsafeBufferPointer { recorded in
                 withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: baseCount) { directions in
-                    for (l, layer) in layers.enumerated() {
-                        for p in 0..<baseCount {
-                            directions[p] = normalised.baseAddress! + p * n + layer.offset
-                        }
-                        work.mixingWeights.withUnsafeBufferPointer { μ in
+                    work.directionWeights.withUnsafeBufferPointer { w in
+                        for (l, layer) in layers.enumerated() {
+                            for p in 0..<baseCount {
+                                directions[p] = recorded.baseAddress! + p * n + layer.offset
+                            }
                             Self.subtractMixture(
                                 from: θ.baseAddress! + layer.offset, count: layer.count, stepSize: work.stepSizes[l],
-                                weights: μ.baseAddress! + l * baseCount, scales: unitScales,
+                                weights: w.baseAddress! + l * baseCount,
                                 directions: UnsafePointer(directions.baseAddress!), baseCount: baseCount,
                                 mixture: chunks.baseAddress! + baseCount * FusedStepBuffers.chunkLength)
                         }
@@ -313,9 +312,9 @@ public struct L3RSOptimizer: Sendable {
         }
     }
 
-    /// The second pass of the fused `step`: the update of `applyUpdate`, bit for bit, without d̂ in memory.
-    /// Chunk by chunk, each direction is read where its rule's `directionSource` says (g, the advanced first
-    /// moment, rebuilt into scratch, or `buffers.storedDirections`) and scaled by 1/(rms + ε) as it is mixed.
+    /// The second pass of the fused `step`: the update of `applyUpdate`, bit for bit, without all P
+    /// directions in memory. Chunk by chunk, each direction is read where its rule's `directionSource` says
+    /// (g, the advanced first moment, rebuilt into scratch, or `buffers.storedDirections`).
     private mutating func applyFusedUpdate(to θ: UnsafeMutableBufferPointer<Float>, gradient g: UnsafeBufferPointer<Float>,
                                            state: L3RSState) {
         let baseCount = rules.count
@@ -332,8 +331,7 @@ public struct L3RSOptimizer: Sendable {
             buffers.storedDirections.withUnsafeBufferPointer { stored in
                 buffers.chunks.withUnsafeMutableBufferPointer { chunks in
                     withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: baseCount) { directions in
-                        work.mixingWeights.withUnsafeBufferPointer { μ in
-                            work.directionScales.withUnsafeBufferPointer { scales in
+                        work.directionWeights.withUnsafeBufferPointer { w in
                                 for (l, layer) in layers.enumerated() {
                                     for start in stride(from: layer.range.lowerBound, to: layer.range.upperBound,
                                                         by: chunkLength) {
@@ -355,13 +353,11 @@ public struct L3RSOptimizer: Sendable {
                                         }
                                         Self.subtractMixture(
                                             from: θ.baseAddress! + start, count: range.count,
-                                            stepSize: work.stepSizes[l], weights: μ.baseAddress! + l * baseCount,
-                                            scales: scales.baseAddress! + l * baseCount,
+                                            stepSize: work.stepSizes[l], weights: w.baseAddress! + l * baseCount,
                                             directions: UnsafePointer(directions.baseAddress!), baseCount: baseCount,
                                             mixture: chunks.baseAddress! + baseCount * chunkLength)
                                     }
                                 }
-                            }
                         }
                     }
                 }
@@ -382,32 +378,30 @@ public struct L3RSOptimizer: Sendable {
         }
     }
 
-    /// θ[i] −= λ·(((0 + μ_0·(s_0·d_0[i])) + μ_1·(s_1·d_1[i])) + …) for `count` elements: the mixture per
-    /// element in base order, as the element-at-a-time definition forms it, with the normalisation s_p = 1 /
-    /// (rms + ε) applied as each direction is read (or s_p = 1 for directions already normalised, which
-    /// leaves them unchanged bit for bit). Up to three bases in one pass; more accumulate base by base in
-    /// `mixture` (≥ count floats, so count ≤ chunkLength then).
+    /// θ[i] −= λ·((w_0·d_0[i] + w_1·d_1[i]) + …) for `count` elements, in base order, with the weights
+    /// w_p = μ_p·s_p folding the normalisation s_p = 1/(rms + ε) into the mixing weight. Up to three bases in
+    /// one pass; more accumulate base by base in `mixture` (≥ count floats, so count ≤ chunkLength then).
     @inline(__always)
     private static func subtractMixture(
-        from θ: UnsafeMutablePointer<Float>, count: Int, stepSize λ: Float, weights μ: UnsafePointer<Float>,
-        scales s: UnsafePointer<Float>, directions d: UnsafePointer<UnsafePointer<Float>>, baseCount: Int,
-        mixture: UnsafeMutablePointer<Float>
+        from θ: UnsafeMutablePointer<Float>, count: Int, stepSize λ: Float, weights w: UnsafePointer<Float>,
+        directions d: UnsafePointer<UnsafePointer<Float>>, baseCount: Int, mixture: UnsafeMutablePointer<Float>
     ) {
         switch baseCount {
         case 1...3:
             // In C, for its AVX2 clone; the same operations in the same order.
             // (An optional pointer has the layout of a pointer.)
             let pointers = UnsafeRawPointer(d).assumingMemoryBound(to: UnsafePointer<Float>?.self)
-            l3rs_subtract_mixture(θ, count, λ, baseCount, μ, s, pointers)
+            l3rs_subtract_mixture(θ, count, λ, baseCount, w, pointers)
         default:
             // In chunks, so that `mixture` (chunkLength floats) also serves a whole layer of applyUpdate.
             let chunkLength = FusedStepBuffers.chunkLength
             for start in stride(from: 0, to: count, by: chunkLength) {
                 let length = min(chunkLength, count - start)
-                mixture.update(repeating: 0, count: length)
-                for p in 0..<baseCount {
-                    let (μp, sp, dp) = (μ[p], s[p], d[p] + start)
-                    for i in 0..<length { mixture[i] += μp * (sp * dp[i]) }
+                let (w0, d0) = (w[0], d[0] + start)
+                for i in 0..<length { mixture[i] = w0 * d0[i] }
+                for p in 1..<baseCount {
+                    let (wp, dp) = (w[p], d[p] + start)
+                    for i in 0..<length { mixture[i] += wp * dp[i] }
                 }
                 let target = θ + start
                 for i in 0..<length { target[i] -= λ * mixture[i] }

@@ -6,13 +6,15 @@
 struct StepActivations: Sendable {
     var step = 0
     var loss: Float = 0
-    /// d̂, [P, n]: filled by `prepareStep` (the reverse pass needs it); empty in a fused `step`, which never
-    /// holds it.
-    var normalisedDirections: [Float] = []
+    /// The base directions d before normalisation, [P, n]: filled by `prepareStep` (the reverse pass needs
+    /// them); empty in a fused `step`, which never holds them all.
+    var directions: [Float] = []
     /// rms(d_p,l) before normalisation.
     var directionRMS: [Float] = []
-    /// 1 / (rms(d_p,l) + ε), [L, P]: d̂ = d · scale.
+    /// s_l,p = 1 / (rms(d_p,l) + ε), [L, P]: d̂ = s·d.
     var directionScales: [Float] = []
+    /// w_l,p = μ_l,p · s_l,p, [L, P]: the update is Δθ_l = λ_l Σ_p w_l,p d_p (= λ_l Σ_p μ_l,p d̂_p).
+    var directionWeights: [Float] = []
     var parameterRMS: [Float] = []
     var gradientRMS: [Float] = []
     /// Features before clipping and non-finite replacement (the reverse pass needs them to know which
@@ -34,6 +36,7 @@ struct StepActivations: Sendable {
     init(layerCount: Int, baseCount: Int, featureCount: Int, hiddenWidth: Int) {
         directionRMS = [Float](repeating: 0, count: baseCount * layerCount)
         directionScales = directionRMS
+        directionWeights = directionRMS
         parameterRMS = [Float](repeating: 0, count: layerCount)
         gradientRMS = [Float](repeating: 0, count: layerCount)
         rawFeatures = [Float](repeating: 0, count: layerCount * featureCount)

@@ -19,12 +19,14 @@ extension L3RSOptimizer {
 
         // Update θ_k+1 = θ_k − Δ with Δ_l = λ_l Σ_p μ_l,p d̂_l,p: θ̄_k = θ̄_k+1 (identity), Δ̄ = −θ̄_k+1,
         // λ̄_l = ⟨Δ̄_l, Σ μ d̂⟩, μ̄_l,p = λ_l⟨Δ̄_l, d̂_l,p⟩; then exp/clip and softmax into the MLP outputs.
+        // ⟨θ̄_l, d̂_l,p⟩ = s_l,p ⟨θ̄_l, d_l,p⟩ (the record keeps d and s, not d̂).
         adjoint.parameters.withUnsafeBufferPointer { θ̄ in
-            activations.normalisedDirections.withUnsafeBufferPointer { d̂ in
+            activations.directions.withUnsafeBufferPointer { d in
                 for (l, layer) in layers.enumerated() {
                     for p in 0..<baseCount {
-                        let direction = UnsafeBufferPointer(rebasing: d̂[(p * n)..<((p + 1) * n)])
-                        adjoint.directionDots[l * baseCount + p] = LayerStatistics.dot(θ̄, direction, layer.range)
+                        let direction = UnsafeBufferPointer(rebasing: d[(p * n)..<((p + 1) * n)])
+                        adjoint.directionDots[l * baseCount + p] = Double(activations.directionScales[l * baseCount + p])
+                            * LayerStatistics.dot(θ̄, direction, layer.range)
                     }
                 }
             }
@@ -181,9 +183,10 @@ extension L3RSOptimizer {
             let denominator = Float(rms + LayerStatistics.normalisationEpsilon)
             let projection = Double(coefficient) * adjoint.directionDots[l * baseCount + p]
             let radial = rms > 0 ? Float(projection / (Double(layer.count) * rms)) : 0
+            let scale = activations.directionScales[l * baseCount + p]
             for i in layer.range {
                 adjoint.direction[i] = coefficient * adjoint.parameters[i] / denominator
-                    - radial * activations.normalisedDirections[p * n + i]
+                    - radial * (scale * activations.directions[p * n + i])
             }
         }
         record.gradient.withUnsafeBufferPointer { g in

@@ -3,9 +3,9 @@ import Seeding
 import XCTest
 @testable import LearnedOptimizer
 
-/// The fine-tuning `step` (two fused passes, no normalised directions in memory) must take exactly the step
-/// of meta-training's `prepareStep` + `applyUpdate`, which stores d̂ for the reverse pass: same θ, same
-/// state, same λ and μ, bit for bit.
+/// The fine-tuning `step` (two fused passes, not all P directions in memory) must take exactly the step of
+/// meta-training's `prepareStep` + `applyUpdate`, which stores the directions for the reverse pass: same θ,
+/// same state, same λ and μ, bit for bit.
 final class FusedStepTests: XCTestCase {
     /// Layers longer than a chunk, not multiples of 8, and tiny ones; one gap between layers.
     let layers = [
@@ -45,14 +45,14 @@ final class FusedStepTests: XCTestCase {
                 XCTAssertEqual(fused.lastStepSizes, recorded.lastStepSizes, "\(bases) step \(step): λ")
                 XCTAssertEqual(fused.lastMixingWeights, recorded.lastMixingWeights, "\(bases) step \(step): μ")
                 XCTAssertEqual(fused.activations.directionRMS, recorded.activations.directionRMS)
-                XCTAssertTrue(fused.activations.normalisedDirections.isEmpty, "the fused step keeps no d̂")
+                XCTAssertTrue(fused.activations.directions.isEmpty, "the fused step keeps no P·n directions")
             }
             XCTAssertNotEqual(θFused[0], 0, "the step moved θ")
         }
     }
 
-    /// The normalised directions the reverse pass reads are d / (rms + 1e-12), to a rounding, and the step
-    /// actually moves every layer by λ·Σ μ d̂.
+    /// The reverse pass reads d and s with s·d = d / (rms + 1e-12) of unit RMS, to a rounding, and the
+    /// mixing weights w = μ·s.
     func testRecordedDirectionsAreNormalisedToUnitRMS() throws {
         let configuration = L3RSConfiguration(baseOptimizers: [.sgd, .momentum, .adam], initialPreferredLogit: 1)
         var optimizer = try L3RSOptimizer(configuration: configuration, layers: layers, parameterCount: parameterCount)
@@ -65,11 +65,14 @@ final class FusedStepTests: XCTestCase {
                 optimizer.prepareStep(parameters: θ, gradient: g, loss: 1, state: &state)
             }
         }
-        let d̂ = optimizer.activations.normalisedDirections
+        let d = optimizer.activations.directions
         for p in 0..<3 {
-            for layer in layers {
-                let squares = layer.range.reduce(0.0) { $0 + Double(d̂[p * parameterCount + $1]) * Double(d̂[p * parameterCount + $1]) }
+            for (l, layer) in layers.enumerated() {
+                let s = Double(optimizer.activations.directionScales[l * 3 + p])
+                let squares = layer.range.reduce(0.0) { $0 + pow(s * Double(d[p * parameterCount + $1]), 2) }
                 XCTAssertEqual((squares / Double(layer.count)).squareRoot(), 1, accuracy: 1e-5, "base \(p) \(layer.name)")
+                XCTAssertEqual(optimizer.activations.directionWeights[l * 3 + p],
+                               optimizer.activations.mixingWeights[l * 3 + p] * Float(s), "w = μ·s")
             }
         }
     }

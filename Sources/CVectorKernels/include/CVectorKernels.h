@@ -30,11 +30,11 @@ void l3rs_momentum_advance(const float *gradient, float *moment, float *directio
 /// last call) gives the same bits however it is cut.
 void l3rs_add_squares(const float *values, size_t blocks, double *lanes);
 
-/// θ[i] −= λ·(((0 + μ0·(s0·d0[i])) + μ1·(s1·d1[i])) + μ2·(s2·d2[i])) for 1 ≤ bases ≤ 3 (fewer terms for fewer
-/// bases): L3RS's mixture of normalised directions (s_p = 1/(rms + ε), or 1 for directions already
-/// normalised), in base order.
+/// θ[i] −= λ·((w0·d0[i] + w1·d1[i]) + w2·d2[i]) for 1 ≤ bases ≤ 3 (fewer terms for fewer bases): L3RS's
+/// mixture of its base directions, w_p = μ_p·s_p folding the normalisation s_p = 1/(rms + ε) into the
+/// mixing weight, in base order.
 void l3rs_subtract_mixture(float *parameters, size_t count, float stepSize, size_t bases, const float *weights,
-                           const float *scales, const float *const *directions);
+                           const float *const *directions);
 
 /// Direct convolution, stride 1 or 2, of ONE image for few input channels, where im2col + sgemm has
 /// k = C·kh·kw of 9…576 and is bound by packing and by the transpose of its channel-major product. `padded`
