@@ -75,10 +75,12 @@ public enum DirectConvolution {
                                             plane.width, outputChannels, g.stride, g.outputHeight, g.outputWidth)
     }
 
-    /// Whether `stride2InputGradient` handles a geometry: the stride-2 ones of `supports` with padding 1
-    /// (ResNet's downsampling convs); others keep im2col for dX.
+    /// Whether `stride2InputGradient` handles a geometry (and is expected to beat im2col's sgemm + col2im):
+    /// 3×3, stride 2, padding 1, up to 32 input channels. A predicate of its own, not `supports`: the parity
+    /// kernel reads only dY and W, never the stride-2 padded input whose cost made the direct forward lose on
+    /// ResNet's 32→64 (16×16 → 8×8), so there dX runs direct while forward and dW stay on im2col.
     public static func supportsStride2InputGradient(_ g: ConvolutionGeometry) -> Bool {
-        supports(g) && g.stride == 2 && g.padding == 1
+        g.kernelHeight == 3 && g.kernelWidth == 3 && g.stride == 2 && g.padding == 1 && g.channels <= 32
     }
 
     /// Rows and row length of one padded dY plane for `stride2InputGradient`: a zero row and column after

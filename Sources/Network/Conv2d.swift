@@ -15,7 +15,8 @@ import Kernels
 /// A 3×3 stride-1 or stride-2 convolution with few input channels (`DirectConvolution.supports`) runs the
 /// direct kernels instead, for forward, weight gradient and the input gradient (stride 1 where the swapped
 /// geometry is supported too, stride 2 with padding 1): there the sgemm has a small k or m and is bound by
-/// packing and the transpose.
+/// packing and the transpose. The stride-2 input gradient (`DirectConvolution.supportsStride2InputGradient`)
+/// also runs under im2col's forward and dW, on ResNet's 32→64.
 public final class Conv2d: Layer {
     public let inputChannels: Int
     public let outputChannels: Int
@@ -133,9 +134,21 @@ public final class Conv2d: Layer {
         if direct, let adjoint = directAdjointGeometry(g) {
             return directInputGradient(gradOutput, inputShape: x.shape, adjoint: adjoint)
         }
-        if direct && DirectConvolution.supportsStride2InputGradient(g) {
+        // The parity kernel has its own predicate: it also takes dX where forward and dW stay on im2col.
+        let stride2InputGradient = inputGradient && allowsDirectKernel && DirectConvolution.supportsStride2InputGradient(g)
+        let dx = im2colBackward(x, gradOutput: gradOutput, geometry: g, weightGradient: !direct,
+                                inputGradient: inputGradient && !stride2InputGradient)
+        if stride2InputGradient {
             return directStride2InputGradient(gradOutput, inputShape: x.shape, geometry: g)
         }
+        return dx
+    }
+
+    /// The passes of backward that run on im2col chunks: dW and db (`weightGradient`) and dX (`inputGradient`,
+    /// returned; nil without it).
+    private func im2colBackward(_ x: Tensor, gradOutput: Tensor, geometry g: ConvolutionGeometry,
+                                weightGradient: Bool, inputGradient: Bool) -> Tensor? {
+        guard weightGradient || inputGradient else { return nil }
         let batch = x.shape[0]
         let rows = g.columnRows, positions = g.columnCount
         let chunk = chunkImages(g, batch: batch)
@@ -159,7 +172,7 @@ public final class Conv2d: Layer {
             // dY chunk: (c, out, P) → (out, c·P)
             BatchTranspose.imageMajorToChannelMajor(gradOutput.pointer + first * outputChannels * positions, into: dy.pointer,
                                                     channels: outputChannels, batch: count, positions: positions)
-            if !direct {
+            if weightGradient {
                 for i in 0..<count {
                     Im2Col.expand(image: x.pointer + (first + i) * g.imageSize, into: cols.pointer + i * positions,
                                   geometry: g, rowStride: span)
