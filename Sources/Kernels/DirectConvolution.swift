@@ -48,6 +48,25 @@ public enum DirectConvolution {
         g.outputHeight * ((g.outputWidth + 7) / 8 * 8)
     }
 
+    /// Whether the weight gradient runs vectorised over output channels (`accumulateTransposedWeightGradient`):
+    /// from 16 input channels. With 1 or 3 (a first layer on 28×28 or 32×32) its per-image transpose of dY
+    /// cost more than the horizontal sums it saves (MNIST's 1→32 fell from 29% to 24% of the sgemm ceiling,
+    /// ResNet's 3→16 from 58% to 48%); from 16 channels it is faster at every size ResNet has (64→64 on 8×8:
+    /// 60% → 70%).
+    public static func transposesWeightGradient(_ g: ConvolutionGeometry) -> Bool {
+        g.channels >= 16
+    }
+
+    /// Floats of the transposed weight gradient's dY scratch (one image's dY as (outH·outW, roundUp(out, 8))).
+    public static func transposedGradientSize(_ g: ConvolutionGeometry, outputChannels: Int) -> Int {
+        g.columnCount * ((outputChannels + 7) / 8 * 8)
+    }
+
+    /// Floats of the transposed weight gradient: (C, 9, roundUp(out, 8)).
+    public static func transposedWeightGradientSize(_ g: ConvolutionGeometry, outputChannels: Int) -> Int {
+        g.channels * 9 * ((outputChannels + 7) / 8 * 8)
+    }
+
     /// image (C, H, W) → `padded` (C, paddedPlane), zeros around and after it.
     public static func pad(image: UnsafePointer<Float>, into padded: UnsafeMutablePointer<Float>, geometry g: ConvolutionGeometry) {
         let plane = paddedPlane(g)
@@ -73,6 +92,28 @@ public enum DirectConvolution {
         let plane = paddedPlane(g)
         l3rs_conv3x3_direct_weight_gradient(padded, gradOutput, gradWeight, gradBias, rows, g.channels, plane.height,
                                             plane.width, outputChannels, g.stride, g.outputHeight, g.outputWidth)
+    }
+
+    /// The same vectorised over output channels, into dW transposed, (C, 9, roundUp(out, 8))
+    /// (`transposedWeightGradientSize` floats), which `foldWeightGradient` adds into dW once per batch; no
+    /// horizontal sums, for many input channels (`transposesWeightGradient`). `scratch` holds
+    /// `transposedGradientSize` floats.
+    public static func accumulateTransposedWeightGradient(
+        padded: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>, transposedGradWeight: UnsafeMutablePointer<Float>,
+        gradBias: UnsafeMutablePointer<Float>?, scratch: UnsafeMutablePointer<Float>, outputChannels: Int,
+        geometry g: ConvolutionGeometry
+    ) {
+        precondition(supports(g), "direct convolution: unsupported geometry \(g)")
+        let plane = paddedPlane(g)
+        l3rs_conv3x3_transposed_weight_gradient(padded, gradOutput, transposedGradWeight, gradBias, scratch, g.channels,
+                                                plane.height, plane.width, outputChannels, g.stride, g.outputHeight,
+                                                g.outputWidth)
+    }
+
+    /// dW (out, C, 3, 3) += dWᵀ as `accumulateTransposedWeightGradient` left it.
+    public static func foldWeightGradient(_ transposedGradWeight: UnsafePointer<Float>, into gradWeight: UnsafeMutablePointer<Float>,
+                                          outputChannels: Int, geometry g: ConvolutionGeometry) {
+        l3rs_conv3x3_fold_weight_gradient(transposedGradWeight, gradWeight, g.channels, outputChannels)
     }
 
     /// Whether `stride2InputGradient` handles a geometry (and is expected to beat im2col's sgemm + col2im):

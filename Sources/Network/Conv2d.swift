@@ -38,10 +38,12 @@ public final class Conv2d: Layer {
     private var output: Tensor?
     private var gradInput: Tensor?
     /// Direct path: one padded image (forward and the weight gradient pad each image into it again: a
-    /// batch-wide buffer made every pad a write to cold memory and every weight-gradient read a cold read)
-    /// and the weight gradient's row scratch.
+    /// batch-wide buffer made every pad a write to cold memory and every weight-gradient read a cold read),
+    /// and the weight gradient's scratch: dY rows of one image, or (many input channels) its transposed dY
+    /// and the batch's transposed dW.
     private var padded: Tensor?
-    private var gradientRows: Tensor?
+    private var gradientScratch: Tensor?
+    private var transposedWeightGradient: Tensor?
     /// Direct input gradient: W re-laid as (in, out, 3, 3) with each kernel rotated by 180° (stride 1), and one
     /// padded dY image.
     private var rotatedWeight: Tensor?
@@ -273,19 +275,38 @@ public final class Conv2d: Layer {
         return dx
     }
 
-    /// dW and db by `DirectConvolution`, padding the last forward's images again.
+    /// dW and db by `DirectConvolution`, padding the last forward's images again. With many input channels dW
+    /// is summed over the batch transposed and added once (`DirectConvolution.transposesWeightGradient`).
     private func directWeightGradient(_ x: Tensor, gradOutput: Tensor, geometry g: ConvolutionGeometry) {
         let batch = x.shape[0], image = paddedScratch(g)
-        let scratch = Tensor.reusing(gradientRows, shape: [DirectConvolution.rowScratchSize(g)])
-        gradientRows = scratch
+        let transposes = DirectConvolution.transposesWeightGradient(g)
+        let scratch = Tensor.reusing(gradientScratch, shape: [
+            transposes ? DirectConvolution.transposedGradientSize(g, outputChannels: outputChannels) : DirectConvolution.rowScratchSize(g),
+        ])
+        gradientScratch = scratch
+        var sums: Tensor?
+        if transposes {
+            sums = Tensor.reusing(transposedWeightGradient,
+                                  shape: [DirectConvolution.transposedWeightGradientSize(g, outputChannels: outputChannels)])
+            transposedWeightGradient = sums
+            sums?.fill(0)
+        }
         let dw = parameters.gradients(of: weight).baseAddress!
         let db = bias.map { parameters.gradients(of: $0).baseAddress! }
         let outputSize = outputChannels * g.columnCount
         for n in 0..<batch {
             DirectConvolution.pad(image: x.pointer + n * g.imageSize, into: image.pointer, geometry: g)
-            DirectConvolution.accumulateWeightGradient(
-                padded: image.pointer, gradOutput: gradOutput.pointer + n * outputSize, gradWeight: dw,
-                gradBias: db, rows: scratch.pointer, outputChannels: outputChannels, geometry: g)
+            let dy = gradOutput.pointer + n * outputSize
+            if let sums {
+                DirectConvolution.accumulateTransposedWeightGradient(
+                    padded: image.pointer, gradOutput: dy, transposedGradWeight: sums.pointer, gradBias: db,
+                    scratch: scratch.pointer, outputChannels: outputChannels, geometry: g)
+            } else {
+                DirectConvolution.accumulateWeightGradient(
+                    padded: image.pointer, gradOutput: dy, gradWeight: dw, gradBias: db, rows: scratch.pointer,
+                    outputChannels: outputChannels, geometry: g)
+            }
         }
+        if let sums { DirectConvolution.foldWeightGradient(sums.pointer, into: dw, outputChannels: outputChannels, geometry: g) }
     }
 }

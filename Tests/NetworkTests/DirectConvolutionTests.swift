@@ -19,12 +19,15 @@ final class DirectConvolutionTests: XCTestCase {
     /// Forward, weight, bias and input gradients of both paths agree to rounding, on shapes that exercise
     /// whole 32-wide output blocks, partial ones, more than one block per row, an odd channel count, no
     /// padding (input gradient padded by 2), more than 16 output channels (input gradient by im2col), and
-    /// up to 64 input channels on rows of whole vectors (blocks spanning rows, a partial last block).
+    /// up to 64 input channels on rows of whole vectors (blocks spanning rows, a partial last block). From 16
+    /// input channels the weight gradient runs over output channels, 24 at a time, then 16 or 8, zero-padded to
+    /// whole vectors: 53 and 40 output channels end in a partial 8 and a 16.
     func testDirectPathEqualsIm2ColPath() {
         let shapes: [(channels: Int, out: Int, height: Int, width: Int, padding: Int, bias: Bool)] = [
             (1, 32, 28, 28, 1, true), (3, 16, 32, 32, 1, true), (2, 3, 5, 37, 0, false), (3, 5, 6, 7, 1, true), (1, 1, 3, 70, 1, true),
             (16, 16, 8, 9, 1, true), (16, 24, 5, 6, 1, false),
             (32, 20, 6, 16, 1, true), (64, 64, 8, 8, 1, true), (40, 8, 7, 10, 0, false),
+            (16, 53, 8, 8, 1, true), (64, 40, 8, 8, 1, false),
         ]
         assertDirectPathEqualsIm2ColPath(shapes, stride: 1)
     }
@@ -33,13 +36,14 @@ final class DirectConvolutionTests: XCTestCase {
     /// 16→32 on 32×32, 16 channels on 16×16 (an 8-wide output), odd heights and widths (even half one longer
     /// than the odd one; dX rows and columns ending on an even or an odd index), 32-wide blocks with a partial
     /// one, an odd channel count, 3 channels to 32, no padding; and with more than 16 channels (forward and
-    /// weight gradient on im2col, only dX direct) ResNet's 32→64 on 16×16 and 24 → 5 on 9×7.
+    /// weight gradient on im2col, only dX direct) ResNet's 32→64 on 16×16 and 24 → 5 on 9×7; 45 output
+    /// channels from 16 (the transposed weight gradient's 24 and a partial 24).
     func testStride2DirectPathEqualsIm2ColPath() {
         let shapes: [(channels: Int, out: Int, height: Int, width: Int, padding: Int, bias: Bool)] = [
             (16, 32, 32, 32, 1, false), (16, 64, 16, 16, 1, false), (3, 5, 7, 9, 1, true), (1, 4, 5, 133, 1, true),
             (2, 3, 6, 37, 0, false), (16, 7, 9, 8, 1, true), (12, 6, 5, 16, 1, true), (5, 2, 3, 3, 1, true),
             (3, 32, 32, 32, 1, true), (16, 32, 31, 33, 1, false), (3, 8, 2, 17, 1, true), (16, 3, 18, 1, 1, true),
-            (32, 64, 16, 16, 1, false), (24, 5, 9, 7, 1, true),
+            (32, 64, 16, 16, 1, false), (24, 5, 9, 7, 1, true), (16, 45, 9, 10, 1, true),
         ]
         for shape in shapes where shape.padding == 1 {
             let g = ConvolutionGeometry(channels: shape.channels, height: shape.height, width: shape.width,
@@ -78,16 +82,19 @@ final class DirectConvolutionTests: XCTestCase {
     }
 
     func testDirectPathFiniteDifferenceGradients() {
+        // (in, out, padding, height, width, stride)
         let cases = [
-            (1, 1, 6, 9, 1), (3, 0, 6, 9, 1), (16, 1, 6, 9, 1), (24, 1, 6, 8, 1), (3, 1, 6, 9, 2), (16, 1, 6, 16, 2), (3, 1, 7, 5, 2),
-            (20, 1, 5, 6, 2),  // im2col forward and dW, direct dX
+            (1, 3, 1, 6, 9, 1), (3, 3, 0, 6, 9, 1), (16, 3, 1, 6, 9, 1), (24, 3, 1, 6, 8, 1), (3, 3, 1, 6, 9, 2), (16, 3, 1, 6, 16, 2),
+            (3, 3, 1, 7, 5, 2),
+            (20, 3, 1, 5, 6, 2),  // im2col forward and dW, direct dX
+            (16, 29, 1, 5, 8, 1), (16, 43, 1, 6, 5, 2),  // the transposed weight gradient: 24 output channels and a partial 24
         ]
-        for (channels, padding, height, width, stride) in cases {
-            let (conv, store) = makeConv(channels: channels, out: 3, padding: padding, direct: true, stride: stride)
+        for (channels, out, padding, height, width, stride) in cases {
+            let (conv, store) = makeConv(channels: channels, out: out, padding: padding, direct: true, stride: stride)
             TestData.randomize(store, seed: 5)
             let x = TestData.uniform(shape: [2, channels, height, width], in: -1, 1, seed: 6)
             assertGradientsMatch(GradientCheck.layerResults(conv, input: x, training: true, parameters: store), tolerance: 2e-2,
-                                 "\(channels) channels, padding \(padding), stride \(stride)")
+                                 "\(channels) → \(out) channels, padding \(padding), stride \(stride)")
         }
     }
 

@@ -51,6 +51,18 @@ void l3rs_conv3x3_direct_weight_gradient(const float *padded, const float *gradO
                                          size_t paddedWidth, size_t outputChannels, size_t stride,
                                          size_t outputHeight, size_t outputWidth);
 
+/// The same, vectorised over output channels (for many input channels, see convolution.c): ADDED into gradWeightT
+/// (channels, 9, roundUp(outputChannels, 8)), dW transposed; transposed: scratch of outputHeight · outputWidth ·
+/// roundUp(outputChannels, 8) floats (dY transposed).
+void l3rs_conv3x3_transposed_weight_gradient(const float *padded, const float *gradOutput, float *gradWeightT,
+                                             float *gradBias, float *transposed, size_t channels, size_t paddedHeight,
+                                             size_t paddedWidth, size_t outputChannels, size_t stride,
+                                             size_t outputHeight, size_t outputWidth);
+
+/// gradWeight (outputChannels, channels, 3, 3) += gradWeightT (channels, 9, roundUp(outputChannels, 8)).
+void l3rs_conv3x3_fold_weight_gradient(const float *gradWeightT, float *gradWeight, size_t channels,
+                                       size_t outputChannels);
+
 /// The input gradient of a 3×3 stride-2 convolution with padding 1 for one image, by the parity of dX's rows and
 /// columns (four small stride-1 correlations of dY, see convolution.c). paddedGradient: dY (outputChannels,
 /// outputHeight, outputWidth) at the top left of (outputChannels, paddedHeight, paddedWidth) planes, zeros
