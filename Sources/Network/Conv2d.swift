@@ -15,8 +15,9 @@ import Kernels
 /// A 3×3 stride-1 or stride-2 convolution with few input channels (`DirectConvolution.supports`) runs the
 /// direct kernels instead, for forward, weight gradient and the input gradient (stride 1 where the swapped
 /// geometry is supported too, stride 2 with padding 1): there the sgemm has a small k or m and is bound by
-/// packing and the transpose. The stride-2 input gradient (`DirectConvolution.supportsStride2InputGradient`)
-/// also runs under im2col's forward and dW, on ResNet's 32→64.
+/// packing and the transpose. The weight gradient and the stride-2 input gradient
+/// (`DirectConvolution.supportsWeightGradient`, `supportsStride2InputGradient`) also run direct under
+/// im2col's forward, on ResNet's 32→64 stride 2.
 public final class Conv2d: Layer {
     public let inputChannels: Int
     public let outputChannels: Int
@@ -130,15 +131,16 @@ public final class Conv2d: Layer {
             preconditionFailure("Conv2d.backward before forward")
         }
         precondition(gradOutput.shape == y.shape, "Conv2d.backward: gradient shape \(gradOutput.shape), expected \(y.shape)")
-        let direct = usesDirectKernel(g)
-        if direct { directWeightGradient(x, gradOutput: gradOutput, geometry: g) }
-        guard inputGradient || !direct else { return nil }
-        if direct, let adjoint = directAdjointGeometry(g) {
+        // The weight gradient and the stride-2 input gradient have predicates of their own: they also run
+        // direct where the forward stays on im2col.
+        let directWeights = allowsDirectKernel && DirectConvolution.supportsWeightGradient(g)
+        if directWeights { directWeightGradient(x, gradOutput: gradOutput, geometry: g) }
+        guard inputGradient || !directWeights else { return nil }
+        if usesDirectKernel(g), let adjoint = directAdjointGeometry(g) {
             return directInputGradient(gradOutput, inputShape: x.shape, adjoint: adjoint)
         }
-        // The parity kernel has its own predicate: it also takes dX where forward and dW stay on im2col.
         let stride2InputGradient = inputGradient && allowsDirectKernel && DirectConvolution.supportsStride2InputGradient(g)
-        let dx = im2colBackward(x, gradOutput: gradOutput, geometry: g, weightGradient: !direct,
+        let dx = im2colBackward(x, gradOutput: gradOutput, geometry: g, weightGradient: !directWeights,
                                 inputGradient: inputGradient && !stride2InputGradient)
         if stride2InputGradient {
             return directStride2InputGradient(gradOutput, inputShape: x.shape, geometry: g)
