@@ -9,7 +9,7 @@ import CVectorKernels
 /// padded once into a scratch layout (`paddedSize`) that forward and the weight gradient share; with
 /// stride 2 each padded row is stored as its even columns, then its odd columns, so the taps of consecutive
 /// outputs (columns 2x, 2x + 1, 2x + 2) are contiguous vectors of one half. The weight gradient vectorises
-/// over pixels for few input channels and over output channels from 16 (`transposesWeightGradient`).
+/// over output channels instead, from dY transposed per image (`accumulateWeightGradient`).
 ///
 /// The input gradient of stride 1 is the forward kernel on dY (Conv2d's adjoint geometry). That of stride 2
 /// with padding 1 (`stride2InputGradient`) splits dX by the parity of its rows and columns into four stride-1
@@ -45,34 +45,20 @@ public enum DirectConvolution {
         return g.channels * plane.height * plane.width * g.stride
     }
 
-    /// Floats of the weight gradient's row scratch.
-    public static func rowScratchSize(_ g: ConvolutionGeometry) -> Int {
-        g.outputHeight * ((g.outputWidth + 7) / 8 * 8)
-    }
-
     /// Whether the direct weight gradient handles a geometry (and is expected to beat im2col's sgemm on it):
     /// those of `supports`, and 3×3 stride 2 up to 32 input channels, where the forward stays on im2col
-    /// (ResNet's 32→64 on 16×16: the transposed kernel took that layer's forward + backward from 60–62% of the
-    /// sgemm ceiling to 66–72%).
+    /// (ResNet's 32→64 on 16×16: it took that layer's forward + backward from 60–62% of the sgemm ceiling to
+    /// 66–72%).
     public static func supportsWeightGradient(_ g: ConvolutionGeometry) -> Bool {
         supports(g) || g.kernelHeight == 3 && g.kernelWidth == 3 && g.stride == 2 && g.channels <= 32
     }
 
-    /// Whether the weight gradient runs vectorised over output channels (`accumulateTransposedWeightGradient`):
-    /// from 16 input channels. With 1 or 3 (a first layer on 28×28 or 32×32) its per-image transpose of dY
-    /// cost more than the horizontal sums it saves (MNIST's 1→32 fell from 29% to 24% of the sgemm ceiling,
-    /// ResNet's 3→16 from 58% to 48%); from 16 channels it is faster at every size ResNet has (64→64 on 8×8:
-    /// 60% → 70%).
-    public static func transposesWeightGradient(_ g: ConvolutionGeometry) -> Bool {
-        g.channels >= 16
-    }
-
-    /// Floats of the transposed weight gradient's dY scratch (one image's dY as (outH·outW, roundUp(out, 8))).
+    /// Floats of the weight gradient's dY scratch (one image's dY transposed, (outH·outW, roundUp(out, 8))).
     public static func transposedGradientSize(_ g: ConvolutionGeometry, outputChannels: Int) -> Int {
         g.columnCount * ((outputChannels + 7) / 8 * 8)
     }
 
-    /// Floats of the transposed weight gradient: (C, 9, roundUp(out, 8)).
+    /// Floats of the weight gradient as the kernel accumulates it, transposed: (C, 9, roundUp(out, 8)).
     public static func transposedWeightGradientSize(_ g: ConvolutionGeometry, outputChannels: Int) -> Int {
         g.channels * 9 * ((outputChannels + 7) / 8 * 8)
     }
@@ -92,35 +78,23 @@ public enum DirectConvolution {
                                  g.kernelWidth, g.stride, g.outputHeight, g.outputWidth)
     }
 
-    /// dW += dY ⋆ image and db += Σ dY for one padded image; `rows` holds `rowScratchSize` floats.
-    public static func accumulateWeightGradient(
-        padded: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>, gradWeight: UnsafeMutablePointer<Float>,
-        gradBias: UnsafeMutablePointer<Float>?, rows: UnsafeMutablePointer<Float>, outputChannels: Int,
-        geometry g: ConvolutionGeometry
-    ) {
-        precondition(supportsWeightGradient(g), "direct weight gradient: unsupported geometry \(g)")
-        let plane = paddedPlane(g)
-        l3rs_conv3x3_direct_weight_gradient(padded, gradOutput, gradWeight, gradBias, rows, g.channels, plane.height,
-                                            plane.width, outputChannels, g.stride, g.outputHeight, g.outputWidth)
-    }
-
-    /// The same vectorised over output channels, into dW transposed, (C, 9, roundUp(out, 8))
-    /// (`transposedWeightGradientSize` floats), which `foldWeightGradient` adds into dW once per batch; no
-    /// horizontal sums, for many input channels (`transposesWeightGradient`). `scratch` holds
+    /// dWᵀ += dY ⋆ image and db += Σ dY for one padded image. dW is accumulated transposed, (C, 9, roundUp(out, 8))
+    /// (`transposedWeightGradientSize` floats), so that the kernel's vectors run over output channels and need no
+    /// horizontal sums; `foldWeightGradient` adds it into dW once per batch. `scratch` holds
     /// `transposedGradientSize` floats.
-    public static func accumulateTransposedWeightGradient(
+    public static func accumulateWeightGradient(
         padded: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>, transposedGradWeight: UnsafeMutablePointer<Float>,
         gradBias: UnsafeMutablePointer<Float>?, scratch: UnsafeMutablePointer<Float>, outputChannels: Int,
         geometry g: ConvolutionGeometry
     ) {
         precondition(supportsWeightGradient(g), "direct weight gradient: unsupported geometry \(g)")
         let plane = paddedPlane(g)
-        l3rs_conv3x3_transposed_weight_gradient(padded, gradOutput, transposedGradWeight, gradBias, scratch, g.channels,
-                                                plane.height, plane.width, outputChannels, g.stride, g.outputHeight,
-                                                g.outputWidth)
+        l3rs_conv3x3_direct_weight_gradient(padded, gradOutput, transposedGradWeight, gradBias, scratch, g.channels,
+                                            plane.height, plane.width, outputChannels, g.stride, g.outputHeight,
+                                            g.outputWidth)
     }
 
-    /// dW (out, C, 3, 3) += dWᵀ as `accumulateTransposedWeightGradient` left it.
+    /// dW (out, C, 3, 3) += dWᵀ as `accumulateWeightGradient` left it.
     public static func foldWeightGradient(_ transposedGradWeight: UnsafePointer<Float>, into gradWeight: UnsafeMutablePointer<Float>,
                                           outputChannels: Int, geometry g: ConvolutionGeometry) {
         l3rs_conv3x3_fold_weight_gradient(transposedGradWeight, gradWeight, g.channels, outputChannels)

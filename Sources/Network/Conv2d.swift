@@ -40,10 +40,9 @@ public final class Conv2d: Layer {
     private var gradInput: Tensor?
     /// Direct path: one padded image (forward and the weight gradient pad each image into it again: a
     /// batch-wide buffer made every pad a write to cold memory and every weight-gradient read a cold read),
-    /// and the weight gradient's scratch: dY rows of one image, or (many input channels) its transposed dY
-    /// and the batch's transposed dW.
+    /// and the weight gradient's transposed dY of one image and transposed dW of the batch.
     private var padded: Tensor?
-    private var gradientScratch: Tensor?
+    private var transposedGradient: Tensor?
     private var transposedWeightGradient: Tensor?
     /// Direct input gradient: W re-laid as (in, out, 3, 3) with each kernel rotated by 180° (stride 1), and one
     /// padded dY image.
@@ -277,38 +276,26 @@ public final class Conv2d: Layer {
         return dx
     }
 
-    /// dW and db by `DirectConvolution`, padding the last forward's images again. With many input channels dW
-    /// is summed over the batch transposed and added once (`DirectConvolution.transposesWeightGradient`).
+    /// dW and db by `DirectConvolution`, padding the last forward's images again; dW is summed over the batch
+    /// transposed and added once.
     private func directWeightGradient(_ x: Tensor, gradOutput: Tensor, geometry g: ConvolutionGeometry) {
         let batch = x.shape[0], image = paddedScratch(g)
-        let transposes = DirectConvolution.transposesWeightGradient(g)
-        let scratch = Tensor.reusing(gradientScratch, shape: [
-            transposes ? DirectConvolution.transposedGradientSize(g, outputChannels: outputChannels) : DirectConvolution.rowScratchSize(g),
-        ])
-        gradientScratch = scratch
-        var sums: Tensor?
-        if transposes {
-            sums = Tensor.reusing(transposedWeightGradient,
+        let scratch = Tensor.reusing(transposedGradient,
+                                     shape: [DirectConvolution.transposedGradientSize(g, outputChannels: outputChannels)])
+        transposedGradient = scratch
+        let sums = Tensor.reusing(transposedWeightGradient,
                                   shape: [DirectConvolution.transposedWeightGradientSize(g, outputChannels: outputChannels)])
-            transposedWeightGradient = sums
-            sums?.fill(0)
-        }
-        let dw = parameters.gradients(of: weight).baseAddress!
+        transposedWeightGradient = sums
+        sums.fill(0)
         let db = bias.map { parameters.gradients(of: $0).baseAddress! }
         let outputSize = outputChannels * g.columnCount
         for n in 0..<batch {
             DirectConvolution.pad(image: x.pointer + n * g.imageSize, into: image.pointer, geometry: g)
-            let dy = gradOutput.pointer + n * outputSize
-            if let sums {
-                DirectConvolution.accumulateTransposedWeightGradient(
-                    padded: image.pointer, gradOutput: dy, transposedGradWeight: sums.pointer, gradBias: db,
-                    scratch: scratch.pointer, outputChannels: outputChannels, geometry: g)
-            } else {
-                DirectConvolution.accumulateWeightGradient(
-                    padded: image.pointer, gradOutput: dy, gradWeight: dw, gradBias: db, rows: scratch.pointer,
-                    outputChannels: outputChannels, geometry: g)
-            }
+            DirectConvolution.accumulateWeightGradient(
+                padded: image.pointer, gradOutput: gradOutput.pointer + n * outputSize, transposedGradWeight: sums.pointer,
+                gradBias: db, scratch: scratch.pointer, outputChannels: outputChannels, geometry: g)
         }
-        if let sums { DirectConvolution.foldWeightGradient(sums.pointer, into: dw, outputChannels: outputChannels, geometry: g) }
+        DirectConvolution.foldWeightGradient(sums.pointer, into: parameters.gradients(of: weight).baseAddress!,
+                                             outputChannels: outputChannels, geometry: g)
     }
 }

@@ -19,9 +19,9 @@ final class DirectConvolutionTests: XCTestCase {
     /// Forward, weight, bias and input gradients of both paths agree to rounding, on shapes that exercise
     /// whole 32-wide output blocks, partial ones, more than one block per row, an odd channel count, no
     /// padding (input gradient padded by 2), more than 16 output channels (input gradient by im2col), and
-    /// up to 64 input channels on rows of whole vectors (blocks spanning rows, a partial last block). From 16
-    /// input channels the weight gradient runs over output channels, 24 at a time, then 16 or 8, zero-padded to
-    /// whole vectors: 53 and 40 output channels end in a partial 8 and a 16.
+    /// up to 64 input channels on rows of whole vectors (blocks spanning rows, a partial last block). The
+    /// weight gradient runs over output channels, 24 at a time, then 16 or 8, zero-padded to whole vectors: 53
+    /// and 40 output channels end in a partial 8 and a 16.
     func testDirectPathEqualsIm2ColPath() {
         let shapes: [(channels: Int, out: Int, height: Int, width: Int, padding: Int, bias: Bool)] = [
             (1, 32, 28, 28, 1, true), (3, 16, 32, 32, 1, true), (2, 3, 5, 37, 0, false), (3, 5, 6, 7, 1, true), (1, 1, 3, 70, 1, true),
@@ -37,7 +37,7 @@ final class DirectConvolutionTests: XCTestCase {
     /// than the odd one; dX rows and columns ending on an even or an odd index), 32-wide blocks with a partial
     /// one, an odd channel count, 3 channels to 32, no padding; and with more than 16 channels (forward on
     /// im2col, dW and dX direct) ResNet's 32→64 on 16×16, 24 → 5 on 9×7 and 20 → 6 without padding (dX on
-    /// im2col too); 45 output channels from 16 (the transposed weight gradient's 24 and a partial 24).
+    /// im2col too); 45 output channels (the weight gradient's 24 and a partial 24).
     func testStride2DirectPathEqualsIm2ColPath() {
         let shapes: [(channels: Int, out: Int, height: Int, width: Int, padding: Int, bias: Bool)] = [
             (16, 32, 32, 32, 1, false), (16, 64, 16, 16, 1, false), (3, 5, 7, 9, 1, true), (1, 4, 5, 133, 1, true),
@@ -87,7 +87,7 @@ final class DirectConvolutionTests: XCTestCase {
             (1, 3, 1, 6, 9, 1), (3, 3, 0, 6, 9, 1), (16, 3, 1, 6, 9, 1), (24, 3, 1, 6, 8, 1), (3, 3, 1, 6, 9, 2), (16, 3, 1, 6, 16, 2),
             (3, 3, 1, 7, 5, 2),
             (20, 3, 1, 5, 6, 2),  // im2col forward, direct dW and dX
-            (16, 29, 1, 5, 8, 1), (16, 43, 1, 6, 5, 2),  // the transposed weight gradient: 24 output channels and a partial 24
+            (4, 29, 1, 5, 8, 1), (2, 43, 1, 6, 5, 2),  // the weight gradient's 24 output channels and a partial 24
         ]
         for (channels, out, padding, height, width, stride) in cases {
             let (conv, store) = makeConv(channels: channels, out: out, padding: padding, direct: true, stride: stride)
