@@ -178,12 +178,14 @@ void l3rs_conv_direct_forward(const float *restrict padded, const float *restric
     }
 }
 
-// The weight gradient vectorises over output channels, not pixels: dWᵀ[c, tap, o … o + 7] += Σ_p dYᵀ[p, o … o + 7]
-// · x[c, p + tap], one broadcast input value per pixel and tap. Vectorised over pixels (the forward's layout),
-// each (out, in) pair ended in nine horizontal sums, and on 8×8 maps (8 vector steps per pair) those and the
-// 10 loads per 9 FMAs held it to ≈47 GFLOP/s on hot data; this way it needs no lane sums and each chain runs
-// over the whole map. C microbenchmark, hot data, GFLOP/s by pixels → by output channels (sgemm ≈90): 64→64
-// 8×8 49 → 91, 32→64 stride 2 43 → 91, 16→16 32×32 58 → 71, 3→16 32×32 45 → 53, 1→32 28×28 24 → 32.
+// The weight gradient vectorises over output channels, not pixels: dWᵀ[c, tap, o … o + 7] +=
+// Σ_p dYᵀ[p, o … o + 7] · x[c, p + tap], one broadcast input value per pixel and tap. Vectorised over pixels
+// (the forward's layout), each (out, in) pair ended in nine horizontal sums, and on 8×8 maps (8 vector steps
+// per pair) those and the 10 loads per 9 FMAs held it to ≈47 GFLOP/s on hot data; this way it needs no lane
+// sums and each chain runs over the whole map. C microbenchmark, hot data, GFLOP/s by pixels → by output
+// channels (sgemm ≈90): 64→64 8×8 49 → 91, 32→64 stride 2 43 → 91, 16→16 32×32 58 → 71, 3→16 32×32 45 → 53,
+// 1→32 28×28 24 → 32.
+//
 // One pass: one kernel row ki of input channel c, `vectors` (≤ 3, a constant where inlined) vectors of output
 // channels from o: per pixel 3 broadcasts and `vectors` dY loads feed 3·vectors FMAs in 3·vectors
 // accumulators (at most 9 + 3 + 1 of the 16 AVX registers).
@@ -225,7 +227,9 @@ static inline __attribute__((always_inline)) void weight_gradient(
         size_t p = 0;
         for (; p + 8 <= pixels; p += 8) {
             v8 r[8];
-            for (size_t i = 0; i < 8; i++) r[i] = o + i < outputChannels ? load8(gradOutput + (o + i) * pixels + p) : splat8(0.0f);
+            for (size_t i = 0; i < 8; i++) {
+                r[i] = o + i < outputChannels ? load8(gradOutput + (o + i) * pixels + p) : splat8(0.0f);
+            }
             v8 t[8], u[8];
             for (size_t i = 0; i < 8; i += 2) {
                 t[i] = __builtin_shufflevector(r[i], r[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
@@ -245,7 +249,9 @@ static inline __attribute__((always_inline)) void weight_gradient(
             }
         }
         for (; p < pixels; p++) {
-            for (size_t i = 0; i < 8; i++) transposed[p * outPad + o + i] = o + i < outputChannels ? gradOutput[(o + i) * pixels + p] : 0;
+            for (size_t i = 0; i < 8; i++) {
+                transposed[p * outPad + o + i] = o + i < outputChannels ? gradOutput[(o + i) * pixels + p] : 0;
+            }
         }
     }
     for (size_t o = 0; gradBias && o < outputChannels; o++) {
