@@ -48,7 +48,7 @@ public enum DirectConvolution {
     /// Whether the direct weight gradient handles a geometry (and is expected to beat im2col's sgemm on it):
     /// those of `supports`, and 3×3 stride 2 up to 32 input channels, where the forward stays on im2col
     /// (ResNet's 32→64 on 16×16: it took that layer's forward + backward from 60–62% of the sgemm ceiling to
-    /// 66–72%).
+    /// 66–75%).
     public static func supportsWeightGradient(_ g: ConvolutionGeometry) -> Bool {
         supports(g) || g.kernelHeight == 3 && g.kernelWidth == 3 && g.stride == 2 && g.channels <= 32
     }
