@@ -8,7 +8,8 @@ import CVectorKernels
 /// where the CPU has it) write (out, P) per image and read each padded input row from L1. The image is
 /// padded once into a scratch layout (`paddedSize`) that forward and the weight gradient share; with
 /// stride 2 each padded row is stored as its even columns, then its odd columns, so the taps of consecutive
-/// outputs (columns 2x, 2x + 1, 2x + 2) are contiguous vectors of one half.
+/// outputs (columns 2x, 2x + 1, 2x + 2) are contiguous vectors of one half. The weight gradient vectorises
+/// over output channels instead, from dY transposed per image (`accumulateWeightGradient`).
 ///
 /// The input gradient of stride 1 is the forward kernel on dY (Conv2d's adjoint geometry). That of stride 2
 /// with padding 1 (`stride2InputGradient`) splits dX by the parity of its rows and columns into four stride-1
@@ -18,8 +19,9 @@ public enum DirectConvolution {
     /// Whether the direct kernels handle a geometry (and are expected to beat im2col + sgemm on it).
     /// Stride 1: up to 16 input channels at any width; up to 64 where the output rows are whole vectors
     /// (ResNet's 32×32, 16×16 and 8×8 stages). Elsewhere (MNIST's 32→64 on 14×14) the sgemm is wide enough.
-    /// Stride 2: up to 16 input channels (ResNet's 16→32 on 32×32); its 32→64 on 16×16 stays on im2col,
-    /// which measured 52% of the sgemm ceiling there against the direct path's 42–45%.
+    /// Stride 2: up to 16 input channels (ResNet's 16→32 on 32×32); the forward of its 32→64 on 16×16 stays on
+    /// im2col, which measured 52% of the sgemm ceiling there against the direct path's 42–45% (its weight and
+    /// input gradients run direct: `supportsWeightGradient`, `supportsStride2InputGradient`).
     public static func supports(_ g: ConvolutionGeometry) -> Bool {
         guard g.kernelHeight == 3 && g.kernelWidth == 3 else { return false }
         switch g.stride {
@@ -43,9 +45,22 @@ public enum DirectConvolution {
         return g.channels * plane.height * plane.width * g.stride
     }
 
-    /// Floats of the weight gradient's row scratch.
-    public static func rowScratchSize(_ g: ConvolutionGeometry) -> Int {
-        g.outputHeight * ((g.outputWidth + 7) / 8 * 8)
+    /// Whether the direct weight gradient handles a geometry (and is expected to beat im2col's sgemm on it):
+    /// those of `supports`, and 3×3 stride 2 up to 32 input channels, where the forward stays on im2col
+    /// (ResNet's 32→64 on 16×16: it took that layer's forward + backward from 60–62% of the sgemm ceiling to
+    /// 66–75%).
+    public static func supportsWeightGradient(_ g: ConvolutionGeometry) -> Bool {
+        supports(g) || g.kernelHeight == 3 && g.kernelWidth == 3 && g.stride == 2 && g.channels <= 32
+    }
+
+    /// Floats of the weight gradient's dY scratch (one image's dY transposed, (outH·outW, roundUp(out, 8))).
+    public static func transposedGradientSize(_ g: ConvolutionGeometry, outputChannels: Int) -> Int {
+        g.columnCount * ((outputChannels + 7) / 8 * 8)
+    }
+
+    /// Floats of the weight gradient as the kernel accumulates it, transposed: (C, 9, roundUp(out, 8)).
+    public static func transposedWeightGradientSize(_ g: ConvolutionGeometry, outputChannels: Int) -> Int {
+        g.channels * 9 * ((outputChannels + 7) / 8 * 8)
     }
 
     /// image (C, H, W) → `padded` (C, paddedPlane), zeros around and after it.
@@ -63,22 +78,34 @@ public enum DirectConvolution {
                                  g.kernelWidth, g.stride, g.outputHeight, g.outputWidth)
     }
 
-    /// dW += dY ⋆ image and db += Σ dY for one padded image; `rows` holds `rowScratchSize` floats.
+    /// dWᵀ += dY ⋆ image and db += Σ dY for one padded image. dW is accumulated transposed, (C, 9, roundUp(out, 8))
+    /// (`transposedWeightGradientSize` floats), so that the kernel's vectors run over output channels and need no
+    /// horizontal sums; `foldWeightGradient` adds it into dW once per batch. `scratch` holds
+    /// `transposedGradientSize` floats.
     public static func accumulateWeightGradient(
-        padded: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>, gradWeight: UnsafeMutablePointer<Float>,
-        gradBias: UnsafeMutablePointer<Float>?, rows: UnsafeMutablePointer<Float>, outputChannels: Int,
+        padded: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>, transposedGradWeight: UnsafeMutablePointer<Float>,
+        gradBias: UnsafeMutablePointer<Float>?, scratch: UnsafeMutablePointer<Float>, outputChannels: Int,
         geometry g: ConvolutionGeometry
     ) {
-        precondition(supports(g), "direct convolution: unsupported geometry \(g)")
+        precondition(supportsWeightGradient(g), "direct weight gradient: unsupported geometry \(g)")
         let plane = paddedPlane(g)
-        l3rs_conv3x3_direct_weight_gradient(padded, gradOutput, gradWeight, gradBias, rows, g.channels, plane.height,
-                                            plane.width, outputChannels, g.stride, g.outputHeight, g.outputWidth)
+        l3rs_conv3x3_direct_weight_gradient(padded, gradOutput, transposedGradWeight, gradBias, scratch, g.channels,
+                                            plane.height, plane.width, outputChannels, g.stride, g.outputHeight,
+                                            g.outputWidth)
     }
 
-    /// Whether `stride2InputGradient` handles a geometry: the stride-2 ones of `supports` with padding 1
-    /// (ResNet's downsampling convs); others keep im2col for dX.
+    /// dW (out, C, 3, 3) += dWᵀ as `accumulateWeightGradient` left it.
+    public static func foldWeightGradient(_ transposedGradWeight: UnsafePointer<Float>, into gradWeight: UnsafeMutablePointer<Float>,
+                                          outputChannels: Int, geometry g: ConvolutionGeometry) {
+        l3rs_conv3x3_fold_weight_gradient(transposedGradWeight, gradWeight, g.channels, outputChannels)
+    }
+
+    /// Whether `stride2InputGradient` handles a geometry (and is expected to beat im2col's sgemm + col2im):
+    /// 3×3, stride 2, padding 1, up to 32 input channels. A predicate of its own, not `supports`: the parity
+    /// kernel reads only dY and W, never the stride-2 padded input whose cost made the direct forward lose on
+    /// ResNet's 32→64 (16×16 → 8×8), so there dX runs direct while forward and dW stay on im2col.
     public static func supportsStride2InputGradient(_ g: ConvolutionGeometry) -> Bool {
-        supports(g) && g.stride == 2 && g.padding == 1
+        g.kernelHeight == 3 && g.kernelWidth == 3 && g.stride == 2 && g.padding == 1 && g.channels <= 32
     }
 
     /// Rows and row length of one padded dY plane for `stride2InputGradient`: a zero row and column after

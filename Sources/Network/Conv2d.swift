@@ -15,7 +15,9 @@ import Kernels
 /// A 3×3 stride-1 or stride-2 convolution with few input channels (`DirectConvolution.supports`) runs the
 /// direct kernels instead, for forward, weight gradient and the input gradient (stride 1 where the swapped
 /// geometry is supported too, stride 2 with padding 1): there the sgemm has a small k or m and is bound by
-/// packing and the transpose.
+/// packing and the transpose. The weight gradient and the stride-2 input gradient
+/// (`DirectConvolution.supportsWeightGradient`, `supportsStride2InputGradient`) also run direct under
+/// im2col's forward, on ResNet's 32→64 stride 2.
 public final class Conv2d: Layer {
     public let inputChannels: Int
     public let outputChannels: Int
@@ -37,10 +39,11 @@ public final class Conv2d: Layer {
     private var output: Tensor?
     private var gradInput: Tensor?
     /// Direct path: one padded image (forward and the weight gradient pad each image into it again: a
-    /// batch-wide buffer made every pad a write to cold memory and every weight-gradient read a cold read)
-    /// and the weight gradient's row scratch.
+    /// batch-wide buffer made every pad a write to cold memory and every weight-gradient read a cold read),
+    /// and the weight gradient's transposed dY of one image and transposed dW of the batch.
     private var padded: Tensor?
-    private var gradientRows: Tensor?
+    private var transposedGradient: Tensor?
+    private var transposedWeightGradient: Tensor?
     /// Direct input gradient: W re-laid as (in, out, 3, 3) with each kernel rotated by 180° (stride 1), and one
     /// padded dY image.
     private var rotatedWeight: Tensor?
@@ -127,15 +130,28 @@ public final class Conv2d: Layer {
             preconditionFailure("Conv2d.backward before forward")
         }
         precondition(gradOutput.shape == y.shape, "Conv2d.backward: gradient shape \(gradOutput.shape), expected \(y.shape)")
-        let direct = usesDirectKernel(g)
-        if direct { directWeightGradient(x, gradOutput: gradOutput, geometry: g) }
-        guard inputGradient || !direct else { return nil }
-        if direct, let adjoint = directAdjointGeometry(g) {
+        // The weight gradient and the stride-2 input gradient have predicates of their own: they also run
+        // direct where the forward stays on im2col.
+        let directWeights = allowsDirectKernel && DirectConvolution.supportsWeightGradient(g)
+        if directWeights { directWeightGradient(x, gradOutput: gradOutput, geometry: g) }
+        guard inputGradient || !directWeights else { return nil }
+        if usesDirectKernel(g), let adjoint = directAdjointGeometry(g) {
             return directInputGradient(gradOutput, inputShape: x.shape, adjoint: adjoint)
         }
-        if direct && DirectConvolution.supportsStride2InputGradient(g) {
+        let stride2InputGradient = inputGradient && allowsDirectKernel && DirectConvolution.supportsStride2InputGradient(g)
+        let dx = im2colBackward(x, gradOutput: gradOutput, geometry: g, weightGradient: !directWeights,
+                                inputGradient: inputGradient && !stride2InputGradient)
+        if stride2InputGradient {
             return directStride2InputGradient(gradOutput, inputShape: x.shape, geometry: g)
         }
+        return dx
+    }
+
+    /// The passes of backward that run on im2col chunks: dW and db (`weightGradient`) and dX (`inputGradient`,
+    /// returned; nil without it).
+    private func im2colBackward(_ x: Tensor, gradOutput: Tensor, geometry g: ConvolutionGeometry,
+                                weightGradient: Bool, inputGradient: Bool) -> Tensor? {
+        guard weightGradient || inputGradient else { return nil }
         let batch = x.shape[0]
         let rows = g.columnRows, positions = g.columnCount
         let chunk = chunkImages(g, batch: batch)
@@ -159,7 +175,7 @@ public final class Conv2d: Layer {
             // dY chunk: (c, out, P) → (out, c·P)
             BatchTranspose.imageMajorToChannelMajor(gradOutput.pointer + first * outputChannels * positions, into: dy.pointer,
                                                     channels: outputChannels, batch: count, positions: positions)
-            if !direct {
+            if weightGradient {
                 for i in 0..<count {
                     Im2Col.expand(image: x.pointer + (first + i) * g.imageSize, into: cols.pointer + i * positions,
                                   geometry: g, rowStride: span)
@@ -260,19 +276,26 @@ public final class Conv2d: Layer {
         return dx
     }
 
-    /// dW and db by `DirectConvolution`, padding the last forward's images again.
+    /// dW and db by `DirectConvolution`, padding the last forward's images again; dW is summed over the batch
+    /// transposed and added once.
     private func directWeightGradient(_ x: Tensor, gradOutput: Tensor, geometry g: ConvolutionGeometry) {
         let batch = x.shape[0], image = paddedScratch(g)
-        let scratch = Tensor.reusing(gradientRows, shape: [DirectConvolution.rowScratchSize(g)])
-        gradientRows = scratch
-        let dw = parameters.gradients(of: weight).baseAddress!
+        let scratch = Tensor.reusing(transposedGradient,
+                                     shape: [DirectConvolution.transposedGradientSize(g, outputChannels: outputChannels)])
+        transposedGradient = scratch
+        let sums = Tensor.reusing(transposedWeightGradient,
+                                  shape: [DirectConvolution.transposedWeightGradientSize(g, outputChannels: outputChannels)])
+        transposedWeightGradient = sums
+        sums.fill(0)
         let db = bias.map { parameters.gradients(of: $0).baseAddress! }
         let outputSize = outputChannels * g.columnCount
         for n in 0..<batch {
             DirectConvolution.pad(image: x.pointer + n * g.imageSize, into: image.pointer, geometry: g)
             DirectConvolution.accumulateWeightGradient(
-                padded: image.pointer, gradOutput: gradOutput.pointer + n * outputSize, gradWeight: dw,
-                gradBias: db, rows: scratch.pointer, outputChannels: outputChannels, geometry: g)
+                padded: image.pointer, gradOutput: gradOutput.pointer + n * outputSize, transposedGradWeight: sums.pointer,
+                gradBias: db, scratch: scratch.pointer, outputChannels: outputChannels, geometry: g)
         }
+        DirectConvolution.foldWeightGradient(sums.pointer, into: parameters.gradients(of: weight).baseAddress!,
+                                             outputChannels: outputChannels, geometry: g)
     }
 }

@@ -19,12 +19,15 @@ final class DirectConvolutionTests: XCTestCase {
     /// Forward, weight, bias and input gradients of both paths agree to rounding, on shapes that exercise
     /// whole 32-wide output blocks, partial ones, more than one block per row, an odd channel count, no
     /// padding (input gradient padded by 2), more than 16 output channels (input gradient by im2col), and
-    /// up to 64 input channels on rows of whole vectors (blocks spanning rows, a partial last block).
+    /// up to 64 input channels on rows of whole vectors (blocks spanning rows, a partial last block). The
+    /// weight gradient runs over output channels, 24 at a time, then 16 or 8, zero-padded to whole vectors: 53
+    /// and 40 output channels end in a partial 8 and a 16.
     func testDirectPathEqualsIm2ColPath() {
         let shapes: [(channels: Int, out: Int, height: Int, width: Int, padding: Int, bias: Bool)] = [
             (1, 32, 28, 28, 1, true), (3, 16, 32, 32, 1, true), (2, 3, 5, 37, 0, false), (3, 5, 6, 7, 1, true), (1, 1, 3, 70, 1, true),
             (16, 16, 8, 9, 1, true), (16, 24, 5, 6, 1, false),
             (32, 20, 6, 16, 1, true), (64, 64, 8, 8, 1, true), (40, 8, 7, 10, 0, false),
+            (16, 53, 8, 8, 1, true), (64, 40, 8, 8, 1, false),
         ]
         assertDirectPathEqualsIm2ColPath(shapes, stride: 1)
     }
@@ -32,12 +35,15 @@ final class DirectConvolutionTests: XCTestCase {
     /// The same for stride 2 (input gradient by parity classes with padding 1, by im2col without): ResNet's
     /// 16→32 on 32×32, 16 channels on 16×16 (an 8-wide output), odd heights and widths (even half one longer
     /// than the odd one; dX rows and columns ending on an even or an odd index), 32-wide blocks with a partial
-    /// one, an odd channel count, 3 channels to 32, no padding.
+    /// one, an odd channel count, 3 channels to 32, no padding; and with more than 16 channels (forward on
+    /// im2col, dW and dX direct) ResNet's 32→64 on 16×16, 24 → 5 on 9×7 and 20 → 6 without padding (dX on
+    /// im2col too); 45 output channels (the weight gradient's 24 and a partial 24).
     func testStride2DirectPathEqualsIm2ColPath() {
         let shapes: [(channels: Int, out: Int, height: Int, width: Int, padding: Int, bias: Bool)] = [
             (16, 32, 32, 32, 1, false), (16, 64, 16, 16, 1, false), (3, 5, 7, 9, 1, true), (1, 4, 5, 133, 1, true),
             (2, 3, 6, 37, 0, false), (16, 7, 9, 8, 1, true), (12, 6, 5, 16, 1, true), (5, 2, 3, 3, 1, true),
             (3, 32, 32, 32, 1, true), (16, 32, 31, 33, 1, false), (3, 8, 2, 17, 1, true), (16, 3, 18, 1, 1, true),
+            (32, 64, 16, 16, 1, false), (24, 5, 9, 7, 1, true), (20, 6, 9, 11, 0, true), (16, 45, 9, 10, 1, true),
         ]
         for shape in shapes where shape.padding == 1 {
             let g = ConvolutionGeometry(channels: shape.channels, height: shape.height, width: shape.width,
@@ -58,7 +64,7 @@ final class DirectConvolutionTests: XCTestCase {
             let x = TestData.uniform(shape: [3, shape.channels, shape.height, shape.width], in: -1, 1, seed: 11)
             let g = ConvolutionGeometry(channels: shape.channels, height: shape.height, width: shape.width,
                                         kernelHeight: 3, kernelWidth: 3, stride: stride, padding: shape.padding)
-            XCTAssertTrue(DirectConvolution.supports(g))
+            XCTAssertTrue(DirectConvolution.supportsWeightGradient(g) || DirectConvolution.supportsStride2InputGradient(g), "\(shape)")
             let y = direct.forward(x, training: true).values, expected = columns.forward(x, training: true).values
             XCTAssertEqual(y.count, expected.count)
             // Float sums of up to 576 products in another order: relative to the value's size.
@@ -76,13 +82,19 @@ final class DirectConvolutionTests: XCTestCase {
     }
 
     func testDirectPathFiniteDifferenceGradients() {
-        let cases = [(1, 1, 6, 9, 1), (3, 0, 6, 9, 1), (16, 1, 6, 9, 1), (24, 1, 6, 8, 1), (3, 1, 6, 9, 2), (16, 1, 6, 16, 2), (3, 1, 7, 5, 2)]
-        for (channels, padding, height, width, stride) in cases {
-            let (conv, store) = makeConv(channels: channels, out: 3, padding: padding, direct: true, stride: stride)
+        // (in, out, padding, height, width, stride)
+        let cases = [
+            (1, 3, 1, 6, 9, 1), (3, 3, 0, 6, 9, 1), (16, 3, 1, 6, 9, 1), (24, 3, 1, 6, 8, 1), (3, 3, 1, 6, 9, 2), (16, 3, 1, 6, 16, 2),
+            (3, 3, 1, 7, 5, 2),
+            (20, 3, 1, 5, 6, 2),  // im2col forward, direct dW and dX
+            (4, 29, 1, 5, 8, 1), (2, 43, 1, 6, 5, 2),  // the weight gradient's 24 output channels and a partial 24
+        ]
+        for (channels, out, padding, height, width, stride) in cases {
+            let (conv, store) = makeConv(channels: channels, out: out, padding: padding, direct: true, stride: stride)
             TestData.randomize(store, seed: 5)
             let x = TestData.uniform(shape: [2, channels, height, width], in: -1, 1, seed: 6)
             assertGradientsMatch(GradientCheck.layerResults(conv, input: x, training: true, parameters: store), tolerance: 2e-2,
-                                 "\(channels) channels, padding \(padding), stride \(stride)")
+                                 "\(channels) → \(out) channels, padding \(padding), stride \(stride)")
         }
     }
 

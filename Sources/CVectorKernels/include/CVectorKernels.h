@@ -53,13 +53,18 @@ void l3rs_conv_direct_forward(const float *padded, const float *weight, const fl
 void l3rs_conv_pad(const float *image, float *padded, size_t channels, size_t height, size_t width, size_t padding,
                    size_t paddedHeight, size_t paddedWidth, size_t stride);
 
-/// The weight and bias gradients of the same direct 3×3 convolution for one image, ADDED into gradWeight
-/// (outputChannels, channels, 3, 3) and gradBias (or NULL). paddedWidth ≥ roundUp(outputWidth, 8) + 2
-/// (stride 1) or + 1 (stride 2, per half); rows: scratch of outputHeight · roundUp(outputWidth, 8) floats.
-void l3rs_conv3x3_direct_weight_gradient(const float *padded, const float *gradOutput, float *gradWeight,
-                                         float *gradBias, float *rows, size_t channels, size_t paddedHeight,
+/// The weight and bias gradients of the same direct 3×3 convolution for one image, ADDED into gradWeightT
+/// (channels, 9, roundUp(outputChannels, 8)), dW transposed so that output channels are its vectors (see
+/// convolution.c), and gradBias (or NULL). paddedWidth ≥ outputWidth + 2 (stride 1) or + 1 (stride 2, per
+/// half); transposed: scratch of outputHeight · outputWidth · roundUp(outputChannels, 8) floats (dY transposed).
+void l3rs_conv3x3_direct_weight_gradient(const float *padded, const float *gradOutput, float *gradWeightT,
+                                         float *gradBias, float *transposed, size_t channels, size_t paddedHeight,
                                          size_t paddedWidth, size_t outputChannels, size_t stride,
                                          size_t outputHeight, size_t outputWidth);
+
+/// gradWeight (outputChannels, channels, 3, 3) += gradWeightT (channels, 9, roundUp(outputChannels, 8)).
+void l3rs_conv3x3_fold_weight_gradient(const float *gradWeightT, float *gradWeight, size_t channels,
+                                       size_t outputChannels);
 
 /// The input gradient of a 3×3 stride-2 convolution with padding 1 for one image, by the parity of dX's rows and
 /// columns (four small stride-1 correlations of dY, see convolution.c). paddedGradient: dY (outputChannels,
