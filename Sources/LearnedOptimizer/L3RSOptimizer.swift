@@ -153,6 +153,9 @@ public struct L3RSOptimizer: Sendable {
             // it would first copy all P·n floats (copy-on-write) only to overwrite them.
             work.directions = Self.uninitialisedDirections(baseCount: baseCount, count: n, layers: layers)
         } else {
+            // Nothing recorded: drop a record step's directions (P·n floats), so that no copy-on-write of a
+            // buffer a StepRecord still shares can happen here either.
+            work.directions = []
             buffers.storedDirections.reserveDirections(buffers.storedRuleCount * n)
         }
 
@@ -325,56 +328,54 @@ public struct L3RSOptimizer: Sendable {
         swap(&buffers, &self.buffers)
         defer { swap(&buffers, &self.buffers) }
         let storageSlot = buffers.storageSlot, sources = buffers.sources
-        var firstMoments = [UnsafePointer<Float>?]()
-        firstMoments.reserveCapacity(baseCount)
-        Self.withFirstMoments(state.baseStates[...], &firstMoments) { firstMoments in
-            buffers.storedDirections.withUnsafeBufferPointer { stored in
-                buffers.chunks.withUnsafeMutableBufferPointer { chunks in
-                    withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: baseCount) { directions in
-                        work.directionWeights.withUnsafeBufferPointer { w in
-                                for (l, layer) in layers.enumerated() {
-                                    for start in stride(from: layer.range.lowerBound, to: layer.range.upperBound,
-                                                        by: chunkLength) {
-                                        let range = start..<min(start + chunkLength, layer.range.upperBound)
-                                        for p in 0..<baseCount {
-                                            switch sources[p] {
-                                            case .gradient:
-                                                directions[p] = g.baseAddress! + start
-                                            case .firstMoment:
-                                                directions[p] = firstMoments[p]! + start
-                                            case .rebuilt:
-                                                let scratch = chunks.baseAddress! + p * chunkLength
-                                                rules[p].rebuildDirection(range, gradient: g, state: state.baseStates[p],
-                                                                          into: scratch)
-                                                directions[p] = UnsafePointer(scratch)
-                                            case .computed:
-                                                directions[p] = stored.baseAddress! + storageSlot[p]! * n + start
-                                            }
-                                        }
-                                        Self.subtractMixture(
-                                            from: θ.baseAddress! + start, count: range.count,
-                                            stepSize: work.stepSizes[l], weights: w.baseAddress! + l * baseCount,
-                                            directions: UnsafePointer(directions.baseAddress!), baseCount: baseCount,
-                                            mixture: chunks.baseAddress! + baseCount * chunkLength)
-                                    }
-                                }
+        // The closures only lend pointers to the loop inside them, so they are not indented level by level.
+        withUnsafeTemporaryAllocation(of: UnsafePointer<Float>?.self, capacity: baseCount) { firstMoments in
+        Self.withFirstMoments(state.baseStates, from: 0, into: firstMoments) {
+        buffers.storedDirections.withUnsafeBufferPointer { stored in
+        buffers.chunks.withUnsafeMutableBufferPointer { chunks in
+        withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: baseCount) { directions in
+        work.directionWeights.withUnsafeBufferPointer { w in
+            for (l, layer) in layers.enumerated() {
+                for start in stride(from: layer.range.lowerBound, to: layer.range.upperBound, by: chunkLength) {
+                    let range = start..<min(start + chunkLength, layer.range.upperBound)
+                    for p in 0..<baseCount {
+                        switch sources[p] {
+                        case .gradient:
+                            directions[p] = g.baseAddress! + start
+                        case .firstMoment:
+                            directions[p] = firstMoments[p]! + start
+                        case .rebuilt:
+                            let scratch = chunks.baseAddress! + p * chunkLength
+                            rules[p].rebuildDirection(range, gradient: g, state: state.baseStates[p], into: scratch)
+                            directions[p] = UnsafePointer(scratch)
+                        case .computed:
+                            directions[p] = stored.baseAddress! + storageSlot[p]! * n + start
                         }
                     }
+                    Self.subtractMixture(
+                        from: θ.baseAddress! + start, count: range.count, stepSize: work.stepSizes[l],
+                        weights: w.baseAddress! + l * baseCount, directions: UnsafePointer(directions.baseAddress!),
+                        baseCount: baseCount, mixture: chunks.baseAddress! + baseCount * chunkLength)
                 }
             }
         }
+        }
+        }
+        }
+        }
+        }
     }
 
-    /// Runs `body` with the base address of every state's first moment (nil where the slot is empty), each
-    /// valid for the whole call: nested `withUnsafeBufferPointer`s, one per state.
+    /// Runs `body` with `pointers[p]` the base address of state p's first moment (nil where the slot is
+    /// empty) for p ≥ `index`, each valid for the whole call: nested `withUnsafeBufferPointer`s, one per state.
     private static func withFirstMoments(
-        _ states: ArraySlice<OptimizerState>, _ collected: inout [UnsafePointer<Float>?],
-        _ body: ([UnsafePointer<Float>?]) -> Void
+        _ states: [OptimizerState], from index: Int, into pointers: UnsafeMutableBufferPointer<UnsafePointer<Float>?>,
+        _ body: () -> Void
     ) {
-        guard let first = states.first else { return body(collected) }
-        first.firstMoment.withUnsafeBufferPointer { moment in
-            collected.append(moment.isEmpty ? nil : moment.baseAddress)
-            withFirstMoments(states.dropFirst(), &collected, body)
+        guard index < states.count else { return body() }
+        states[index].firstMoment.withUnsafeBufferPointer { moment in
+            pointers[index] = moment.isEmpty ? nil : moment.baseAddress
+            withFirstMoments(states, from: index + 1, into: pointers, body)
         }
     }
 
