@@ -46,10 +46,3 @@ struct FusedStepBuffers: Sendable {
         directionSums = [SumOfSquares](repeating: .init(), count: rules.count)
     }
 }
-
-extension Array where Element == Float {
-    /// Grows a lazily allocated workspace to `count` floats (zeros) the first time it is needed.
-    mutating func reserveDirections(_ count: Int) {
-        if self.count != count { self = [Float](repeating: 0, count: count) }
-    }
-}

@@ -156,7 +156,9 @@ public struct L3RSOptimizer: Sendable {
             // Nothing recorded: drop a record step's directions (P·n floats), so that no copy-on-write of a
             // buffer a StepRecord still shares can happen here either.
             work.directions = []
-            buffers.storedDirections.reserveDirections(buffers.storedRuleCount * n)
+            if buffers.storedDirections.count != buffers.storedRuleCount * n {
+                buffers.storedDirections = [Float](repeating: 0, count: buffers.storedRuleCount * n)
+            }
         }
 
         let chunkLength = FusedStepBuffers.chunkLength
