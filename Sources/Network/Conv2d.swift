@@ -43,8 +43,6 @@ public final class Conv2d: Layer {
     private var padded: Tensor?
     private var transposedGradient: Tensor?
     private var transposedWeightGradient: Tensor?
-    /// Direct stride-2 forward: W transposed, (C, 9, roundUp(out, 8)), once per batch.
-    private var transposedWeight: Tensor?
     /// Direct input gradient: W re-laid as (in, out, 3, 3) with each kernel rotated by 180° (stride 1), and one
     /// padded dY image.
     private var rotatedWeight: Tensor?
@@ -227,15 +225,16 @@ public final class Conv2d: Layer {
         return y
     }
 
-    /// Forward by `DirectConvolution.stride2Forward`, image by image, on W transposed once; the output's transposed
-    /// scratch is the weight gradient's dY scratch (the same size, and the two never overlap).
+    /// Forward by `DirectConvolution.stride2Forward`, image by image, on W transposed once. Wᵀ and the output's
+    /// transposed scratch live in the weight gradient's dWᵀ and dYᵀ scratch (the same sizes; forward is done
+    /// with them before backward zeroes and refills them).
     private func directStride2Forward(_ x: Tensor, geometry g: ConvolutionGeometry) -> Tensor {
         let batch = x.shape[0], image = paddedScratch(g)
         let y = Tensor.reusing(output, shape: [batch, outputChannels, g.outputHeight, g.outputWidth])
         output = y
-        let wt = Tensor.reusing(transposedWeight,
+        let wt = Tensor.reusing(transposedWeightGradient,
                                 shape: [DirectConvolution.transposedWeightSize(g, outputChannels: outputChannels)])
-        transposedWeight = wt
+        transposedWeightGradient = wt
         DirectConvolution.transposeWeight(parameters.values(of: weight).baseAddress!, into: wt.pointer,
                                           outputChannels: outputChannels, geometry: g)
         let scratch = Tensor.reusing(transposedGradient,
