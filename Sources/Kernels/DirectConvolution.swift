@@ -1,34 +1,29 @@
 import CVectorKernels
 
 /// Direct 3×3 convolution, stride 1 or 2, for few input channels (a first layer's 1 or 3, a small ResNet's
-/// 16–64, its stride-2 16→32).
+/// 16–64, its stride-2 16→32 and 32→64).
 ///
 /// There im2col + sgemm multiplies with k = C·9 ≤ 576 and m = out ≤ 64 on narrow maps: the sgemm is bound by
 /// packing and memory, and its channel-major product still has to be transposed into (N, out, P). The direct kernels (C, AVX2 + FMA
 /// where the CPU has it) write (out, P) per image and read each padded input row from L1. The image is
 /// padded once into a scratch layout (`paddedSize`) that forward and the weight gradient share; with
 /// stride 2 each padded row is stored as its even columns, then its odd columns, so the taps of consecutive
-/// outputs (columns 2x, 2x + 1, 2x + 2) are contiguous vectors of one half. The weight gradient vectorises
-/// over output channels instead, from dY transposed per image (`accumulateWeightGradient`).
+/// outputs (columns 2x, 2x + 1, 2x + 2) are contiguous vectors of one half. The weight gradient and the
+/// stride-2 forward vectorise over output channels instead, from dY transposed per image
+/// (`accumulateWeightGradient`) and W transposed per batch (`stride2Forward`).
 ///
 /// The input gradient of stride 1 is the forward kernel on dY (Conv2d's adjoint geometry). That of stride 2
 /// with padding 1 (`stride2InputGradient`) splits dX by the parity of its rows and columns into four stride-1
 /// correlations of dY with 1, 2, 2 and 4 of the taps, interleaved as they are stored: a stride-2 adjoint
 /// would otherwise multiply the zeros of a dilated dY or need im2col's sgemm and col2im.
 public enum DirectConvolution {
-    /// Whether the direct kernels handle a geometry (and are expected to beat im2col + sgemm on it).
-    /// Stride 1: up to 16 input channels at any width; up to 64 where the output rows are whole vectors
-    /// (ResNet's 32×32, 16×16 and 8×8 stages). Elsewhere (MNIST's 32→64 on 14×14) the sgemm is wide enough.
-    /// Stride 2: up to 16 input channels (ResNet's 16→32 on 32×32); the forward of its 32→64 on 16×16 stays on
-    /// im2col, which measured 52% of the sgemm ceiling there against the direct path's 42–45% (its weight and
-    /// input gradients run direct: `supportsWeightGradient`, `supportsStride2InputGradient`).
+    /// Whether the pixel-vectorised forward (and the stride-1 input gradient, the same kernel on dY) handles a
+    /// geometry and is expected to beat im2col + sgemm on it: 3×3 stride 1, up to 16 input channels at any
+    /// width; up to 64 where the output rows are whole vectors (ResNet's 32×32, 16×16 and 8×8 stages).
+    /// Elsewhere (MNIST's 32→64 on 14×14) the sgemm is wide enough. Stride 2 has predicates of its own
+    /// (`supportsStride2Forward`, `supportsWeightGradient`, `supportsStride2InputGradient`).
     public static func supports(_ g: ConvolutionGeometry) -> Bool {
-        guard g.kernelHeight == 3 && g.kernelWidth == 3 else { return false }
-        switch g.stride {
-        case 1: return g.channels <= 16 || g.channels <= 64 && g.outputWidth % 8 == 0
-        case 2: return g.channels <= 16
-        default: return false
-        }
+        g.kernelHeight == 3 && g.kernelWidth == 3 && g.stride == 1 && (g.channels <= 16 || g.channels <= 64 && g.outputWidth % 8 == 0)
     }
 
     /// Rows and row length of one padded plane: H + 2p rows, with zero slack after the last output column
@@ -46,9 +41,8 @@ public enum DirectConvolution {
     }
 
     /// Whether the direct weight gradient handles a geometry (and is expected to beat im2col's sgemm on it):
-    /// those of `supports`, and 3×3 stride 2 up to 32 input channels, where the forward stays on im2col
-    /// (ResNet's 32→64 on 16×16: it took that layer's forward + backward from 60–62% of the sgemm ceiling to
-    /// 66–75%).
+    /// those of `supports`, and 3×3 stride 2 up to 32 input channels (ResNet's 32→64 on 16×16: it took that
+    /// layer's forward + backward from 60–62% of the sgemm ceiling to 66–75% under im2col's forward).
     public static func supportsWeightGradient(_ g: ConvolutionGeometry) -> Bool {
         supports(g) || g.kernelHeight == 3 && g.kernelWidth == 3 && g.stride == 2 && g.channels <= 32
     }
@@ -58,8 +52,9 @@ public enum DirectConvolution {
         g.columnCount * ((outputChannels + 7) / 8 * 8)
     }
 
-    /// Floats of the weight gradient as the kernel accumulates it, transposed: (C, 9, roundUp(out, 8)).
-    public static func transposedWeightGradientSize(_ g: ConvolutionGeometry, outputChannels: Int) -> Int {
+    /// Floats of W or dW transposed, (C, 9, roundUp(out, 8)): the weight gradient's accumulator and the
+    /// stride-2 forward's weights.
+    public static func transposedWeightSize(_ g: ConvolutionGeometry, outputChannels: Int) -> Int {
         g.channels * 9 * ((outputChannels + 7) / 8 * 8)
     }
 
@@ -75,11 +70,36 @@ public enum DirectConvolution {
         precondition(supports(g), "direct convolution: unsupported geometry \(g)")
         let plane = paddedPlane(g)
         l3rs_conv_direct_forward(padded, weight, bias, output, g.channels, plane.height, plane.width, outputChannels,
-                                 g.kernelWidth, g.stride, g.outputHeight, g.outputWidth)
+                                 g.kernelWidth, g.outputHeight, g.outputWidth)
+    }
+
+    /// Whether `stride2Forward` handles a geometry (and is expected to beat both the pixel-vectorised direct
+    /// forward and im2col + sgemm): 3×3, stride 2, up to 32 input channels (ResNet's 16→32 on 32×32 and
+    /// 32→64 on 16×16). Conv2d asks it before `supports`.
+    public static func supportsStride2Forward(_ g: ConvolutionGeometry) -> Bool {
+        g.kernelHeight == 3 && g.kernelWidth == 3 && g.stride == 2 && g.channels <= 32
+    }
+
+    /// W (out, C, 3, 3) → Wᵀ (C, 9, roundUp(out, 8)) (`transposedWeightSize` floats), once per forward.
+    public static func transposeWeight(_ weight: UnsafePointer<Float>, into transposed: UnsafeMutablePointer<Float>,
+                                       outputChannels: Int, geometry g: ConvolutionGeometry) {
+        l3rs_conv3x3_transpose_weight(weight, transposed, g.channels, outputChannels)
+    }
+
+    /// y (out, outH, outW) = W ⋆ image + b for one image padded by `pad`, vectorised over output channels: each
+    /// padded input value is broadcast against vectors of Wᵀ (from `transposeWeight`), so the stride-2 taps need
+    /// no gather. `scratch` holds `transposedGradientSize` floats (the output transposed, (outH·outW, roundUp(out, 8))).
+    public static func stride2Forward(padded: UnsafePointer<Float>, transposedWeight: UnsafePointer<Float>,
+                                      bias: UnsafePointer<Float>?, into output: UnsafeMutablePointer<Float>,
+                                      scratch: UnsafeMutablePointer<Float>, outputChannels: Int, geometry g: ConvolutionGeometry) {
+        precondition(supportsStride2Forward(g), "direct stride-2 forward: unsupported geometry \(g)")
+        let plane = paddedPlane(g)
+        l3rs_conv3x3_stride2_forward(padded, transposedWeight, bias, output, scratch, g.channels, plane.height, plane.width,
+                                     outputChannels, g.outputHeight, g.outputWidth)
     }
 
     /// dWᵀ += dY ⋆ image and db += Σ dY for one padded image. dW is accumulated transposed, (C, 9, roundUp(out, 8))
-    /// (`transposedWeightGradientSize` floats), so that the kernel's vectors run over output channels and need no
+    /// (`transposedWeightSize` floats), so that the kernel's vectors run over output channels and need no
     /// horizontal sums; `foldWeightGradient` adds it into dW once per batch. `scratch` holds
     /// `transposedGradientSize` floats.
     public static func accumulateWeightGradient(

@@ -12,12 +12,11 @@ import Kernels
 /// on one socket the memory bandwidth is what they share). The channel-major product is copied into
 /// (N, out, P) with the bias fused.
 ///
-/// A 3×3 stride-1 or stride-2 convolution with few input channels (`DirectConvolution.supports`) runs the
-/// direct kernels instead, for forward, weight gradient and the input gradient (stride 1 where the swapped
-/// geometry is supported too, stride 2 with padding 1): there the sgemm has a small k or m and is bound by
-/// packing and the transpose. The weight gradient and the stride-2 input gradient
-/// (`DirectConvolution.supportsWeightGradient`, `supportsStride2InputGradient`) also run direct under
-/// im2col's forward, on ResNet's 32→64 stride 2.
+/// A 3×3 stride-1 or stride-2 convolution with few input channels (`DirectConvolution.supports`,
+/// `supportsStride2Forward`) runs the direct kernels instead, for forward, weight gradient and the input
+/// gradient (stride 1 where the swapped geometry is supported too, stride 2 with padding 1): there the sgemm
+/// has a small k or m and is bound by packing and the transpose. Each pass has its predicate
+/// (`supportsWeightGradient`, `supportsStride2InputGradient`), so one may run direct where another does not.
 public final class Conv2d: Layer {
     public let inputChannels: Int
     public let outputChannels: Int
@@ -95,6 +94,7 @@ public final class Conv2d: Layer {
                                     kernelHeight: kernelSize, kernelWidth: kernelSize, stride: stride, padding: padding)
         geometry = g
         input = x
+        if allowsDirectKernel && DirectConvolution.supportsStride2Forward(g) { return directStride2Forward(x, geometry: g) }
         if usesDirectKernel(g) { return directForward(x, geometry: g) }
         let rows = g.columnRows, positions = g.columnCount
         let chunk = chunkImages(g, batch: batch)
@@ -225,6 +225,32 @@ public final class Conv2d: Layer {
         return y
     }
 
+    /// Forward by `DirectConvolution.stride2Forward`, image by image, on W transposed once. Wᵀ and the output's
+    /// transposed scratch live in the weight gradient's dWᵀ and dYᵀ scratch (the same sizes; forward is done
+    /// with them before backward zeroes and refills them).
+    private func directStride2Forward(_ x: Tensor, geometry g: ConvolutionGeometry) -> Tensor {
+        let batch = x.shape[0], image = paddedScratch(g)
+        let y = Tensor.reusing(output, shape: [batch, outputChannels, g.outputHeight, g.outputWidth])
+        output = y
+        let wt = Tensor.reusing(transposedWeightGradient,
+                                shape: [DirectConvolution.transposedWeightSize(g, outputChannels: outputChannels)])
+        transposedWeightGradient = wt
+        DirectConvolution.transposeWeight(parameters.values(of: weight).baseAddress!, into: wt.pointer,
+                                          outputChannels: outputChannels, geometry: g)
+        let scratch = Tensor.reusing(transposedGradient,
+                                     shape: [DirectConvolution.transposedGradientSize(g, outputChannels: outputChannels)])
+        transposedGradient = scratch
+        let b = bias.map { UnsafePointer(parameters.values(of: $0).baseAddress!) }
+        let outputSize = outputChannels * g.columnCount
+        for n in 0..<batch {
+            DirectConvolution.pad(image: x.pointer + n * g.imageSize, into: image.pointer, geometry: g)
+            DirectConvolution.stride2Forward(padded: image.pointer, transposedWeight: wt.pointer, bias: b,
+                                             into: y.pointer + n * outputSize, scratch: scratch.pointer,
+                                             outputChannels: outputChannels, geometry: g)
+        }
+        return y
+    }
+
     /// The input gradient of a stride-1 3×3 convolution is itself one: dY padded by 2 − p, correlated with
     /// the kernels rotated by 180° and in/out swapped. Its geometry, when the direct kernels handle it.
     private func directAdjointGeometry(_ g: ConvolutionGeometry) -> ConvolutionGeometry? {
@@ -284,7 +310,7 @@ public final class Conv2d: Layer {
                                      shape: [DirectConvolution.transposedGradientSize(g, outputChannels: outputChannels)])
         transposedGradient = scratch
         let sums = Tensor.reusing(transposedWeightGradient,
-                                  shape: [DirectConvolution.transposedWeightGradientSize(g, outputChannels: outputChannels)])
+                                  shape: [DirectConvolution.transposedWeightSize(g, outputChannels: outputChannels)])
         transposedWeightGradient = sums
         sums.fill(0)
         let db = bias.map { parameters.gradients(of: $0).baseAddress! }

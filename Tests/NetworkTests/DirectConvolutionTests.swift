@@ -35,16 +35,24 @@ final class DirectConvolutionTests: XCTestCase {
     /// The same for stride 2 (input gradient by parity classes with padding 1, by im2col without): ResNet's
     /// 16→32 on 32×32, 16 channels on 16×16 (an 8-wide output), odd heights and widths (even half one longer
     /// than the odd one; dX rows and columns ending on an even or an odd index), 32-wide blocks with a partial
-    /// one, an odd channel count, 3 channels to 32, no padding; and with more than 16 channels (forward on
-    /// im2col, dW and dX direct) ResNet's 32→64 on 16×16, 24 → 5 on 9×7 and 20 → 6 without padding (dX on
-    /// im2col too); 45 output channels (the weight gradient's 24 and a partial 24).
+    /// one, an odd channel count, 3 channels to 32, no padding; and with more than 16 channels ResNet's 32→64
+    /// on 16×16, 24 → 5 on 9×7 and 20 → 6 without padding (dX on im2col); 45 output channels (the weight
+    /// gradient's 24 and a partial 24). The forward runs by output channels (`stride2Forward`) on all of them:
+    /// blocks of 24, 16 (32 as two) and 8 channels, 4, 6 or 12 pixels; 13, 40, 56 and 9 output channels and
+    /// 35, 18, 4 and 56 pixels end in partial channel vectors, pixel blocks and 8×8 transposes.
     func testStride2DirectPathEqualsIm2ColPath() {
         let shapes: [(channels: Int, out: Int, height: Int, width: Int, padding: Int, bias: Bool)] = [
             (16, 32, 32, 32, 1, false), (16, 64, 16, 16, 1, false), (3, 5, 7, 9, 1, true), (1, 4, 5, 133, 1, true),
             (2, 3, 6, 37, 0, false), (16, 7, 9, 8, 1, true), (12, 6, 5, 16, 1, true), (5, 2, 3, 3, 1, true),
             (3, 32, 32, 32, 1, true), (16, 32, 31, 33, 1, false), (3, 8, 2, 17, 1, true), (16, 3, 18, 1, 1, true),
             (32, 64, 16, 16, 1, false), (24, 5, 9, 7, 1, true), (20, 6, 9, 11, 0, true), (16, 45, 9, 10, 1, true),
+            (32, 13, 13, 9, 1, true), (8, 40, 11, 5, 1, false), (32, 56, 5, 5, 0, true), (17, 9, 15, 13, 1, true),
         ]
+        for shape in shapes {
+            let g = ConvolutionGeometry(channels: shape.channels, height: shape.height, width: shape.width,
+                                        kernelHeight: 3, kernelWidth: 3, stride: 2, padding: shape.padding)
+            XCTAssertTrue(DirectConvolution.supportsStride2Forward(g), "\(shape)")
+        }
         for shape in shapes where shape.padding == 1 {
             let g = ConvolutionGeometry(channels: shape.channels, height: shape.height, width: shape.width,
                                         kernelHeight: 3, kernelWidth: 3, stride: 2, padding: 1)
@@ -86,7 +94,8 @@ final class DirectConvolutionTests: XCTestCase {
         let cases = [
             (1, 3, 1, 6, 9, 1), (3, 3, 0, 6, 9, 1), (16, 3, 1, 6, 9, 1), (24, 3, 1, 6, 8, 1), (3, 3, 1, 6, 9, 2), (16, 3, 1, 6, 16, 2),
             (3, 3, 1, 7, 5, 2),
-            (20, 3, 1, 5, 6, 2),  // im2col forward, direct dW and dX
+            (20, 3, 1, 5, 6, 2),  // forward by output channels with 20 input channels
+            (5, 11, 0, 7, 6, 2),  // the same without padding (dX on im2col)
             (4, 29, 1, 5, 8, 1), (2, 43, 1, 6, 5, 2),  // the weight gradient's 24 output channels and a partial 24
         ]
         for (channels, out, padding, height, width, stride) in cases {

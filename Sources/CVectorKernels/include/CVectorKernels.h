@@ -36,22 +36,34 @@ void l3rs_add_squares(const float *values, size_t blocks, double *lanes);
 void l3rs_subtract_mixture(float *parameters, size_t count, float stepSize, size_t bases, const float *weights,
                            const float *const *directions);
 
-/// Direct convolution, stride 1 or 2, of ONE image for few input channels, where im2col + sgemm has
-/// k = C·kh·kw of 9…576 and is bound by packing and by the transpose of its channel-major product. `padded`
-/// is the image with its zero padding written out, paddedHeight = H + 2p rows per channel.
+/// Direct convolution of ONE image for few input channels, where im2col + sgemm has k = C·kh·kw of 9…576 and
+/// is bound by packing and by the transpose of its channel-major product. `padded` is the image with its zero
+/// padding written out, paddedHeight = H + 2p rows per channel.
 /// Stride 1: (channels, paddedHeight, paddedWidth), paddedWidth ≥ outputWidth + kernel − 1 when outputWidth
 /// is a multiple of 8, else ≥ roundUp(outputWidth, 32) + kernel − 1 (zero slack, so whole-vector loads stay
 /// inside). Stride 2: (channels, paddedHeight, 2, paddedWidth): each padded row as its even columns, then its
 /// odd columns, each half zero-filled to paddedWidth ≥ (that vector width) + kernel / 2.
-/// weight (outputChannels, channels, kernel, kernel), bias (outputChannels) or NULL; writes
-/// output (outputChannels, outputHeight, outputWidth).
+/// This forward is stride 1 (stride 2: `l3rs_conv3x3_stride2_forward`): weight (outputChannels, channels,
+/// kernel, kernel), bias (outputChannels) or NULL; writes output (outputChannels, outputHeight, outputWidth).
 void l3rs_conv_direct_forward(const float *padded, const float *weight, const float *bias, float *output,
                               size_t channels, size_t paddedHeight, size_t paddedWidth, size_t outputChannels,
-                              size_t kernel, size_t stride, size_t outputHeight, size_t outputWidth);
+                              size_t kernel, size_t outputHeight, size_t outputWidth);
 
 /// image (channels, height, width) → `padded` in the layout above (zeros around the image and in the slack).
 void l3rs_conv_pad(const float *image, float *padded, size_t channels, size_t height, size_t width, size_t padding,
                    size_t paddedHeight, size_t paddedWidth, size_t stride);
+
+/// weight (outputChannels, channels, 3, 3) → weightT (channels, 9, roundUp(outputChannels, 8)), zeros in the
+/// padding channels: the layout of `l3rs_conv3x3_stride2_forward`'s weights.
+void l3rs_conv3x3_transpose_weight(const float *weight, float *weightT, size_t channels, size_t outputChannels);
+
+/// The 3×3 stride-2 forward of one image vectorised over output channels (see convolution.c): `padded` in the
+/// stride-2 layout above, weightT from `l3rs_conv3x3_transpose_weight`, bias (outputChannels) or NULL;
+/// transposed: scratch of outputHeight · outputWidth · roundUp(outputChannels, 8) floats; writes output
+/// (outputChannels, outputHeight, outputWidth).
+void l3rs_conv3x3_stride2_forward(const float *padded, const float *weightT, const float *bias, float *output,
+                                  float *transposed, size_t channels, size_t paddedHeight, size_t paddedWidth,
+                                  size_t outputChannels, size_t outputHeight, size_t outputWidth);
 
 /// The weight and bias gradients of the same direct 3×3 convolution for one image, ADDED into gradWeightT
 /// (channels, 9, roundUp(outputChannels, 8)), dW transposed so that output channels are its vectors (see
