@@ -3,7 +3,8 @@ import Foundation
 /// Per-layer reductions shared by the forward step and its adjoint, in one place so both use identical
 /// formulas.
 enum LayerStatistics {
-    /// Added to rms(d) before dividing, as in method.md §1.
+    /// Added to rms(d) in the normalisation d̂ = d / (rms + ε), as in method.md §1 (applied as the scale
+    /// s = 1/(rms + ε)).
     static let normalisationEpsilon: Double = 1e-12
 
     /// Σ a_i b_i over `range`, in Double. Eight independent Double lanes: a single serial accumulator is one

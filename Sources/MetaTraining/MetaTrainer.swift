@@ -55,7 +55,7 @@ public final class MetaTrainer {
         let n = optimizer.parameterCount
         let baseCount = configuration.baseOptimizers.count
         let stateSlots = optimizer.makeState().baseStates.reduce(0) { $0 + $1.firstMoment.count + $1.secondMoment.count }
-        // θ_k, P normalised directions and the validation gradient per step; g_k and s_k+1 in second order.
+        // θ_k, the P base directions and the validation gradient per step; g_k and s_k+1 in second order.
         var floatsPerStep = Double((baseCount + 2) * n)
         if configuration.order == .secondOrder { floatsPerStep += Double(n + stateSlots) }
         let budgetSteps = Int(configuration.memoryBudgetMB * 1_048_576 / (4 * floatsPerStep))
