@@ -32,5 +32,6 @@ public struct InnerRun: Sendable, Equatable {
         case head = 1
         case trainingOrder = 2
         case validationOrder = 3
+        case horizon = 4
     }
 }

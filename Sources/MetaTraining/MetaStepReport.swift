@@ -26,4 +26,6 @@ public struct MetaStepReport: Sendable {
     public var meanMixingWeights: [Float]
     /// A rank received SIGTERM or SIGINT: every rank stops after this step.
     public var stopRequested: Bool
+    /// The held-out meta-validation of φ after this step, when one was due.
+    public var validation: MetaValidation? = nil
 }

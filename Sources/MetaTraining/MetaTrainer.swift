@@ -1,7 +1,9 @@
 import Datasets
 import Distributed
+import Foundation
 import LearnedOptimizer
 import Network
+import Seeding
 import Training
 
 /// Meta-training of L3RS by truncated backpropagation through the unroll (method.md §5), data-parallel.
@@ -25,6 +27,9 @@ public final class MetaTrainer {
     public internal(set) var metaStep = 0
     /// How truncations keep their intermediates (from the memory setting and budget).
     public let memory: UnrollMemory
+    /// The best φ by held-out meta-validation so far (validateEvery > 0), its score (mean held-out loss,
+    /// lower is better) and the meta-step it was reached at.
+    public internal(set) var best: ValidatedMetaParameters?
     /// The backbone's parameters (head included; each run re-initialises the head).
     let pretrained: [Float]
 
@@ -82,10 +87,12 @@ public final class MetaTrainer {
         return run
     }
 
-    /// The inner problem of a run's current incarnation.
-    func problem(for run: InnerRun, reduction: ModelInnerProblem.ValidationReduction) throws -> ModelInnerProblem {
+    /// The inner problem of a run's current incarnation, data-parallel over `communicator` (default: every
+    /// rank; a `SingleProcessCommunicator` runs the whole global batch on this rank alone).
+    func problem(for run: InnerRun, reduction: ModelInnerProblem.ValidationReduction,
+                 communicator: (any Communicator)? = nil) throws -> ModelInnerProblem {
         try ModelInnerProblem(
-            model: model, communicator: communicator, trainSet: trainSet, validationSet: validationSet,
+            model: model, communicator: communicator ?? self.communicator, trainSet: trainSet, validationSet: validationSet,
             trainSampler: try GlobalBatchSampler(sampleCount: trainSet.count, globalBatchSize: configuration.globalBatch,
                                                  seed: run.seed(base: configuration.seed, stream: .trainingOrder)),
             validationSampler: try GlobalBatchSampler(sampleCount: validationSet.count,
@@ -121,40 +128,85 @@ public final class MetaTrainer {
         var optimizer = optimizer
         var gradient = [Float](repeating: 0, count: parameters.count)
         for _ in 0..<steps {
-            let loss = parameters.withUnsafeBufferPointer { θ in
-                gradient.withUnsafeMutableBufferPointer { g in
-                    problem.trainingLossAndGradient(parameters: θ, step: state.step, gradient: g)
-                }
-            }
-            if let failure = problem.failure { throw failure }
-            optimizer.step(parameters: &parameters, gradient: gradient, loss: loss, state: &state)
+            try Self.innerStep(&parameters, state: &state, gradient: &gradient, problem: problem, optimizer: &optimizer)
         }
     }
 
-    /// One meta-step: the next inner run (restarted first if it reached the horizon or diverged) advances
-    /// by a truncation; the meta-gradient is reduced over ranks and φ takes one meta-optimizer step.
+    /// One inner step: the training gradient of the step's batch at θ (global over `problem`'s ranks), then
+    /// `optimizer`'s update. `gradient` is scratch of θ's size.
+    static func innerStep(_ parameters: inout [Float], state: inout L3RSState, gradient: inout [Float],
+                          problem: ModelInnerProblem, optimizer: inout L3RSOptimizer) throws {
+        let loss = parameters.withUnsafeBufferPointer { θ in
+            gradient.withUnsafeMutableBufferPointer { g in
+                problem.trainingLossAndGradient(parameters: θ, step: state.step, gradient: g)
+            }
+        }
+        if let failure = problem.failure { throw failure }
+        optimizer.step(parameters: &parameters, gradient: gradient, loss: loss, state: &state)
+    }
+
+    /// The horizon of a run's current incarnation: `horizon`, or a log-uniform draw from `horizonRange`
+    /// seeded by (seed, run index, restarts), so a resumed run sees the same horizons.
+    public func horizon(of run: InnerRun) -> Int {
+        let range = configuration.horizonRange
+        guard range.lowerBound < range.upperBound else { return range.lowerBound }
+        var generator = SplitMix64(seed: run.seed(base: configuration.seed, stream: .horizon))
+        let u = (Double(generator.next() >> 11) + 0.5) / 9_007_199_254_740_992  // (0, 1)
+        let logHorizon = log(Double(range.lowerBound)) + u * (log(Double(range.upperBound + 1)) - log(Double(range.lowerBound)))
+        return min(range.upperBound, max(range.lowerBound, Int(exp(logHorizon))))
+    }
+
+    /// One meta-step: the next `tasksPerMetaStep` inner runs (each restarted first if it reached its horizon
+    /// or diverged) advance by a truncation; their meta-gradients are averaged (a meta-batch of tasks), and φ
+    /// takes one meta-optimizer step.
     public func metaTrainStep() throws -> MetaStepReport {
         precondition(!runs.isEmpty, "MetaTrainer: call startRuns() or restore a checkpoint first")
-        let index = metaStep % runs.count
-        var run = runs[index]
-        let restarted = run.step >= configuration.horizon || !run.parameters.allSatisfy(\.isFinite)
-        if restarted { run = freshRun(index: index, restarts: run.restarts + 1) }
-        let startStep = run.step
-        let length = min(configuration.truncation, configuration.horizon - startStep)
-        let (result, stop) = try reducedMetaGradient(run: &run, truncation: length)
-        let outcome = metaOptimizer.update(&optimizer.metaParameters, gradient: result.gradient)
-        runs[index] = run
+        let tasks = configuration.tasksPerMetaStep
+        var outcomes: [TaskOutcome] = []
+        var stop = false
+        for task in 0..<tasks {
+            let index = (metaStep * tasks + task) % runs.count
+            var run = runs[index]
+            let restarted = run.step >= horizon(of: run) || !run.parameters.allSatisfy(\.isFinite)
+            if restarted { run = freshRun(index: index, restarts: run.restarts + 1) }
+            let startStep = run.step
+            let length = min(configuration.truncation, horizon(of: run) - startStep)
+            let (estimate, stopRequested) = switch configuration.estimator {
+            case .truncatedBackprop: try reducedMetaGradient(run: &run, truncation: length)
+            case .antitheticES: try antitheticESMetaGradient(run: &run, truncation: length)
+            }
+            stop = stop || stopRequested
+            outcomes.append(TaskOutcome(run: index, innerStep: startStep, truncation: length, restarted: restarted,
+                                        innerNonFinite: !run.parameters.allSatisfy(\.isFinite), estimate: estimate))
+            runs[index] = run
+        }
+        let mean = TaskEstimate.mean(outcomes.map(\.estimate))
+        let update = metaOptimizer.update(&optimizer.metaParameters, gradient: mean.gradient)
         metaStep += 1
-        let (norm, scale, skipped): (Double, Double, Bool) = switch outcome {
+        let (norm, scale, skipped): (Double, Double, Bool) = switch update {
         case let .applied(gradientNorm, clipScale): (gradientNorm, clipScale, false)
         case .skippedNonFinite: (.nan, 0, true)
         }
-        return MetaStepReport(
-            metaStep: metaStep, run: index, innerStep: startStep, truncation: length, metaLoss: result.metaLoss,
-            stepSizePenalty: result.stepSizePenalty,
-            gradientNorm: norm, clipScale: scale, skipped: skipped, restarted: restarted,
-            innerNonFinite: !run.parameters.allSatisfy(\.isFinite), meanStepSizes: result.meanStepSizes,
-            meanMixingWeights: result.meanMixingWeights, stopRequested: stop)
+        var report = MetaStepReport(
+            metaStep: metaStep, run: outcomes[0].run, innerStep: outcomes[0].innerStep,
+            truncation: outcomes[0].truncation, metaLoss: mean.metaLoss, stepSizePenalty: mean.stepSizePenalty,
+            gradientNorm: norm, clipScale: scale, skipped: skipped, restarted: outcomes.contains(where: \.restarted),
+            innerNonFinite: outcomes.contains(where: \.innerNonFinite), meanStepSizes: mean.meanStepSizes,
+            meanMixingWeights: mean.meanMixingWeights, stopRequested: stop)
+        if configuration.validateEvery > 0, metaStep % configuration.validateEvery == 0 || metaStep == configuration.metaSteps {
+            report.validation = try validateAndKeepBest()
+        }
+        return report
+    }
+
+    /// What one task of a meta-step did.
+    struct TaskOutcome {
+        var run: Int
+        var innerStep: Int
+        var truncation: Int
+        var restarted: Bool
+        var innerNonFinite: Bool
+        var estimate: TaskEstimate
     }
 
     /// Advances `run` by a truncation of `truncation` steps and returns the global meta-gradient and
@@ -163,7 +215,7 @@ public final class MetaTrainer {
     /// First order: each rank's result holds its shard's terms, and the terms sum to the global
     /// meta-gradient and meta-loss (one allreduce). Second order: every rank already holds the global ones
     /// (averaging them only guards against rounding).
-    public func reducedMetaGradient(run: inout InnerRun, truncation: Int) throws -> (MetaGradientResult, stop: Bool) {
+    public func reducedMetaGradient(run: inout InnerRun, truncation: Int) throws -> (TaskEstimate, stop: Bool) {
         let problem = try problem(for: run, reduction: validationReduction)
         let ranks = Double(communicator.size)
         let firstOrder = configuration.order == .firstOrder
@@ -180,32 +232,17 @@ public final class MetaTrainer {
                       firstOrder ? result.stepSizePenalty : result.stepSizePenalty / ranks,
                       StopSignal.pending != 0 ? 1 : 0]
         try communicator.allreduce(&totals, op: .sum)
-        result.metaLoss = totals[0]
-        result.stepSizePenalty = totals[1]
-        result.isFinite = MetaGradientCheck.isFinite(result.gradient)
-        return (result, totals[2] > 0)
+        let estimate = TaskEstimate(gradient: result.gradient, metaLoss: totals[0], stepSizePenalty: totals[1],
+                                    meanStepSizes: result.meanStepSizes, meanMixingWeights: result.meanMixingWeights)
+        return (estimate, totals[2] > 0)
     }
 
     /// The meta-objective of `metaParameters` without changing anything: a fresh inner run `index`
     /// (restart 0) advanced `steps` steps, and the mean global meta-validation loss after each step. Lets a
     /// test (or a report) compare φ's on the same inner run and the same batches.
     public func evaluate(metaParameters: MetaParameters, runIndex: Int = 0, steps: Int) throws -> Double {
-        var evaluator = optimizer
-        evaluator.metaParameters = metaParameters
-        var run = freshRun(index: runIndex, restarts: 0)
-        let problem = try problem(for: run, reduction: .globalMean)
-        var gradient = [Float](repeating: 0, count: run.parameters.count)
-        var total = 0.0
-        for _ in 0..<steps {
-            try advance(&run.parameters, state: &run.state, steps: 1, problem: problem, optimizer: evaluator)
-            let loss = run.parameters.withUnsafeBufferPointer { θ in
-                gradient.withUnsafeMutableBufferPointer { g in
-                    problem.validationLossAndGradient(parameters: θ, step: run.state.step, gradient: g)
-                }
-            }
-            if let failure = problem.failure { throw failure }
-            total += Double(loss)
-        }
-        return total / Double(steps)
+        let run = freshRun(index: runIndex, restarts: 0)
+        return try heldOutScore(of: metaParameters, from: run, steps: steps,
+                                problem: try problem(for: run, reduction: .globalMean)).meanLoss
     }
 }

@@ -1,7 +1,8 @@
 import Checkpoints
 import LearnedOptimizer
 
-/// The whole meta-training state as one safetensors file: φ ("phi.<tensor>"), the meta-optimizer's moments,
+/// The whole meta-training state as one safetensors file: φ ("phi.<tensor>"), the best validated φ
+/// ("best_phi.<tensor>", with its score in the metadata) when meta-validation runs, the meta-optimizer's moments,
 /// and for every inner run its parameters and L3RS state ("run.<i>.…"), with counters and the learned
 /// optimizer's configuration in the metadata. Data positions and head seeds follow from (seed, run index,
 /// restarts, inner step), so a resumed run replays exactly the batches an uninterrupted one would see.
@@ -23,6 +24,15 @@ extension MetaTrainer {
             "meta_optimizer.skipped_steps": String(metaOptimizer.skippedSteps),
             "inner_runs": String(runs.count), "l3rs.configuration": try optimizer.configuration.encodedJSON(),
         ]
+        if let best {
+            tensors += best.metaParameters.tensors.map { tensor -> NamedTensor in
+                var renamed = tensor
+                renamed.name = "best_phi." + tensor.name
+                return renamed
+            }
+            metadata["best.mean_loss"] = String(best.meanLoss)
+            metadata["best.meta_step"] = String(best.metaStep)
+        }
         for run in runs {
             let prefix = "run.\(run.index)."
             tensors.append(NamedTensor(name: prefix + "parameters", shape: [run.parameters.count], floats: run.parameters))
@@ -56,13 +66,21 @@ extension MetaTrainer {
         guard try integer("inner_runs") == configuration.innerRuns else {
             throw fail("it has \(try integer("inner_runs")) inner runs, this run is configured for \(configuration.innerRuns)")
         }
-        let φTensors = file.tensors.filter { $0.name.hasPrefix("phi.") }.map { tensor -> NamedTensor in
-            var renamed = tensor
-            renamed.name = String(tensor.name.dropFirst(4))
-            return renamed
+        func metaParameters(prefix: String) throws -> MetaParameters {
+            let tensors = file.tensors.filter { $0.name.hasPrefix(prefix) }.map { tensor -> NamedTensor in
+                var renamed = tensor
+                renamed.name = String(tensor.name.dropFirst(prefix.count))
+                return renamed
+            }
+            return try MetaParameters(configuration: optimizer.configuration, layerCount: optimizer.layers.count,
+                                      tensors: tensors)
         }
-        optimizer.metaParameters = try MetaParameters(configuration: optimizer.configuration,
-                                                      layerCount: optimizer.layers.count, tensors: φTensors)
+        optimizer.metaParameters = try metaParameters(prefix: "phi.")
+        best = nil
+        if let loss = file.metadata["best.mean_loss"].flatMap({ Double($0) }) {
+            best = ValidatedMetaParameters(metaParameters: try metaParameters(prefix: "best_phi."), meanLoss: loss,
+                                           metaStep: try integer("best.meta_step"))
+        }
         guard let first = file["meta_optimizer.first_moment"]?.floats(),
               let second = file["meta_optimizer.second_moment"]?.floats(),
               first.count == metaOptimizer.firstMoment.count, second.count == first.count else {

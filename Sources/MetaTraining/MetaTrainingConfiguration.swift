@@ -68,6 +68,25 @@ public struct MetaTrainingConfiguration: YAMLConfiguration, Equatable, Sendable 
     public var allowReshard: Bool = false
     /// Plain progress lines every N seconds when not on a terminal.
     public var progressSeconds: Double = 10
+    /// Inner runs whose meta-gradients one meta-step averages (the meta-batch of tasks: other heads, data
+    /// orders and horizons); at most `innerRuns`. 1: one run per meta-step (method.md §5 as specified).
+    public var tasksPerMetaStep: Int = 1
+    /// Each inner-run incarnation draws its horizon log-uniformly from [minHorizon, maxHorizon] (seeded by
+    /// run and restart), so the rule meets many horizons; 0 for either bound means `horizon`.
+    public var minHorizon: Int = 0
+    public var maxHorizon: Int = 0
+    /// How the meta-gradient is estimated: truncatedBackprop (reverse mode through the unroll) or
+    /// antitheticES (the paper's evolution strategies: perturbation pairs of φ spread over the ranks).
+    public var estimator: MetaGradientEstimator = .truncatedBackprop
+    /// Antithetic ES: perturbation pairs per meta-step (over all ranks) and the perturbation scale σ.
+    public var esPairs: Int = 8
+    public var esSigma: Double = 0.01
+    /// Score φ on `validationTasks` held-out inner runs (head seeds and data orders meta-training never
+    /// uses) every N meta-steps and keep the best φ; 0: never (the last φ is the result).
+    public var validateEvery: Int = 0
+    public var validationTasks: Int = 2
+    /// Inner steps of a held-out task's unroll; 0 means `horizon`.
+    public var validationHorizon: Int = 0
 
     public init() {}
 
@@ -77,6 +96,8 @@ public struct MetaTrainingConfiguration: YAMLConfiguration, Equatable, Sendable 
         case recomputeSegment, baseOptimizers, baseLearningRate, variant, hiddenWidth, embeddingWidth
         case initialPreferredLogit, metaLearningRate, metaClipNorm, seed, checkpointEvery, keepCheckpoints
         case progressSeconds, metaLossWeighting, stepSizePenalty, learnedOutputs, allowReshard
+        case tasksPerMetaStep, minHorizon, maxHorizon, estimator, esPairs, esSigma, validateEvery, validationTasks
+        case validationHorizon
     }
 
     public static var yamlKeys: [String] { CodingKeys.allCases.map(\.rawValue) }
@@ -98,7 +119,20 @@ public struct MetaTrainingConfiguration: YAMLConfiguration, Equatable, Sendable 
         try c.read(.keepCheckpoints, &keepCheckpoints); try c.read(.progressSeconds, &progressSeconds)
         try c.read(.metaLossWeighting, &metaLossWeighting); try c.read(.stepSizePenalty, &stepSizePenalty)
         try c.read(.learnedOutputs, &learnedOutputs); try c.read(.allowReshard, &allowReshard)
+        try c.read(.tasksPerMetaStep, &tasksPerMetaStep); try c.read(.minHorizon, &minHorizon)
+        try c.read(.maxHorizon, &maxHorizon); try c.read(.estimator, &estimator); try c.read(.esPairs, &esPairs)
+        try c.read(.esSigma, &esSigma); try c.read(.validateEvery, &validateEvery)
+        try c.read(.validationTasks, &validationTasks); try c.read(.validationHorizon, &validationHorizon)
     }
+
+    /// The horizon range inner runs draw from (both `horizon` unless configured).
+    public var horizonRange: ClosedRange<Int> {
+        let lower = minHorizon > 0 ? minHorizon : horizon
+        return lower...max(lower, maxHorizon > 0 ? maxHorizon : horizon)
+    }
+
+    /// Inner steps of a held-out validation task.
+    public var validationSteps: Int { validationHorizon > 0 ? validationHorizon : horizon }
 
     /// The learned optimizer's configuration (layer names are filled in from the backbone).
     public var l3rsConfiguration: L3RSConfiguration {
@@ -122,7 +156,6 @@ public struct MetaTrainingConfiguration: YAMLConfiguration, Equatable, Sendable 
         }
         if globalBatch < 1 || validationBatch < 1 { problems.append("globalBatch and validationBatch must be positive") }
         if truncation < 1 { problems.append("truncation must be positive, got \(truncation)") }
-        if horizon < truncation { problems.append("horizon (\(horizon)) must be at least the truncation (\(truncation))") }
         if innerRuns < 1 { problems.append("innerRuns must be positive, got \(innerRuns)") }
         if metaSteps < 1 { problems.append("metaSteps must be positive, got \(metaSteps)") }
         if !["auto", "store", "recompute"].contains(memory) {
@@ -140,6 +173,21 @@ public struct MetaTrainingConfiguration: YAMLConfiguration, Equatable, Sendable 
         if checkpointEvery < 0 { problems.append("checkpointEvery must be >= 0") }
         if keepCheckpoints < 1 { problems.append("keepCheckpoints must be at least 1") }
         if weights.isEmpty { problems.append("weights must name the pretrained backbone") }
+        if tasksPerMetaStep < 1 || tasksPerMetaStep > innerRuns {
+            problems.append("tasksPerMetaStep must be in 1...innerRuns (\(innerRuns)), got \(tasksPerMetaStep)")
+        }
+        if minHorizon < 0 || maxHorizon < 0 || (minHorizon > 0 && maxHorizon > 0 && minHorizon > maxHorizon) {
+            problems.append("minHorizon and maxHorizon must be >= 0 with minHorizon <= maxHorizon, got \(minHorizon) and \(maxHorizon)")
+        }
+        if horizonRange.lowerBound < 1 { problems.append("every horizon must be positive, got \(horizonRange)") }
+        if esPairs < 1 { problems.append("esPairs must be positive, got \(esPairs)") }
+        if !(esSigma > 0 && esSigma.isFinite) { problems.append("esSigma must be positive, got \(esSigma)") }
+        if estimator == .antitheticES && (order == .secondOrder || metaLossWeighting != .uniform || stepSizePenalty > 0) {
+            problems.append("antitheticES scores the uniform mean of held-out losses: it takes no order (secondOrder), metaLossWeighting or stepSizePenalty")
+        }
+        if validateEvery < 0 || validationTasks < 1 || validationHorizon < 0 {
+            problems.append("validateEvery and validationHorizon must be >= 0 and validationTasks positive")
+        }
         guard problems.isEmpty else { throw ConfigurationError.invalid(problems) }
     }
 }

@@ -38,6 +38,8 @@ public final class MetaTrainingRun {
 
     /// The learned optimizer's file in the run folder.
     public var learnedOptimizerURL: URL { runFolder.appendingPathComponent("l3rs.safetensors") }
+    /// The last φ, beside the selected one, when meta-validation picks the best.
+    public var lastLearnedOptimizerURL: URL { runFolder.appendingPathComponent("l3rs-last.safetensors") }
 
     /// The backbone with its pretrained weights, and the meta-training and meta-validation parts of the
     /// training split (a seeded split: the same on every rank and run).
@@ -73,6 +75,9 @@ public final class MetaTrainingRun {
         } else {
             try trainer.startRuns()
         }
+        // The starting φ is scored too, so a meta-training that only makes things worse ships its start.
+        let initialValidation = configuration.validateEvery > 0 && trainer.best == nil
+            ? try trainer.validateAndKeepBest() : nil
 
         var metrics: MetricsLog?
         if rank0 {
@@ -80,6 +85,11 @@ public final class MetaTrainingRun {
             try Data(try configuration.yaml().utf8).write(to: runFolder.appendingPathComponent("config.yaml"), options: .atomic)
             metrics = try MetricsLog(url: metricsURL)
             log("backbone \(trainer.model.name): \(trainer.model.parameterCount) parameters, \(trainer.optimizer.layers.count) layers; φ: \(trainer.optimizer.metaParameters.values.count) meta-parameters (\(configuration.variant.rawValue)); data \(configuration.data): \(trainer.trainSet.count) meta-train, \(trainer.validationSet.count) meta-validation; \(communicator.size) rank(s); \(configuration.order.rawValue), memory \(trainer.memory)")
+        }
+
+        if let initialValidation {
+            try metrics?.append(MetricsRecord([("meta_step", 0), ("validation_loss", initialValidation.meanLoss),
+                                               ("validation_accuracy", initialValidation.finalAccuracy), ("best", 1)]))
         }
 
         func checkpoint() throws {
@@ -111,6 +121,10 @@ public final class MetaTrainingRun {
             if report.skipped { values.append(("skipped_non_finite", 1)) }
             if report.restarted { values.append(("restarted", 1)) }
             if report.innerNonFinite { values.append(("inner_non_finite", 1)) }
+            if let validation = report.validation {
+                values += [("validation_loss", validation.meanLoss), ("validation_accuracy", validation.finalAccuracy),
+                           ("best", validation.isBest ? 1 : 0)]
+            }
             let perLayer = LearnedOptimizerLog.record(step: report.metaStep, optimizer: trainer.optimizer,
                                                       stepSizes: report.meanStepSizes,
                                                       mixingWeights: report.meanMixingWeights, key: "meta_step")
@@ -119,6 +133,10 @@ public final class MetaTrainingRun {
             if rank0 {
                 if report.skipped { log("meta-step \(report.metaStep): non-finite meta-gradient, φ unchanged") }
                 if report.innerNonFinite { log("meta-step \(report.metaStep): inner run \(report.run) diverged; it restarts") }
+                if let validation = report.validation {
+                    log(String(format: "meta-step %d: held-out loss %.4f, accuracy %.2f%%", report.metaStep,
+                               validation.meanLoss, 100 * validation.finalAccuracy) + (validation.isBest ? " (best so far)" : ""))
+                }
                 let meanλ = report.meanStepSizes.reduce(0.0) { $0 + Double($1) } / Double(max(report.meanStepSizes.count, 1))
                 progress.update(step: report.metaStep, values: [
                     ("meta loss", String(format: "%.4f", report.metaLoss)),
@@ -151,9 +169,21 @@ public final class MetaTrainingRun {
         return .finished(metaSteps: trainer.metaStep, metaParameterHash: hash, seconds: seconds)
     }
 
+    /// The learned optimizer the run ships (the best validated φ when meta-validation runs, else the last)
+    /// to l3rs.safetensors, and the last φ to l3rs-last.safetensors when they differ.
     private func saveLearnedOptimizer(_ trainer: MetaTrainer) throws {
-        try LearnedOptimizerFile.save(trainer.optimizer, to: learnedOptimizerURL.path, extraMetadata: [
-            "meta_step": String(trainer.metaStep), "backbone": configuration.model, "data": configuration.data,
-        ])
+        var metadata = ["meta_step": String(trainer.metaStep), "backbone": configuration.model, "data": configuration.data,
+                        "horizon_min": String(configuration.horizonRange.lowerBound),
+                        "horizon_max": String(configuration.horizonRange.upperBound)]
+        if let best = trainer.best {
+            var last = trainer.optimizer
+            try LearnedOptimizerFile.save(last, to: lastLearnedOptimizerURL.path, extraMetadata: metadata)
+            last.metaParameters = best.metaParameters
+            metadata["selected_meta_step"] = String(best.metaStep)
+            metadata["selected_validation_loss"] = String(best.meanLoss)
+            try LearnedOptimizerFile.save(last, to: learnedOptimizerURL.path, extraMetadata: metadata)
+        } else {
+            try LearnedOptimizerFile.save(trainer.optimizer, to: learnedOptimizerURL.path, extraMetadata: metadata)
+        }
     }
 }

@@ -1,0 +1,11 @@
+/// How a meta-step estimates the gradient of the meta-objective with respect to φ (docs/method.md,
+/// "Estimators").
+public enum MetaGradientEstimator: String, Sendable, Codable, CaseIterable {
+    /// Reverse mode through the truncation's unroll (first or second order): exact for the truncated
+    /// objective, one forward and one reverse pass per task, data-parallel over the ranks.
+    case truncatedBackprop
+    /// Antithetic evolution strategies (the paper's estimator): pairs of perturbations φ ± σε, each pair's
+    /// unrolls run whole on one rank, the estimates averaged over pairs and ranks. Needs no reverse pass and
+    /// no smoothness, but its variance grows with the number of meta-parameters.
+    case antitheticES
+}
