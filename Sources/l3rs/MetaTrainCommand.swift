@@ -42,6 +42,9 @@ struct MetaTrainCommand: ParsableCommand {
     @Option(help: "Images per meta-validation batch over all ranks.") var validationBatch: Int?
     @Option(help: "Seed of φ, the validation split, heads and data orders.") var seed: UInt64?
     @Option(help: "Checkpoint every N meta-steps (0: at the end only).") var checkpointEvery: Int?
+    @Option(help: "Meta-gradient estimator: truncatedBackprop or antitheticES.") var estimator: String?
+    @Option(help: "Inner runs (tasks) whose meta-gradients one meta-step averages.") var tasksPerMetaStep: Int?
+    @Option(help: "Score φ on held-out tasks every N meta-steps and keep the best (0: never).") var validateEvery: Int?
     @Option(help: "auto: continue from the newest complete checkpoint of the run; none: start fresh.")
     var resume: TrainingOptions.ResumeMode = .none
     @OptionGroup var distributed: DistributedOptions
@@ -66,6 +69,9 @@ struct MetaTrainCommand: ParsableCommand {
         if let globalBatch { c.globalBatch = globalBatch }
         if let validationBatch { c.validationBatch = validationBatch }
         if let seed { c.seed = seed }
+        if let estimator { c.estimator = try choice(estimator, flag: "--estimator") }
+        if let tasksPerMetaStep { c.tasksPerMetaStep = tasksPerMetaStep }
+        if let validateEvery { c.validateEvery = validateEvery }
         if let checkpointEvery { c.checkpointEvery = checkpointEvery }
         try c.validate()
         return c

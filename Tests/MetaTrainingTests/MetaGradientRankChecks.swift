@@ -71,4 +71,25 @@ final class MetaGradientRankChecks: XCTestCase {
         try compare(order: .firstOrder, memory: "store",
                     objective: MetaObjective(weighting: .final, stepSizePenalty: 0.5))
     }
+
+    /// Evolution strategies deal the perturbation pairs to the ranks and sum their estimates: the estimate,
+    /// the meta-loss and the advanced run are those of one process doing every pair.
+    func testEvolutionStrategiesEstimateIsRankInvariant() throws {
+        var configuration = MetaFixtures.configuration()
+        configuration.estimator = .antitheticES
+        configuration.esPairs = 5
+        let world = try MetaFixtures.trainer(configuration, communicator: try Self.communicator())
+        let single = try MetaFixtures.trainer(configuration, communicator: SingleProcessCommunicator())
+        try world.startRuns()
+        try single.startRuns()
+        var worldRun = world.runs[1], singleRun = single.runs[1]
+        for _ in 0..<2 {
+            let worldEstimate = try world.antitheticESMetaGradient(run: &worldRun, truncation: configuration.truncation).0
+            let singleEstimate = try single.antitheticESMetaGradient(run: &singleRun, truncation: configuration.truncation).0
+            XCTAssertGreaterThan(MetaGradientCheck.globalNorm(singleEstimate.gradient), 0)
+            XCTAssertLessThan(MetaFixtures.relativeDifference(worldEstimate.gradient, singleEstimate.gradient), 1e-5)
+            XCTAssertEqual(worldEstimate.metaLoss, singleEstimate.metaLoss, accuracy: 1e-6 * singleEstimate.metaLoss)
+        }
+        XCTAssertLessThan(MetaFixtures.relativeDifference(worldRun.parameters, singleRun.parameters), 1e-5)
+    }
 }

@@ -10,13 +10,14 @@ final class MultiRankMetaTrainingTests: XCTestCase {
         XCTAssertFalse(MPIEnvironment.isLaunchedByMPI, "MultiRankMetaTrainingTests must run outside mpirun")
     }
 
-    /// 1 rank and 2 ranks give the same meta-gradient, first and second order (see MetaGradientRankChecks).
+    /// 1 rank and 2 ranks give the same meta-gradient, first and second order and by evolution strategies
+    /// (see MetaGradientRankChecks).
     func testMetaGradientIsRankInvariantOnTwoRanks() throws {
         let result = try MPIRun.launch(ranks: 2, [MPIRun.testBundleExecutable, "MetaTrainingTests.MetaGradientRankChecks"],
                                        timeout: 120)
         XCTAssertFalse(result.timedOut, "mpirun timed out after \(result.seconds) s\n\(result.transcript)")
         XCTAssertEqual(result.exitCode, 0, result.transcript)
-        let executed = result.standardOutput.components(separatedBy: "Executed 4 tests, with 0 failures").count - 1
+        let executed = result.standardOutput.components(separatedBy: "Executed 5 tests, with 0 failures").count - 1
         XCTAssertGreaterThanOrEqual(executed, 2, result.transcript)
     }
 
@@ -33,5 +34,25 @@ final class MultiRankMetaTrainingTests: XCTestCase {
         XCTAssertTrue(result.standardOutput.contains("2 rank(s)"), result.transcript)
         XCTAssertTrue(result.standardOutput.contains("finished 3 meta-steps"), result.transcript)
         XCTAssertTrue(FileManager.default.fileExists(atPath: runs + "/meta-train-tiny/l3rs.safetensors"))
+    }
+
+    /// Evolution strategies with a meta-batch of two tasks and held-out validation on two ranks: the run
+    /// validates, keeps the best φ as l3rs.safetensors and the last beside it.
+    func testEvolutionStrategiesWithValidationOnTwoRanks() throws {
+        let runs = FileManager.default.temporaryDirectory.appendingPathComponent("l3rs-meta-es-\(UUID().uuidString)").path
+        let config = TestPaths.repositoryRoot + "/jobs/configs/meta-train-tiny.yaml"
+        let result = try MPIRun.launch(ranks: 2, [
+            MPIRun.l3rsExecutable, "meta-train", "--config", config, "--runs-directory", runs,
+            "--data-directory", TestPaths.data, "--weights", TestPaths.data + "/ccexam/mnist.pth",
+            "--estimator", "antitheticES", "--tasks-per-meta-step", "2", "--validate-every", "2", "--meta-steps", "2",
+        ], timeout: 240)
+        XCTAssertFalse(result.timedOut, "mpirun timed out after \(result.seconds) s\n\(result.transcript)")
+        XCTAssertEqual(result.exitCode, 0, result.transcript)
+        XCTAssertTrue(result.standardOutput.contains("finished 2 meta-steps"), result.transcript)
+        XCTAssertTrue(result.standardOutput.contains("meta-step 2: held-out loss"), result.transcript)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: runs + "/meta-train-tiny/l3rs.safetensors"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: runs + "/meta-train-tiny/l3rs-last.safetensors"))
+        let metrics = try String(contentsOfFile: runs + "/meta-train-tiny/metrics.jsonl", encoding: .utf8)
+        XCTAssertTrue(metrics.contains("\"validation_loss\""), metrics)
     }
 }
