@@ -26,7 +26,7 @@ public enum ParameterGroups {
             if let role { multiplier *= configuration.groupMultipliers[role] ?? 1 }
             let schedule = role.flatMap { configuration.groupSchedules[$0] }.map { groupSchedule($0, configuration) }
             let decays = entry.kind == .convWeight || entry.kind == .linearWeight
-            let label = !frozenBy.isEmpty ? "frozen" : (role ?? (head.contains(entry.name) ? "head" : "body"))
+            let label = head.contains(entry.name) ? "head" : (!frozenBy.isEmpty ? "frozen" : (role ?? "body"))
             if var last = groups.last, last.learningRateMultiplier == multiplier, last.appliesWeightDecay == decays,
                last.offset + last.count == entry.offset, last.name == label, last.schedule == schedule {
                 last.count += entry.count
