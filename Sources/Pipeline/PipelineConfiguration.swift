@@ -145,6 +145,7 @@ public struct PipelineConfiguration: YAMLConfiguration, Equatable, Sendable {
             problems.append("horizon (\(horizon)) must be at least the truncation (\(truncation)), which must be positive")
         }
         if longHorizons.contains(where: { $0 < 2 }) { problems.append("longHorizons must be multiples of H of at least 2") }
+        if Set(longHorizons).count != longHorizons.count { problems.append("longHorizons must not repeat a multiple, got \(longHorizons)") }
         if evalEvery < 1 || horizon % evalEvery != 0 {
             problems.append("evalEvery (\(evalEvery)) must be positive and divide the horizon (\(horizon))")
         }

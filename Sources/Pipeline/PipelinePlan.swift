@@ -185,7 +185,7 @@ public struct PipelinePlan: Sendable {
         tuningStages(steps: configuration.horizon, baselines: baselines)
     }
 
-    /// The baselines a condition of `steps` compares against, given the tuning at H: all, or the best
+    /// The baselines every condition compares against, given the tuning at H: all, or the best
     /// `evaluatedBaselines` at H (the ones tuned again at the longer horizons).
     public func evaluatedBaselines(_ atHorizon: PipelineTuning) -> [PipelineBaseline] {
         configuration.evaluatedBaselines == 0 ? baselines : Array(atHorizon.ranking.prefix(configuration.evaluatedBaselines))

@@ -37,6 +37,7 @@ final class PipelineConfigurationTests: XCTestCase {
         c.seeds = 0
         c.schedules = ["constant", "step"]
         c.oracleConfigurations = -1
+        c.longHorizons = [2, 2]
         XCTAssertThrowsError(try c.validate()) { error in
             let text = String(describing: error)
             XCTAssertTrue(text.contains("evalEvery"), text)
@@ -45,6 +46,7 @@ final class PipelineConfigurationTests: XCTestCase {
             XCTAssertTrue(text.contains("seeds must be at least 1"), text)
             XCTAssertTrue(text.contains("schedules: unknown 'step'"), text)
             XCTAssertTrue(text.contains("oracleConfigurations"), text)
+            XCTAssertTrue(text.contains("longHorizons must not repeat"), text)
         }
     }
 
