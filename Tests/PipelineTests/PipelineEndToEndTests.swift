@@ -62,7 +62,7 @@ final class PipelineEndToEndTests: XCTestCase {
         try Data(Self.tinyConfiguration.utf8).write(to: config)
         return try MPIRun.launch(ranks: 2, [MPIRun.l3rsExecutable, "pipeline", "--config", config.path,
                                             "--runs-directory", runs.path, "--data-directory", MPIRun.dataDirectory] + extra,
-                                 timeout: 300)
+                                 timeout: 600)
     }
 
     func modified(_ path: String) throws -> Date {
