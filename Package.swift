@@ -65,7 +65,8 @@ let package = Package(
         // The paper's experiment as one job: stages (pretrain, meta-train and ablations, tuned baselines,
         // evaluation conditions) as resumable run folders, and the report built from their metrics.
         .target(name: "Pipeline", dependencies: [
-            "Datasets", "Distributed", "Reports", "Training", "MetaTraining", "LearnedOptimizer",
+            "Datasets", "Distributed", "Reports", "Training", "MetaTraining", "LearnedOptimizer", "Optimizers",
+            "Seeding",
         ]),
 
         // Command-line interface only: parsing and wiring.

@@ -8,7 +8,8 @@
 ///     d = rule.direction(ĝ, &state)                 (the same code L3RS uses as a base direction)
 ///     θ ← θ − lr_k·m_g·(d + wd·θ)  or  θ − lr_k·m_g·d   (decoupled rules / coupled rules)
 ///
-/// with lr_k = learningRate × schedule(k), k = `state.step`, and m_g the group multiplier. The whole trainer
+/// with lr_k = learningRate × schedule(k), k = `state.step`, and m_g the group multiplier (a group with its own
+/// schedule uses learningRate × schedule_g(k) instead of lr_k). The whole trainer
 /// state is `state` (plus the parameters), so a checkpoint or a replay needs nothing else. The two scratch
 /// buffers are allocated once; a step allocates nothing.
 public struct HandDesignedOptimizer: Sendable {
@@ -77,7 +78,16 @@ public struct HandDesignedOptimizer: Sendable {
         }
         let clipScale = Float(maxGradientNorm.map { GradientClipping.scale(forNorm: norm, maxNorm: $0) } ?? 1)
         let coupling = rule.weightDecayCoupling
-        let (rule, groups, weightDecay) = (self.rule, self.groups, self.weightDecay)
+        let (rule, weightDecay) = (self.rule, self.weightDecay)
+        // Groups with their own schedule fold it into their multiplier over the unscheduled rate; without any,
+        // the product stays (lr·s_k)·m_g exactly as before.
+        let perGroup = groups.contains { $0.schedule != nil }
+        let groups = perGroup ? groups.map { group in
+            var scheduled = group
+            scheduled.learningRateMultiplier *= (group.schedule ?? schedule).multiplier(atStep: stepIndex)
+            return scheduled
+        } : self.groups
+        let updateRate = perGroup ? learningRate : scheduledRate
         effectiveGradient.withUnsafeMutableBufferPointer { effective in
             // One pass: clipping scale and (for coupled rules) weight decay folded into the copy.
             ParameterUpdate.addCoupledWeightDecay(
@@ -87,7 +97,7 @@ public struct HandDesignedOptimizer: Sendable {
                 rule.direction(gradient: UnsafeBufferPointer(effective), state: &state, into: direction)
                 ParameterUpdate.apply(
                     direction: UnsafeBufferPointer(direction), to: parameters, groups: groups,
-                    learningRate: scheduledRate,
+                    learningRate: updateRate,
                     decoupledWeightDecay: coupling == .decoupled ? weightDecay : 0)
             }
         }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// A learning-rate multiplier as a pure function of the step index: optional linear warm-up followed by a
-/// constant or cosine-decayed rate. The scheduled learning rate of step k is `base × multiplier(atStep: k)`.
+/// constant, cosine-decayed or linearly decayed rate. The scheduled learning rate of step k is `base × multiplier(atStep: k)`.
 ///
 /// Pure in the step so that a run resumed from a checkpoint, a replayed truncation, and every MPI rank all
 /// see the same rate without carrying schedule state.
@@ -10,7 +10,9 @@ import Foundation
 ///   reaches the full rate (as `LinearLR(start_factor: 1/W)` stepped before each update);
 /// - cosine over the remaining steps (Loshchilov & Hutter, "SGDR", ICLR 2017, without restarts):
 ///   p = (k − W) / (T − W) clamped to [0, 1], multiplier = f + (1 − f)·(1 + cos πp)/2, where T is the total
-///   number of steps (warm-up included) and f the final fraction; after T the multiplier stays f.
+///   number of steps (warm-up included) and f the final fraction; after T the multiplier stays f;
+/// - linear decay over the remaining steps: multiplier = 1 − (1 − f)·p with the same p (PyTorch's
+///   `LinearLR(start_factor: 1, end_factor: f, total_iters: T − W)`).
 public struct LearningRateSchedule: Sendable, Equatable, Codable {
     /// What happens after the warm-up.
     public enum Decay: Sendable, Equatable, Codable {
@@ -18,6 +20,8 @@ public struct LearningRateSchedule: Sendable, Equatable, Codable {
         case constant
         /// Cosine from the full rate at the end of warm-up down to `finalFraction` of it at `totalSteps`.
         case cosine(totalSteps: Int, finalFraction: Double)
+        /// A straight line from the full rate at the end of warm-up down to `finalFraction` at `totalSteps`.
+        case linear(totalSteps: Int, finalFraction: Double)
     }
 
     /// Number of linear warm-up steps; 0 for none.
@@ -36,6 +40,11 @@ public struct LearningRateSchedule: Sendable, Equatable, Codable {
     /// Cosine decay over `totalSteps` to `finalFraction` (default 0) of the full rate, without warm-up.
     public static func cosine(totalSteps: Int, finalFraction: Double = 0) -> LearningRateSchedule {
         LearningRateSchedule(decay: .cosine(totalSteps: totalSteps, finalFraction: finalFraction))
+    }
+
+    /// Linear decay over `totalSteps` to `finalFraction` (default 0) of the full rate, without warm-up.
+    public static func linear(totalSteps: Int, finalFraction: Double = 0) -> LearningRateSchedule {
+        LearningRateSchedule(decay: .linear(totalSteps: totalSteps, finalFraction: finalFraction))
     }
 
     /// Linear warm-up over `warmupSteps`, then cosine decay until `totalSteps` (counted from step 0).
@@ -59,6 +68,11 @@ public struct LearningRateSchedule: Sendable, Equatable, Codable {
             guard decaySteps > 0 else { return finalFraction }
             let progress = min(1, Double(step - warmupSteps) / Double(decaySteps))
             return finalFraction + (1 - finalFraction) * 0.5 * (1 + cos(Double.pi * progress))
+        case let .linear(totalSteps, finalFraction):
+            let decaySteps = totalSteps - warmupSteps
+            guard decaySteps > 0 else { return finalFraction }
+            let progress = min(1, Double(step - warmupSteps) / Double(decaySteps))
+            return 1 - (1 - finalFraction) * progress
         }
     }
 }

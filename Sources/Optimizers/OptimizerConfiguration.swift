@@ -9,9 +9,9 @@ public struct OptimizerConfiguration: Sendable, Equatable {
     /// Weight decay; coupled into the gradient or decoupled according to the optimizer (see `WeightDecayCoupling`).
     public var weightDecay: Double
     public var schedule: ScheduleKind
-    /// Linear warm-up steps; used by "warmup-cosine" only.
+    /// Linear warm-up steps; used by "warmup-cosine" and "linear".
     public var warmupSteps: Int
-    /// Steps over which "cosine" and "warmup-cosine" decay (warm-up included); required by them.
+    /// Steps over which "cosine", "warmup-cosine" and "linear" decay (warm-up included); required by them.
     public var totalSteps: Int?
     /// Fraction of the base learning rate that cosine decay ends at.
     public var finalLearningRateFraction: Double
@@ -55,7 +55,7 @@ public struct OptimizerConfiguration: Sendable, Equatable {
                 throw .invalidValue(field: "total steps", value: totalSteps.map { "\($0)" } ?? "(missing)",
                                     requirement: "schedule '\(schedule.rawValue)' needs total steps > 0")
             }
-            if schedule == .warmupCosine && warmupSteps > totalSteps {
+            if (schedule == .warmupCosine || schedule == .linear) && warmupSteps > totalSteps {
                 throw .invalidValue(field: "warm-up steps", value: "\(warmupSteps)",
                                     requirement: "must not exceed total steps \(totalSteps)")
             }
@@ -73,6 +73,9 @@ public struct OptimizerConfiguration: Sendable, Equatable {
         case .warmupCosine:
             return .warmupCosine(warmupSteps: warmupSteps, totalSteps: totalSteps ?? 0,
                                  finalFraction: finalLearningRateFraction)
+        case .linear:
+            return LearningRateSchedule(warmupSteps: warmupSteps,
+                                        decay: .linear(totalSteps: totalSteps ?? 0, finalFraction: finalLearningRateFraction))
         }
     }
 }

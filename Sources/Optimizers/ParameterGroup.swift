@@ -3,7 +3,9 @@
 ///
 /// Why slices: the model keeps one flat parameter buffer and a layer table of (name, offset, count); a group
 /// is one layer or a run of adjacent layers. Typical uses: the classification head gets a 10× learning-rate
-/// multiplier in some baselines (method.md §6), and biases and norm parameters get no weight decay.
+/// multiplier in some baselines (method.md §6), and biases and norm parameters get no weight decay. A group
+/// may carry its own schedule (the pipeline's schedule oracle searches per-layer-group warm-up and decay
+/// shapes); otherwise it follows the optimizer's.
 public struct ParameterGroup: Sendable, Equatable, Codable {
     /// A label for logs and errors (a layer name, or "head", "no-decay", ...).
     public var name: String
@@ -15,14 +17,18 @@ public struct ParameterGroup: Sendable, Equatable, Codable {
     public var learningRateMultiplier: Double
     /// Whether the optimizer's weight decay applies to this group.
     public var appliesWeightDecay: Bool
+    /// This group's own schedule; nil follows the optimizer's. The group's rate at step k is then
+    /// learningRate × schedule(k) × learningRateMultiplier.
+    public var schedule: LearningRateSchedule?
 
     public init(name: String, offset: Int, count: Int, learningRateMultiplier: Double = 1,
-                appliesWeightDecay: Bool = true) {
+                appliesWeightDecay: Bool = true, schedule: LearningRateSchedule? = nil) {
         self.name = name
         self.offset = offset
         self.count = count
         self.learningRateMultiplier = learningRateMultiplier
         self.appliesWeightDecay = appliesWeightDecay
+        self.schedule = schedule
     }
 
     /// The element indices of the slice.

@@ -3,6 +3,8 @@ public enum ScheduleKind: String, CaseIterable, Sendable {
     case constant
     case cosine
     case warmupCosine = "warmup-cosine"
+    /// Linear decay to the final fraction at the last step (warm-up first when `warmupSteps` > 0).
+    case linear
 
     /// The accepted names, in declaration order, for help texts and error messages.
     public static var validNames: [String] { allCases.map(\.rawValue) }

@@ -9,9 +9,4 @@ public struct PipelineCondition: Sendable, Equatable {
     public var steps: Int
     /// Fine-tune from the backbone pretrained in this pipeline instead of the imported one.
     public var usesPretrainedHere: Bool
-    /// Every baseline runs here (else only the best tuned one, next to L3RS).
-    public var allBaselines: Bool
-
-    /// The steps of the fixed-step accuracy table: half-way and the end.
-    public var reportedSteps: [Int] { [steps / 2, steps] }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Optimizers
 import Training
 
 /// Everything that describes one run of the paper's pipeline (method.md §6): the backbone, the other
@@ -27,8 +28,18 @@ public struct PipelineConfiguration: YAMLConfiguration, Equatable, Sendable {
     public var horizon: Int = 100
     /// Longer-horizon conditions, as multiples of H, on the seen data.
     public var longHorizons: [Int] = [2, 4]
-    /// Evaluate every N steps: the resolution of the fixed-step table and of "steps to reach".
-    public var evalEvery: Int = 25
+    /// Evaluate every N steps: the points of every evaluation run's accuracy curve, from which the mean curves,
+    /// "steps to reach" (interpolated between points) and the speed-up come.
+    public var evalEvery: Int = 10
+    /// The accuracy curve of an evaluation run is measured on the first N images of its test split (a fixed
+    /// subset, the same for every arm and seed); the final accuracy on the whole split. 0: curves on the
+    /// whole split.
+    public var curveImages: Int = 1000
+    /// Seeds per arm in every evaluation condition: each changes the head initialisation and the data order;
+    /// means and 95% t-intervals are over these seeds.
+    public var seeds: Int = 5
+    /// Bootstrap resamples of the seeds behind each speed-up's 95% interval.
+    public var bootstrapResamples: Int = 2000
     /// Evaluate every fine-tune on only the first N images of its evaluation split (0: all). Only for quick
     /// checks (the test suite's tiny pipeline): the report says so when it is set.
     public var evaluationLimit: Int = 0
@@ -64,18 +75,25 @@ public struct PipelineConfiguration: YAMLConfiguration, Equatable, Sendable {
     public var ablationConditions: [String] = ["seen", "unseen"]
 
     /// Baselines: every optimizer × schedule × head multiplier, each with its learning rate tuned on its grid.
-    public var baselineOptimizers: [String] = ["adam", "momentum"]
-    public var schedules: [String] = ["constant", "cosine"]
+    public var baselineOptimizers: [String] = ["adam", "adamw", "momentum"]
+    /// constant, cosine, warmup-cosine (warm-up over `warmupFraction` of the run), linear.
+    public var schedules: [String] = ["constant", "cosine", "warmup-cosine"]
     public var headMultipliers: [Double] = [1, 10]
+    /// Warm-up of the warmup-cosine baselines, as a fraction of the run's steps.
+    public var warmupFraction: Double = 0.1
+    /// Weight decay of the baselines by optimizer (AdamW's decoupled decay; PyTorch's default 0.01); others 0.
+    public var weightDecays: [String: Double] = ["adamw": 0.01]
     /// The log grid of learning rates per baseline optimizer.
     public var learningRateGrids: [String: [Double]] = [
-        "adam": [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], "momentum": [1e-3, 3e-3, 1e-2, 3e-2, 1e-1],
+        "adam": [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], "adamw": [1e-4, 3e-4, 1e-3, 3e-3, 1e-2],
+        "momentum": [1e-3, 3e-3, 1e-2, 3e-2, 1e-1],
     ]
-    /// Steps of each tuning run (judged by meta-validation accuracy at its end).
-    public var tuningSteps: Int = 50
-    /// false: the longer horizons run L3RS against the best tuned baseline only (by meta-validation accuracy);
-    /// true: against every baseline.
-    public var longHorizonAllBaselines: Bool = false
+    /// How many tuned baselines every condition evaluates: the best by held-out accuracy at the horizon
+    /// (tuned again at each longer horizon). 0: every baseline (each tuned at every horizon).
+    public var evaluatedBaselines: Int = 1
+    /// Configurations of the schedule oracle's seeded random search (per-layer-group multipliers and decay
+    /// shapes, warm-up, base rate on the best base optimizer), each judged on the held-out split at H.
+    public var oracleConfigurations: Int = 100
 
     public init() {}
 
@@ -84,8 +102,8 @@ public struct PipelineConfiguration: YAMLConfiguration, Equatable, Sendable {
         case longHorizons, evalEvery, evaluationLimit, seed, pretrainData, pretrainSteps, pretrainLearningRate, pretrainSeed
         case metaSteps, truncation, innerRuns, metaLearningRate, baseLearningRate, initialPreferredLogit, stepSizePenalty
         case validationFraction, ablations
-        case ablationConditions, baselineOptimizers, schedules, headMultipliers, learningRateGrids, tuningSteps
-        case longHorizonAllBaselines
+        case ablationConditions, baselineOptimizers, schedules, headMultipliers, learningRateGrids
+        case curveImages, seeds, bootstrapResamples, warmupFraction, weightDecays, evaluatedBaselines, oracleConfigurations
     }
 
     public static var yamlKeys: [String] { CodingKeys.allCases.map(\.rawValue) }
@@ -106,8 +124,11 @@ public struct PipelineConfiguration: YAMLConfiguration, Equatable, Sendable {
         try c.read(.validationFraction, &validationFraction); try c.read(.ablations, &ablations)
         try c.read(.ablationConditions, &ablationConditions); try c.read(.baselineOptimizers, &baselineOptimizers)
         try c.read(.schedules, &schedules); try c.read(.headMultipliers, &headMultipliers)
-        try c.read(.learningRateGrids, &learningRateGrids); try c.read(.tuningSteps, &tuningSteps)
-        try c.read(.longHorizonAllBaselines, &longHorizonAllBaselines)
+        try c.read(.learningRateGrids, &learningRateGrids)
+        try c.read(.curveImages, &curveImages); try c.read(.seeds, &seeds); try c.read(.bootstrapResamples, &bootstrapResamples)
+        try c.read(.warmupFraction, &warmupFraction); try c.read(.weightDecays, &weightDecays)
+        try c.read(.evaluatedBaselines, &evaluatedBaselines)
+        try c.read(.oracleConfigurations, &oracleConfigurations)
     }
 
     /// The backbone's weights file: `weights` under `dataDirectory` unless it is an absolute path.
@@ -124,12 +145,28 @@ public struct PipelineConfiguration: YAMLConfiguration, Equatable, Sendable {
             problems.append("horizon (\(horizon)) must be at least the truncation (\(truncation)), which must be positive")
         }
         if longHorizons.contains(where: { $0 < 2 }) { problems.append("longHorizons must be multiples of H of at least 2") }
+        if Set(longHorizons).count != longHorizons.count { problems.append("longHorizons must not repeat a multiple, got \(longHorizons)") }
         if evalEvery < 1 || horizon % evalEvery != 0 {
             problems.append("evalEvery (\(evalEvery)) must be positive and divide the horizon (\(horizon))")
         }
         if evaluationLimit < 0 { problems.append("evaluationLimit must be >= 0 (0: the whole split)") }
-        if pretrainSteps < 1 || metaSteps < 1 || innerRuns < 1 || tuningSteps < 1 {
-            problems.append("pretrainSteps, metaSteps, innerRuns and tuningSteps must be positive")
+        if pretrainSteps < 1 || metaSteps < 1 || innerRuns < 1 {
+            problems.append("pretrainSteps, metaSteps and innerRuns must be positive")
+        }
+        if seeds < 1 { problems.append("seeds must be at least 1, got \(seeds)") }
+        if curveImages < 0 { problems.append("curveImages must be >= 0 (0: curves on the whole test split), got \(curveImages)") }
+        if bootstrapResamples < 1 { problems.append("bootstrapResamples must be positive, got \(bootstrapResamples)") }
+        if evaluatedBaselines < 0 { problems.append("evaluatedBaselines must be >= 0 (0: every baseline), got \(evaluatedBaselines)") }
+        if oracleConfigurations < 0 { problems.append("oracleConfigurations must be >= 0 (0: no schedule oracle), got \(oracleConfigurations)") }
+        for (optimizer, decay) in weightDecays.sorted(by: { $0.key < $1.key }) where !(decay >= 0 && decay.isFinite) {
+            problems.append("weightDecays.\(optimizer) must be finite and >= 0, got \(decay)")
+        }
+        if !(warmupFraction >= 0 && warmupFraction < 1) { problems.append("warmupFraction must be in [0, 1), got \(warmupFraction)") }
+        for schedule in schedules where !ScheduleKind.validNames.contains(schedule) {
+            problems.append("schedules: unknown '\(schedule)'; known: \(ScheduleKind.validNames.joined(separator: ", "))")
+        }
+        for optimizer in baselineOptimizers where !OptimizerKind.validNames.contains(optimizer) {
+            problems.append("baselineOptimizers: unknown '\(optimizer)'; known: \(OptimizerKind.validNames.joined(separator: ", "))")
         }
         if !(validationFraction > 0 && validationFraction < 1) {
             problems.append("validationFraction must be in (0, 1), got \(validationFraction)")

@@ -31,19 +31,28 @@ public struct PipelinePlan: Sendable {
         let c = configuration
         var list = [
             PipelineCondition(name: "seen", title: "\(c.seenData) test split (meta-training data)", data: c.seenData,
-                              steps: c.horizon, usesPretrainedHere: false, allBaselines: true),
+                              steps: c.horizon, usesPretrainedHere: false),
             PipelineCondition(name: "unseen", title: "\(c.unseenData), seeded 80/20 split (never meta-trained on)",
-                              data: c.unseenData, steps: c.horizon, usesPretrainedHere: false, allBaselines: true),
+                              data: c.unseenData, steps: c.horizon, usesPretrainedHere: false),
         ]
         for multiple in c.longHorizons {
             list.append(PipelineCondition(name: "horizon-\(multiple)x", title: "\(c.seenData), \(multiple)× the meta-training horizon",
-                                          data: c.seenData, steps: multiple * c.horizon, usesPretrainedHere: false,
-                                          allBaselines: c.longHorizonAllBaselines))
+                                          data: c.seenData, steps: multiple * c.horizon, usesPretrainedHere: false))
         }
         list.append(PipelineCondition(name: "another-init", title: "\(c.seenData) from the backbone pretrained here on \(c.pretrainData)",
-                                      data: c.seenData, steps: c.horizon, usesPretrainedHere: true, allBaselines: true))
+                                      data: c.seenData, steps: c.horizon, usesPretrainedHere: true))
         return list
     }
+
+    /// Every horizon a comparison runs at (H and its multiples): baselines are tuned at each.
+    public var horizons: [Int] { [configuration.horizon] + configuration.longHorizons.map { $0 * configuration.horizon } }
+
+    /// The training seed of evaluation seed k (head initialisation and data order; the held-out split keeps
+    /// the pipeline's seed).
+    func seed(_ k: Int) -> UInt64 { configuration.seed &+ UInt64(k) }
+
+    /// The metrics key of evaluation runs' accuracy curves.
+    public var curveKey: String { configuration.curveImages > 0 ? "curve_accuracy" : "test_accuracy" }
 
     /// A fine-tune of the backbone with the pipeline's shared settings.
     func training(group: String, name: String) -> TrainingConfiguration {
@@ -131,52 +140,132 @@ public struct PipelinePlan: Sendable {
     func apply(_ baseline: PipelineBaseline, learningRate: Double, to t: inout TrainingConfiguration) {
         t.optimizer = baseline.optimizer
         t.schedule = baseline.schedule
+        t.warmupSteps = warmupSteps(baseline, steps: t.steps)
         t.headLearningRateMultiplier = baseline.headMultiplier
+        t.weightDecay = configuration.weightDecays[baseline.optimizer] ?? 0
         t.learningRate = learningRate
     }
 
-    /// Every baseline at every grid point: short runs on the seen data judged on the meta-validation split.
-    public var tuningStages: [(baseline: PipelineBaseline, learningRate: Double, stage: PipelineStage)] {
-        baselines.flatMap { baseline in
+    /// Warm-up of a warmup-cosine baseline over a run of `steps`.
+    func warmupSteps(_ baseline: PipelineBaseline, steps: Int) -> Int {
+        baseline.schedule == "warmup-cosine" ? Int((configuration.warmupFraction * Double(steps)).rounded()) : 0
+    }
+
+    /// A run on the seen data judged on the held-out (meta-validation) split: tuning and the oracle.
+    func heldOutRun(group: String, name: String, steps: Int) -> TrainingConfiguration {
+        var t = training(group: group, name: name)
+        t.steps = steps
+        t.evalEvery = 0
+        t.checkpointEvery = 0
+        t.evaluationSplit = "validation"
+        return t
+    }
+
+    /// The tuning folder of a horizon: tune/ at H, tune-horizon-Kx/ at K·H.
+    func tuningGroup(steps: Int) -> String {
+        steps == configuration.horizon ? "tune" : "tune-horizon-\(steps / configuration.horizon)x"
+    }
+
+    /// `baselines` at every point of their grids, each run for `steps` (the horizon they are compared at) on
+    /// the seen data and judged on the held-out split.
+    public func tuningStages(steps: Int, baselines: [PipelineBaseline])
+        -> [(baseline: PipelineBaseline, learningRate: Double, stage: PipelineStage)] {
+        let group = tuningGroup(steps: steps)
+        return baselines.flatMap { baseline in
             (configuration.learningRateGrids[baseline.optimizer] ?? []).map { learningRate in
-                var t = training(group: "tune", name: "\(baseline.label)-lr\(PipelineFormat.compact(learningRate))")
+                var t = heldOutRun(group: group, name: "\(baseline.label)-lr\(PipelineFormat.compact(learningRate))", steps: steps)
                 apply(baseline, learningRate: learningRate, to: &t)
-                t.steps = configuration.tuningSteps
-                t.evalEvery = 0
-                t.checkpointEvery = 0
-                t.evaluationSplit = "validation"
-                return (baseline, learningRate, PipelineStage(id: "tune/\(t.name)", kind: .training(t)))
+                return (baseline, learningRate, PipelineStage(id: "\(group)/\(t.name)", kind: .training(t)))
             }
         }
     }
 
-    /// The evaluation runs, given each baseline's chosen learning rate and the overall best baseline (the only
-    /// one run in conditions that do not run every baseline).
-    public func evaluationStages(chosen: [PipelineBaseline: Double], best: PipelineBaseline)
-        -> [(condition: PipelineCondition, optimizer: String, stage: PipelineStage)] {
-        var list: [(PipelineCondition, String, PipelineStage)] = []
+    /// Every baseline's tuning at H.
+    public var tuningStages: [(baseline: PipelineBaseline, learningRate: Double, stage: PipelineStage)] {
+        tuningStages(steps: configuration.horizon, baselines: baselines)
+    }
+
+    /// The baselines every condition compares against, given the tuning at H: all, or the best
+    /// `evaluatedBaselines` at H (the ones tuned again at the longer horizons).
+    public func evaluatedBaselines(_ atHorizon: PipelineTuning) -> [PipelineBaseline] {
+        configuration.evaluatedBaselines == 0 ? baselines : Array(atHorizon.ranking.prefix(configuration.evaluatedBaselines))
+    }
+
+    /// The schedule oracle's configurations on the best base optimizer (chosen at H), each run for H steps on
+    /// the seen data and judged on the held-out split.
+    public func oracleStages(_ atHorizon: PipelineTuning) -> [(schedule: OracleSchedule, stage: PipelineStage)] {
+        let best = atHorizon.best
+        let schedules = ScheduleOracle.schedules(
+            count: configuration.oracleConfigurations, seed: configuration.seed, horizon: configuration.horizon, baseline: best,
+            learningRate: atHorizon.learningRates[best] ?? configuration.baseLearningRate,
+            warmupSteps: warmupSteps(best, steps: configuration.horizon))
+        return schedules.enumerated().map { index, schedule in
+            var t = heldOutRun(group: "oracle", name: String(format: "config-%03d", index), steps: configuration.horizon)
+            schedule.apply(optimizer: best.optimizer, weightDecay: configuration.weightDecays[best.optimizer] ?? 0, to: &t)
+            return (schedule, PipelineStage(id: "oracle/\(t.name)", kind: .training(t)))
+        }
+    }
+
+    /// The label of the schedule oracle's arm.
+    public static let oracleLabel = "oracle"
+
+    /// One evaluation run: an arm in a condition with one seed.
+    public struct EvaluationRun: Sendable {
+        public var condition: PipelineCondition
+        public var arm: String
+        public var kind: ArmKind
+        public var seed: Int
+        public var stage: PipelineStage
+    }
+
+    public enum ArmKind: String, Sendable {
+        case learned, baseline, oracle
+    }
+
+    /// The evaluation runs: in every condition, L3RS (and the ablations where configured), the evaluated
+    /// baselines with the learning rates tuned at the condition's horizon, and on the seen data the selected
+    /// oracle schedule; each over `seeds` seeds with the same seeds, steps and data for every arm.
+    /// `tuning` maps a horizon (steps) to its tuning; `oracle` is the selected schedule, if any.
+    public func evaluationStages(tuning: [Int: PipelineTuning], oracle: OracleSchedule?) -> [EvaluationRun] {
+        var list: [EvaluationRun] = []
+        let c = configuration
+        guard let atHorizon = tuning[c.horizon] else { return [] }
         for condition in conditions {
-            func base(_ optimizer: String) -> TrainingConfiguration {
-                var t = training(group: "eval-\(condition.name)", name: optimizer)
+            func base(_ arm: String, seed k: Int) -> TrainingConfiguration {
+                var t = training(group: "eval-\(condition.name)/\(arm)", name: "seed-\(k)")
                 t.data = condition.data
                 t.steps = condition.steps
+                t.seed = seed(k)
+                t.checkpointEvery = 0
+                t.curveEvaluationLimit = c.curveImages
                 if condition.usesPretrainedHere { t.weights = pretrainedHereWeights }
                 return t
             }
-            var learned = [Self.learnedLabel]
-            if configuration.ablationConditions.contains(condition.name) { learned += ablations.map(\.label) }
-            for label in learned {
-                var t = base(label)
-                t.optimizer = UpdateRules.learnedOptimizerName
-                t.l3rsWeights = learnedOptimizerPath(label)
-                t.learningRate = configuration.baseLearningRate
-                list.append((condition, label, PipelineStage(id: "eval-\(condition.name)/\(label)", kind: .training(t))))
+            func add(_ arm: String, _ kind: ArmKind, _ configure: (inout TrainingConfiguration) -> Void) {
+                for k in 0..<c.seeds {
+                    var t = base(arm, seed: k)
+                    configure(&t)
+                    list.append(EvaluationRun(condition: condition, arm: arm, kind: kind, seed: k,
+                                              stage: PipelineStage(id: "eval-\(condition.name)/\(arm)/seed-\(k)", kind: .training(t))))
+                }
             }
-            for baseline in baselines where condition.allBaselines || baseline == best {
-                guard let learningRate = chosen[baseline] else { continue }
-                var t = base(baseline.label)
-                apply(baseline, learningRate: learningRate, to: &t)
-                list.append((condition, baseline.label, PipelineStage(id: "eval-\(condition.name)/\(baseline.label)", kind: .training(t))))
+            var learned = [Self.learnedLabel]
+            if c.ablationConditions.contains(condition.name) { learned += ablations.map(\.label) }
+            for label in learned {
+                add(label, .learned) { t in
+                    t.optimizer = UpdateRules.learnedOptimizerName
+                    t.l3rsWeights = learnedOptimizerPath(label)
+                    t.learningRate = c.baseLearningRate
+                }
+            }
+            let tuned = tuning[condition.steps] ?? atHorizon
+            for baseline in evaluatedBaselines(atHorizon) {
+                guard let learningRate = tuned.learningRates[baseline] else { continue }
+                add(baseline.label, .baseline) { apply(baseline, learningRate: learningRate, to: &$0) }
+            }
+            if condition.name == "seen", let oracle {
+                let optimizer = atHorizon.best.optimizer
+                add(Self.oracleLabel, .oracle) { oracle.apply(optimizer: optimizer, weightDecay: c.weightDecays[optimizer] ?? 0, to: &$0) }
             }
         }
         return list

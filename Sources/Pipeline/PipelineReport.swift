@@ -2,30 +2,26 @@ import Datasets
 import Foundation
 import Reports
 
-/// report.md, report.html and plots/ in the pipeline's folder, built only from the stages' own metrics files:
-/// tuning grids and choices, accuracy at fixed steps, steps to reach the best baseline and the speed-up,
-/// wall times, curves, λ and μ per layer over time, and the meta-training curves.
+/// report.md, report.html, report.json and plots/ in the pipeline's folder, built only from the stages' own
+/// metrics files: the verdict per condition with its interval, speed-ups over the strongest tuned baseline,
+/// accuracy curves with 95% bands over seeds, final test accuracy per arm, the tuning grids, the schedule
+/// oracle's search, wall times, λ and μ per layer over time, and the meta-training curves.
 struct PipelineReport {
     let plan: PipelinePlan
-    let choice: PipelineTuning
+    /// The tuning at every horizon (steps → choice).
+    let tuning: [Int: PipelineTuning]
+    let oracle: OracleSearch?
 
     /// The section headings, in order (the tests check every one is there).
     static let sections = [
-        "Verdict", "Test accuracy at fixed steps", "Steps to reach the best baseline's final accuracy",
-        "Learning-rate tuning", "Wall time", "Loss and accuracy curves", "λ and μ per layer over time",
-        "Meta-training",
+        "Verdict", "Speed-up over the strongest baseline", "Accuracy curves", "Final test accuracy", "Learning-rate tuning",
+        "Schedule oracle", "Wall time", "Training loss", "λ and μ per layer over time", "Meta-training",
     ]
 
-    /// An optimizer's evaluation runs, one per condition it ran in.
-    struct Evaluation {
-        let condition: PipelineCondition
-        let optimizer: String
-        let metrics: StageMetrics
-        var isLearned: Bool { optimizer.hasPrefix(PipelinePlan.learnedLabel) }
-    }
-
-    func write() throws -> (markdown: URL, html: URL) {
-        let document = try build()
+    func write() throws -> (markdown: URL, html: URL, json: URL) {
+        let runs = plan.evaluationStages(tuning: tuning, oracle: oracle?.selected)
+        let results = try PipelineResults(plan: plan, runs: runs)
+        let document = try build(results: results, runs: runs)
         let folder = plan.folder
         let plots = folder.appendingPathComponent("plots")
         try FileManager.default.createDirectory(at: plots, withIntermediateDirectories: true)
@@ -33,150 +29,163 @@ struct PipelineReport {
             try Data(svg.utf8).write(to: plots.appendingPathComponent(file), options: .atomic)
         }
         let markdown = folder.appendingPathComponent("report.md"), html = folder.appendingPathComponent("report.html")
+        let json = folder.appendingPathComponent("report.json")
         try Data(document.markdown(plotFolder: "plots").utf8).write(to: markdown, options: .atomic)
         try Data(document.html().utf8).write(to: html, options: .atomic)
-        return (markdown, html)
+        try results.json(plan: plan).write(to: json, options: .atomic)
+        return (markdown, html, json)
     }
 
-    func build() throws -> ReportDocument {
+    /// "1.23× [0.98, 1.51]".
+    static func speedup(_ comparison: PipelineResults.Comparison) -> String {
+        String(format: "%.2f× [%.2f, %.2f]", comparison.speedup.value, comparison.low, comparison.high)
+    }
+
+    /// "85.42% [84.90, 85.94]": a mean with its 95% interval over seeds.
+    static func accuracy(_ interval: ComparisonStatistics.Interval) -> String {
+        guard interval.mean.isFinite else { return "—" }
+        return PipelineFormat.percent(interval.mean) + String(format: " [%.2f, %.2f]", 100 * interval.low, 100 * interval.high)
+    }
+
+    func build(results: PipelineResults, runs: [PipelinePlan.EvaluationRun]) throws -> ReportDocument {
         let c = plan.configuration
-        let stages = plan.evaluationStages(chosen: choice.learningRates, best: choice.best)
-        let evaluations = try stages.map { Evaluation(condition: $0.condition, optimizer: $0.optimizer, metrics: try StageMetrics(folder: $0.stage.folder)) }
-        let optimizers = orderedUnique(evaluations.map(\.optimizer))
-        func evaluation(_ optimizer: String, _ condition: PipelineCondition) -> Evaluation? {
-            evaluations.first { $0.optimizer == optimizer && $0.condition == condition }
-        }
-
+        guard let atHorizon = tuning[c.horizon] else { throw PipelineError.missingResults("no tuning at the horizon \(c.horizon)") }
+        let curveText = c.curveImages > 0
+            ? "the first \(c.curveImages) images of each condition's test split (a fixed subset, the same for every arm and seed)"
+            : "the whole test split"
         var doc = ReportDocument(title: "L3RS pipeline report: \(c.name)")
-        doc.paragraph("Backbone \(c.model) (\(c.weights), head re-initialised). L3RS meta-trained on \(c.seenData) for \(c.metaSteps) meta-steps (truncation \(c.truncation), horizon H = \(c.horizon) steps, \(c.innerRuns) inner runs, meta-learning rate \(PipelineFormat.compact(c.metaLearningRate)), λ0 = \(PipelineFormat.compact(c.baseLearningRate)), initial Adam logit \(PipelineFormat.compact(c.initialPreferredLogit)), step-size penalty ρ = \(PipelineFormat.compact(c.stepSizePenalty)), meta-validation: \(PipelineFormat.percent(c.validationFraction)) of the training split). Every fine-tune: global batch \(c.globalBatch), evaluation every \(c.evalEvery) steps; the same steps and data for every optimizer. Baseline learning rates were tuned on the same meta-validation split, by \(c.tuningSteps)-step runs on \(c.seenData), and used unchanged in every condition (the learned optimizer, too, has seen only \(c.seenData)). Every number below is read from the runs' metrics files under this folder." + (c.evaluationLimit > 0 ? " Evaluation used only the first \(c.evaluationLimit) images of each evaluation split (a quick check, not a result)." : ""))
-
-        // Steps to reach: per condition, the baseline with the best final test accuracy sets the target.
-        var reachRows: [[String]] = []
-        var verdicts: [String] = []
-        for condition in plan.conditions {
-            let baselines = evaluations.filter { $0.condition == condition && !$0.isLearned }
-            guard let best = baselines.max(by: { ($0.metrics.final("test_accuracy") ?? -1) < ($1.metrics.final("test_accuracy") ?? -1) }),
-                  let target = best.metrics.final("test_accuracy") else { continue }
-            let baselineSteps = best.metrics.firstStep("test_accuracy", reaching: target)
-            for learned in evaluations where learned.condition == condition && learned.isLearned {
-                let steps = learned.metrics.firstStep("test_accuracy", reaching: target)
-                let final = learned.metrics.final("test_accuracy")
-                var speedup = "—", verdict: String
-                if let steps, let baselineSteps {
-                    let ratio = Double(baselineSteps) / Double(steps)
-                    speedup = String(format: "%.2f×", ratio)
-                    verdict = ratio > 1 ? "faster" : (ratio == 1 ? "same speed" : "slower: loses")
-                } else {
-                    verdict = "never reaches it: loses"
-                }
-                reachRows.append([condition.name, best.optimizer, PipelineFormat.percent(target), baselineSteps.map(String.init) ?? "—",
-                                  learned.optimizer, steps.map(String.init) ?? "not reached", speedup,
-                                  PipelineFormat.percent(final), verdict])
-                if learned.optimizer == PipelinePlan.learnedLabel {
-                    verdicts.append(sentence(condition: condition, best: best.optimizer, target: target, baselineSteps: baselineSteps,
-                                             steps: steps, final: final))
-                }
-            }
-        }
+        doc.paragraph("Backbone \(c.model) (\(c.weights), head re-initialised). L3RS meta-trained on \(c.seenData) for \(c.metaSteps) meta-steps (truncation \(c.truncation), horizon H = \(c.horizon) steps, \(c.innerRuns) inner runs, meta-learning rate \(PipelineFormat.compact(c.metaLearningRate)), λ0 = \(PipelineFormat.compact(c.baseLearningRate)), initial Adam logit \(PipelineFormat.compact(c.initialPreferredLogit)), step-size penalty ρ = \(PipelineFormat.compact(c.stepSizePenalty)), meta-validation: \(PipelineFormat.percent(c.validationFraction)) of the training split). Every arm of every condition ran with the same \(c.seeds) seeds (head initialisation and data order), global batch \(c.globalBatch), and the same steps and data. Accuracy curves: every \(c.evalEvery) steps on \(curveText); final accuracy: the whole test split at the last step. Baselines were tuned on the held-out meta-validation split (never on test data) by runs as long as the horizon they are compared at. Means and 95% t-intervals are over seeds; speed-ups have 95% bootstrap intervals (\(c.bootstrapResamples) resamples of the seeds of both arms). Every number below is read from the runs' metrics files under this folder." + (c.evaluationLimit > 0 ? " Evaluation used only the first \(c.evaluationLimit) images of each evaluation split (a quick check, not a result)." : ""))
 
         doc.heading("Verdict")
-        doc.bullets(verdicts)
-        doc.paragraph("The goal (issue 6): on seen data L3RS reaches the best tuned baseline's final accuracy in at most half the steps (speed-up ≥ 2), and on unseen data it is still faster than the best baseline (speed-up > 1). Steps are counted at the evaluation points (every \(c.evalEvery) steps).")
+        doc.bullets(results.conditions.map(sentence))
+        doc.paragraph("Speed-up = the steps the strongest baseline (best mean final test accuracy among the tuned baselines run in that condition) needs to reach its own final mean accuracy, divided by the steps the other arm needs to reach the same, both on mean accuracy curves with linear interpolation between evaluation points. Verdict: tie when the 95% interval contains 1, faster when it lies above, slower when below, and slower whenever the arm's mean curve never reaches the target (its steps then count one evaluation interval past the end, so the speed-up shown is an upper bound below 1). The goal (issue 14): on the seen data a speed-up of at least 2 with the interval above 1; where the schedule oracle stays below 2, L3RS above the oracle; no verdict \"slower\" elsewhere.")
 
-        doc.heading("Test accuracy at fixed steps")
-        var header = ["optimizer"]
-        var columns: [(PipelineCondition, Int)] = []
-        for condition in plan.conditions {
-            for step in condition.reportedSteps {
-                header.append("\(condition.name) @\(step)")
-                columns.append((condition, step))
+        doc.heading("Speed-up over the strongest baseline")
+        var speedups = Table(header: ["condition", "strongest baseline", "target (its final mean)", "its steps", "arm", "arm's steps",
+                                      "speed-up [95% interval]", "verdict"])
+        for result in results.conditions {
+            for comparison in result.comparisons {
+                let s = comparison.speedup
+                speedups.append([result.condition.name, result.strongest?.label ?? "—", PipelineFormat.percent(s.target),
+                                 String(format: "%.1f", s.baselineSteps), comparison.arm.label,
+                                 s.reached ? String(format: "%.1f", s.learnedSteps) : "not reached", Self.speedup(comparison),
+                                 comparison.verdict.rawValue])
             }
         }
-        var accuracy = Table(header: header)
-        for optimizer in optimizers {
-            accuracy.append([optimizer] + columns.map { condition, step in
-                PipelineFormat.percent(evaluation(optimizer, condition)?.metrics.value("test_accuracy", at: step))
+        doc.table(speedups)
+
+        doc.heading("Accuracy curves")
+        doc.paragraph("Mean accuracy over \(c.seeds) seeds with its 95% t-interval shaded, on \(curveText), every \(c.evalEvery) steps. Dashed: tuned baselines; solid: L3RS, its ablations and the schedule oracle.")
+        for result in results.conditions {
+            doc.plot("accuracy-\(result.condition.name).svg", LinePlot(
+                title: "Accuracy: \(result.condition.name) (\(result.condition.title))", xLabel: "step", yLabel: "accuracy",
+                series: result.arms.map { .init(name: $0.label, points: $0.meanCurve.map { ($0.step, $0.accuracy) },
+                                                dashed: $0.kind == .baseline, band: $0.band) }))
+        }
+
+        doc.heading("Final test accuracy")
+        var finals = Table(header: ["arm"] + plan.conditions.map { "\($0.name) @\($0.steps)" })
+        for label in orderedUnique(results.conditions.flatMap { $0.arms.map(\.label) }) {
+            finals.append([label] + results.conditions.map { result in
+                result.arms.first { $0.label == label }.map { Self.accuracy($0.final) } ?? "—"
             })
         }
-        doc.table(accuracy)
-        let collapsed = plan.conditions.flatMap { condition -> [String] in
-            let chance = 1 / Double(max((try? DatasetRegistry.descriptor(named: condition.data).classCount) ?? 10, 1))
-            return evaluations.filter { $0.condition == condition && ($0.metrics.final("test_accuracy") ?? 1) < chance + 0.05 }
-                .map { "\($0.optimizer) in \(condition.name)" }
+        doc.table(finals)
+        let collapsed = results.conditions.flatMap { result -> [String] in
+            let chance = 1 / Double(max((try? DatasetRegistry.descriptor(named: result.condition.data).classCount) ?? 10, 1))
+            return result.arms.filter { $0.final.mean < chance + 0.05 }.map { "\($0.label) in \(result.condition.name)" }
         }
-        if !collapsed.isEmpty {
-            doc.paragraph("Ended at chance level (diverged; each learning rate was tuned on \(c.seenData) and used unchanged in every condition): \(collapsed.joined(separator: ", ")).")
-        }
-        doc.paragraph("Conditions: " + plan.conditions.map { "\($0.name) = \($0.title), \($0.steps) steps" }.joined(separator: "; ") + ". — : not run in that condition (the longer horizons run L3RS against the best tuned baseline, \(choice.best.label), unless longHorizonAllBaselines is set). Ablations: " + plan.ablations.map { "\($0.label) = \($0.summary)" }.joined(separator: "; ") + ".")
-
-        doc.heading("Steps to reach the best baseline's final accuracy")
-        doc.table(Table(header: ["condition", "best baseline", "its final test accuracy", "its steps to reach it", "optimizer",
-                                 "steps to reach it", "speed-up", "optimizer's final test accuracy", "verdict"], rows: reachRows))
+        doc.paragraph("Mean [95% t-interval] over seeds, in percent, on the whole test split. — : not run in that condition. Conditions: " + plan.conditions.map { "\($0.name) = \($0.title), \($0.steps) steps" }.joined(separator: "; ") + ". Ablations: " + (plan.ablations.isEmpty ? "none" : plan.ablations.map { "\($0.label) = \($0.summary)" }.joined(separator: "; ")) + "." + (collapsed.isEmpty ? "" : " Ended at chance level (diverged): \(collapsed.joined(separator: ", "))."))
 
         doc.heading("Learning-rate tuning")
-        var tuningTable = Table(header: ["baseline", "learning rate", "meta-validation accuracy", "chosen"])
-        for baseline in plan.baselines {
-            for point in choice.grid[baseline] ?? [] {
-                let chosen = choice.learningRates[baseline] == point.learningRate
-                tuningTable.append([baseline.label, PipelineFormat.compact(point.learningRate), PipelineFormat.percent(point.accuracy),
-                                    chosen ? (choice.isAtGridEdge(baseline) ? "yes (grid edge)" : "yes") : ""])
+        var tuningTable = Table(header: ["horizon", "baseline", "learning rate", "held-out accuracy", "chosen"])
+        var edges: [String] = []
+        for steps in plan.horizons {
+            guard let choice = tuning[steps] else { continue }
+            for baseline in choice.ranking {
+                if choice.isAtGridEdge(baseline) { edges.append("\(baseline.label) at \(steps) steps") }
+                for point in choice.grid[baseline] ?? [] {
+                    let chosen = choice.learningRates[baseline] == point.learningRate
+                    tuningTable.append(["\(steps)", baseline.label, PipelineFormat.compact(point.learningRate), PipelineFormat.percent(point.accuracy),
+                                        chosen ? (choice.isAtGridEdge(baseline) ? "yes (grid edge)" : "yes") : ""])
+                }
             }
         }
-        let edges = plan.baselines.filter { choice.isAtGridEdge($0) }.map(\.label)
-        doc.paragraph("Each baseline ran \(c.tuningSteps) steps on \(c.seenData) at every learning rate of its log grid; the meta-validation accuracy at the end chose the learning rate. Best tuned baseline overall: \(choice.best.label). "
+        doc.paragraph("Every baseline ran as many steps on \(c.seenData) as the horizon it is compared at, at every learning rate of its grid, and the held-out (meta-validation) accuracy at the end chose the learning rate (one seed, \(c.seed)). At H = \(c.horizon) every baseline was tuned; \(c.evaluatedBaselines == 0 ? "every baseline" : "the best \(c.evaluatedBaselines) by held-out accuracy") then ran in every condition and was tuned again at each longer horizon. Best tuned baseline at H: \(atHorizon.best.label). Baselines ranked best first. "
             + (edges.isEmpty ? "Every choice lies inside its grid."
                : "Chosen at the edge of the grid (its optimum may lie outside; widen learningRateGrids to be sure): \(edges.joined(separator: ", "))."))
         doc.table(tuningTable)
 
+        doc.heading("Schedule oracle")
+        if let oracle {
+            let order = oracle.accuracies.indices.sorted { (oracle.accuracies[$0] ?? -1) > (oracle.accuracies[$1] ?? -1) }
+            var table = Table(header: ["rank", "configuration", "schedule", "held-out accuracy"])
+            for (rank, index) in order.prefix(10).enumerated() {
+                table.append(["\(rank + 1)", String(format: "config-%03d", index) + (index == 0 ? " (the best baseline)" : ""),
+                              oracle.schedules[index].summary, PipelineFormat.percent(oracle.accuracies[index])])
+            }
+            let seen = results.conditions.first { $0.condition.name == "seen" }
+            let line = seen?.comparison(PipelinePlan.oracleLabel).map { "On the seen data it reaches the strongest baseline's final accuracy with a speed-up of \(Self.speedup($0)) (\($0.verdict.rawValue)): the headroom a per-layer schedule without learning has on this task." } ?? ""
+            doc.paragraph("A seeded random search of \(oracle.schedules.count) per-layer-group step schedules on top of \(atHorizon.best.optimizer) (the best tuned baseline's optimizer): per group (first convolution, other convolutions, hidden linear layers, head; derived from the layer table) a multiplier in [0.1, 10] and a decay shape (constant, cosine, linear), a shared warm-up of 0, H/20, H/10 or H/5 steps, and a base rate within √10 of the tuned one; configuration 0 is the best tuned baseline itself. Each ran H = \(c.horizon) steps and was judged on the held-out split; the best (config-\(String(format: "%03d", oracle.chosen))) then ran with the seeds like every arm. " + line + " The ten best:")
+            doc.table(table)
+        } else {
+            doc.paragraph("Not run (oracleConfigurations: 0).")
+        }
+
         doc.heading("Wall time")
-        var wall = Table(header: ["stage", "steps", "wall time"])
-        var metaSeconds = 0.0, fineTuneSeconds = 0.0, tuneSeconds = 0.0
-        for (_, stage) in plan.metaTrainingStages {
-            let metrics = try StageMetrics(folder: stage.folder)
-            let seconds = metrics.final("seconds", x: "meta_step") ?? 0
-            metaSeconds += seconds
-            wall.append([stage.id, (metrics.final("meta_step", x: "meta_step")).map { "\(Int($0)) meta-steps" } ?? "—", PipelineFormat.seconds(seconds)])
-        }
+        var wall = Table(header: ["stages", "runs", "wall time"])
+        let metaSeconds = try plan.metaTrainingStages.reduce(0.0) { $0 + ((try StageMetrics(folder: $1.stage.folder)).final("seconds", x: "meta_step") ?? 0) }
+        wall.append(["meta-training (L3RS and ablations)", "\(plan.metaTrainingStages.count)", PipelineFormat.seconds(metaSeconds)])
         let pretrain = try StageMetrics(folder: plan.pretrainStage.folder)
-        wall.append([plan.pretrainStage.id, pretrain.final("step").map { String(Int($0)) } ?? "—", PipelineFormat.seconds(pretrain.final("seconds"))])
-        for (_, _, stage) in plan.tuningStages {
-            tuneSeconds += (try StageMetrics(folder: stage.folder)).final("seconds") ?? 0
+        wall.append([plan.pretrainStage.id, "1", PipelineFormat.seconds(pretrain.final("seconds"))])
+        func seconds(_ stages: [PipelineStage]) throws -> Double {
+            try stages.reduce(0.0) { $0 + ((try StageMetrics(folder: $1.folder)).final("seconds") ?? 0) }
         }
-        for (evaluation, stage) in zip(evaluations, stages) {
-            let seconds = evaluation.metrics.final("seconds")
-            fineTuneSeconds += seconds ?? 0
-            wall.append([stage.stage.id, evaluation.metrics.final("step").map { String(Int($0)) } ?? "—", PipelineFormat.seconds(seconds)])
+        for steps in plan.horizons {
+            guard let choice = tuning[steps] else { continue }
+            let stages = plan.tuningStages(steps: steps, baselines: choice.ranking).map(\.stage)
+            wall.append(["tuning at \(steps) steps", "\(stages.count)", PipelineFormat.seconds(try seconds(stages))])
         }
-        doc.paragraph("Meta-training (L3RS and its ablations) took " + PipelineFormat.seconds(metaSeconds) + "; the \(plan.tuningStages.count) tuning runs " + PipelineFormat.seconds(tuneSeconds) + "; the evaluation fine-tunes " + PipelineFormat.seconds(fineTuneSeconds) + " (training and evaluation time from each run's metrics; a resumed run counts from its resume). Meta-training L3RS once costs as much as \(String(format: "%.1f", (try StageMetrics(folder: plan.metaTrainingStages[0].stage.folder)).final("seconds", x: "meta_step").map { $0 / max(fineTuneSeconds / Double(max(evaluations.count, 1)), 1e-9) } ?? .nan)) average evaluation fine-tunes.")
+        if let oracle {
+            let stages = plan.oracleStages(atHorizon).map(\.stage)
+            wall.append(["schedule oracle search", "\(oracle.schedules.count)", PipelineFormat.seconds(try seconds(stages))])
+        }
+        var evaluationSeconds = 0.0
+        for condition in plan.conditions {
+            let stages = runs.filter { $0.condition == condition }.map(\.stage)
+            let total = try seconds(stages)
+            evaluationSeconds += total
+            wall.append(["evaluation: \(condition.name)", "\(stages.count)", PipelineFormat.seconds(total)])
+        }
+        doc.paragraph("Training and evaluation time from each run's metrics (a resumed run counts from its resume); loading and set-up are not included. Meta-training L3RS once costs as much as \(String(format: "%.1f", (try StageMetrics(folder: plan.metaTrainingStages[0].stage.folder)).final("seconds", x: "meta_step").map { $0 / max(evaluationSeconds / Double(max(runs.count, 1)), 1e-9) } ?? .nan)) average evaluation fine-tunes.")
         doc.table(wall)
 
-        doc.heading("Loss and accuracy curves")
-        doc.paragraph("Dashed: hand-designed baselines; solid: L3RS and its ablations. Training loss is a moving average over 10 steps of the training batches; test accuracy is measured every \(c.evalEvery) steps.")
-        for condition in plan.conditions {
-            let runs = evaluations.filter { $0.condition == condition }
-            doc.plot("loss-\(condition.name).svg", LinePlot(
-                title: "Training loss: \(condition.name) (\(condition.title))", xLabel: "step", yLabel: "loss",
-                series: runs.map { .init(name: $0.optimizer, points: movingAverage($0.metrics.points("loss"), window: 10), dashed: !$0.isLearned) },
-                logY: true))
-            doc.plot("accuracy-\(condition.name).svg", LinePlot(
-                title: "Test accuracy: \(condition.name) (\(condition.title))", xLabel: "step", yLabel: "test accuracy",
-                series: runs.map { .init(name: $0.optimizer, points: $0.metrics.points("test_accuracy"), dashed: !$0.isLearned) }))
+        doc.heading("Training loss")
+        doc.paragraph("Training loss of the training batches, mean over seeds of a 10-step moving average. Dashed: baselines.")
+        for result in results.conditions {
+            doc.plot("loss-\(result.condition.name).svg", LinePlot(
+                title: "Training loss: \(result.condition.name)", xLabel: "step", yLabel: "loss",
+                series: result.arms.map { arm in
+                    let curves = arm.metrics.map { movingAverage($0.points("loss"), window: 10).map { (step: $0.x, accuracy: $0.y) } }
+                    return .init(name: arm.label, points: ComparisonStatistics.meanCurve(curves).map { ($0.step, $0.accuracy) },
+                                 dashed: arm.kind == .baseline)
+                }, logY: true))
         }
 
         doc.heading("λ and μ per layer over time")
-        doc.paragraph("From l3rs.jsonl of the learned optimizer's fine-tune on the seen data (every step): λ_l is the step size of layer l, μ_l,p the weight of base optimizer p's normalised direction in layer l.")
-        if let seen = plan.conditions.first, let stage = stages.first(where: { $0.condition == seen && $0.optimizer == PipelinePlan.learnedLabel }) {
-            let log = try StageMetrics(folder: stage.stage.folder, file: "l3rs.jsonl")
+        doc.paragraph("From l3rs.jsonl of the learned optimizer's fine-tune on the seen data (seed 0, every step): λ_l is the step size of layer l, μ_l,p the weight of base optimizer p's normalised direction in layer l.")
+        if let run = runs.first(where: { $0.condition.name == "seen" && $0.arm == PipelinePlan.learnedLabel && $0.seed == 0 }) {
+            let log = try StageMetrics(folder: run.stage.folder, file: "l3rs.jsonl")
             let lambdas = log.keys(withPrefix: "lambda/")
             doc.plot("lambda-per-layer.svg", LinePlot(
-                title: "λ per layer (\(seen.name))", xLabel: "step", yLabel: "λ",
+                title: "λ per layer (seen)", xLabel: "step", yLabel: "λ",
                 series: lambdas.map { .init(name: String($0.dropFirst("lambda/".count)), points: log.points($0)) }, logY: true))
             let mus = log.keys(withPrefix: "mu/")
             let bases = orderedUnique(mus.compactMap { $0.split(separator: "/").last.map(String.init) })
             for base in bases {
                 let keys = mus.filter { $0.hasSuffix("/" + base) }
                 doc.plot("mu-\(base)-per-layer.svg", LinePlot(
-                    title: "μ of \(base) per layer (\(seen.name))", xLabel: "step", yLabel: "μ",
+                    title: "μ of \(base) per layer (seen)", xLabel: "step", yLabel: "μ",
                     series: keys.map { .init(name: String($0.dropFirst("mu/".count).dropLast(base.count + 1)), points: log.points($0)) }))
             }
         }
@@ -190,19 +199,20 @@ struct PipelineReport {
         return doc
     }
 
-    /// One plain sentence per condition, saying where L3RS loses.
-    private func sentence(condition: PipelineCondition, best: String, target: Double, baselineSteps: Int?, steps: Int?,
-                          final: Double?) -> String {
-        let head = "\(condition.name) (\(condition.title)): the best baseline, \(best), ends at \(PipelineFormat.percent(target))"
-            + (baselineSteps.map { " (first reached at step \($0))" } ?? "")
-        guard let steps, let baselineSteps else {
-            return head + "; L3RS ends at \(PipelineFormat.percent(final)) and never reaches it: L3RS loses here."
+    /// One plain sentence per condition: L3RS against the strongest baseline, with the interval and verdict.
+    private func sentence(_ result: PipelineResults.Condition) -> String {
+        let name = "\(result.condition.name) (\(result.condition.title), \(result.condition.steps) steps)"
+        guard let strongest = result.strongest, let l3rs = result.comparison(PipelinePlan.learnedLabel) else {
+            return "\(name): no comparison (an arm is missing)."
         }
-        let ratio = Double(baselineSteps) / Double(steps)
-        var text = head + "; L3RS reaches it at step \(steps), a speed-up of " + String(format: "%.2f×", ratio)
-        if ratio < 1 { text += ": L3RS is slower and loses here" }
-        if condition.name == "seen" { text += ratio >= 2 ? " (goal ≥ 2× met)" : " (goal ≥ 2× not met)" }
-        if condition.name == "unseen" { text += ratio > 1 ? " (goal: faster, met)" : " (goal: faster, not met)" }
+        var text = "\(name): the strongest baseline, \(strongest.label), ends at \(Self.accuracy(strongest.final)); L3RS ends at "
+            + (result.arms.first { $0.label == PipelinePlan.learnedLabel }.map { Self.accuracy($0.final) } ?? "—")
+        text += l3rs.speedup.reached
+            ? "; speed-up \(Self.speedup(l3rs)): \(l3rs.verdict.rawValue)"
+            : "; its mean curve never reaches the baseline's final mean accuracy (speed-up at most \(String(format: "%.2f×", l3rs.speedup.value))): slower"
+        if let oracle = result.comparison(PipelinePlan.oracleLabel) {
+            text += ". Schedule oracle: \(Self.speedup(oracle)) (\(oracle.verdict.rawValue))"
+        }
         return text + "."
     }
 }

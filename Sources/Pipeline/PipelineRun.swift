@@ -50,40 +50,68 @@ public final class PipelineRun {
             try Data(try plan.configuration.yaml().utf8).write(to: plan.folder.appendingPathComponent("config.yaml"), options: .atomic)
         }
 
-        let tuning = plan.tuningStages
-        var stages = [plan.pretrainStage] + plan.metaTrainingStages.map(\.stage) + tuning.map(\.stage)
-        let evaluationCount = plan.evaluationStages(chosen: Dictionary(uniqueKeysWithValues: plan.baselines.map { ($0, 1.0) }),
-                                                    best: plan.baselines[0]).count
-        let total = stages.count + evaluationCount
+        // The stage count is known up front: which baselines run depends on the tuning, how many does not.
+        let c = plan.configuration
+        let placeholder = PipelineTuning(grid: [:], learningRates: Dictionary(uniqueKeysWithValues: plan.baselines.map { ($0, 1.0) }),
+                                         best: plan.baselines[0], ranking: plan.baselines)
+        let longTuned = plan.evaluatedBaselines(placeholder)
+        let total = 1 + plan.metaTrainingStages.count + plan.tuningStages.count
+            + plan.horizons.dropFirst().reduce(0) { $0 + plan.tuningStages(steps: $1, baselines: longTuned).count }
+            + c.oracleConfigurations
+            + plan.evaluationStages(tuning: Dictionary(uniqueKeysWithValues: plan.horizons.map { ($0, placeholder) }),
+                                    oracle: c.oracleConfigurations > 0 ? OracleSchedule(learningRate: 1, warmupSteps: 0, multipliers: [:], shapes: [:]) : nil).count
         var index = 0
-        for stage in stages {
-            index += 1
-            if try !run(stage, index: index, total: total) { return .stopped(stage: stage.id) }
-        }
-
-        // Each baseline's learning rate: the grid point with the best meta-validation accuracy (rank 0 reads
-        // the tuning runs' metrics; every rank gets its choice).
-        let choice = try PipelineTuning.choose(plan: plan, communicator: communicator)
-        if rank0 {
-            for baseline in plan.baselines {
-                log("tuned \(baseline.label): learning rate \(PipelineFormat.compact(choice.learningRates[baseline] ?? .nan))")
+        func runAll(_ stages: [PipelineStage]) throws -> String? {
+            for stage in stages {
+                index += 1
+                if try !run(stage, index: index, total: total) { return stage.id }
             }
-            log("best tuned baseline (meta-validation accuracy): \(choice.best.label)")
-        }
-        stages = plan.evaluationStages(chosen: choice.learningRates, best: choice.best).map(\.stage)
-        for stage in stages {
-            index += 1
-            if try !run(stage, index: index, total: total) { return .stopped(stage: stage.id) }
+            return nil
         }
 
+        let tuningAtHorizon = plan.tuningStages
+        if let stopped = try runAll([plan.pretrainStage] + plan.metaTrainingStages.map(\.stage) + tuningAtHorizon.map(\.stage)) {
+            return .stopped(stage: stopped)
+        }
+        // Each baseline's learning rate at H: the grid point with the best held-out accuracy after H steps.
+        var tuning = [c.horizon: try PipelineTuning.choose(stages: tuningAtHorizon, steps: c.horizon, communicator: communicator)]
+        report(tuning[c.horizon]!)
+        // Tuned again at every longer horizon they are compared at.
+        for steps in plan.horizons.dropFirst() {
+            let stages = plan.tuningStages(steps: steps, baselines: plan.evaluatedBaselines(tuning[c.horizon]!))
+            if let stopped = try runAll(stages.map(\.stage)) { return .stopped(stage: stopped) }
+            tuning[steps] = try PipelineTuning.choose(stages: stages, steps: steps, communicator: communicator)
+            report(tuning[steps]!)
+        }
+        var oracle: OracleSearch?
+        let oracleStages = plan.oracleStages(tuning[c.horizon]!)
+        if !oracleStages.isEmpty {
+            if let stopped = try runAll(oracleStages.map(\.stage)) { return .stopped(stage: stopped) }
+            oracle = try OracleSearch.choose(oracleStages, communicator: communicator)
+            if rank0, let oracle {
+                log("schedule oracle: \(oracle.schedules.count) configurations; selected \(oracleStages[oracle.chosen].stage.id) (held-out accuracy \(PipelineFormat.percent(oracle.accuracies[oracle.chosen]))): \(oracle.selected.summary)")
+            }
+        }
+        let evaluation = plan.evaluationStages(tuning: tuning, oracle: oracle?.selected)
+        if let stopped = try runAll(evaluation.map(\.stage)) { return .stopped(stage: stopped) }
+
         if rank0 {
-            let report = try PipelineReport(plan: plan, choice: choice).write()
-            log("report: \(report.markdown.path) and \(report.html.path)")
+            let report = try PipelineReport(plan: plan, tuning: tuning, oracle: oracle).write()
+            log("report: \(report.markdown.path), \(report.html.path) and \(report.json.path)")
         }
         try communicator.barrier()
         let seconds = Date().timeIntervalSince(started)
         if rank0 { log("pipeline \(plan.configuration.name) finished in " + ProgressReporter.duration(seconds)) }
         return .finished(seconds: seconds)
+    }
+
+    /// The tuning's choices, in the log (rank 0).
+    private func report(_ tuning: PipelineTuning) {
+        guard communicator.isRoot else { return }
+        for baseline in tuning.ranking {
+            log("tuned \(baseline.label) at \(tuning.steps) steps: learning rate \(PipelineFormat.compact(tuning.learningRates[baseline] ?? .nan))")
+        }
+        log("best tuned baseline at \(tuning.steps) steps (held-out accuracy): \(tuning.best.label)")
     }
 
     /// Rank 0's answer on every rank.

@@ -2,16 +2,21 @@ import Distributed
 import Foundation
 import Reports
 
-/// The learning rate of every baseline, chosen on its grid by meta-validation accuracy at the end of the
-/// tuning run (ties go to the smaller learning rate), and the best baseline overall.
+/// The learning rate of every tuned baseline at one horizon, chosen on its grid by held-out (meta-validation)
+/// accuracy at the end of a run of that many steps (ties go to the smaller learning rate), and the baselines
+/// ranked by that accuracy, best first.
 public struct PipelineTuning: Sendable {
-    /// Meta-validation accuracy of every grid point, in grid order, per baseline.
+    /// Held-out accuracy of every grid point, in grid order, per baseline.
     public var grid: [PipelineBaseline: [(learningRate: Double, accuracy: Double?)]]
     public var learningRates: [PipelineBaseline: Double]
     public var best: PipelineBaseline
     /// Grid size per baseline, to tell a choice at the grid's smallest or largest learning rate.
     var gridSizes: [PipelineBaseline: Int] = [:]
     var chosenIndices: [PipelineBaseline: Int] = [:]
+    /// The tuned baselines, best held-out accuracy first.
+    public var ranking: [PipelineBaseline] = []
+    /// The steps of the tuning runs: the horizon the choice is for.
+    public var steps: Int = 0
 
     /// The choice is the grid's first or last point: the true optimum may lie outside the grid.
     public func isAtGridEdge(_ baseline: PipelineBaseline) -> Bool {
@@ -19,32 +24,60 @@ public struct PipelineTuning: Sendable {
         return index == 0 || index == count - 1
     }
 
-    /// Reads the tuning runs' metrics (rank 0) and broadcasts the choices.
-    static func choose(plan: PipelinePlan, communicator: any Communicator) throws -> PipelineTuning {
+    /// Reads the tuning runs' final held-out accuracies (rank 0), gives every rank the same numbers, and
+    /// chooses.
+    static func choose(stages: [(baseline: PipelineBaseline, learningRate: Double, stage: PipelineStage)], steps: Int,
+                       communicator: any Communicator) throws -> PipelineTuning {
+        let accuracies = try heldOutAccuracies(stages.map(\.stage), communicator: communicator)
         var grid: [PipelineBaseline: [(learningRate: Double, accuracy: Double?)]] = [:]
-        if communicator.isRoot {
-            for (baseline, learningRate, stage) in plan.tuningStages {
-                let metrics = try StageMetrics(folder: stage.folder)
-                grid[baseline, default: []].append((learningRate, metrics.final("validation_accuracy")))
-            }
+        var order: [PipelineBaseline] = []
+        for (item, accuracy) in zip(stages, accuracies) {
+            if grid[item.baseline] == nil { order.append(item.baseline) }
+            grid[item.baseline, default: []].append((item.learningRate, accuracy))
         }
-        var learningRates: [PipelineBaseline: Double] = [:]
-        var gridSizes: [PipelineBaseline: Int] = [:], chosenIndices: [PipelineBaseline: Int] = [:]
-        var bestIndex = 0, bestAccuracy = -Double.infinity
-        for (b, baseline) in plan.baselines.enumerated() {
-            let lrs = plan.configuration.learningRateGrids[baseline.optimizer] ?? []
+        var tuning = PipelineTuning(grid: grid, learningRates: [:], best: order[0], steps: steps)
+        var scores: [PipelineBaseline: Double] = [:]
+        for baseline in order {
+            let points = grid[baseline] ?? []
             var chosen = 0
-            if communicator.isRoot, let points = grid[baseline] {
-                for (i, point) in points.enumerated() where (point.accuracy ?? -1) > (points[chosen].accuracy ?? -1) { chosen = i }
-                if let accuracy = points[chosen].accuracy, accuracy > bestAccuracy { bestAccuracy = accuracy; bestIndex = b }
-            }
-            chosen = Int(try communicator.broadcast(UInt64(chosen), root: 0))
-            learningRates[baseline] = lrs[chosen]
-            gridSizes[baseline] = lrs.count
-            chosenIndices[baseline] = chosen
+            for (i, point) in points.enumerated() where (point.accuracy ?? -1) > (points[chosen].accuracy ?? -1) { chosen = i }
+            tuning.learningRates[baseline] = points[chosen].learningRate
+            tuning.gridSizes[baseline] = points.count
+            tuning.chosenIndices[baseline] = chosen
+            scores[baseline] = points[chosen].accuracy ?? -1
         }
-        bestIndex = Int(try communicator.broadcast(UInt64(bestIndex), root: 0))
-        return PipelineTuning(grid: grid, learningRates: learningRates, best: plan.baselines[bestIndex], gridSizes: gridSizes,
-                              chosenIndices: chosenIndices)
+        // Stable: equal accuracies keep the configuration's order.
+        tuning.ranking = order.enumerated().sorted { a, b in
+            let (x, y) = (scores[a.element] ?? -1, scores[b.element] ?? -1)
+            return x != y ? x > y : a.offset < b.offset
+        }.map(\.element)
+        tuning.best = tuning.ranking[0]
+        return tuning
+    }
+
+    /// The final held-out accuracy of each stage (nil when missing or not finite), read by rank 0 and
+    /// broadcast bit for bit, so every rank makes the same choices.
+    static func heldOutAccuracies(_ stages: [PipelineStage], communicator: any Communicator) throws -> [Double?] {
+        try stages.map { stage in
+            let value = communicator.isRoot ? (try StageMetrics(folder: stage.folder).final("validation_accuracy") ?? .nan) : .nan
+            let shared = Double(bitPattern: try communicator.broadcast(value.bitPattern, root: 0))
+            return shared.isFinite ? shared : nil
+        }
+    }
+}
+
+/// The schedule oracle's search: every configuration's held-out accuracy and the one selected.
+public struct OracleSearch: Sendable {
+    public var schedules: [OracleSchedule]
+    public var accuracies: [Double?]
+    public var chosen: Int
+
+    public var selected: OracleSchedule { schedules[chosen] }
+
+    static func choose(_ stages: [(schedule: OracleSchedule, stage: PipelineStage)], communicator: any Communicator) throws -> OracleSearch {
+        let accuracies = try PipelineTuning.heldOutAccuracies(stages.map(\.stage), communicator: communicator)
+        var chosen = 0
+        for (i, accuracy) in accuracies.enumerated() where (accuracy ?? -1) > (accuracies[chosen] ?? -1) { chosen = i }
+        return OracleSearch(schedules: stages.map(\.schedule), accuracies: accuracies, chosen: chosen)
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
 
 /// A line chart rendered as a self-contained SVG document: several named series over a shared x axis, axis
-/// ticks at round numbers, a legend, optional log scale on y. Reports embed these inline in HTML and link them
+/// ticks at round numbers, a legend, optional log scale on y, and an optional shaded band per series (a 95%
+/// interval over seeds around a mean curve). Reports embed these inline in HTML and link them
 /// from Markdown, so the plots need no plotting library and no network.
 public struct LinePlot: Sendable {
     public struct Series: Sendable {
@@ -9,11 +10,18 @@ public struct LinePlot: Sendable {
         public var points: [(x: Double, y: Double)]
         /// Dashed lines tell baselines from learned optimizers at a glance.
         public var dashed: Bool
-        public init(name: String, points: [(x: Double, y: Double)], dashed: Bool = false) {
+        /// A shaded region from `low` to `high` at each x, drawn under the line in its colour (empty: none).
+        public var band: [(x: Double, low: Double, high: Double)]
+        public init(name: String, points: [(x: Double, y: Double)], dashed: Bool = false,
+                    band: [(x: Double, low: Double, high: Double)] = []) {
             self.name = name
             self.points = points
             self.dashed = dashed
+            self.band = band
         }
+
+        /// The band's finite corners, as points, so the axes cover them.
+        var bandPoints: [(x: Double, y: Double)] { band.flatMap { [($0.x, $0.low), ($0.x, $0.high)] } }
     }
 
     public var title: String
@@ -37,7 +45,7 @@ public struct LinePlot: Sendable {
 
     /// The SVG document.
     public func svg() -> String {
-        let finite = series.flatMap { $0.points }.filter { $0.x.isFinite && $0.y.isFinite && (!logY || $0.y > 0) }
+        let finite = series.flatMap { $0.points + $0.bandPoints }.filter { $0.x.isFinite && $0.y.isFinite && (!logY || $0.y > 0) }
         // Margins sized to the longest tick label and series name, so nothing is clipped; the canvas widens
         // rather than squeezing the plot area below 320 px.
         let yTicks = finite.isEmpty ? [] : Self.yTicks(finite.map(\.y).min()!, finite.map(\.y).max()!, log: logY)
@@ -82,6 +90,13 @@ public struct LinePlot: Sendable {
         out += "<text x=\"\(fmt(left + plotWidth / 2))\" y=\"\(fmt(height - 10))\" text-anchor=\"middle\">\(xmlEscape(xLabel))</text>\n"
         out += "<text transform=\"translate(14 \(fmt(top + plotHeight / 2))) rotate(-90)\" text-anchor=\"middle\">\(xmlEscape(yLabel + (logY ? " (log)" : "")))</text>\n"
 
+        // Bands first, so every line stays visible on top of them.
+        for (index, line) in series.enumerated() {
+            let band = line.band.filter { $0.x.isFinite && $0.low.isFinite && $0.high.isFinite && (!logY || $0.low > 0) }
+            guard band.count > 1 else { continue }
+            let outline = band.map { "\(fmt(px($0.x))),\(fmt(py($0.high)))" } + band.reversed().map { "\(fmt(px($0.x))),\(fmt(py($0.low)))" }
+            out += "<polygon fill=\"\(Self.palette[index % Self.palette.count])\" fill-opacity=\"0.18\" stroke=\"none\" points=\"\(outline.joined(separator: " "))\"/>\n"
+        }
         // Series and legend.
         for (index, line) in series.enumerated() {
             let colour = Self.palette[index % Self.palette.count]

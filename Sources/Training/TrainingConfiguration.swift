@@ -27,9 +27,15 @@ public struct TrainingConfiguration: YAMLConfiguration, Equatable, Sendable {
     /// untrained L3RS, which is normalised Adam with λ0 = learningRate.
     public var l3rsWeights: String = ""
     public var learningRate: Double = 1e-3
-    /// constant, cosine or warmup-cosine.
+    /// constant, cosine, warmup-cosine or linear.
     public var schedule: String = "constant"
     public var warmupSteps: Int = 0
+    /// Per-layer-group learning-rate multipliers (groups of `LayerGroups`: first-conv, conv, hidden, head),
+    /// on top of headLearningRateMultiplier; a group not named keeps 1.
+    public var groupMultipliers: [String: Double] = [:]
+    /// Per-layer-group decay shapes (constant, cosine, linear), each after the run's warm-up of `warmupSteps`
+    /// and over `steps`; a group not named follows `schedule`. The pipeline's schedule oracle writes these.
+    public var groupSchedules: [String: String] = [:]
     /// Learning-rate multiplier of the classification head.
     public var headLearningRateMultiplier: Double = 1
     public var weightDecay: Double = 0
@@ -72,6 +78,11 @@ public struct TrainingConfiguration: YAMLConfiguration, Equatable, Sendable {
     /// Evaluate on only the first N images of the evaluation split; 0 (the default) evaluates on all of it.
     /// For quick checks (the test suite's pipeline), never for reported numbers.
     public var evaluationLimit: Int = 0
+    /// N > 0: the evaluations every `evalEvery` steps (and at the last step) use only the first N images of the
+    /// evaluation split and are logged as curve_loss/curve_accuracy; the last step is also evaluated on the
+    /// whole split (test_accuracy). A cheap accuracy curve with exact final numbers. 0: every evaluation uses
+    /// the whole split.
+    public var curveEvaluationLimit: Int = 0
 
     public init() {}
 
@@ -80,7 +91,7 @@ public struct TrainingConfiguration: YAMLConfiguration, Equatable, Sendable {
         case schedule, warmupSteps, headLearningRateMultiplier, weightDecay, clipNorm, globalBatch, steps
         case evalEvery, checkpointEvery, hashEvery, onHashMismatch, bucketElements, progressSeconds, seed, augment
         case resize, keepCheckpoints, allowReshard, evaluationSplit, validationFraction, validationSeed
-        case evaluationLimit
+        case evaluationLimit, groupMultipliers, groupSchedules, curveEvaluationLimit
     }
 
     public static var yamlKeys: [String] { CodingKeys.allCases.map(\.rawValue) }
@@ -101,6 +112,8 @@ public struct TrainingConfiguration: YAMLConfiguration, Equatable, Sendable {
         try c.read(.resize, &resize); try c.read(.keepCheckpoints, &keepCheckpoints); try c.read(.allowReshard, &allowReshard)
         try c.read(.evaluationSplit, &evaluationSplit); try c.read(.validationFraction, &validationFraction)
         try c.read(.validationSeed, &validationSeed); try c.read(.evaluationLimit, &evaluationLimit)
+        try c.read(.groupMultipliers, &groupMultipliers); try c.read(.groupSchedules, &groupSchedules)
+        try c.read(.curveEvaluationLimit, &curveEvaluationLimit)
     }
 
     /// Every inconsistency, found before any work starts.
@@ -128,6 +141,9 @@ public struct TrainingConfiguration: YAMLConfiguration, Equatable, Sendable {
             if weightDecay != 0 { problems.append("optimizer l3rs has no weight decay: weightDecay must be 0") }
             if clipNorm != 0 { problems.append("optimizer l3rs normalises its directions: clipNorm must be 0") }
             if !freeze.isEmpty { problems.append("optimizer l3rs updates every layer: freeze must be empty") }
+            if !groupMultipliers.isEmpty || !groupSchedules.isEmpty {
+                problems.append("optimizer l3rs sets per-layer step sizes: groupMultipliers and groupSchedules must be empty")
+            }
         } else if !l3rsWeights.isEmpty {
             problems.append("l3rsWeights is for optimizer l3rs, but optimizer is '\(optimizer)'")
         }
@@ -137,8 +153,26 @@ public struct TrainingConfiguration: YAMLConfiguration, Equatable, Sendable {
         if !(validationFraction > 0 && validationFraction < 1) {
             problems.append("validationFraction must be in (0, 1), got \(validationFraction)")
         }
+        for (group, multiplier) in groupMultipliers.sorted(by: { $0.key < $1.key }) {
+            if !LayerGroups.names.contains(group) {
+                problems.append("groupMultipliers: unknown layer group '\(group)'; known: \(LayerGroups.names.joined(separator: ", "))")
+            }
+            if !(multiplier >= 0 && multiplier.isFinite) { problems.append("groupMultipliers.\(group) must be finite and >= 0, got \(multiplier)") }
+        }
+        for (group, shape) in groupSchedules.sorted(by: { $0.key < $1.key }) {
+            if !LayerGroups.names.contains(group) {
+                problems.append("groupSchedules: unknown layer group '\(group)'; known: \(LayerGroups.names.joined(separator: ", "))")
+            }
+            if !Self.groupDecayShapes.contains(shape) {
+                problems.append("groupSchedules.\(group) must be one of \(Self.groupDecayShapes.joined(separator: ", ")), got '\(shape)'")
+            }
+        }
+        if curveEvaluationLimit < 0 { problems.append("curveEvaluationLimit must be >= 0 (0: curves on the whole split), got \(curveEvaluationLimit)") }
         if evaluationLimit < 0 { problems.append("evaluationLimit must be >= 0 (0: the whole split), got \(evaluationLimit)") }
         if head == "keep" && weights.isEmpty { problems.append("head: keep needs pretrained weights (set weights)") }
         guard problems.isEmpty else { throw ConfigurationError.invalid(problems) }
     }
+
+    /// The decay shapes a layer group's schedule may name.
+    public static let groupDecayShapes = ["constant", "cosine", "linear"]
 }

@@ -67,6 +67,9 @@ public final class TrainingRun {
         // Evaluation numbers are logged under the split they come from, so a tuning run's numbers can never be
         // mistaken for test numbers.
         let evaluated = configuration.evaluationSplit
+        // The cheap accuracy curve: a fixed prefix of the evaluation split (configuration.curveEvaluationLimit).
+        let curveSet = configuration.curveEvaluationLimit > 0 && configuration.curveEvaluationLimit < testSet.count
+            ? testSet.subset(Array(0..<configuration.curveEvaluationLimit)) : (configuration.curveEvaluationLimit > 0 ? testSet : nil)
         let trainer = try DataParallelTrainer(configuration: configuration, communicator: communicator, model: model,
                                               trainSet: trainSet, testSet: testSet)
         let store = CheckpointStore(folder: runFolder.appendingPathComponent("checkpoints"), keep: configuration.keepCheckpoints)
@@ -137,9 +140,17 @@ public final class TrainingRun {
             ]
             let isLast = stats.step == configuration.steps
             if (configuration.evalEvery > 0 && stats.step % configuration.evalEvery == 0) || isLast {
-                let result = try trainer.evaluate()
-                lastEval = result
-                values += [("\(evaluated)_loss", result.loss), ("\(evaluated)_accuracy", result.accuracy)]
+                if let curveSet {
+                    communicator.enterPhase("curve evaluation after step \(stats.step)")
+                    let curve = try Evaluation.run(model: model, dataset: curveSet, communicator: communicator)
+                    lastEval = curve
+                    values += [("curve_loss", curve.loss), ("curve_accuracy", curve.accuracy)]
+                }
+                if curveSet == nil || isLast {
+                    let result = try trainer.evaluate()
+                    lastEval = result
+                    values += [("\(evaluated)_loss", result.loss), ("\(evaluated)_accuracy", result.accuracy)]
+                }
             }
             if stats.skipped { values.append(("skipped", 1)) }
             try metrics?.append(MetricsRecord(values))

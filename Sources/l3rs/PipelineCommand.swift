@@ -10,7 +10,7 @@ import Training
 struct PipelineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pipeline",
-        abstract: "Run the whole pipeline: pretrain another backbone, meta-train L3RS and its ablations, tune the baselines, evaluate every optimizer in every condition, write the report.",
+        abstract: "Run the whole pipeline: pretrain another backbone, meta-train L3RS and its ablations, tune the baselines at every horizon, search the schedule oracle, evaluate every arm over seeds in every condition, write the report (report.md, report.html, report.json).",
         discussion: """
         Without --config it runs the embedded default (jobs/configs/pipeline-default.yaml). Every stage is a run \
         folder under RUNS/NAME/; report.md, report.html and plots/ are written there at the end.

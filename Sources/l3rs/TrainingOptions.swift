@@ -12,7 +12,7 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "With --optimizer l3rs: the learned optimizer (l3rs.safetensors of a meta-train run); without it, the untrained L3RS (normalised Adam at λ0 = learning rate).")
     var l3rsWeights: String?
     @Option(help: "Base learning rate.") var learningRate: Double?
-    @Option(help: "constant, cosine, warmup-cosine.") var schedule: String?
+    @Option(help: "constant, cosine, warmup-cosine, linear.") var schedule: String?
     @Option(help: "Linear warm-up steps.") var warmupSteps: Int?
     @Option(help: "Learning-rate multiplier of the classification head.") var headLearningRateMultiplier: Double?
     @Option(help: "Weight decay.") var weightDecay: Double?

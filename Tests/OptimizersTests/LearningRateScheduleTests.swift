@@ -53,4 +53,24 @@ final class LearningRateScheduleTests: XCTestCase {
         XCTAssertEqual(try configuration.makeSchedule(),
                        .warmupCosine(warmupSteps: 5, totalSteps: 50, finalFraction: 0.1))
     }
+
+    /// Linear decay against its closed form 1 − (1 − f)·(k − W)/(T − W), after a linear warm-up.
+    func testLinearDecayMatchesItsClosedForm() throws {
+        let (warmup, total, final) = (4, 24, 0.2)
+        let schedule = LearningRateSchedule(warmupSteps: warmup, decay: .linear(totalSteps: total, finalFraction: final))
+        for step in 0...40 {
+            let expected: Double
+            if step < warmup { expected = Double(step + 1) / Double(warmup) }
+            else { expected = 1 - (1 - final) * min(1, Double(step - warmup) / Double(total - warmup)) }
+            XCTAssertEqual(schedule.multiplier(atStep: step), expected, accuracy: 1e-15, "step \(step)")
+        }
+        XCTAssertEqual(LearningRateSchedule.linear(totalSteps: 10).multiplier(atStep: 5), 0.5, accuracy: 1e-15)
+        XCTAssertEqual(LearningRateSchedule.linear(totalSteps: 10).multiplier(atStep: 10), 0)
+        var configuration = OptimizerConfiguration(optimizer: .adam, learningRate: 1e-3, schedule: .linear, warmupSteps: 2,
+                                                   totalSteps: 12)
+        XCTAssertEqual(try configuration.makeSchedule(),
+                       LearningRateSchedule(warmupSteps: 2, decay: .linear(totalSteps: 12, finalFraction: 0)))
+        configuration.warmupSteps = 13
+        XCTAssertThrowsError(try configuration.makeSchedule(), "warm-up longer than the run")
+    }
 }

@@ -9,7 +9,7 @@ final class OptimizerConfigurationTests: XCTestCase {
             XCTAssertEqual(try OptimizerKind(parsing: name).rawValue, name)
         }
         XCTAssertEqual(try OptimizerKind(parsing: "  AdamW\n"), .adamw)
-        XCTAssertEqual(ScheduleKind.validNames, ["constant", "cosine", "warmup-cosine"])
+        XCTAssertEqual(ScheduleKind.validNames, ["constant", "cosine", "warmup-cosine", "linear"])
         XCTAssertEqual(try ScheduleKind(parsing: "Warmup-Cosine"), .warmupCosine)
     }
 
@@ -25,7 +25,7 @@ final class OptimizerConfigurationTests: XCTestCase {
     func testUnknownScheduleListsTheValidNames() {
         XCTAssertThrowsError(try ScheduleKind(parsing: "step")) { error in
             XCTAssertEqual("\(error)",
-                           "unknown learning-rate schedule 'step'; valid schedules: constant, cosine, warmup-cosine")
+                           "unknown learning-rate schedule 'step'; valid schedules: constant, cosine, warmup-cosine, linear")
         }
     }
 

@@ -77,4 +77,25 @@ final class ParameterGroupTests: XCTestCase {
         }
         XCTAssertEqual(effective, [1, -0.5, 0.5])
     }
+
+    /// A group with its own schedule steps at learningRate × schedule_g(k) × m_g; the others follow the
+    /// optimizer's schedule (reference: plain SGD computed by hand).
+    func testGroupScheduleOverridesTheOptimizerSchedule() throws {
+        let groups = [
+            ParameterGroup(name: "body", offset: 0, count: 1),
+            ParameterGroup(name: "head", offset: 1, count: 1, learningRateMultiplier: 3, schedule: .linear(totalSteps: 4)),
+        ]
+        var optimizer = try HandDesignedOptimizer(rule: OptimizerKind.sgd.makeRule(), parameterCount: 2, groups: groups,
+                                                  learningRate: 0.1, schedule: .cosine(totalSteps: 4))
+        var parameters: [Float] = [0, 0]
+        var expected: [Double] = [0, 0]
+        for step in 0..<4 {
+            optimizer.step(parameters: &parameters, gradient: [1, 1])
+            expected[0] -= 0.1 * LearningRateSchedule.cosine(totalSteps: 4).multiplier(atStep: step)
+            expected[1] -= 0.1 * 3 * (1 - Double(step) / 4)
+        }
+        XCTAssertEqual(Double(parameters[0]), expected[0], accuracy: 1e-6)
+        XCTAssertEqual(Double(parameters[1]), expected[1], accuracy: 1e-6)
+        XCTAssertNotEqual(expected[0], expected[1] / 3, "the two schedules differ, so the test can tell them apart")
+    }
 }

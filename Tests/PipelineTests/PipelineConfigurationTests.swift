@@ -34,41 +34,111 @@ final class PipelineConfigurationTests: XCTestCase {
         c.evalEvery = 7
         c.ablations = ["nonsense"]
         c.learningRateGrids = ["adam": [1e-3]]
+        c.seeds = 0
+        c.schedules = ["constant", "step"]
+        c.oracleConfigurations = -1
+        c.longHorizons = [2, 2]
         XCTAssertThrowsError(try c.validate()) { error in
             let text = String(describing: error)
             XCTAssertTrue(text.contains("evalEvery"), text)
             XCTAssertTrue(text.contains("nonsense"), text)
             XCTAssertTrue(text.contains("momentum"), text)
+            XCTAssertTrue(text.contains("seeds must be at least 1"), text)
+            XCTAssertTrue(text.contains("schedules: unknown 'step'"), text)
+            XCTAssertTrue(text.contains("oracleConfigurations"), text)
+            XCTAssertTrue(text.contains("longHorizons must not repeat"), text)
         }
     }
 
-    /// The default plan is the protocol: 2 optimizers × 2 schedules × 2 head multipliers, grids of at least 5
-    /// learning rates, the five conditions, L3RS and three ablations; tuning never reads the test split.
-    func testDefaultPlanFollowsTheProtocol() throws {
-        let configuration = try DefaultPipelineConfiguration.load()
-        try configuration.validate()
+    /// A tuning of every baseline at `steps` that ranks them in configuration order.
+    func tuning(_ plan: PipelinePlan, steps: Int) -> PipelineTuning {
+        PipelineTuning(grid: [:], learningRates: Dictionary(uniqueKeysWithValues: plan.baselines.map { ($0, 1e-3) }),
+                       best: plan.baselines[0], ranking: plan.baselines, steps: steps)
+    }
+
+    /// The large plan is the full protocol: Adam, AdamW and SGD with momentum × constant, cosine and warm-up +
+    /// cosine × head multiplier ×1 and ×10, 7-point grids, the five conditions, L3RS and three ablations, 100
+    /// oracle configurations, 5 seeds; tuning never reads the test split and runs as long as the horizon.
+    func testLargePlanIsTheFullProtocol() throws {
+        let file = MPIRun.repositoryRoot.appendingPathComponent("jobs/configs/pipeline-large.yaml")
+        let configuration = try PipelineConfiguration.load(file: file.path)
         let plan = PipelinePlan(configuration)
-        XCTAssertEqual(plan.baselines.map(\.label), [
-            "adam-constant", "adam-constant-head10", "adam-cosine", "adam-cosine-head10",
-            "momentum-constant", "momentum-constant-head10", "momentum-cosine", "momentum-cosine-head10",
-        ])
-        for grid in configuration.learningRateGrids.values { XCTAssertGreaterThanOrEqual(grid.count, 5) }
+        XCTAssertEqual(plan.baselines.count, 18)
+        XCTAssertTrue(plan.baselines.map(\.label).contains("adamw-warmup-cosine-head10"))
+        for grid in configuration.learningRateGrids.values { XCTAssertGreaterThanOrEqual(grid.count, 7) }
         XCTAssertEqual(plan.conditions.map(\.name), ["seen", "unseen", "horizon-2x", "horizon-4x", "another-init"])
         XCTAssertEqual(plan.metaTrainingStages.map(\.label), ["l3rs", "l3rs-lambda-only", "l3rs-mu-only", "l3rs-embedding-free"])
+        XCTAssertGreaterThanOrEqual(configuration.oracleConfigurations, 100)
+        XCTAssertGreaterThanOrEqual(configuration.seeds, 5)
         for (_, _, stage) in plan.tuningStages {
             guard case let .training(t) = stage.kind else { return XCTFail("tuning stage \(stage.id) is not a fine-tune") }
             XCTAssertEqual(t.evaluationSplit, "validation", stage.id)
             XCTAssertEqual(t.validationFraction, configuration.validationFraction)
+            XCTAssertEqual(t.steps, configuration.horizon, "tuned at the horizon it is compared at")
         }
-        let chosen = Dictionary(uniqueKeysWithValues: plan.baselines.map { ($0, 1e-3) })
-        let evaluation = plan.evaluationStages(chosen: chosen, best: plan.baselines[2])
-        let longHorizon = evaluation.filter { $0.condition.name == "horizon-4x" }.map(\.optimizer)
-        XCTAssertEqual(longHorizon, ["l3rs", "adam-cosine"])
-        for item in evaluation {
-            guard case let .training(t) = item.stage.kind else { return XCTFail("not a fine-tune") }
+    }
+
+    /// Stage counts of the default and large plans, from seeds, baselines, grids, horizons and the oracle
+    /// (the README's time estimate is built on these numbers).
+    func testStageCountsFollowSeedsBaselinesAndTheOracle() throws {
+        let defaults = try DefaultPipelineConfiguration.load()
+        try defaults.validate()
+        let plan = PipelinePlan(defaults)
+        let atHorizon = tuning(plan, steps: defaults.horizon)
+        XCTAssertEqual(plan.tuningStages.count, 4 * 3, "2 optimizers × 2 schedules × 3 learning rates")
+        XCTAssertEqual(plan.tuningStages(steps: 200, baselines: plan.evaluatedBaselines(atHorizon)).count, 3, "the best baseline again at 2H")
+        XCTAssertEqual(plan.oracleStages(atHorizon).count, 10)
+        let tunings = Dictionary(uniqueKeysWithValues: plan.horizons.map { ($0, tuning(plan, steps: $0)) })
+        let oracle = plan.oracleStages(atHorizon)[3].schedule
+        let runs = plan.evaluationStages(tuning: tunings, oracle: oracle)
+        // seen: l3rs, best baseline, oracle; unseen, horizon-2x, another-init: l3rs, best baseline; 5 seeds each.
+        XCTAssertEqual(runs.count, (3 + 2 + 2 + 2) * 5)
+        XCTAssertEqual(Set(runs.filter { $0.condition.name == "seen" }.map(\.arm)), ["l3rs", "adam-constant", "oracle"])
+        XCTAssertEqual(Set(runs.map(\.stage.id)).count, runs.count, "every run has its own folder")
+        for run in runs {
+            guard case let .training(t) = run.stage.kind else { return XCTFail("not a fine-tune") }
             XCTAssertEqual(t.evaluationSplit, "test")
-            XCTAssertEqual(t.steps, item.condition.steps)
+            XCTAssertEqual(t.steps, run.condition.steps)
+            XCTAssertEqual(t.seed, defaults.seed + UInt64(run.seed), "seed k changes head and data order")
+            XCTAssertEqual(t.validationSeed, defaults.seed, "the held-out split never moves")
+            XCTAssertEqual(t.curveEvaluationLimit, defaults.curveImages)
+            XCTAssertEqual(t.evalEvery, defaults.evalEvery)
+            if run.kind == .oracle {
+                XCTAssertEqual(t.groupMultipliers, oracle.multipliers)
+                XCTAssertEqual(t.groupSchedules, oracle.shapes)
+                XCTAssertEqual(t.learningRate, oracle.learningRate)
+            }
+            try t.validate()
         }
+
+        let large = PipelinePlan(try PipelineConfiguration.load(file: MPIRun.repositoryRoot.appendingPathComponent("jobs/configs/pipeline-large.yaml").path))
+        let largeTuning = Dictionary(uniqueKeysWithValues: large.horizons.map { ($0, tuning(large, steps: $0)) })
+        XCTAssertEqual(large.tuningStages.count, 18 * 7)
+        XCTAssertEqual(large.horizons.dropFirst().reduce(0) { $0 + large.tuningStages(steps: $1, baselines: large.evaluatedBaselines(largeTuning[200]!)).count }, 2 * 3 * 7)
+        // seen: l3rs + 3 ablations + 3 baselines + oracle; unseen, another-init: 4 learned + 3 baselines; long: l3rs + 3.
+        XCTAssertEqual(large.evaluationStages(tuning: largeTuning, oracle: oracle).count, (8 + 7 + 4 + 4 + 7) * 5)
+    }
+
+    /// The oracle's search: seeded (the same list every time), configuration 0 is the best baseline itself,
+    /// the rest stay in their documented ranges and differ.
+    func testOracleSearchIsSeededStartsAtTheBaselineAndStaysInRange() throws {
+        let baseline = PipelineBaseline(optimizer: "adam", schedule: "warmup-cosine", headMultiplier: 10)
+        let list = ScheduleOracle.schedules(count: 100, seed: 4, horizon: 100, baseline: baseline, learningRate: 0.01, warmupSteps: 10)
+        XCTAssertEqual(list.count, 100)
+        XCTAssertEqual(list, ScheduleOracle.schedules(count: 100, seed: 4, horizon: 100, baseline: baseline, learningRate: 0.01, warmupSteps: 10))
+        XCTAssertNotEqual(list, ScheduleOracle.schedules(count: 100, seed: 5, horizon: 100, baseline: baseline, learningRate: 0.01, warmupSteps: 10))
+        XCTAssertEqual(list[0], OracleSchedule(learningRate: 0.01, warmupSteps: 10,
+                                               multipliers: ["first-conv": 1, "conv": 1, "hidden": 1, "head": 10],
+                                               shapes: ["first-conv": "cosine", "conv": "cosine", "hidden": "cosine", "head": "cosine"]))
+        for schedule in list.dropFirst() {
+            XCTAssertTrue(schedule.learningRate >= 0.01 / 3.3 && schedule.learningRate <= 0.01 * 3.3, "\(schedule.learningRate)")
+            XCTAssertTrue([0, 5, 10, 20].contains(schedule.warmupSteps))
+            XCTAssertEqual(Set(schedule.multipliers.keys), Set(LayerGroups.names))
+            XCTAssertTrue(schedule.multipliers.values.allSatisfy { $0 >= 0.1 && $0 <= 10 })
+        }
+        XCTAssertEqual(Set(list.flatMap { $0.shapes.values }), ["constant", "cosine", "linear"])
+        XCTAssertGreaterThan(Set(list.map(\.warmupSteps)).count, 2)
+        XCTAssertTrue(ScheduleOracle.schedules(count: 0, seed: 4, horizon: 100, baseline: baseline, learningRate: 0.01, warmupSteps: 10).isEmpty)
     }
 
     /// The meta-objective settings reach every meta-training stage; invalid ones are rejected up front.

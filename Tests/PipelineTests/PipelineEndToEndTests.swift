@@ -8,7 +8,8 @@ import XCTest
 /// A tiny pipeline end to end under `mpirun -np 2`, as `make demo` runs the real one: stopped mid-way by a
 /// (simulated) SIGTERM, refused without --resume, resumed with complete stages skipped and the interrupted
 /// one continued from its checkpoint, and its report complete: every section, Markdown tables that parse,
-/// well-formed SVG and XHTML, numbers equal to the runs' metrics.
+/// well-formed SVG and XHTML with interval bands, report.json with every condition's verdict, numbers equal
+/// to the runs' metrics.
 final class PipelineEndToEndTests: XCTestCase {
     var runs: URL!
 
@@ -25,7 +26,7 @@ final class PipelineEndToEndTests: XCTestCase {
 
     /// Every stage kind and code path on the smallest data and step counts: scikit-learn's 8×8 digits resized
     /// (seen), the 5,000 MNIST digits (unseen), one ablation, two baselines with two-point grids, all four
-    /// kinds of condition, 200 evaluation images.
+    /// kinds of condition, 200 evaluation images, curves on 100 of them, two seeds, a two-configuration oracle.
     static let tinyConfiguration = """
     name: tiny
     seenData: digits
@@ -49,7 +50,11 @@ final class PipelineEndToEndTests: XCTestCase {
     learningRateGrids:
       adam: [0.0003, 0.003]
       momentum: [0.003, 0.03]
-    tuningSteps: 2
+    seeds: 2
+    curveImages: 100
+    bootstrapResamples: 50
+    evaluatedBaselines: 1
+    oracleConfigurations: 2
     """
 
     func pipeline(_ extra: [String] = []) throws -> LaunchResult {
@@ -57,7 +62,7 @@ final class PipelineEndToEndTests: XCTestCase {
         try Data(Self.tinyConfiguration.utf8).write(to: config)
         return try MPIRun.launch(ranks: 2, [MPIRun.l3rsExecutable, "pipeline", "--config", config.path,
                                             "--runs-directory", runs.path, "--data-directory", MPIRun.dataDirectory] + extra,
-                                 timeout: 300)
+                                 timeout: 600)
     }
 
     func modified(_ path: String) throws -> Date {
@@ -91,15 +96,15 @@ final class PipelineEndToEndTests: XCTestCase {
 
     func checkReport(_ folder: URL) throws {
         let markdown = try String(contentsOf: folder.appendingPathComponent("report.md"), encoding: .utf8)
-        for section in ["Verdict", "Test accuracy at fixed steps", "Steps to reach the best baseline's final accuracy",
-                        "Learning-rate tuning", "Wall time", "Loss and accuracy curves", "λ and μ per layer over time",
+        for section in ["Verdict", "Speed-up over the strongest baseline", "Accuracy curves", "Final test accuracy",
+                        "Learning-rate tuning", "Schedule oracle", "Wall time", "Training loss", "λ and μ per layer over time",
                         "Meta-training"] {
             XCTAssertTrue(markdown.contains("\n## \(section)\n"), "report.md lacks the section \(section)")
         }
 
         // Markdown tables: a header, a separator of the same width, rows of the same width.
         let tables = markdownTables(markdown)
-        XCTAssertEqual(tables.count, 4, "fixed-step accuracy, steps to reach, tuning grid, wall time")
+        XCTAssertEqual(tables.count, 5, "speed-ups, final accuracy, tuning grids, oracle, wall time")
         for table in tables {
             XCTAssertGreaterThanOrEqual(table.count, 3, "a table has a header, a separator and rows")
             let width = table[0].count
@@ -107,29 +112,63 @@ final class PipelineEndToEndTests: XCTestCase {
             for row in table { XCTAssertEqual(row.count, width, "row \(row) in a table of \(width) columns") }
         }
 
-        // Numbers come from the runs' own metrics: l3rs on seen data at step H.
-        let accuracy = try XCTUnwrap(tables.first { $0[0].first == "optimizer" })
+        // An evaluation run logs its curve on the subset every evalEvery steps and the whole split at the end.
+        func records(_ path: String) throws -> [[String: Any]] {
+            try String(contentsOf: folder.appendingPathComponent(path), encoding: .utf8).split(separator: "\n").compactMap {
+                try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }
+        }
+        let seed0 = try records("eval-seen/l3rs/seed-0/metrics.jsonl")
+        XCTAssertEqual(seed0.filter { $0["curve_accuracy"] != nil }.compactMap { ($0["step"] as? NSNumber)?.intValue }, [2, 4])
+        XCTAssertEqual(seed0.filter { $0["test_accuracy"] != nil }.compactMap { ($0["step"] as? NSNumber)?.intValue }, [4])
+        XCTAssertEqual(try records("eval-seen/l3rs/seed-1/metrics.jsonl").count, 4, "a second seed")
+
+        // Numbers come from the runs' own metrics: L3RS's mean final test accuracy over its two seeds.
+        let finals = try (0..<2).map { k in
+            try XCTUnwrap((try records("eval-seen/l3rs/seed-\(k)/metrics.jsonl").last?["test_accuracy"] as? NSNumber)?.doubleValue)
+        }
+        let mean = (finals[0] + finals[1]) / 2
+        let accuracy = try XCTUnwrap(tables.first { $0[0].first == "arm" })
         let l3rsRow = try XCTUnwrap(accuracy.first { $0.first == "l3rs" })
         let column = try XCTUnwrap(accuracy[0].firstIndex(of: "seen @4"))
-        let metrics = try String(contentsOf: folder.appendingPathComponent("eval-seen/l3rs/metrics.jsonl"), encoding: .utf8)
-        let last = try XCTUnwrap(metrics.split(separator: "\n").compactMap {
-            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
-        }.last { ($0["step"] as? NSNumber)?.intValue == 4 })
-        let value = try XCTUnwrap((last["test_accuracy"] as? NSNumber)?.doubleValue)
-        XCTAssertEqual(l3rsRow[column], String(format: "%.2f%%", 100 * value))
+        XCTAssertTrue(l3rsRow[column].hasPrefix(String(format: "%.2f%% [", 100 * mean)), l3rsRow[column])
+
+        // report.json: every condition with its strongest baseline, speed-up, interval and verdict; the oracle's on
+        // the seen data; per-arm final accuracy equal to the metrics' mean.
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("report.json"))) as? [String: Any])
+        XCTAssertEqual(json["seeds"] as? Int, 2)
+        let conditions = try XCTUnwrap(json["conditions"] as? [String: [String: Any]])
+        XCTAssertEqual(Set(conditions.keys), ["seen", "unseen", "horizon-2x", "another-init"])
+        for (name, condition) in conditions {
+            XCTAssertNotNil(condition["best_baseline"] as? String, name)
+            let (speedup, low, high) = try (XCTUnwrap(condition["speedup"] as? Double, name), XCTUnwrap(condition["speedup_low"] as? Double, name),
+                                            XCTUnwrap(condition["speedup_high"] as? Double, name))
+            XCTAssertTrue(speedup > 0 && low <= high, "\(name): \(speedup) [\(low), \(high)]")
+            XCTAssertTrue(["faster", "tie", "slower"].contains(try XCTUnwrap(condition["verdict"] as? String)), name)
+            let arms = try XCTUnwrap(condition["arms"] as? [String: [String: Any]], name)
+            XCTAssertNotNil(arms["l3rs"]?["final_accuracy_low"] as? Double, name)
+            XCTAssertEqual(arms.values.compactMap { $0["kind"] as? String }.filter { $0 == "baseline" }.count, 1, name)
+            XCTAssertEqual(condition["oracle_speedup"] != nil, name == "seen", "the oracle runs on the seen data only")
+        }
+        let seen = try XCTUnwrap(conditions["seen"])
+        XCTAssertNotNil(seen["oracle_speedup_low"] as? Double)
+        XCTAssertEqual(try XCTUnwrap((seen["arms"] as? [String: [String: Any]])?["l3rs"]?["final_accuracy"] as? Double), mean, accuracy: 1e-12)
+        XCTAssertNotNil((seen["arms"] as? [String: [String: Any]])?["l3rs-lambda-only"], "the ablation is an arm where configured")
 
         // Plots: every linked SVG exists and is well-formed; the HTML is one well-formed page with them inline.
         let plots = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("plots").path).sorted()
-        XCTAssertGreaterThanOrEqual(plots.count, 2 * 4 + 1 + 3 + 1, "loss and accuracy per condition, λ, μ per base, meta-training")
+        XCTAssertGreaterThanOrEqual(plots.count, 2 * 4 + 1 + 3 + 1, "accuracy and loss per condition, λ, μ per base, meta-training")
         for plot in plots {
             XCTAssertTrue(markdown.contains("(plots/\(plot))"), "report.md links \(plot)")
             let svg = try String(contentsOf: folder.appendingPathComponent("plots/\(plot)"), encoding: .utf8)
             XCTAssertEqual(try wellFormedCounts(svg, plot)["svg"], 1)
         }
+        let seenPlot = try String(contentsOf: folder.appendingPathComponent("plots/accuracy-seen.svg"), encoding: .utf8)
+        XCTAssertGreaterThanOrEqual(try wellFormedCounts(seenPlot, "accuracy-seen.svg")["polygon"] ?? 0, 1, "interval bands over seeds")
         let html = try String(contentsOf: folder.appendingPathComponent("report.html"), encoding: .utf8)
         let counts = try wellFormedCounts(html, "report.html")
         XCTAssertEqual(counts["svg"], plots.count, "every plot inline")
-        XCTAssertEqual(counts["table"], 4)
+        XCTAssertEqual(counts["table"], 5)
         XCTAssertFalse(html.contains("src="), "self-contained: nothing loaded from elsewhere")
     }
 

@@ -35,6 +35,26 @@ final class PlotAndTableTests: XCTestCase {
         XCTAssertTrue(svg.contains("stroke-dasharray"))
     }
 
+    /// A band is one shaded polygon per series that has one, drawn before the lines, and the y axis widens to
+    /// cover it (the band reaches 0.2 while the line stays above 0.5).
+    func testBandsAreShadedPolygonsUnderTheLinesAndWidenTheAxis() {
+        let steps = stride(from: 10.0, through: 100, by: 10)
+        let plot = LinePlot(title: "accuracy", xLabel: "step", yLabel: "accuracy", series: [
+            .init(name: "adam", points: steps.map { ($0, 0.5 + $0 / 400) }, dashed: true,
+                  band: steps.map { ($0, 0.2 + $0 / 400, 0.6 + $0 / 400) }),
+            .init(name: "l3rs", points: steps.map { ($0, 0.55 + $0 / 400) }),
+        ])
+        let svg = plot.svg()
+        let counts = elementCounts(svg)
+        XCTAssertEqual(counts["polygon"], 1, "only the series with a band gets one")
+        XCTAssertEqual(counts["polyline"], 2)
+        XCTAssertLessThan(svg.range(of: "<polygon")!.lowerBound, svg.range(of: "<polyline")!.lowerBound, "band under the lines")
+        XCTAssertTrue(svg.contains(">0.4<"), "a y tick below the lines: the axis covers the band")
+        let plain = LinePlot(title: "accuracy", xLabel: "step", yLabel: "accuracy",
+                             series: [.init(name: "l3rs", points: steps.map { ($0, 0.55 + $0 / 400) })]).svg()
+        XCTAssertFalse(plain.contains(">0.4<"))
+    }
+
     func testEmptyPlotSaysNoData() {
         let svg = LinePlot(title: "t", xLabel: "x", yLabel: "y", series: []).svg()
         XCTAssertEqual(elementCounts(svg)["polyline"], nil)

@@ -1,6 +1,7 @@
 import Checkpoints
 import Foundation
 import Network
+import Optimizers
 import XCTest
 @testable import Training
 
@@ -17,6 +18,43 @@ final class ParameterGroupsAndWeightsTests: XCTestCase {
             XCTAssertEqual(group.appliesWeightDecay, entry.name.hasSuffix("weight"), entry.name)
         }
         XCTAssertEqual(groups.reduce(0) { $0 + $1.count }, model.parameterCount)
+    }
+
+    /// Layer groups by role from the layer table (ccexam MNIST: conv, conv, linear, head; an MLP has no
+    /// convolutions), and per-group multipliers and schedules reaching exactly the parameters of each group.
+    func testLayerGroupsByRoleCarryTheirMultipliersAndSchedules() throws {
+        let model = try ModelZoo.make(named: "ccexam-mnist", seed: 1)
+        XCTAssertEqual(LayerGroups.roles(of: model), ["first-conv", "first-conv", "conv", "conv", "hidden", "hidden", "head", "head"])
+        let mlp = try ModelZoo.make(named: "mlp", seed: 1)
+        XCTAssertEqual(Set(LayerGroups.roles(of: mlp)), ["hidden", "head"])
+        var configuration = TrainingConfiguration()
+        configuration.steps = 20
+        configuration.warmupSteps = 2
+        configuration.headLearningRateMultiplier = 10
+        configuration.groupMultipliers = ["first-conv": 0.5, "head": 2]
+        configuration.groupSchedules = ["conv": "linear", "head": "cosine"]
+        try configuration.validate()
+        let groups = try ParameterGroups.make(for: model, configuration: configuration)
+        XCTAssertEqual(groups.map(\.name), ["first-conv", "first-conv", "conv", "conv", "hidden", "hidden", "head", "head"],
+                       "weights and biases stay apart (weight decay), roles never merge")
+        for (group, entry) in zip(groups, model.parameters.entries) {
+            XCTAssertEqual(group.offset, entry.offset, entry.name)
+            switch group.name {
+            case "first-conv": XCTAssertEqual(group.learningRateMultiplier, 0.5); XCTAssertNil(group.schedule)
+            case "conv": XCTAssertEqual(group.schedule, LearningRateSchedule(warmupSteps: 2, decay: .linear(totalSteps: 20, finalFraction: 0)))
+            case "hidden": XCTAssertEqual(group.learningRateMultiplier, 1); XCTAssertNil(group.schedule)
+            default:
+                XCTAssertEqual(group.learningRateMultiplier, 20, "head multiplier × group multiplier")
+                XCTAssertEqual(group.schedule, .warmupCosine(warmupSteps: 2, totalSteps: 20))
+            }
+        }
+        configuration.groupMultipliers = ["decoder": 1]
+        configuration.groupSchedules = ["head": "step"]
+        XCTAssertThrowsError(try configuration.validate()) { error in
+            let text = String(describing: error)
+            XCTAssertTrue(text.contains("unknown layer group 'decoder'"), text)
+            XCTAssertTrue(text.contains("groupSchedules.head must be one of constant, cosine, linear, got 'step'"), text)
+        }
     }
 
     func testFreezePatternThatMatchesNothingIsAnError() throws {
