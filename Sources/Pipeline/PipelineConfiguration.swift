@@ -1,4 +1,5 @@
 import Foundation
+import MetaTraining
 import Optimizers
 import Training
 
@@ -65,6 +66,15 @@ public struct PipelineConfiguration: YAMLConfiguration, Equatable, Sendable {
     /// ρ of the meta-objective's ρ·mean(log(λ/λ0)²): anchors λ against truncated meta-training's
     /// short-horizon bias, which otherwise shrinks every step size (docs/design.md).
     public var stepSizePenalty: Double = 0.1
+    /// The meta-batch, horizon range, estimator and held-out validation of meta-training (the keys of the
+    /// same names in MetaTrainingConfiguration; `metaEstimator` is its `estimator`). The validation tasks
+    /// run `horizon` steps.
+    public var tasksPerMetaStep: Int = 1
+    public var minHorizon: Int = 0
+    public var maxHorizon: Int = 0
+    public var metaEstimator: MetaGradientEstimator = .truncatedBackprop
+    public var validateEvery: Int = 0
+    public var validationTasks: Int = 2
     /// Fraction of the seen data's training split held out for meta-validation: L3RS's meta-objective and the
     /// baselines' learning-rate choice use the same held-out images.
     public var validationFraction: Double = 0.1
@@ -104,6 +114,7 @@ public struct PipelineConfiguration: YAMLConfiguration, Equatable, Sendable {
         case validationFraction, ablations
         case ablationConditions, baselineOptimizers, schedules, headMultipliers, learningRateGrids
         case curveImages, seeds, bootstrapResamples, warmupFraction, weightDecays, evaluatedBaselines, oracleConfigurations
+        case tasksPerMetaStep, minHorizon, maxHorizon, metaEstimator, validateEvery, validationTasks
     }
 
     public static var yamlKeys: [String] { CodingKeys.allCases.map(\.rawValue) }
@@ -129,6 +140,9 @@ public struct PipelineConfiguration: YAMLConfiguration, Equatable, Sendable {
         try c.read(.warmupFraction, &warmupFraction); try c.read(.weightDecays, &weightDecays)
         try c.read(.evaluatedBaselines, &evaluatedBaselines)
         try c.read(.oracleConfigurations, &oracleConfigurations)
+        try c.read(.tasksPerMetaStep, &tasksPerMetaStep); try c.read(.minHorizon, &minHorizon)
+        try c.read(.maxHorizon, &maxHorizon); try c.read(.metaEstimator, &metaEstimator)
+        try c.read(.validateEvery, &validateEvery); try c.read(.validationTasks, &validationTasks)
     }
 
     /// The backbone's weights file: `weights` under `dataDirectory` unless it is an absolute path.
@@ -141,9 +155,7 @@ public struct PipelineConfiguration: YAMLConfiguration, Equatable, Sendable {
         var problems: [String] = []
         if name.isEmpty || name.contains("/") { problems.append("name must be a non-empty folder name, got '\(name)'") }
         if globalBatch < 1 { problems.append("globalBatch must be positive, got \(globalBatch)") }
-        if horizon < truncation || truncation < 1 {
-            problems.append("horizon (\(horizon)) must be at least the truncation (\(truncation)), which must be positive")
-        }
+        if truncation < 1 { problems.append("truncation must be positive, got \(truncation)") }
         if longHorizons.contains(where: { $0 < 2 }) { problems.append("longHorizons must be multiples of H of at least 2") }
         if Set(longHorizons).count != longHorizons.count { problems.append("longHorizons must not repeat a multiple, got \(longHorizons)") }
         if evalEvery < 1 || horizon % evalEvery != 0 {
@@ -193,6 +205,10 @@ public struct PipelineConfiguration: YAMLConfiguration, Equatable, Sendable {
         if !(baseLearningRate > 0 && baseLearningRate.isFinite) { problems.append("baseLearningRate must be positive, got \(baseLearningRate)") }
         if !(stepSizePenalty >= 0 && stepSizePenalty.isFinite) { problems.append("stepSizePenalty must be >= 0, got \(stepSizePenalty)") }
         if !initialPreferredLogit.isFinite { problems.append("initialPreferredLogit must be finite") }
+        // The meta-training keys are checked where they are defined, before any stage runs.
         guard problems.isEmpty else { throw ConfigurationError.invalid(problems) }
+        for (_, stage) in PipelinePlan(self).metaTrainingStages {
+            if case let .metaTraining(meta) = stage.kind { try meta.validate() }
+        }
     }
 }

@@ -116,6 +116,12 @@ public struct PipelinePlan: Sendable {
             m.metaLearningRate = configuration.metaLearningRate
             m.initialPreferredLogit = configuration.initialPreferredLogit
             m.stepSizePenalty = configuration.stepSizePenalty
+            m.tasksPerMetaStep = configuration.tasksPerMetaStep
+            m.minHorizon = configuration.minHorizon
+            m.maxHorizon = configuration.maxHorizon
+            m.estimator = configuration.metaEstimator
+            m.validateEvery = configuration.validateEvery
+            m.validationTasks = configuration.validationTasks
             m.variant = variant
             m.learnedOutputs = outputs
             m.seed = configuration.seed

@@ -16,9 +16,11 @@ final class PipelineConfigurationTests: XCTestCase {
         XCTAssertEqual(try PipelineConfiguration.load(file: file.path), try DefaultPipelineConfiguration.load())
     }
 
-    func testLargeConfigurationLoadsAndValidates() throws {
-        let file = MPIRun.repositoryRoot.appendingPathComponent("jobs/configs/pipeline-large.yaml")
-        try PipelineConfiguration.load(file: file.path).validate()
+    func testLargeAndWholeHorizonConfigurationsLoadAndValidate() throws {
+        for name in ["pipeline-large", "pipeline-whole"] {
+            let file = MPIRun.repositoryRoot.appendingPathComponent("jobs/configs/\(name).yaml")
+            try PipelineConfiguration.load(file: file.path).validate()
+        }
     }
 
     func testUnknownKeysAreErrorsListingTheValidOnes() {
@@ -156,6 +158,36 @@ final class PipelineConfigurationTests: XCTestCase {
             let text = String(describing: error)
             XCTAssertTrue(text.contains("stepSizePenalty"), text)
             XCTAssertTrue(text.contains("baseLearningRate"), text)
+        }
+    }
+
+    /// The meta-batch, horizon range, estimator and validation keys reach every meta-training stage, and a
+    /// bad combination is refused before anything runs, naming the meta-training key.
+    func testMetaBatchHorizonsEstimatorAndValidationReachEveryStage() throws {
+        var c = try PipelineConfiguration.load(yaml: """
+            truncation: 150
+            innerRuns: 4
+            tasksPerMetaStep: 2
+            minHorizon: 50
+            maxHorizon: 150
+            metaEstimator: antitheticES
+            stepSizePenalty: 0
+            validateEvery: 5
+            validationTasks: 3
+            """, source: "x.yaml")
+        try c.validate()
+        for (label, stage) in PipelinePlan(c).metaTrainingStages {
+            guard case let .metaTraining(m) = stage.kind else { return XCTFail("\(label) is not a meta-training stage") }
+            XCTAssertEqual(m.tasksPerMetaStep, 2, label)
+            XCTAssertEqual(m.horizonRange, 50...150, label)
+            XCTAssertEqual(m.estimator, .antitheticES, label)
+            XCTAssertEqual(m.validateEvery, 5, label)
+            XCTAssertEqual(m.validationTasks, 3, label)
+            XCTAssertEqual(m.validationSteps, c.horizon, label)
+        }
+        c.tasksPerMetaStep = 5
+        XCTAssertThrowsError(try c.validate()) { error in
+            XCTAssertTrue(String(describing: error).contains("tasksPerMetaStep"), String(describing: error))
         }
     }
 
