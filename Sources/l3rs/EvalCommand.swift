@@ -13,7 +13,7 @@ struct EvalCommand: ParsableCommand {
 
     @Option(help: "Weights file (.pth or .safetensors).") var weights: String
     @Option(help: "Model: mlp, ccexam-mnist, ccexam-usps, ccexam-svhn, resnet-28, resnet-32.") var model: String
-    @Option(help: "Dataset: fashion-mnist, mnist-5k, animal-mnist, digits, npy:DIR.") var data: String
+    @Option(help: "Dataset: fashion-mnist, mnist-5k, animal-mnist, digits, npy:DIR, folder:DIR.") var data: String
     @Option(help: "Split: test, train or all (default: test where the dataset has one, else all).") var split: String?
     @Option(help: "Folder that `make data` fills.") var dataDirectory = "data"
     @Flag(help: "Resize images to the model's input when shapes differ.") var resize = false
@@ -34,7 +34,7 @@ struct EvalCommand: ParsableCommand {
                 configuration.weights = weights
                 configuration.head = "keep"
                 let network = try TrainingRun.makeModel(configuration, classCount: max(descriptor.classCount, 1))
-                let raw = try DatasetRegistry.load(data, split: chosen, dataDirectory: dataDirectory)
+                let raw = try DatasetRegistry.load(data, split: chosen, dataDirectory: dataDirectory, imageShape: network.inputShape)
                 let dataset = try InputPipeline.prepare(raw, for: network, resize: resize)
                 let start = Date()
                 let result = try Evaluation.run(model: network, dataset: dataset, communicator: communicator)

@@ -21,7 +21,7 @@ struct RunSelectionOptions: ParsableArguments {
     @Option(help: "Folder of run folders.") var runsDirectory: String?
     @Option(help: "Model: mlp, ccexam-mnist, ccexam-usps, ccexam-svhn, resnet-28, resnet-32.") var model: String?
     @Option(help: "Pretrained weights (.pth or .safetensors).") var weights: String?
-    @Option(help: "Dataset: fashion-mnist, mnist-5k, animal-mnist, digits, npy:DIR.") var data: String?
+    @Option(help: "Dataset: fashion-mnist, mnist-5k, animal-mnist, digits, npy:DIR, folder:DIR.") var data: String?
     @Option(help: "Folder that `make data` fills.") var dataDirectory: String?
 
     /// Writes every given flag into `configuration`.
