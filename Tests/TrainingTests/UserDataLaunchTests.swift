@@ -51,6 +51,17 @@ final class UserDataLaunchTests: XCTestCase {
                 return (object?["loss"] as? NSNumber)?.doubleValue
             }
         XCTAssertEqual(losses.count, 12)
+        // Runs people can watch: a redirected log without terminal escape codes, stamped records, and the
+        // CSV and TensorBoard companions of metrics.jsonl.
+        XCTAssertFalse(result.standardOutput.contains("\u{1B}"), "escape codes in a redirected log:\n\(result.standardOutput)")
+        XCTAssertTrue(result.standardOutput.contains("train 12/12"), result.standardOutput)
+        let firstRecord = try JSONSerialization.jsonObject(with: Data(try String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+            .split(separator: "\n")[0].utf8)) as? [String: Any]
+        XCTAssertNotNil((firstRecord?["time"] as? String).flatMap { ISO8601DateFormatter().date(from: String($0.prefix(19)) + "Z") })
+        let csv = try String(contentsOf: run.appendingPathComponent("metrics.csv"), encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(csv.first, "time,wall_time,step,loss,accuracy,learning_rate,gradient_norm,images_per_second,seconds,test_loss,test_accuracy,skipped")
+        XCTAssertEqual(csv.count, 13)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: run.appendingPathComponent("events.out.tfevents.metrics").path))
         let first = losses.prefix(4).reduce(0, +) / 4, last = losses.suffix(4).reduce(0, +) / 4
         XCTAssertLessThan(last, first * 0.8, "loss falls: \(losses)")
     }
