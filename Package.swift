@@ -91,7 +91,9 @@ let package = Package(
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "Seeding"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LearnedOptimizerTests", dependencies: ["LearnedOptimizer", "Optimizers", "Seeding"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Datasets", "Distributed", "Checkpoints", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: [
+            "Training", "Datasets", "Distributed", "Checkpoints", "Network", "LearnedOptimizer", "TestSupport",
+        ]),
         .testTarget(name: "MetaTrainingTests", dependencies: [
             "MetaTraining", "Training", "LearnedOptimizer", "Network", "Distributed", "Datasets", "Checkpoints",
             "Seeding", "TestSupport",

@@ -154,6 +154,7 @@ public final class MetaTrainingRun {
     private func saveLearnedOptimizer(_ trainer: MetaTrainer) throws {
         try LearnedOptimizerFile.save(trainer.optimizer, to: learnedOptimizerURL.path, extraMetadata: [
             "meta_step": String(trainer.metaStep), "backbone": configuration.model, "data": configuration.data,
+            LearnedOptimizerFile.horizonKey: String(configuration.horizon),
         ])
     }
 }
