@@ -152,7 +152,7 @@ public struct TrainingConfiguration: YAMLConfiguration, Equatable, Sendable {
 
     /// Names that must be one of a known set (model, data, optimizer, schedule), each with the nearest valid
     /// name when it looks misspelt. Only names: whether files exist is for the command that runs the job.
-    func namingProblems() -> [String] {
+    public func namingProblems() -> [String] {
         var problems: [String] = []
         func check(_ key: String, _ value: String, among valid: [String], noun: String) {
             guard !valid.contains(value) else { return }

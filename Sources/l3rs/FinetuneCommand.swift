@@ -55,7 +55,7 @@ struct PretrainCommand: ParsableCommand {
 
     func validate() throws {
         do {
-            try TrainingPreflight.check(try resolved(), options: options)
+            try TrainingPreflight.check(try resolved(), learningRateFlag: options.learningRate != nil)
         } catch let error as ValidationError { throw error } catch {
             throw ValidationError(String(describing: error))
         }

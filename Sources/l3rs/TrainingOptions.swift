@@ -41,7 +41,7 @@ struct TrainingOptions: ParsableArguments {
     /// `resolve()` and the preflight checks of the files it names, as a `ValidationError` (exit status 64).
     func resolveAndCheck() throws {
         do {
-            try TrainingPreflight.check(try resolve(), options: self)
+            try TrainingPreflight.check(try resolve(), learningRateFlag: learningRate != nil)
         } catch let error as ValidationError { throw error } catch {
             throw ValidationError(String(describing: error))
         }

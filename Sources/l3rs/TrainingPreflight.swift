@@ -8,8 +8,9 @@ import Training
 /// files, whether the weights fit the model and the images fit its input, and flags that would be ignored.
 /// Then the warnings for choices that run but are probably not what the user meant.
 enum TrainingPreflight {
-    static func check(_ c: TrainingConfiguration, options: TrainingOptions) throws {
-        if options.learningRate != nil && !c.l3rsWeights.isEmpty {
+    /// - Parameter learningRateFlag: whether --learning-rate was given (ignored with --l3rs-weights).
+    static func check(_ c: TrainingConfiguration, learningRateFlag: Bool) throws {
+        if learningRateFlag && !c.l3rsWeights.isEmpty {
             throw ValidationError("--learning-rate would be ignored: with --l3rs-weights the learned optimizer sets its own step sizes; drop --learning-rate (or --l3rs-weights to run the untrained L3RS at that rate)")
         }
         for (flag, path) in [("--weights (weights:)", c.weights), ("--l3rs-weights (l3rsWeights:)", c.l3rsWeights)] where !path.isEmpty {

@@ -67,6 +67,12 @@ final class CommandLineGuardTests: XCTestCase {
             XCTAssertEqual(result.standardOutput, "", "\(label): nothing is printed before validation\n\(result.transcript)")
             XCTAssertFalse(FileManager.default.fileExists(atPath: runs), "\(label): no run folder")
         }
+        let evalCommon = ["eval", "--weights", weights, "--model", "ccexam-mnist", "--data-directory", TrainerLaunchTests.dataDirectory]
+        for (arguments, fragment) in [(["--data", "mnist5k"], "did you mean 'mnist-5k'?"), (["--data", "mnist-5k", "--split", "tset"], "--split must be test, train or all, got 'tset' (did you mean 'test'?)")] {
+            let result = try l3rs(evalCommon + arguments)
+            XCTAssertEqual(result.exitCode, 64, result.transcript)
+            XCTAssertTrue(result.standardError.contains(fragment), result.transcript)
+        }
         let meta = try l3rs(["meta-train", "--order", "secondorder", "--runs-directory", runs])
         XCTAssertEqual(meta.exitCode, 64, meta.transcript)
         XCTAssertTrue(meta.standardError.contains("--order must be one of firstOrder, secondOrder, got 'secondorder' (did you mean 'secondOrder'?)"), meta.transcript)

@@ -75,6 +75,13 @@ final class UserDataLaunchTests: XCTestCase {
             try NPYArray(int64: labels.map(Int64.init), shape: [count]).write(to: "\(folder)/\(split)_labels.npy")
         }
         try assertTrainedThreeClassHead("npy", try finetune("npy:" + folder, name: "npy"))
+        // `l3rs eval` builds its head from the folder's class count too, so the 3-class weights fit.
+        let evaluated = try MPIRun.run(MPIRun.l3rsExecutable, [
+            "eval", "--weights", root.appendingPathComponent("runs/npy/final.safetensors").path, "--model", "ccexam-mnist",
+            "--data", "npy:" + folder,
+        ], timeout: 120)
+        XCTAssertEqual(evaluated.exitCode, 0, evaluated.transcript)
+        XCTAssertTrue(evaluated.standardOutput.contains("(test, 12 images, 1 rank(s)): accuracy"), evaluated.transcript)
     }
 
     func testFinetuneOnAnImageFolder() throws {
