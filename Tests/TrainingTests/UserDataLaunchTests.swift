@@ -82,6 +82,18 @@ final class UserDataLaunchTests: XCTestCase {
         ], timeout: 120)
         XCTAssertEqual(evaluated.exitCode, 0, evaluated.transcript)
         XCTAssertTrue(evaluated.standardOutput.contains("(test, 12 images, 1 rank(s)): accuracy"), evaluated.transcript)
+        // `l3rs report` plots the run's curves into one page; a folder without metrics is a named error.
+        let page = root.appendingPathComponent("report.html").path
+        let report = try MPIRun.run(MPIRun.l3rsExecutable, ["report", root.appendingPathComponent("runs/npy").path, "--output", page], timeout: 60)
+        XCTAssertEqual(report.exitCode, 0, report.transcript)
+        let html = try String(contentsOfFile: page, encoding: .utf8)
+        XCTAssertTrue(html.contains("<svg") && html.contains(">npy<") && html.contains("test_accuracy"), html)
+        let missing = try MPIRun.run(MPIRun.l3rsExecutable, ["report", folder, "--output", page], timeout: 60)
+        XCTAssertEqual(missing.exitCode, 64, missing.transcript)
+        XCTAssertTrue(missing.standardError.contains("\(folder): holds no metrics.jsonl"), missing.transcript)
+        let misspelt = try MPIRun.run(MPIRun.l3rsExecutable, ["report", root.appendingPathComponent("runs/npy").path, "--metrics", "los"], timeout: 60)
+        XCTAssertEqual(misspelt.exitCode, 64, misspelt.transcript)
+        XCTAssertTrue(misspelt.standardError.contains("--metrics: no run logged 'los' (did you mean 'loss'?)"), misspelt.transcript)
     }
 
     func testFinetuneOnAnImageFolder() throws {
