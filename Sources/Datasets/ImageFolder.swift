@@ -85,7 +85,8 @@ public enum ImageFolder {
             guard FileManager.default.fileExists(atPath: classFolder) else { continue }
             for file in try visibleEntries(of: classFolder) {
                 let path = classFolder + "/" + file
-                let attributes = try FileManager.default.attributesOfItem(atPath: path)
+                // Through symbolic links, so a folder of links to images elsewhere works.
+                let attributes = try FileManager.default.attributesOfItem(atPath: URL(fileURLWithPath: path).resolvingSymlinksInPath().path)
                 guard attributes[.type] as? FileAttributeType == .typeRegular else {
                     throw DatasetError(file: path, "is not an image file (class folders hold PNG or JPEG files, no sub-folders)")
                 }
@@ -173,7 +174,9 @@ public enum ImageFolder {
     private static func writeCache(_ stem: String, key: String, folder: String, pixels: [UInt8], labels: [Int32], shape: [Int]) {
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            for old in try FileManager.default.contentsOfDirectory(atPath: folder) where old.hasPrefix(key + "-") {
+            // Another rank may be writing the same (current) cache at the same time; only other fingerprints go.
+            for old in try FileManager.default.contentsOfDirectory(atPath: folder)
+            where old.hasPrefix(key + "-") && !(folder + "/" + old).hasPrefix(stem) {
                 try? FileManager.default.removeItem(atPath: folder + "/" + old)
             }
             try NPYArray(int64: labels.map { Int64($0) }, shape: [labels.count]).write(to: stem + ".labels.npy")

@@ -89,6 +89,10 @@ final class UserDataTests: XCTestCase {
                 XCTAssertEqual(mean, sample < 3 ? 23 : 223, accuracy: 4, "sample \(sample) keeps its brightness")
             }
         }
+        // A symbolic link to an image is an image.
+        try FileManager.default.createSymbolicLink(atPath: root + "/a/linked.png", withDestinationPath: root + "/b/0.png")
+        XCTAssertEqual(try DatasetRegistry.load("folder:" + root, split: .all, imageShape: [1, 8, 8]).labels, [0, 0, 0, 0, 1, 1, 1])
+        try FileManager.default.removeItem(atPath: root + "/a/linked.png")
         // Without a target shape: the first image's own size and channels.
         XCTAssertEqual(try DatasetRegistry.load("folder:" + root, split: .all).imageShape, [3, 24, 20])
     }

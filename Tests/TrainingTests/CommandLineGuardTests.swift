@@ -111,4 +111,23 @@ final class CommandLineGuardTests: XCTestCase {
         XCTAssertEqual(within.exitCode, 0, within.transcript)
         XCTAssertFalse(within.standardError.contains("horizon"), within.transcript)
     }
+
+    /// meta-train records its horizon in the learned-optimizer file (and exports its metrics); finetune reads it.
+    func testMetaTrainRecordsTheHorizonThatFinetuneWarnsAbout() throws {
+        let data = TrainerLaunchTests.dataDirectory, weights = TrainerLaunchTests.weights
+        let meta = try l3rs(["meta-train", "--data", "mnist-5k", "--data-directory", data, "--weights", weights, "--meta-steps", "2",
+                             "--truncation", "2", "--horizon", "4", "--inner-runs", "1", "--global-batch", "8", "--validation-batch", "8",
+                             "--runs-directory", runs, "--name", "meta"])
+        XCTAssertEqual(meta.exitCode, 0, meta.transcript)
+        let learned = runs + "/meta/l3rs.safetensors"
+        XCTAssertEqual(try LearnedOptimizerFile.horizon(of: learned), 4)
+        for file in ["metrics.csv", "events.out.tfevents.metrics"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: runs + "/meta/" + file), file)
+        }
+        let finetune = try l3rs(["finetune", "--data", "mnist-5k", "--data-directory", data, "--weights", weights, "--optimizer", "l3rs",
+                                 "--l3rs-weights", learned, "--steps", "6", "--global-batch", "8", "--eval-every", "0",
+                                 "--runs-directory", runs, "--name", "apply"])
+        XCTAssertEqual(finetune.exitCode, 0, finetune.transcript)
+        XCTAssertTrue(finetune.standardError.contains("past the 4-step horizon it was meta-trained for"), finetune.transcript)
+    }
 }
