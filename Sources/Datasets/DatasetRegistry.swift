@@ -70,7 +70,7 @@ public enum DatasetRegistry {
             guard !directory.isEmpty else { throw DatasetError(file: name, "npy: needs a folder, e.g. npy:my-data") }
             let classCount = try NPYFolder.classCount(directory)
             return DatasetDescriptor(
-                name: name, imageShape: [], classCount: classCount, splits: [.train, .test],
+                name: name, imageShape: try NPYFolder.imageShape(directory), classCount: classCount, splits: [.train, .test],
                 files: [
                     .train: ["\(directory)/train_images.npy", "\(directory)/train_labels.npy"],
                     .test: ["\(directory)/test_images.npy", "\(directory)/test_labels.npy"],

@@ -36,4 +36,16 @@ public enum NPYFolder {
         }
         return Int(largest) + 1
     }
+
+    /// (C, H, W) of the training images, from the header of `train_images.npy` (N×H×W is one channel).
+    public static func imageShape(_ directory: String) throws -> [Int] {
+        let path = "\(directory)/train_images.npy"
+        let shape = try NPYArray.readHeader(path).shape
+        switch shape.count {
+        case 3: return [1, shape[1], shape[2]]
+        case 4: return Array(shape[1...])
+        default:
+            throw DatasetError(file: path, location: "header field 'shape'", "images have shape \(shape), expected (N, H, W) or (N, C, H, W)")
+        }
+    }
 }

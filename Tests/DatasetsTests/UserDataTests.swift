@@ -15,6 +15,8 @@ final class UserDataTests: XCTestCase {
         let folder = try testFiles.scratch()
         try writeNPYPair(folder, split: "train", labels: [0, 2, 1, 2])
         XCTAssertEqual(try DatasetRegistry.descriptor(named: "npy:" + folder).classCount, 3)
+        XCTAssertEqual(try DatasetRegistry.descriptor(named: "npy:" + folder).imageShape, [1, 2, 2], "from the header of train_images.npy")
+        XCTAssertEqual(try NPYArray.readHeader(folder + "/train_labels.npy").shape, [4])
         // The test split's labels count too: a class seen only there still gets an output.
         try writeNPYPair(folder, split: "test", labels: [4, 0])
         let descriptor = try DatasetRegistry.descriptor(named: "npy:" + folder)

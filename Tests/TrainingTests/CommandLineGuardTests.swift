@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 import LearnedOptimizer
 import Network
@@ -39,6 +40,10 @@ final class CommandLineGuardTests: XCTestCase {
         let weights = TrainerLaunchTests.weights
         let yaml = folder.appendingPathComponent("typo.yaml").path
         try "learningrate: 0.01\nsteps: 3\n".write(toFile: yaml, atomically: true, encoding: .utf8)
+        let small = folder.appendingPathComponent("small").path
+        try FileManager.default.createDirectory(atPath: small, withIntermediateDirectories: true)
+        try NPYArray(uint8: Array(repeating: 9, count: 4 * 64), shape: [4, 8, 8]).write(to: small + "/train_images.npy")
+        try NPYArray(int64: [0, 1, 0, 1], shape: [4]).write(to: small + "/train_labels.npy")
         let common = ["--runs-directory", runs, "--data-directory", TrainerLaunchTests.dataDirectory, "--steps", "2"]
         let cases: [(String, [String], [String])] = [
             ("misspelt dataset", ["--weights", weights, "--data", "fashion-mnst"], ["unknown dataset 'fashion-mnst'", "did you mean 'fashion-mnist'?"]),
@@ -53,6 +58,7 @@ final class CommandLineGuardTests: XCTestCase {
              ["--learning-rate would be ignored", "--l3rs-weights"]),
             ("missing data files", ["--weights", weights, "--data-directory", "/nonexistent"], ["--data fashion-mnist", "/nonexistent/fashion-mnist/", "make data"]),
             ("missing npy folder", ["--weights", weights, "--data", "npy:/nonexistent/arrays"], ["--data", "/nonexistent/arrays/train_labels.npy"]),
+            ("npy images of another size", ["--weights", weights, "--data", "npy:" + small], ["1×28×28", "npy:\(small) has 1×8×8", "--resize"]),
             ("weights of another model", ["--weights", weights, "--model", "ccexam-usps"], ["does not fit model ccexam-usps"]),
             ("images of another shape", ["--model", "ccexam-svhn", "--weights", TrainerLaunchTests.root.appendingPathComponent("data/ccexam/svhn.pth").path],
              ["3×32×32", "--resize"]),
