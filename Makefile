@@ -5,7 +5,7 @@ SHELL := /bin/bash
 RANKS ?= 2
 SWIFT ?= swift
 # Debian packages the build and the runs need.
-APT_PACKAGES := libopenmpi-dev openmpi-bin libopenblas-dev pkg-config zlib1g-dev python3 python3-pip ca-certificates
+APT_PACKAGES := libopenmpi-dev openmpi-bin libopenblas-dev pkg-config zlib1g-dev libpng-dev libturbojpeg0-dev python3 python3-pip ca-certificates
 MPIRUN_FLAGS := --oversubscribe --bind-to none -x OPENBLAS_NUM_THREADS=1 $(if $(filter 0,$(shell id -u)),--allow-run-as-root,)
 RELEASE_BIN := .build/release/l3rs
 

@@ -17,6 +17,8 @@ let package = Package(
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
 
         // The one seedable generator (SplitMix64) behind every random choice: initialisation, dropout, data
         // order, splits, augmentation, φ's start.
@@ -27,8 +29,8 @@ let package = Package(
         .target(name: "Distributed", dependencies: ["CMPI"]),
         // Flat parameter store, layers with forward/backward passes, models, losses.
         .target(name: "Network", dependencies: ["Kernels", "Seeding"]),
-        // Dataset readers, normalisation, shuffling, sharding.
-        .target(name: "Datasets", dependencies: ["Inflate", "Seeding"]),
+        // Dataset readers (image folders decoded by libpng and libjpeg-turbo), normalisation, shuffling, sharding.
+        .target(name: "Datasets", dependencies: ["Inflate", "Seeding", "CPNG", "CTurboJPEG"]),
         // safetensors reader and writer, PyTorch state_dict import.
         .target(name: "Checkpoints", dependencies: ["Inflate"]),
         // gzip and raw-deflate decompression (zlib), shared by dataset files and zip-packed checkpoints.
@@ -90,7 +92,9 @@ let package = Package(
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "Seeding"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LearnedOptimizerTests", dependencies: ["LearnedOptimizer", "Optimizers", "Seeding"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Distributed", "Checkpoints", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: [
+            "Training", "Datasets", "Distributed", "Checkpoints", "Network", "LearnedOptimizer", "TestSupport",
+        ]),
         .testTarget(name: "MetaTrainingTests", dependencies: [
             "MetaTraining", "Training", "LearnedOptimizer", "Network", "Distributed", "Datasets", "Checkpoints",
             "Seeding", "TestSupport",

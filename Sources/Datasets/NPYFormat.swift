@@ -77,7 +77,20 @@ public struct NPYArray: Sendable, Equatable {
 
     static let magic: [UInt8] = [0x93] + Array("NUMPY".utf8)
 
-    static func parse(_ bytes: [UInt8], file: String) throws -> NPYArray {
+    /// The dtype and shape from the header alone, reading only the file's first 64 KiB (all of a gzipped
+    /// file): what a run checks before it starts, without loading the elements.
+    public static func readHeader(_ path: String) throws -> (dtype: DType, shape: [Int]) {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw DatasetError(file: path, FileManager.default.fileExists(atPath: path) ? "cannot be read" : "no such file")
+        }
+        defer { try? handle.close() }
+        let prefix = [UInt8]((try? handle.read(upToCount: 1 << 16)) ?? Data())
+        if prefix.starts(with: [0x1F, 0x8B]) { return try header(FileBytes.read(path), file: path).fields }
+        return try header(prefix, file: path).fields
+    }
+
+    /// The header's fields and where the elements start; `bytes` need only hold the header.
+    private static func header(_ bytes: [UInt8], file: String) throws -> (fields: (dtype: DType, shape: [Int]), dataStart: Int) {
         guard bytes.count >= 10, Array(bytes[0..<6]) == magic else {
             throw DatasetError(file: file, location: "byte 0", "not an NPY file (expected the magic \\x93NUMPY)")
         }
@@ -102,7 +115,11 @@ public struct NPYArray: Sendable, Equatable {
         guard let header = String(bytes: bytes[headerStart..<dataStart], encoding: .utf8) else {
             throw DatasetError(file: file, location: "header", "NPY header is not text")
         }
-        let fields = try parseHeader(header, file: file)
+        return (try parseHeader(header, file: file), dataStart)
+    }
+
+    static func parse(_ bytes: [UInt8], file: String) throws -> NPYArray {
+        let (fields, dataStart) = try header(bytes, file: file)
         var expected = fields.dtype.byteSize
         for size in fields.shape {
             let (product, overflow) = expected.multipliedReportingOverflow(by: size)

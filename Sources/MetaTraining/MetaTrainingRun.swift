@@ -83,7 +83,11 @@ public final class MetaTrainingRun {
         if rank0 {
             try FileManager.default.createDirectory(at: runFolder, withIntermediateDirectories: true)
             try Data(try configuration.yaml().utf8).write(to: runFolder.appendingPathComponent("config.yaml"), options: .atomic)
-            metrics = try MetricsLog(url: metricsURL)
+            // CSV of the per-meta-step numbers (λ and μ per layer go to TensorBoard and the JSON lines only).
+            metrics = try MetricsLog(url: metricsURL, exports: .init(
+                csvColumns: ["meta_step", "meta_loss", "meta_gradient_norm", "clip_scale", "run", "inner_step", "truncation",
+                             "seconds", "step_size_penalty", "skipped_non_finite", "restarted", "inner_non_finite"],
+                tensorBoard: true, stepKey: "meta_step"))
             log("backbone \(trainer.model.name): \(trainer.model.parameterCount) parameters, \(trainer.optimizer.layers.count) layers; φ: \(trainer.optimizer.metaParameters.values.count) meta-parameters (\(configuration.variant.rawValue)); data \(configuration.data): \(trainer.trainSet.count) meta-train, \(trainer.validationSet.count) meta-validation; \(communicator.size) rank(s); \(configuration.order.rawValue), memory \(trainer.memory)")
         }
 
@@ -174,7 +178,7 @@ public final class MetaTrainingRun {
     private func saveLearnedOptimizer(_ trainer: MetaTrainer) throws {
         var metadata = ["meta_step": String(trainer.metaStep), "backbone": configuration.model, "data": configuration.data,
                         "horizon_min": String(configuration.horizonRange.lowerBound),
-                        "horizon_max": String(configuration.horizonRange.upperBound)]
+                        LearnedOptimizerFile.horizonKey: String(configuration.horizonRange.upperBound)]
         if let best = trainer.best {
             var last = trainer.optimizer
             try LearnedOptimizerFile.save(last, to: lastLearnedOptimizerURL.path, extraMetadata: metadata)

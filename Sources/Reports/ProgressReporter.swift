@@ -13,13 +13,28 @@ public final class ProgressReporter {
     private var startStep: Int?
     private var wroteInteractive = false
 
+    /// Whether progress may rewrite one line in place: only for a process on a terminal with no launcher.
+    /// Open MPI gives every rank a pseudo-terminal even when mpirun's own output goes to a batch log, so under
+    /// a launcher (mpirun, srun, a PMI launcher) the plain lines are used. L3RS_PROGRESS=line forces the
+    /// in-place line, L3RS_PROGRESS=plain plain lines.
+    public static var standardOutputIsInteractive: Bool {
+        let environment = ProcessInfo.processInfo.environment
+        switch environment["L3RS_PROGRESS"] {
+        case "line": return true
+        case "plain": return false
+        default:
+            let launched = ["OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE"].contains { environment[$0] != nil }
+            return isatty(STDOUT_FILENO) == 1 && !launched
+        }
+    }
+
     /// - Parameters:
-    ///   - interactive: nil asks isatty(stdout).
+    ///   - interactive: nil asks `standardOutputIsInteractive`.
     ///   - plainInterval: seconds between plain lines when not interactive.
     public init(total: Int, label: String, interactive: Bool? = nil, plainInterval: TimeInterval = 10) {
         self.total = total
         self.label = label
-        self.interactive = interactive ?? (isatty(STDOUT_FILENO) == 1)
+        self.interactive = interactive ?? Self.standardOutputIsInteractive
         self.plainInterval = plainInterval
     }
 

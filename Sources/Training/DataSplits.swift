@@ -13,10 +13,10 @@ public enum DataSplits {
         let descriptor = try DatasetRegistry.descriptor(named: name)
         let train: Dataset, test: Dataset
         if descriptor.splits.contains(.test) {
-            train = try DatasetCache.load(name, split: .train, dataDirectory: dataDirectory)
-            test = try DatasetCache.load(name, split: .test, dataDirectory: dataDirectory)
+            train = try DatasetCache.load(name, split: .train, dataDirectory: dataDirectory, imageShape: model.inputShape)
+            test = try DatasetCache.load(name, split: .test, dataDirectory: dataDirectory, imageShape: model.inputShape)
         } else {
-            let all = try DatasetCache.load(name, split: .all, dataDirectory: dataDirectory)
+            let all = try DatasetCache.load(name, split: .all, dataDirectory: dataDirectory, imageShape: model.inputShape)
             (train, test) = try all.split(validationFraction: 0.2, seed: testSplitSeed)
         }
         return (try InputPipeline.prepare(train, for: model, resize: resize),
@@ -30,9 +30,9 @@ public enum DataSplits {
         let descriptor = try DatasetRegistry.descriptor(named: name)
         let train: Dataset
         if descriptor.splits.contains(.test) {
-            train = try DatasetCache.load(name, split: .train, dataDirectory: dataDirectory)
+            train = try DatasetCache.load(name, split: .train, dataDirectory: dataDirectory, imageShape: model.inputShape)
         } else {
-            let all = try DatasetCache.load(name, split: .all, dataDirectory: dataDirectory)
+            let all = try DatasetCache.load(name, split: .all, dataDirectory: dataDirectory, imageShape: model.inputShape)
             train = try all.split(validationFraction: 0.2, seed: testSplitSeed).train
         }
         return try InputPipeline.prepare(train, for: model, resize: resize)

@@ -7,10 +7,11 @@ import Synchronization
 enum DatasetCache {
     private static let entries = Mutex<[String: Dataset]>([:])
 
-    static func load(_ name: String, split: DatasetSplit, dataDirectory: String) throws -> Dataset {
-        let key = "\(name)\u{0}\(split)\u{0}\(dataDirectory)"
+    /// - Parameter imageShape: the backbone's input, which an image folder is decoded to.
+    static func load(_ name: String, split: DatasetSplit, dataDirectory: String, imageShape: [Int]) throws -> Dataset {
+        let key = "\(name)\u{0}\(split)\u{0}\(dataDirectory)\u{0}\(imageShape)"
         if let cached = entries.withLock({ $0[key] }) { return cached }
-        let dataset = try DatasetRegistry.load(name, split: split, dataDirectory: dataDirectory)
+        let dataset = try DatasetRegistry.load(name, split: split, dataDirectory: dataDirectory, imageShape: imageShape)
         entries.withLock { $0[key] = dataset }
         return dataset
     }

@@ -11,6 +11,14 @@ public enum LearnedOptimizerFile {
     public static let configurationKey = "l3rs.configuration"
     /// The metadata key of the number of layers φ was shaped for (the embedding's rows).
     public static let layerCountKey = "l3rs.layer_count"
+    /// The metadata key of the meta-training horizon H: the inner-run length φ was meta-trained on, past
+    /// which its step sizes are extrapolation (`l3rs finetune` warns).
+    public static let horizonKey = "l3rs.horizon"
+
+    /// The horizon a file records; nil for files written before it was recorded.
+    public static func horizon(of path: String) throws -> Int? {
+        Int(try Safetensors.read(path).metadata[horizonKey] ?? "")
+    }
 
     /// Writes φ and its configuration (atomically); `extraMetadata` records provenance (meta-step, run).
     public static func save(_ optimizer: L3RSOptimizer, to path: String, extraMetadata: [String: String] = [:]) throws {

@@ -1,4 +1,7 @@
+import Datasets
 import Foundation
+import Network
+import Optimizers
 
 /// Everything that describes one fine-tuning or pre-training run. Read from a YAML file in jobs/configs/
 /// (keys as below; unknown keys are errors that list the valid ones), then overridden by command-line flags,
@@ -120,10 +123,14 @@ public struct TrainingConfiguration: YAMLConfiguration, Equatable, Sendable {
     public func validate() throws {
         var problems: [String] = []
         if name.isEmpty || name.contains("/") { problems.append("name must be a non-empty folder name, got '\(name)'") }
-        if !["keep", "reinit"].contains(head) { problems.append("head must be keep or reinit, got '\(head)'") }
-        if !["error", "rebroadcast"].contains(onHashMismatch) {
-            problems.append("onHashMismatch must be error or rebroadcast, got '\(onHashMismatch)'")
+        if !["keep", "reinit"].contains(head) {
+            problems.append("head must be keep or reinit, got '\(head)'" + Suggestion.hint(for: head, among: ["keep", "reinit"]))
         }
+        if !["error", "rebroadcast"].contains(onHashMismatch) {
+            problems.append("onHashMismatch must be error or rebroadcast, got '\(onHashMismatch)'"
+                            + Suggestion.hint(for: onHashMismatch, among: ["error", "rebroadcast"]))
+        }
+        problems += namingProblems()
         if !(learningRate > 0 && learningRate.isFinite) { problems.append("learningRate must be positive, got \(learningRate)") }
         if warmupSteps < 0 || warmupSteps > steps { problems.append("warmupSteps must be in 0...steps (\(steps)), got \(warmupSteps)") }
         if !(headLearningRateMultiplier > 0) { problems.append("headLearningRateMultiplier must be positive, got \(headLearningRateMultiplier)") }
@@ -148,7 +155,8 @@ public struct TrainingConfiguration: YAMLConfiguration, Equatable, Sendable {
             problems.append("l3rsWeights is for optimizer l3rs, but optimizer is '\(optimizer)'")
         }
         if !["test", "validation"].contains(evaluationSplit) {
-            problems.append("evaluationSplit must be test or validation, got '\(evaluationSplit)'")
+            problems.append("evaluationSplit must be test or validation, got '\(evaluationSplit)'"
+                            + Suggestion.hint(for: evaluationSplit, among: ["test", "validation"]))
         }
         if !(validationFraction > 0 && validationFraction < 1) {
             problems.append("validationFraction must be in (0, 1), got \(validationFraction)")
@@ -175,4 +183,28 @@ public struct TrainingConfiguration: YAMLConfiguration, Equatable, Sendable {
 
     /// The decay shapes a layer group's schedule may name.
     public static let groupDecayShapes = ["constant", "cosine", "linear"]
+
+    /// Names that must be one of a known set (model, data, optimizer, schedule), each with the nearest valid
+    /// name when it looks misspelt. Only names: whether files exist is for the command that runs the job.
+    public func namingProblems() -> [String] {
+        var problems: [String] = []
+        func check(_ key: String, _ value: String, among valid: [String], noun: String) {
+            guard !valid.contains(value) else { return }
+            problems.append("unknown \(noun) '\(value)' (\(key)); valid: \(valid.joined(separator: ", "))" + Suggestion.hint(for: value, among: valid))
+        }
+        check("model", model, among: ModelZoo.architectureNames, noun: "model")
+        if !(data.hasPrefix("npy:") || data.hasPrefix("folder:")) {
+            check("data", data, among: DatasetRegistry.knownNames, noun: "dataset")
+        }
+        let optimizers = OptimizerKind.validNames + [UpdateRules.learnedOptimizerName]
+        if optimizer != UpdateRules.learnedOptimizerName && (try? OptimizerKind(parsing: optimizer)) == nil {
+            problems.append("unknown optimizer '\(optimizer)'; valid optimizers: \(optimizers.joined(separator: ", "))"
+                            + Suggestion.hint(for: optimizer, among: optimizers))
+        }
+        if (try? ScheduleKind(parsing: schedule)) == nil {
+            problems.append("unknown learning-rate schedule '\(schedule)'; valid schedules: \(ScheduleKind.validNames.joined(separator: ", "))"
+                            + Suggestion.hint(for: schedule, among: ScheduleKind.validNames))
+        }
+        return problems
+    }
 }

@@ -32,16 +32,8 @@ public final class TrainingRun {
         self.log = log
     }
 
-    /// An in-place progress line only for a process on a terminal with no launcher: Open MPI gives every
-    /// rank a pseudo-terminal even when mpirun's own output goes to a batch log, so under a launcher the plain
-    /// lines are used (set L3RS_PROGRESS=line to force the in-place line, plain to force plain lines).
-    public static var interactiveOutput: Bool {
-        switch ProcessInfo.processInfo.environment["L3RS_PROGRESS"] {
-        case "line": return true
-        case "plain": return false
-        default: return isatty(STDOUT_FILENO) == 1 && !MPIEnvironment.isLaunchedByMPI
-        }
-    }
+    /// An in-place progress line only on a terminal with no launcher (`ProgressReporter.standardOutputIsInteractive`).
+    public static var interactiveOutput: Bool { ProgressReporter.standardOutputIsInteractive }
 
     var runFolder: URL { URL(fileURLWithPath: configuration.runsDirectory).appendingPathComponent(configuration.name) }
 
@@ -57,6 +49,12 @@ public final class TrainingRun {
             }
         }
         return model
+    }
+
+    /// metrics.csv's columns: every key a step's record may hold, so the header is fixed from the first row.
+    static func metricsColumns(_ evaluated: String) -> [String] {
+        ["step", "loss", "accuracy", "learning_rate", "gradient_norm", "images_per_second", "seconds",
+         "\(evaluated)_loss", "\(evaluated)_accuracy", "skipped"]
     }
 
     public func execute() throws -> Outcome {
@@ -106,7 +104,7 @@ public final class TrainingRun {
         if rank0 {
             try FileManager.default.createDirectory(at: runFolder, withIntermediateDirectories: true)
             try Data(try configuration.yaml().utf8).write(to: runFolder.appendingPathComponent("config.yaml"), options: .atomic)
-            metrics = try MetricsLog(url: metricsURL)
+            metrics = try MetricsLog(url: metricsURL, exports: .init(csvColumns: Self.metricsColumns(evaluated), tensorBoard: true))
             if trainer.updateRule is L3RSUpdateRule { learnedLog = try MetricsLog(url: learnedLogURL) }
             log("model \(model.name): \(model.parameterCount) parameters; data \(trainSet.name): \(trainSet.count) train, \(testSet.count) \(evaluated); \(communicator.size) rank(s), global batch \(configuration.globalBatch)")
         }

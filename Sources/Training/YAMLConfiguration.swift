@@ -44,9 +44,13 @@ public enum ConfigurationError: Error, CustomStringConvertible, Equatable {
         case let .unreadable(path, reason): return "cannot read configuration \(path): \(reason)"
         case let .notAMapping(source): return "\(source): a configuration must be a YAML mapping of keys to values"
         case let .unknownKeys(source, keys, valid):
-            return "\(source): unknown key(s) \(keys.joined(separator: ", ")); valid keys: \(valid.joined(separator: ", "))"
+            let named = keys.map { $0 + Suggestion.hint(for: $0, among: valid) }
+            return "\(source): unknown key(s) \(named.joined(separator: ", ")); valid keys: \(valid.joined(separator: ", "))"
         case let .badValue(source, detail): return "\(source): \(detail)"
-        case let .invalid(problems): return "invalid configuration:\n  - " + problems.joined(separator: "\n  - ")
+        case let .invalid(problems):
+            // One problem stays on one line, so a log's error line says it all.
+            if problems.count == 1 { return "invalid configuration: " + problems[0] }
+            return "invalid configuration:\n  - " + problems.joined(separator: "\n  - ")
         }
     }
 }

@@ -11,7 +11,10 @@ struct FinetuneCommand: ParsableCommand {
         abstract: "Fine-tune a pretrained backbone on a dataset with a hand-designed or learned (--optimizer l3rs) optimizer (data-parallel over MPI).",
         discussion: """
         Results go to RUNS/NAME/: config.yaml, metrics.jsonl, checkpoints/, final.safetensors, summary.txt.
-        Exit status: 0 finished; 1 error; \(StopSignal.exitCode) stopped by SIGTERM/SIGINT after writing a checkpoint \
+        Every option and file is checked before anything runs or prints; a bad one is a one-line error naming \
+        it (exit status 64). A run without --weights, or a learned optimizer run past its meta-training \
+        horizon, is warned about.
+        Exit status: 0 finished; 1 error; 64 bad option or configuration (nothing ran); \(StopSignal.exitCode) stopped by SIGTERM/SIGINT after writing a checkpoint \
         (run again with --resume auto).
         """
     )
@@ -20,11 +23,11 @@ struct FinetuneCommand: ParsableCommand {
     @OptionGroup var distributed: DistributedOptions
 
     func validate() throws {
-        do { _ = try options.resolve() } catch { throw ValidationError(String(describing: error)) }
+        try options.resolveAndCheck()
     }
 
     func run() throws {
-        try runTraining(try options.resolve(), options: options, distributed: distributed)
+        try runTraining(try options.resolve(), options: options, distributed: distributed, command: "finetune")
     }
 }
 
@@ -51,18 +54,25 @@ struct PretrainCommand: ParsableCommand {
     }
 
     func validate() throws {
-        do { _ = try resolved() } catch let error as ValidationError { throw error } catch {
+        do {
+            try TrainingPreflight.check(try resolved(), learningRateFlag: options.learningRate != nil)
+        } catch let error as ValidationError { throw error } catch {
             throw ValidationError(String(describing: error))
         }
     }
 
     func run() throws {
-        try runTraining(try resolved(), options: options, distributed: distributed)
+        try runTraining(try resolved(), options: options, distributed: distributed, command: "pretrain")
     }
 }
 
-/// Runs a training configuration on this rank and maps the outcome to the documented exit status.
-func runTraining(_ configuration: TrainingConfiguration, options: TrainingOptions, distributed: DistributedOptions) throws {
+/// Prints the configuration's warnings (once per job), runs it on this rank and maps the outcome to the
+/// documented exit status.
+func runTraining(_ configuration: TrainingConfiguration, options: TrainingOptions, distributed: DistributedOptions,
+                 command: String) throws {
+    if LauncherEnvironment.rank ?? 0 == 0 {
+        for warning in TrainingPreflight.warnings(configuration, command: command) { printError("warning: " + warning) }
+    }
     try runStoppableJob("train", configurationYAML: configuration.yaml, distributed: distributed) { communicator in
         let run = TrainingRun(configuration: configuration, communicator: communicator, resume: options.resume == .auto) { line in
             printLine(line)

@@ -12,7 +12,7 @@ struct L3RSCommand: ParsableCommand {
         Design notes live in docs/ of the repository.
         """,
         version: L3RSVersion.string,
-        subcommands: [SelftestCommand.self, DoctorCommand.self, InspectCommand.self, FinetuneCommand.self, PretrainCommand.self, MetaTrainCommand.self, PipelineCommand.self, EvalCommand.self, BenchCommand.self]
+        subcommands: [SelftestCommand.self, DoctorCommand.self, InspectCommand.self, FinetuneCommand.self, PretrainCommand.self, MetaTrainCommand.self, PipelineCommand.self, EvalCommand.self, ReportCommand.self, BenchCommand.self]
     )
 
     /// Parses and runs the command. A bad option is found by every rank before MPI starts; only the launcher's

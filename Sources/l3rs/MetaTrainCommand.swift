@@ -23,25 +23,25 @@ struct MetaTrainCommand: ParsableCommand {
     @Option(help: "YAML meta-training configuration (jobs/configs/); flags below override its keys.")
     var config: String?
     @OptionGroup var selection: RunSelectionOptions
-    @Option(help: "Meta-steps (truncations) to run.") var metaSteps: Int?
-    @Option(help: "T: inner steps per truncation.") var truncation: Int?
-    @Option(help: "H: inner steps before an inner run restarts.") var horizon: Int?
-    @Option(help: "Inner runs advanced in turn.") var innerRuns: Int?
-    @Option(help: "firstOrder or secondOrder.") var order: String?
-    @Option(help: "auto, store or recompute.") var memory: String?
-    @Option(help: "Memory budget of a truncation's stored intermediates, MiB.") var memoryBudgetMb: Double?
-    @Option(help: "layerEmbedding or kindAndDepth (embedding-free, transfers to other backbones).") var variant: String?
-    @Option(help: "λ0, the step size at initialisation.") var baseLearningRate: Double?
-    @Option(help: "Meta-optimizer (Adam) learning rate.") var metaLearningRate: Double?
-    @Option(help: "Meta-loss weighting of a truncation's steps: uniform, linear or final.") var metaLossWeighting: String?
-    @Option(help: "ρ of the step-size penalty ρ·mean(log(λ/λ0)²) in the meta-loss (0: none).") var stepSizePenalty: Double?
-    @Option(help: "Initial mixing logit of Adam (20: exactly normalised Adam; smaller: a trainable mix).")
+    @Option(help: "Meta-steps (truncations) to run (default: \(metaDefaults.metaSteps)).") var metaSteps: Int?
+    @Option(help: "T: inner steps per truncation (default: \(metaDefaults.truncation)).") var truncation: Int?
+    @Option(help: "H: inner steps before an inner run restarts (default: \(metaDefaults.horizon)).") var horizon: Int?
+    @Option(help: "Inner runs advanced in turn (default: \(metaDefaults.innerRuns)).") var innerRuns: Int?
+    @Option(help: "firstOrder or secondOrder (default: \(metaDefaults.order)).") var order: String?
+    @Option(help: "auto, store or recompute (default: \(metaDefaults.memory)).") var memory: String?
+    @Option(help: "Memory budget of a truncation's stored intermediates, MiB (default: \(metaDefaults.memoryBudgetMB)).") var memoryBudgetMb: Double?
+    @Option(help: "layerEmbedding or kindAndDepth (embedding-free, transfers to other backbones) (default: \(metaDefaults.variant)).") var variant: String?
+    @Option(help: "λ0, the step size at initialisation (default: \(metaDefaults.baseLearningRate)).") var baseLearningRate: Double?
+    @Option(help: "Meta-optimizer (Adam) learning rate (default: \(metaDefaults.metaLearningRate)).") var metaLearningRate: Double?
+    @Option(help: "Meta-loss weighting of a truncation's steps: uniform, linear or final (default: \(metaDefaults.metaLossWeighting)).") var metaLossWeighting: String?
+    @Option(help: "ρ of the step-size penalty ρ·mean(log(λ/λ0)²) in the meta-loss (0: none) (default: \(metaDefaults.stepSizePenalty)).") var stepSizePenalty: Double?
+    @Option(help: "Initial mixing logit of Adam (20: exactly normalised Adam; smaller: a trainable mix) (default: \(metaDefaults.initialPreferredLogit)).")
     var initialPreferredLogit: Double?
-    @Option(help: "Meta-optimizer global-norm clipping.") var metaClipNorm: Double?
-    @Option(help: "Images per inner step over all ranks.") var globalBatch: Int?
-    @Option(help: "Images per meta-validation batch over all ranks.") var validationBatch: Int?
-    @Option(help: "Seed of φ, the validation split, heads and data orders.") var seed: UInt64?
-    @Option(help: "Checkpoint every N meta-steps (0: at the end only).") var checkpointEvery: Int?
+    @Option(help: "Meta-optimizer global-norm clipping (default: \(metaDefaults.metaClipNorm)).") var metaClipNorm: Double?
+    @Option(help: "Images per inner step over all ranks (default: \(metaDefaults.globalBatch)).") var globalBatch: Int?
+    @Option(help: "Images per meta-validation batch over all ranks (default: \(metaDefaults.validationBatch)).") var validationBatch: Int?
+    @Option(help: "Seed of φ, the validation split, heads and data orders (default: \(metaDefaults.seed)).") var seed: UInt64?
+    @Option(help: "Checkpoint every N meta-steps (0: at the end only) (default: \(metaDefaults.checkpointEvery)).") var checkpointEvery: Int?
     @Option(help: "Meta-gradient estimator: truncatedBackprop or antitheticES.") var estimator: String?
     @Option(help: "Inner runs (tasks) whose meta-gradients one meta-step averages.") var tasksPerMetaStep: Int?
     @Option(help: "Score φ on held-out tasks every N meta-steps and keep the best (0: never).") var validateEvery: Int?
@@ -94,10 +94,15 @@ struct MetaTrainCommand: ParsableCommand {
     }
 }
 
-/// The named case of a string-valued enum given to `flag`, or an error listing the valid names.
+/// The values a flag left out takes when no configuration file sets it, shown in --help.
+private let metaDefaults = MetaTrainingConfiguration()
+
+/// The named case of a string-valued enum given to `flag`, or an error listing the valid names and the
+/// nearest one.
 private func choice<Value: RawRepresentable & CaseIterable>(_ text: String, flag: String) throws -> Value where Value.RawValue == String {
     guard let value = Value(rawValue: text) else {
-        throw ValidationError("\(flag) must be one of \(Value.allCases.map(\.rawValue).joined(separator: ", ")), got '\(text)'")
+        let valid = Value.allCases.map(\.rawValue)
+        throw ValidationError("\(flag) must be one of \(valid.joined(separator: ", ")), got '\(text)'" + Suggestion.hint(for: text, among: valid))
     }
     return value
 }

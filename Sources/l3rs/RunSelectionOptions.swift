@@ -15,14 +15,17 @@ protocol RunSelection {
 extension TrainingConfiguration: RunSelection {}
 extension MetaTrainingConfiguration: RunSelection {}
 
+private let trainingDefaults = TrainingConfiguration()
+private let metaTrainingDefaults = MetaTrainingConfiguration()
+
 /// Flags that override those keys, shared by `finetune`, `pretrain` and `meta-train`.
 struct RunSelectionOptions: ParsableArguments {
-    @Option(help: "Run name: results go to RUNS/NAME/.") var name: String?
-    @Option(help: "Folder of run folders.") var runsDirectory: String?
-    @Option(help: "Model: mlp, ccexam-mnist, ccexam-usps, ccexam-svhn, resnet-28, resnet-32.") var model: String?
-    @Option(help: "Pretrained weights (.pth or .safetensors).") var weights: String?
-    @Option(help: "Dataset: fashion-mnist, mnist-5k, animal-mnist, digits, npy:DIR.") var data: String?
-    @Option(help: "Folder that `make data` fills.") var dataDirectory: String?
+    @Option(help: "Run name: results go to RUNS/NAME/ (default: the command's name).") var name: String?
+    @Option(help: "Folder of run folders (default: \(trainingDefaults.runsDirectory)).") var runsDirectory: String?
+    @Option(help: "Model: mlp, ccexam-mnist, ccexam-usps, ccexam-svhn, resnet-28, resnet-32 (default: \(trainingDefaults.model)).") var model: String?
+    @Option(help: "Pretrained weights (.pth or .safetensors) (default: finetune none, a random initialisation, warned; meta-train \(metaTrainingDefaults.weights)).") var weights: String?
+    @Option(help: "Dataset: fashion-mnist, mnist-5k, animal-mnist, digits, npy:DIR, folder:DIR (default: \(trainingDefaults.data); pretrain mnist-5k).") var data: String?
+    @Option(help: "Folder that `make data` fills (default: \(trainingDefaults.dataDirectory)).") var dataDirectory: String?
 
     /// Writes every given flag into `configuration`.
     func apply<Configuration: RunSelection>(to configuration: inout Configuration) {

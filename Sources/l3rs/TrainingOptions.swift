@@ -1,30 +1,33 @@
 import ArgumentParser
 import Training
 
+/// The values a flag left out takes when no configuration file sets it, shown in --help.
+private let defaults = TrainingConfiguration()
+
 /// Options of `finetune` and `pretrain`: a YAML configuration, and flags that override its keys.
 struct TrainingOptions: ParsableArguments {
     @Option(help: "YAML run configuration (jobs/configs/); flags below override its keys.")
     var config: String?
     @OptionGroup var selection: RunSelectionOptions
-    @Option(help: "keep or reinit the classification head.") var head: String?
+    @Option(help: "keep or reinit the classification head (default: \(defaults.head)).") var head: String?
     @Option(help: "Glob pattern of parameter names not to train (repeatable).") var freeze: [String] = []
-    @Option(help: "sgd, momentum, nesterov, adam, adamw, lion, rmsprop, or l3rs (a learned optimizer).") var optimizer: String?
+    @Option(help: "sgd, momentum, nesterov, adam, adamw, lion, rmsprop, or l3rs (a learned optimizer) (default: \(defaults.optimizer)).") var optimizer: String?
     @Option(help: "With --optimizer l3rs: the learned optimizer (l3rs.safetensors of a meta-train run); without it, the untrained L3RS (normalised Adam at λ0 = learning rate).")
     var l3rsWeights: String?
-    @Option(help: "Base learning rate.") var learningRate: Double?
-    @Option(help: "constant, cosine, warmup-cosine, linear.") var schedule: String?
-    @Option(help: "Linear warm-up steps.") var warmupSteps: Int?
-    @Option(help: "Learning-rate multiplier of the classification head.") var headLearningRateMultiplier: Double?
-    @Option(help: "Weight decay.") var weightDecay: Double?
-    @Option(help: "Global-norm gradient clipping (0: off).") var clipNorm: Double?
-    @Option(help: "Images per step over all ranks.") var globalBatch: Int?
-    @Option(help: "Training steps.") var steps: Int?
-    @Option(help: "Evaluate on the test split every N steps (0: at the end only).") var evalEvery: Int?
-    @Option(help: "test (default) or validation: evaluate on a seeded held-out part of the training split instead of the test split (for tuning).")
+    @Option(help: "Base learning rate (default: \(defaults.learningRate)); not with --l3rs-weights.") var learningRate: Double?
+    @Option(help: "constant, cosine, warmup-cosine, linear (default: \(defaults.schedule)).") var schedule: String?
+    @Option(help: "Linear warm-up steps (default: \(defaults.warmupSteps)).") var warmupSteps: Int?
+    @Option(help: "Learning-rate multiplier of the classification head (default: \(defaults.headLearningRateMultiplier)).") var headLearningRateMultiplier: Double?
+    @Option(help: "Weight decay (default: \(defaults.weightDecay)).") var weightDecay: Double?
+    @Option(help: "Global-norm gradient clipping (0: off) (default: \(defaults.clipNorm)).") var clipNorm: Double?
+    @Option(help: "Images per step over all ranks (default: \(defaults.globalBatch)).") var globalBatch: Int?
+    @Option(help: "Training steps (default: \(defaults.steps)).") var steps: Int?
+    @Option(help: "Evaluate on the test split every N steps (0: at the end only) (default: \(defaults.evalEvery)).") var evalEvery: Int?
+    @Option(help: "test (the default) or validation: evaluate on a seeded held-out part of the training split instead of the test split (for tuning).")
     var evaluationSplit: String?
-    @Option(help: "Checkpoint every N steps (0: at the end only).") var checkpointEvery: Int?
-    @Option(help: "Compare parameter hashes across ranks every N steps (0: off).") var hashEvery: Int?
-    @Option(help: "Seed of initialisation, head, data order and dropout.") var seed: UInt64?
+    @Option(help: "Checkpoint every N steps (0: at the end only) (default: \(defaults.checkpointEvery)).") var checkpointEvery: Int?
+    @Option(help: "Compare parameter hashes across ranks every N steps (0: off) (default: \(defaults.hashEvery)).") var hashEvery: Int?
+    @Option(help: "Seed of initialisation, head, data order and dropout (default: \(defaults.seed)).") var seed: UInt64?
     @Flag(help: "Resize images to the backbone's input when shapes differ.") var resize = false
     @Flag(help: "Random crop and flip augmentation.") var augment = false
     @Option(help: "auto: continue from the newest complete checkpoint of the run; none: start fresh.")
@@ -34,6 +37,15 @@ struct TrainingOptions: ParsableArguments {
     var simulateSignalAtStep: Int?
 
     enum ResumeMode: String, ExpressibleByArgument, CaseIterable { case auto, none }
+
+    /// `resolve()` and the preflight checks of the files it names, as a `ValidationError` (exit status 64).
+    func resolveAndCheck() throws {
+        do {
+            try TrainingPreflight.check(try resolve(), learningRateFlag: learningRate != nil)
+        } catch let error as ValidationError { throw error } catch {
+            throw ValidationError(String(describing: error))
+        }
+    }
 
     /// The configuration file (or defaults) with every given flag applied, validated.
     func resolve(defaults: TrainingConfiguration = TrainingConfiguration()) throws -> TrainingConfiguration {

@@ -63,7 +63,7 @@ final class RealDatasetTests: XCTestCase {
     }
 
     func testRegistryNames() throws {
-        XCTAssertEqual(DatasetRegistry.knownNames, ["fashion-mnist", "mnist-5k", "animal-mnist", "digits", "npy:DIR"])
+        XCTAssertEqual(DatasetRegistry.knownNames, ["fashion-mnist", "mnist-5k", "animal-mnist", "digits", "npy:DIR", "folder:DIR"])
         assertError(try DatasetRegistry.descriptor(named: "cifar"), mentions: ["cifar", "unknown dataset", "fashion-mnist"])
         assertError(try DatasetRegistry.load("fashion-mnist", split: .train, dataDirectory: "/nonexistent"),
                            mentions: ["/nonexistent/fashion-mnist/train-images-idx3-ubyte.gz", "make data"])

@@ -1,0 +1,139 @@
+import Datasets
+import Foundation
+import LearnedOptimizer
+import Network
+import TestSupport
+import XCTest
+@testable import Training
+
+/// The command line guards the user: every bad option or file is one error line naming it, found before
+/// anything prints or any run folder is made (exit status 64); misspelt names get the nearest valid one;
+/// options that would be ignored are refused; risky choices that run are warned about.
+final class CommandLineGuardTests: XCTestCase {
+    var folder: URL!
+
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("l3rs-guard-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
+
+    var runs: String { folder.appendingPathComponent("runs").path }
+
+    func l3rs(_ arguments: [String]) throws -> LaunchResult {
+        try MPIRun.run(MPIRun.l3rsExecutable, arguments, timeout: 120)
+    }
+
+    func testSuggestionsFindTheIntendedName() {
+        XCTAssertEqual(Suggestion.closest(to: "fashion-mnst", among: ["fashion-mnist", "mnist-5k"]), "fashion-mnist")
+        XCTAssertEqual(Suggestion.closest(to: "learningrate", among: TrainingConfiguration.yamlKeys), "learningRate")
+        XCTAssertEqual(Suggestion.closest(to: "learning_rate", among: TrainingConfiguration.yamlKeys), "learningRate")
+        XCTAssertEqual(Suggestion.closest(to: "adma", among: ["sgd", "adam", "adamw"]), "adam", "a transposition is one edit")
+        XCTAssertNil(Suggestion.closest(to: "cifar", among: ["fashion-mnist", "mnist-5k", "digits"]), "nothing near: no guess")
+        XCTAssertEqual(Suggestion.hint(for: "reinti", among: ["keep", "reinit"]), " (did you mean 'reinit'?)")
+    }
+
+    /// Each bad input: exit 64, one "Error:" line naming the flag or file (and the suggestion), nothing on
+    /// standard output (the configuration is not printed), no run folder.
+    func testBadInputsAreOneLineErrorsBeforeAnythingRuns() throws {
+        let weights = TrainerLaunchTests.weights
+        let yaml = folder.appendingPathComponent("typo.yaml").path
+        try "learningrate: 0.01\nsteps: 3\n".write(toFile: yaml, atomically: true, encoding: .utf8)
+        let small = folder.appendingPathComponent("small").path
+        try FileManager.default.createDirectory(atPath: small, withIntermediateDirectories: true)
+        try NPYArray(uint8: Array(repeating: 9, count: 4 * 64), shape: [4, 8, 8]).write(to: small + "/train_images.npy")
+        try NPYArray(int64: [0, 1, 0, 1], shape: [4]).write(to: small + "/train_labels.npy")
+        let common = ["--runs-directory", runs, "--data-directory", TrainerLaunchTests.dataDirectory, "--steps", "2"]
+        let cases: [(String, [String], [String])] = [
+            ("misspelt dataset", ["--weights", weights, "--data", "fashion-mnst"], ["unknown dataset 'fashion-mnst'", "did you mean 'fashion-mnist'?"]),
+            ("misspelt optimizer", ["--weights", weights, "--optimizer", "adma"], ["unknown optimizer 'adma'", "did you mean 'adam'?"]),
+            ("misspelt head", ["--weights", weights, "--head", "reinti"], ["head must be keep or reinit", "did you mean 'reinit'?"]),
+            ("misspelt model", ["--weights", weights, "--model", "resnet32"], ["unknown model 'resnet32'", "did you mean 'resnet-32'?"]),
+            ("misspelt YAML key", ["--config", yaml, "--weights", weights], [yaml, "unknown key(s) learningrate (did you mean 'learningRate'?)"]),
+            ("missing weights", ["--weights", "/nonexistent/w.pth"], ["--weights", "/nonexistent/w.pth"]),
+            ("missing learned optimizer", ["--weights", weights, "--optimizer", "l3rs", "--l3rs-weights", "/nonexistent/l.safetensors"],
+             ["--l3rs-weights", "/nonexistent/l.safetensors"]),
+            ("ignored learning rate", ["--weights", weights, "--optimizer", "l3rs", "--l3rs-weights", weights, "--learning-rate", "0.1"],
+             ["--learning-rate would be ignored", "--l3rs-weights"]),
+            ("missing data files", ["--weights", weights, "--data-directory", "/nonexistent"], ["--data fashion-mnist", "/nonexistent/fashion-mnist/", "make data"]),
+            ("missing npy folder", ["--weights", weights, "--data", "npy:/nonexistent/arrays"], ["--data", "/nonexistent/arrays/train_labels.npy"]),
+            ("npy images of another size", ["--weights", weights, "--data", "npy:" + small], ["1×28×28", "npy:\(small) has 1×8×8", "--resize"]),
+            ("weights of another model", ["--weights", weights, "--model", "ccexam-usps"], ["does not fit model ccexam-usps"]),
+            ("images of another shape", ["--model", "ccexam-svhn", "--weights", TrainerLaunchTests.root.appendingPathComponent("data/ccexam/svhn.pth").path],
+             ["3×32×32", "--resize"]),
+        ]
+        for (label, arguments, fragments) in cases {
+            let result = try l3rs(["finetune"] + common + arguments)
+            XCTAssertEqual(result.exitCode, 64, "\(label)\n\(result.transcript)")
+            let errorLine = result.standardError.split(separator: "\n").first { $0.hasPrefix("Error:") }.map(String.init) ?? ""
+            for fragment in fragments {
+                XCTAssertTrue(errorLine.contains(fragment), "\(label): '\(fragment)' not in the error line\n\(result.transcript)")
+            }
+            XCTAssertEqual(result.standardOutput, "", "\(label): nothing is printed before validation\n\(result.transcript)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: runs), "\(label): no run folder")
+        }
+        let evalCommon = ["eval", "--weights", weights, "--model", "ccexam-mnist", "--data-directory", TrainerLaunchTests.dataDirectory]
+        for (arguments, fragment) in [(["--data", "mnist5k"], "did you mean 'mnist-5k'?"), (["--data", "mnist-5k", "--split", "tset"], "--split must be test, train or all, got 'tset' (did you mean 'test'?)")] {
+            let result = try l3rs(evalCommon + arguments)
+            XCTAssertEqual(result.exitCode, 64, result.transcript)
+            XCTAssertTrue(result.standardError.contains(fragment), result.transcript)
+        }
+        let meta = try l3rs(["meta-train", "--order", "secondorder", "--runs-directory", runs])
+        XCTAssertEqual(meta.exitCode, 64, meta.transcript)
+        XCTAssertTrue(meta.standardError.contains("--order must be one of firstOrder, secondOrder, got 'secondorder' (did you mean 'secondOrder'?)"), meta.transcript)
+    }
+
+    func testHelpShowsDefaults() throws {
+        let help = try l3rs(["finetune", "--help"]).standardOutput.replacingOccurrences(of: "\n", with: " ")
+            .split(separator: " ").joined(separator: " ")
+        for fragment in ["(default: adam)", "(default: 0.001)", "(default: 500)", "(default: 128)", "(default: reinit)", "(default: fashion-mnist;"] {
+            XCTAssertTrue(help.contains(fragment), "finetune --help lacks \(fragment)")
+        }
+        let metaHelp = try l3rs(["meta-train", "--help"]).standardOutput.replacingOccurrences(of: "\n", with: " ")
+            .split(separator: " ").joined(separator: " ")
+        XCTAssertTrue(metaHelp.contains("H: inner steps before an inner run restarts (default: 200)"), metaHelp)
+    }
+
+    /// A run without --weights and a learned optimizer past its horizon run, each with one warning line.
+    func testWarningsForRandomInitialisationAndPastTheHorizon() throws {
+        let backbone = try ModelZoo.make(named: "mlp", classCount: 10, seed: 0)
+        let optimizer = try L3RSOptimizer(configuration: L3RSConfiguration(variant: .kindAndDepth),
+                                          layers: LayerSlices.make(for: backbone), parameterCount: backbone.parameterCount)
+        let learned = folder.appendingPathComponent("l3rs.safetensors").path
+        try LearnedOptimizerFile.save(optimizer, to: learned, extraMetadata: [LearnedOptimizerFile.horizonKey: "3"])
+        XCTAssertEqual(try LearnedOptimizerFile.horizon(of: learned), 3)
+
+        let common = ["finetune", "--model", "mlp", "--data", "digits", "--resize", "--data-directory", TrainerLaunchTests.dataDirectory,
+                      "--global-batch", "16", "--eval-every", "0", "--runs-directory", runs]
+        let random = try l3rs(common + ["--steps", "2", "--name", "random"])
+        XCTAssertEqual(random.exitCode, 0, random.transcript)
+        XCTAssertTrue(random.standardError.contains("warning: finetune without --weights (weights:) trains mlp from a random initialisation"), random.transcript)
+
+        let past = try l3rs(common + ["--steps", "5", "--name", "past", "--optimizer", "l3rs", "--l3rs-weights", learned])
+        XCTAssertEqual(past.exitCode, 0, past.transcript)
+        XCTAssertTrue(past.standardError.contains("warning: --steps 5 runs the learned optimizer \(learned) past the 3-step horizon"), past.transcript)
+        let within = try l3rs(common + ["--steps", "3", "--name", "within", "--optimizer", "l3rs", "--l3rs-weights", learned])
+        XCTAssertEqual(within.exitCode, 0, within.transcript)
+        XCTAssertFalse(within.standardError.contains("horizon"), within.transcript)
+    }
+
+    /// meta-train records its horizon in the learned-optimizer file (and exports its metrics); finetune reads it.
+    func testMetaTrainRecordsTheHorizonThatFinetuneWarnsAbout() throws {
+        let data = TrainerLaunchTests.dataDirectory, weights = TrainerLaunchTests.weights
+        let meta = try l3rs(["meta-train", "--data", "mnist-5k", "--data-directory", data, "--weights", weights, "--meta-steps", "2",
+                             "--truncation", "2", "--horizon", "4", "--inner-runs", "1", "--global-batch", "8", "--validation-batch", "8",
+                             "--runs-directory", runs, "--name", "meta"])
+        XCTAssertEqual(meta.exitCode, 0, meta.transcript)
+        let learned = runs + "/meta/l3rs.safetensors"
+        XCTAssertEqual(try LearnedOptimizerFile.horizon(of: learned), 4)
+        for file in ["metrics.csv", "events.out.tfevents.metrics"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: runs + "/meta/" + file), file)
+        }
+        let finetune = try l3rs(["finetune", "--data", "mnist-5k", "--data-directory", data, "--weights", weights, "--optimizer", "l3rs",
+                                 "--l3rs-weights", learned, "--steps", "6", "--global-batch", "8", "--eval-every", "0",
+                                 "--runs-directory", runs, "--name", "apply"])
+        XCTAssertEqual(finetune.exitCode, 0, finetune.transcript)
+        XCTAssertTrue(finetune.standardError.contains("past the 4-step horizon it was meta-trained for"), finetune.transcript)
+    }
+}
