@@ -19,8 +19,8 @@ public struct L3RSOptimizer: Sendable {
     public let featureLayout: FeatureLayout
     /// φ. The meta-trainer updates it between truncations.
     public var metaParameters: MetaParameters
-    /// The base rules, in configuration order.
-    let rules: [any DirectionRule]
+    /// The base rules, in configuration order, each with its adjoint (second-order meta-gradients).
+    let rules: [any DifferentiableDirectionRule]
     var activations: StepActivations
     /// The fused step's buffers (see `FusedStepBuffers`).
     var buffers: FusedStepBuffers
@@ -62,7 +62,7 @@ public struct L3RSOptimizer: Sendable {
         self.parameterCount = parameterCount
         self.metaParameters = φ
         featureLayout = FeatureLayout(variant: configuration.variant, embeddingWidth: configuration.embeddingWidth)
-        rules = configuration.baseOptimizers.map { $0.makeRule() }
+        rules = configuration.baseOptimizers.map { $0.makeDifferentiableRule() }
         activations = StepActivations(
             layerCount: layers.count, baseCount: configuration.baseCount,
             featureCount: featureLayout.count, hiddenWidth: configuration.hiddenWidth)

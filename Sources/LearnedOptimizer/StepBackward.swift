@@ -192,8 +192,8 @@ extension L3RSOptimizer {
         record.gradient.withUnsafeBufferPointer { g in
             adjoint.direction.withUnsafeBufferPointer { d̄ in
                 adjoint.gradient.withUnsafeMutableBufferPointer { ḡ in
-                    BaseRuleAdjoint.backpropagate(
-                        rule: rules[p], gradient: g, stateAfter: record.baseStatesAfter[p],
+                    rules[p].backpropagate(
+                        gradient: g, stateAfter: record.baseStatesAfter[p],
                         directionAdjoint: d̄, stateAdjoint: &adjoint.baseStates[p], gradientAdjoint: ḡ)
                 }
             }

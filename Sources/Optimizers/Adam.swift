@@ -56,3 +56,36 @@ public struct Adam: DirectionRule {
         }
     }
 }
+
+extension Adam: DifferentiableDirectionRule {
+    /// m' = β1 m + (1−β1) g, v' = β2 v + (1−β2) g², d = m' c1⁻¹ / (√v' c2^−½ + ε), with the Jacobian above.
+    public func backpropagate(
+        gradient g: UnsafeBufferPointer<Float>, stateAfter: OptimizerState, directionAdjoint d̄: UnsafeBufferPointer<Float>,
+        stateAdjoint s̄: inout OptimizerState, gradientAdjoint ḡ: UnsafeMutableBufferPointer<Float>
+    ) {
+        // The same per-step corrections as `advance`, whose step counter was t − 1 when it ran.
+        let t = Double(stateAfter.step)
+        let firstCorrection = Float(1 / (1 - pow(Double(beta1), t)))
+        let secondCorrectionRoot = Float(1 / (1 - pow(Double(beta2), t)).squareRoot())
+        let (β1, β2, ε) = (beta1, beta2, epsilon)
+        let m = stateAfter.firstMoment
+        let v = stateAfter.secondMoment
+        s̄.firstMoment.withUnsafeMutableBufferPointer { m̄ in
+            s̄.secondMoment.withUnsafeMutableBufferPointer { v̄ in
+                for i in 0..<g.count {
+                    let root = v[i].squareRoot()
+                    let denominator = root * secondCorrectionRoot + ε
+                    let dm = firstCorrection / denominator
+                    let dv: Float = root > 0
+                        ? -m[i] * firstCorrection * secondCorrectionRoot / (denominator * denominator * 2 * root)
+                        : 0
+                    let mTotal = m̄[i] + d̄[i] * dm
+                    let vTotal = v̄[i] + d̄[i] * dv
+                    ḡ[i] += (1 - β1) * mTotal + 2 * (1 - β2) * g[i] * vTotal
+                    m̄[i] = β1 * mTotal
+                    v̄[i] = β2 * vTotal
+                }
+            }
+        }
+    }
+}

@@ -62,3 +62,21 @@ public struct Momentum: DirectionRule {
         }
     }
 }
+
+extension Momentum: DifferentiableDirectionRule {
+    /// m' = β m + g; heavy ball d = m', Nesterov d = g + β m'.
+    public func backpropagate(
+        gradient: UnsafeBufferPointer<Float>, stateAfter: OptimizerState, directionAdjoint d̄: UnsafeBufferPointer<Float>,
+        stateAdjoint s̄: inout OptimizerState, gradientAdjoint ḡ: UnsafeMutableBufferPointer<Float>
+    ) {
+        let β = beta
+        let nesterov = self.nesterov
+        s̄.firstMoment.withUnsafeMutableBufferPointer { m̄ in
+            for i in 0..<d̄.count {
+                let total = m̄[i] + (nesterov ? β * d̄[i] : d̄[i])
+                ḡ[i] += total + (nesterov ? d̄[i] : 0)
+                m̄[i] = β * total
+            }
+        }
+    }
+}
