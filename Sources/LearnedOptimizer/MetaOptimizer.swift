@@ -1,6 +1,6 @@
 import Foundation
 
-/// Adam on the meta-parameters φ with global-norm gradient clipping (method.md §5: lr 1e-3, clip at 1.0).
+/// Adam on the meta-parameters φ with global-norm gradient clipping (docs/method.md §5: lr 1e-3, clip at 1.0).
 ///
 /// Clipping bounds the damage of a single exploding truncation; a non-finite meta-gradient skips the step
 /// entirely (and is reported), because one NaN in Adam's moments would never wash out.

@@ -3,7 +3,7 @@
 ///
 /// The same `advance` serves the hand-designed baseline (through `direction` and `HandDesignedOptimizer`,
 /// which adds the learning rate, schedule, groups and weight decay) and L3RS, which normalises and mixes the
-/// directions of several rules per layer (method.md §1–2). Keeping one code path is what guarantees that a
+/// directions of several rules per layer (docs/method.md §1–2). Keeping one code path is what guarantees that a
 /// baseline and a base direction cannot drift apart.
 ///
 /// `advance` works on a range of elements so that L3RS can run all its rules over one cache-sized chunk of

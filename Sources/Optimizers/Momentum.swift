@@ -13,7 +13,7 @@ import CVectorKernels
 /// State: `firstMoment` = m. Jacobian: ∂m'/∂m = β·I, ∂m'/∂g = I; heavy ball ∂d/∂m = β·I, ∂d/∂g = I;
 /// Nesterov ∂d/∂m = β²·I, ∂d/∂g = (1 + β)·I.
 public struct Momentum: DirectionRule {
-    /// Momentum coefficient β (0.9 by default, as in method.md §2).
+    /// Momentum coefficient β (0.9 by default, as in docs/method.md §2).
     public let beta: Float
     /// Use Nesterov's look-ahead direction d = g + β·m instead of d = m.
     public let nesterov: Bool

@@ -3,7 +3,7 @@
 ///
 /// Why slices: the model keeps one flat parameter buffer and a layer table of (name, offset, count); a group
 /// is one layer or a run of adjacent layers. Typical uses: the classification head gets a 10× learning-rate
-/// multiplier in some baselines (method.md §6), and biases and norm parameters get no weight decay.
+/// multiplier in some baselines (docs/method.md §6), and biases and norm parameters get no weight decay.
 public struct ParameterGroup: Sendable, Equatable, Codable {
     /// A label for logs and errors (a layer name, or "head", "no-decay", ...).
     public var name: String
