@@ -15,36 +15,38 @@ extension L3RSOptimizer {
         // [first moments (P) | this chunk's directions (P)].
         withUnsafeTemporaryAllocation(of: UnsafePointer<Float>?.self, capacity: 2 * baseCount) { pointers in
             let firstMoments = UnsafeMutableBufferPointer(rebasing: pointers[0..<baseCount])
-            let directions = pointers.baseAddress! + baseCount
             Self.withFirstMoments(state.baseStates, from: 0, into: firstMoments) {
                 buffers.withScratch { chunks, stored in
+                    let finder = DirectionFinder(
+                        sources: sources, storageSlot: storageSlot, gradient: g,
+                        firstMoments: UnsafePointer(pointers.baseAddress!), stored: stored, chunks: chunks,
+                        parameterCount: parameterCount)
                     for (l, layer) in layers.enumerated() {
-                        for start in stride(from: layer.range.lowerBound, to: layer.range.upperBound,
-                                            by: FusedStepBuffers.chunkLength) {
-                            let range = start..<min(start + FusedStepBuffers.chunkLength, layer.range.upperBound)
-                            for p in 0..<baseCount {
-                                directions[p] = switch sources[p] {
-                                case .gradient: g.baseAddress! + start
-                                case .firstMoment: firstMoments[p]! + start
-                                case .rebuilt: rebuild(rule: p, range, gradient: g, state: state, into: chunks)
-                                case .computed: UnsafePointer(stored! + storageSlot[p]! * parameterCount + start)
-                                }
-                            }
-                            subtractMixture(layer: l, from: θ.baseAddress! + start, count: range.count,
-                                            directions: directions, mixture: chunks + baseCount * FusedStepBuffers.chunkLength)
-                        }
+                        applyFusedUpdate(layer: l, layer.range, to: θ, state: state, finder: finder,
+                                         directions: pointers.baseAddress! + baseCount)
                     }
                 }
             }
         }
     }
 
-    /// Rule p's direction over `range`, rebuilt into its row of the chunk scratch.
-    private func rebuild(rule p: Int, _ range: Range<Int>, gradient g: UnsafeBufferPointer<Float>, state: L3RSState,
-                         into chunks: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
-        let scratch = chunks + p * FusedStepBuffers.chunkLength
-        rules[p].rebuildDirection(range, gradient: g, state: state.baseStates[p], into: scratch)
-        return UnsafePointer(scratch)
+    /// One layer of the second pass, chunk by chunk: find every direction (`DirectionFinder`), then subtract
+    /// the mixture.
+    private func applyFusedUpdate(
+        layer l: Int, _ layerRange: Range<Int>, to θ: UnsafeMutableBufferPointer<Float>, state: L3RSState,
+        finder: DirectionFinder, directions: UnsafeMutablePointer<UnsafePointer<Float>?>
+    ) {
+        let chunkLength = FusedStepBuffers.chunkLength
+        for start in stride(from: layerRange.lowerBound, to: layerRange.upperBound, by: chunkLength) {
+            let range = start..<min(start + chunkLength, layerRange.upperBound)
+            for p in rules.indices {
+                directions[p] = finder.direction(rule: p, range) { scratch in
+                    rules[p].rebuildDirection(range, gradient: finder.gradient, state: state.baseStates[p], into: scratch)
+                }
+            }
+            subtractMixture(layer: l, from: θ.baseAddress! + start, count: range.count, directions: directions,
+                            mixture: finder.chunks + rules.count * chunkLength)
+        }
     }
 
     /// Runs `body` with `pointers[p]` the base address of state p's first moment (nil where the slot is

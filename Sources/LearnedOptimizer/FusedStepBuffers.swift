@@ -92,3 +92,33 @@ struct DirectionTargets {
         return chunks + p * FusedStepBuffers.chunkLength
     }
 }
+
+/// Where the second pass of the fused step finds each rule's direction for a chunk, by its `DirectionSource`:
+/// g itself, the advanced first moment, `storedDirections`, or rebuilt into the rule's row of the scratch.
+struct DirectionFinder {
+    let sources: [DirectionSource]
+    let storageSlot: [Int?]
+    let gradient: UnsafeBufferPointer<Float>
+    /// Per rule, its state's first moment (nil where the rule has none).
+    let firstMoments: UnsafePointer<UnsafePointer<Float>?>
+    let stored: UnsafeMutablePointer<Float>?
+    let chunks: UnsafeMutablePointer<Float>
+    let parameterCount: Int
+
+    /// Rule p's direction over `range`; `rebuild` writes it into the scratch row it is given (`.rebuilt`).
+    func direction(rule p: Int, _ range: Range<Int>, rebuild: (UnsafeMutablePointer<Float>) -> Void) -> UnsafePointer<Float> {
+        let start = range.lowerBound
+        switch sources[p] {
+        case .gradient:
+            return gradient.baseAddress! + start
+        case .firstMoment:
+            return firstMoments[p]! + start
+        case .rebuilt:
+            let scratch = chunks + p * FusedStepBuffers.chunkLength
+            rebuild(scratch)
+            return UnsafePointer(scratch)
+        case .computed:
+            return UnsafePointer(stored! + storageSlot[p]! * parameterCount + start)
+        }
+    }
+}
