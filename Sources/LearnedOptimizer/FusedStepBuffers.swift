@@ -106,7 +106,9 @@ struct DirectionFinder {
     let parameterCount: Int
 
     /// Rule p's direction over `range`; `rebuild` writes it into the scratch row it is given (`.rebuilt`).
-    func direction(rule p: Int, _ range: Range<Int>, rebuild: (UnsafeMutablePointer<Float>) -> Void) -> UnsafePointer<Float> {
+    func direction(
+        rule p: Int, _ range: Range<Int>, rebuild: (UnsafeMutablePointer<Float>) -> Void
+    ) -> UnsafePointer<Float> {
         let start = range.lowerBound
         switch sources[p] {
         case .gradient:

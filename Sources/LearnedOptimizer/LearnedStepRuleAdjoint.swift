@@ -34,7 +34,8 @@ extension LearnedStepRule {
             for p in 0..<baseCount {
                 let μ = Double(work.mixingWeights[l * baseCount + p])
                 let mixAdjoint = λ * -adjoint.directionDots[l * baseCount + p]
-                adjoint.outputs[row + 1 + p] = learnedOutputs.learnsMixing ? Float(μ * (mixAdjoint - weightedMixAdjoint)) : 0
+                adjoint.outputs[row + 1 + p] =
+                    learnedOutputs.learnsMixing ? Float(μ * (mixAdjoint - weightedMixAdjoint)) : 0
             }
         }
     }

@@ -31,7 +31,8 @@ extension L3RSOptimizer {
             for p in 0..<baseCount {
                 var covered = 0
                 for layer in sorted {
-                    buffer.baseAddress!.advanced(by: p * n + covered).initialize(repeating: 0, count: layer.offset - covered)
+                    buffer.baseAddress!.advanced(by: p * n + covered)
+                        .initialize(repeating: 0, count: layer.offset - covered)
                     covered = layer.range.upperBound
                 }
                 buffer.baseAddress!.advanced(by: p * n + covered).initialize(repeating: 0, count: n - covered)

@@ -64,7 +64,8 @@ struct StepActivations: Sendable {
 
     /// Lends the buffers the MLP writes.
     private mutating func withNetworkOutputs(
-        _ body: (UnsafeMutableBufferPointer<Float>, UnsafeMutableBufferPointer<Float>, UnsafeMutableBufferPointer<Float>) -> Void
+        _ body: (_ hidden1: UnsafeMutableBufferPointer<Float>, _ hidden2: UnsafeMutableBufferPointer<Float>,
+                 _ outputs: UnsafeMutableBufferPointer<Float>) -> Void
     ) {
         hidden1.withUnsafeMutableBufferPointer { hidden1 in
             hidden2.withUnsafeMutableBufferPointer { hidden2 in

@@ -76,7 +76,8 @@ extension L3RSOptimizer {
             buffers.withScratch { chunks, stored in
                 let targets = DirectionTargets(
                     // (An empty array may still lend a base address.)
-                    recorded: recorded.isEmpty ? nil : recorded.baseAddress, stored: stored, chunks: chunks, parameterCount: parameterCount,
+                    recorded: recorded.isEmpty ? nil : recorded.baseAddress, stored: stored, chunks: chunks,
+                    parameterCount: parameterCount,
                     sources: sources, storageSlot: storageSlot)
                 for (l, layer) in layers.enumerated() {
                     sums.reset()

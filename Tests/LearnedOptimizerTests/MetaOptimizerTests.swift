@@ -87,7 +87,8 @@ final class MetaOptimizerTests: XCTestCase {
                 let g = Double(gradient[i]) * scale
                 m[i] = 0.9 * m[i] + 0.1 * g
                 v[i] = 0.999 * v[i] + 0.001 * g * g
-                let corrected = (m[i] / (1 - pow(0.9, Double(step)))) / ((v[i] / (1 - pow(0.999, Double(step)))).squareRoot() + 1e-8)
+                let (mHat, vHat) = (m[i] / (1 - pow(0.9, Double(step))), v[i] / (1 - pow(0.999, Double(step))))
+                let corrected = mHat / (vHat.squareRoot() + 1e-8)
                 reference[i] -= 1e-2 * corrected
             }
         }

@@ -37,7 +37,8 @@ final class GradientClippingTests: XCTestCase {
         XCTAssertEqual(GradientClipping.scale(forNorm: 2, maxNorm: 2, form: .exact), 1)
         XCTAssertEqual(GradientClipping.scale(forNorm: 1, maxNorm: 2, form: .exact), 1)
         XCTAssertLessThan(GradientClipping.scale(forNorm: 2, maxNorm: 2), 1)
-        XCTAssertEqual(GradientClipping.scale(forNorm: 4, maxNorm: 2, form: .pyTorch), GradientClipping.scale(forNorm: 4, maxNorm: 2))
+        XCTAssertEqual(GradientClipping.scale(forNorm: 4, maxNorm: 2, form: .pyTorch),
+                       GradientClipping.scale(forNorm: 4, maxNorm: 2))
     }
 
     /// A Float accumulator stops growing at 2²⁴ when adding ones; the Double one does not.
