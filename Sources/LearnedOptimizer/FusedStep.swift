@@ -16,7 +16,7 @@ extension L3RSOptimizer {
         withUnsafeTemporaryAllocation(of: UnsafePointer<Float>?.self, capacity: 2 * baseCount) { pointers in
             let firstMoments = UnsafeMutableBufferPointer(rebasing: pointers[0..<baseCount])
             Self.withFirstMoments(state.baseStates, from: 0, into: firstMoments) {
-                buffers.withScratch { chunks, stored in
+                buffers.withScratch { chunks, stored, _ in
                     let finder = DirectionFinder(
                         sources: sources, storageSlot: storageSlot, gradient: g,
                         firstMoments: UnsafePointer(pointers.baseAddress!), stored: stored, chunks: chunks,

@@ -51,12 +51,15 @@ struct FusedStepBuffers: Sendable {
         }
     }
 
-    /// Lends the chunk scratch and the stored directions (nil when no rule stores one).
+    /// Lends the chunk scratch, the stored directions (nil when no rule stores one) and the layer sums.
     mutating func withScratch(
-        _ body: (_ chunks: UnsafeMutablePointer<Float>, _ stored: UnsafeMutablePointer<Float>?) -> Void
+        _ body: (_ chunks: UnsafeMutablePointer<Float>, _ stored: UnsafeMutablePointer<Float>?,
+                 _ sums: inout LayerSums) -> Void
     ) {
         chunks.withUnsafeMutableBufferPointer { chunks in
-            storedDirections.withUnsafeMutableBufferPointer { stored in body(chunks.baseAddress!, stored.baseAddress) }
+            storedDirections.withUnsafeMutableBufferPointer { stored in
+                body(chunks.baseAddress!, stored.baseAddress, &sums)
+            }
         }
     }
 }

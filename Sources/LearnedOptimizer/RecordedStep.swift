@@ -11,7 +11,7 @@ extension L3RSOptimizer {
         defer { swap(&buffers, &self.buffers) }
         recordedDirections.withUnsafeBufferPointer { recorded in
             withUnsafeTemporaryAllocation(of: UnsafePointer<Float>?.self, capacity: baseCount) { directions in
-                buffers.withScratch { chunks, _ in
+                buffers.withScratch { chunks, _, _ in
                     for (l, layer) in layers.enumerated() {
                         for p in 0..<baseCount { directions[p] = recorded.baseAddress! + p * n + layer.offset }
                         subtractMixture(layer: l, from: θ.baseAddress! + layer.offset, count: layer.count,

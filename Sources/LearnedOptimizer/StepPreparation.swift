@@ -63,17 +63,12 @@ extension L3RSOptimizer {
         work: inout StepActivations, buffers: inout FusedStepBuffers
     ) {
         let (sources, storageSlot) = (buffers.sources, buffers.storageSlot)
-        // Out of `buffers` and `work` while their other parts are lent or written.
-        var sums = LayerSums()
-        swap(&sums, &buffers.sums)
+        // Out of `work` while its other parts are written.
         var directions: [Float] = []
         swap(&directions, &work.directions)
-        defer {
-            swap(&sums, &buffers.sums)
-            swap(&directions, &work.directions)
-        }
+        defer { swap(&directions, &work.directions) }
         directions.withUnsafeMutableBufferPointer { recorded in
-            buffers.withScratch { chunks, stored in
+            buffers.withScratch { chunks, stored, sums in
                 let targets = DirectionTargets(
                     // (An empty array may still lend a base address.)
                     recorded: recorded.isEmpty ? nil : recorded.baseAddress, stored: stored, chunks: chunks,
