@@ -12,7 +12,8 @@
 ///
 /// Conforming types are small immutable structs holding hyperparameters; all mutable data lives in
 /// `OptimizerState`, so a stored state can be replayed and each rule documents its formulas (and the
-/// ingredients of its Jacobian) for second-order meta-training.
+/// ingredients of its Jacobian); the rules L3RS mixes also state their adjoint (`DifferentiableDirectionRule`)
+/// for second-order meta-training.
 public protocol DirectionRule: Sendable {
     /// The name used in configuration files and logs ("adam", "nesterov", ...).
     var name: String { get }
