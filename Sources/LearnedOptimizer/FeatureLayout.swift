@@ -1,4 +1,4 @@
-/// The order and meaning of the F inputs of the MLP (method.md §3), fixed here in one place because a trained
+/// The order and meaning of the F inputs of the MLP (docs/method.md §3), fixed here in one place because a trained
 /// φ depends on it.
 ///
 /// Per layer: for each statistic ξ ∈ {rms(θ_l), rms(g_l), training loss}, the EMAs of log(ξ_k/ξ_0) at every

@@ -23,10 +23,8 @@ struct FusedStepBuffers: Sendable {
     /// (P + 1) chunks: one per rule's direction in the first pass (and a rebuilt one in the second), then
     /// the mixture of more than three bases.
     var chunks: [Float] = []
-    /// The sums of squares of the layer being reduced: θ, g, and one per rule's direction.
-    var parameterSum = SumOfSquares()
-    var gradientSum = SumOfSquares()
-    var directionSums: [SumOfSquares] = []
+    /// The sums of squares of the layer being reduced.
+    var sums = LayerSums()
 
     init() {}
 
@@ -43,6 +41,89 @@ struct FusedStepBuffers: Sendable {
         }
         storageSlot = slots
         chunks = [Float](repeating: 0, count: (rules.count + 1) * Self.chunkLength)
-        directionSums = [SumOfSquares](repeating: .init(), count: rules.count)
+        sums.directions = [SumOfSquares](repeating: .init(), count: rules.count)
+    }
+
+    /// Allocates `storedDirections` for `n` parameters if it does not have that size yet.
+    mutating func reserveStoredDirections(parameterCount n: Int) {
+        if storedDirections.count != storedRuleCount * n {
+            storedDirections = [Float](repeating: 0, count: storedRuleCount * n)
+        }
+    }
+
+    /// Lends the chunk scratch, the stored directions (nil when no rule stores one) and the layer sums.
+    mutating func withScratch(
+        _ body: (_ chunks: UnsafeMutablePointer<Float>, _ stored: UnsafeMutablePointer<Float>?,
+                 _ sums: inout LayerSums) -> Void
+    ) {
+        chunks.withUnsafeMutableBufferPointer { chunks in
+            storedDirections.withUnsafeMutableBufferPointer { stored in
+                body(chunks.baseAddress!, stored.baseAddress, &sums)
+            }
+        }
+    }
+}
+
+/// The sums of squares of one layer: θ, g, and one per rule's direction.
+struct LayerSums: Sendable {
+    var parameters = SumOfSquares()
+    var gradient = SumOfSquares()
+    var directions: [SumOfSquares] = []
+
+    mutating func reset() {
+        parameters.reset()
+        gradient.reset()
+        for p in directions.indices { directions[p].reset() }
+    }
+}
+
+/// Where the first pass writes each rule's direction for a chunk: into the recorded [P, n] buffer (recorded
+/// step), or, in the fused step, into `storedDirections` (`.computed` rules) or a chunk of scratch (the others,
+/// found again in the second pass); nil for SGD in the fused step, whose direction is g itself.
+struct DirectionTargets {
+    let recorded: UnsafeMutablePointer<Float>?
+    let stored: UnsafeMutablePointer<Float>?
+    let chunks: UnsafeMutablePointer<Float>
+    let parameterCount: Int
+    let sources: [DirectionSource]
+    let storageSlot: [Int?]
+
+    func target(rule p: Int, start: Int) -> UnsafeMutablePointer<Float>? {
+        if let recorded { return recorded + p * parameterCount + start }
+        if sources[p] == .gradient { return nil }
+        if let slot = storageSlot[p] { return stored! + slot * parameterCount + start }
+        return chunks + p * FusedStepBuffers.chunkLength
+    }
+}
+
+/// Where the second pass of the fused step finds each rule's direction for a chunk, by its `DirectionSource`:
+/// g itself, the advanced first moment, `storedDirections`, or rebuilt into the rule's row of the scratch.
+struct DirectionFinder {
+    let sources: [DirectionSource]
+    let storageSlot: [Int?]
+    let gradient: UnsafeBufferPointer<Float>
+    /// Per rule, its state's first moment (nil where the rule has none).
+    let firstMoments: UnsafePointer<UnsafePointer<Float>?>
+    let stored: UnsafeMutablePointer<Float>?
+    let chunks: UnsafeMutablePointer<Float>
+    let parameterCount: Int
+
+    /// Rule p's direction over `range`; `rebuild` writes it into the scratch row it is given (`.rebuilt`).
+    func direction(
+        rule p: Int, _ range: Range<Int>, rebuild: (UnsafeMutablePointer<Float>) -> Void
+    ) -> UnsafePointer<Float> {
+        let start = range.lowerBound
+        switch sources[p] {
+        case .gradient:
+            return gradient.baseAddress! + start
+        case .firstMoment:
+            return firstMoments[p]! + start
+        case .rebuilt:
+            let scratch = chunks + p * FusedStepBuffers.chunkLength
+            rebuild(scratch)
+            return UnsafePointer(scratch)
+        case .computed:
+            return UnsafePointer(stored! + storageSlot[p]! * parameterCount + start)
+        }
     }
 }

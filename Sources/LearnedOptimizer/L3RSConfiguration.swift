@@ -16,7 +16,7 @@ public struct L3RSConfiguration: Sendable, Equatable, Codable {
     /// Initial bias of the mixing logit of the preferred base optimizer (adam, else adamw); every other
     /// mixing logit starts at 0.
     ///
-    /// Why 20 and not method.md's example 3: with 3 the initial mix gives adam only μ ≈ 0.909, so the initial
+    /// Why 20 and not docs/method.md's example 3: with 3 the initial mix gives adam only μ ≈ 0.909, so the initial
     /// optimizer would not be "normalised Adam with learning rate λ0". With 20 the other weights are
     /// e^−20 ≈ 2·10⁻⁹ each, so μ_adam rounds to 1 in Float and the update equals normalised Adam to well
     /// within 10⁻⁶·λ0. The price: the softmax is saturated at initialisation, so the meta-gradient on the

@@ -1,5 +1,5 @@
 /// Which of the MLP's outputs drive the update: both (the method), or one of them with the other held fixed,
-/// the ablations that say how much each output contributes (method.md §7).
+/// the ablations that say how much each output contributes (docs/method.md §7).
 public enum L3RSLearnedOutputs: String, Sendable, Codable, CaseIterable {
     /// λ_l and μ_l both from the MLP (the method).
     case stepSizeAndMixing

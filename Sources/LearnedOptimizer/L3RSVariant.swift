@@ -4,6 +4,6 @@ public enum L3RSVariant: String, Sendable, Codable, CaseIterable {
     /// the optimizer to the layer table it was trained on.
     case layerEmbedding
     /// A one-hot of the layer kind plus the relative depth: applies to any layer table, so the optimizer can
-    /// transfer across architectures (method.md §7).
+    /// transfer across architectures (docs/method.md §7).
     case kindAndDepth
 }

@@ -1,7 +1,7 @@
 /// What a parameter tensor is in the network, as far as the learned optimizer cares.
 ///
 /// The embedding-free variant of L3RS feeds this as a one-hot feature instead of a per-layer embedding, so a
-/// meta-trained optimizer can be applied to a network it was not trained on (method.md §7).
+/// meta-trained optimizer can be applied to a network it was not trained on (docs/method.md §7).
 public enum LayerKind: String, CaseIterable, Sendable, Codable {
     case convWeight
     case linearWeight

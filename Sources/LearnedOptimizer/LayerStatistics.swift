@@ -3,7 +3,7 @@ import Foundation
 /// Per-layer reductions shared by the forward step and its adjoint, in one place so both use identical
 /// formulas.
 enum LayerStatistics {
-    /// Added to rms(d) in the normalisation d̂ = d / (rms + ε), as in method.md §1 (applied as the scale
+    /// Added to rms(d) in the normalisation d̂ = d / (rms + ε), as in docs/method.md §1 (applied as the scale
     /// s = 1/(rms + ε)).
     static let normalisationEpsilon: Double = 1e-12
 
@@ -28,7 +28,7 @@ enum LayerStatistics {
         return sum
     }
 
-    /// log(ξ + floor): the log-statistic of method.md §3, finite for a statistic that is exactly 0.
+    /// log(ξ + floor): the log-statistic of docs/method.md §3, finite for a statistic that is exactly 0.
     @inline(__always)
     static func logScale(_ statistic: Float) -> Double {
         log(Double(statistic) + FeatureLayout.logFloor)

@@ -1,4 +1,4 @@
-/// Which dependencies of the unroll on θ the meta-gradient follows (method.md §5).
+/// Which dependencies of the unroll on θ the meta-gradient follows (docs/method.md §5).
 public enum MetaGradientOrder: String, Sendable, Codable, CaseIterable {
     /// The training gradients, losses and base-optimizer states are constants of θ: adjoints flow through
     /// the update, the MLP and the rms(θ_l) features only. No Hessian is needed; the default for large

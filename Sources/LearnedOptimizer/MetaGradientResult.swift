@@ -1,6 +1,6 @@
 /// The outcome of one truncation of meta-training.
 public struct MetaGradientResult: Sendable {
-    /// The validation part of the meta-objective, Σ_t w_t ℓ_val(θ_k+t) (with method.md's uniform weights,
+    /// The validation part of the meta-objective, Σ_t w_t ℓ_val(θ_k+t) (with docs/method.md's uniform weights,
     /// (1/T) Σ_t ℓ_val(θ_k+t)).
     public var metaLoss: Double
     /// ℓ_val(θ_k+t) for t = 1...T.

@@ -1,13 +1,13 @@
 /// How the meta-loss weights the validation losses after the T steps of a truncation:
 /// L_meta = Σ_t w_t ℓ_val(θ_k+t) with Σ_t w_t = 1.
 ///
-/// Why more than method.md's uniform mean: a truncated meta-objective is greedy. Averaging the validation
+/// Why more than docs/method.md's uniform mean: a truncated meta-objective is greedy. Averaging the validation
 /// loss over only T steps rewards whatever lowers the loss soonest, and a smaller step size lowers the noise
 /// of the very next iterates; meta-training with the uniform mean therefore tends to shrink λ even where a
 /// longer run would want it kept or raised (short-horizon bias). Putting the weight on the end of the
 /// truncation scores where the steps lead, not the path there, which weakens that bias at no extra cost.
 public enum MetaLossWeighting: String, Sendable, Codable, CaseIterable {
-    /// w_t = 1/T: method.md §5's mean over the truncation (the default).
+    /// w_t = 1/T: docs/method.md §5's mean over the truncation (the default).
     case uniform
     /// w_t = 2t / (T(T+1)): later steps count more, linearly.
     case linear

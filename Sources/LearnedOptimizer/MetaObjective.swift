@@ -3,7 +3,7 @@
 ///     L_meta = Σ_t w_t ℓ_val(θ_k+t)  +  ρ · (1/(T·L)) Σ_t Σ_l clip(o_λ,l,t)²
 ///
 /// with the weights w_t of `weighting` and the step-size penalty ρ (`stepSizePenalty`). The default is
-/// method.md §5's objective: the uniform mean and no penalty.
+/// docs/method.md §5's objective: the uniform mean and no penalty.
 ///
 /// Why the penalty: clip(o_λ) = log(λ/λ0), so the term anchors the learned step sizes at λ0 in log space.
 /// It is a counterweight to short-horizon bias (see `MetaLossWeighting`): the validation losses of a short
@@ -19,6 +19,6 @@ public struct MetaObjective: Sendable, Equatable, Codable {
         self.stepSizePenalty = stepSizePenalty
     }
 
-    /// method.md §5's objective.
+    /// docs/method.md §5's objective.
     public static let standard = MetaObjective()
 }

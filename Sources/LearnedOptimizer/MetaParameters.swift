@@ -9,7 +9,7 @@ public struct MetaParameters: Sendable, Equatable {
     /// φ, laid out as `layout.entries` says.
     public var values: [Float]
 
-    /// The initial φ of method.md §4: Glorot-uniform hidden weights, zero hidden biases, a zero output
+    /// The initial φ of docs/method.md §4: Glorot-uniform hidden weights, zero hidden biases, a zero output
     /// layer whose biases give o_λ = 0 and the preferred base's mixing logit `initialPreferredLogit`, and
     /// small uniform embeddings. Deterministic in `configuration.seed`.
     public init(initialFor configuration: L3RSConfiguration, layerCount: Int) {

@@ -39,4 +39,16 @@ struct UnrollAdjoint {
         features = [Float](repeating: 0, count: layerCount * optimizer.featureLayout.count)
         directionDots = [Double](repeating: 0, count: layerCount * baseCount)
     }
+
+    /// Lends the MLP's output adjoints (read) and the φ̄ and feature adjoints it writes, for `MetaNetwork.backward`.
+    mutating func withNetworkAdjoints(
+        _ body: (UnsafeBufferPointer<Float>, UnsafeMutableBufferPointer<Float>, UnsafeMutableBufferPointer<Float>) -> Void
+    ) {
+        let outputs = self.outputs
+        outputs.withUnsafeBufferPointer { outputs in
+            metaParameters.withUnsafeMutableBufferPointer { metaParameters in
+                features.withUnsafeMutableBufferPointer { features in body(outputs, metaParameters, features) }
+            }
+        }
+    }
 }

@@ -1,4 +1,4 @@
-/// How the reverse pass gets the intermediates of the truncation's steps (method.md §5, "Memory"). Both
+/// How the reverse pass gets the intermediates of the truncation's steps (docs/method.md §5, "Memory"). Both
 /// modes give bit-identical meta-gradients.
 public enum UnrollMemory: Sendable, Equatable {
     /// Keep θ_k, the base directions (and their scales), features and activations of every step from the

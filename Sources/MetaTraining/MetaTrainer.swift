@@ -6,7 +6,7 @@ import Network
 import Seeding
 import Training
 
-/// Meta-training of L3RS by truncated backpropagation through the unroll (method.md §5), data-parallel.
+/// Meta-training of L3RS by truncated backpropagation through the unroll (docs/method.md §5), data-parallel.
 ///
 /// Holds φ (inside `optimizer`), the meta-optimizer (Adam with global-norm clipping) and `innerRuns` inner
 /// runs. Each meta-step advances one inner run (in turn) by a truncation of T steps, gets the meta-gradient
@@ -55,7 +55,7 @@ public final class MetaTrainer {
     }
 
     /// Store the truncation's intermediates while they fit the budget, else recompute them in segments
-    /// that do (method.md §5, "Memory").
+    /// that do (docs/method.md §5, "Memory").
     static func memoryMode(_ configuration: MetaTrainingConfiguration, optimizer: L3RSOptimizer) -> UnrollMemory {
         let n = optimizer.parameterCount
         let baseCount = configuration.baseOptimizers.count

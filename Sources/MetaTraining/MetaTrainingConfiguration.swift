@@ -3,7 +3,7 @@ import LearnedOptimizer
 import Optimizers
 import Training
 
-/// Everything that describes one meta-training run of L3RS (method.md §5). Read from a YAML file in
+/// Everything that describes one meta-training run of L3RS (docs/method.md §5). Read from a YAML file in
 /// jobs/configs/ (unknown keys are errors that list the valid ones), overridden by flags, validated before
 /// any work starts, printed once by rank 0 and written into the run folder.
 public struct MetaTrainingConfiguration: YAMLConfiguration, Equatable, Sendable {
@@ -51,7 +51,7 @@ public struct MetaTrainingConfiguration: YAMLConfiguration, Equatable, Sendable 
     /// Meta-optimizer Adam: learning rate and global-norm clipping of the meta-gradient.
     public var metaLearningRate: Double = 1e-3
     public var metaClipNorm: Double = 1
-    /// How the meta-loss weights the validation losses of a truncation's steps: uniform (method.md §5),
+    /// How the meta-loss weights the validation losses of a truncation's steps: uniform (docs/method.md §5),
     /// linear (later steps more) or final (the end of the truncation only). See `MetaLossWeighting`.
     public var metaLossWeighting: MetaLossWeighting = .uniform
     /// ρ of the step-size penalty ρ·mean(clip(o_λ)²) = ρ·mean(log(λ/λ0)²) added to the meta-loss; 0: none.
@@ -69,7 +69,7 @@ public struct MetaTrainingConfiguration: YAMLConfiguration, Equatable, Sendable 
     /// Plain progress lines every N seconds when not on a terminal.
     public var progressSeconds: Double = 10
     /// Inner runs whose meta-gradients one meta-step averages (the meta-batch of tasks: other heads, data
-    /// orders and horizons); at most `innerRuns`. 1: one run per meta-step (method.md §5 as specified).
+    /// orders and horizons); at most `innerRuns`. 1: one run per meta-step (docs/method.md §5 as specified).
     public var tasksPerMetaStep: Int = 1
     /// Each inner-run incarnation draws its horizon log-uniformly from [minHorizon, maxHorizon] (seeded by
     /// run and restart), so the rule meets many horizons; 0 for either bound means `horizon`.

@@ -3,7 +3,7 @@ import Distributed
 import LearnedOptimizer
 import Network
 
-/// The inner problem of one truncation on the real model, data-parallel (method.md §5): at inner step k
+/// The inner problem of one truncation on the real model, data-parallel (docs/method.md §5): at inner step k
 /// this rank runs forward/backward on its slice of global training batch B_k, and the gradient is the
 /// allreduced global mean on every rank, so every rank takes the identical L3RS step. Meta-validation batch
 /// V_k comes from the held-out part of the training data; the held-out loss runs the model in evaluation

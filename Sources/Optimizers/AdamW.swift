@@ -24,3 +24,14 @@ public struct AdamW: DirectionRule {
         adam.advance(range, gradient: gradient, state: &state, into: direction)
     }
 }
+
+extension AdamW: DifferentiableDirectionRule {
+    /// Adam's adjoint: the direction is Adam's (weight decay is not part of the direction).
+    public func backpropagate(
+        gradient: UnsafeBufferPointer<Float>, stateAfter: OptimizerState, directionAdjoint: UnsafeBufferPointer<Float>,
+        stateAdjoint: inout OptimizerState, gradientAdjoint: UnsafeMutableBufferPointer<Float>
+    ) {
+        adam.backpropagate(gradient: gradient, stateAfter: stateAfter, directionAdjoint: directionAdjoint,
+                           stateAdjoint: &stateAdjoint, gradientAdjoint: gradientAdjoint)
+    }
+}

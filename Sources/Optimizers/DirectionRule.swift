@@ -3,7 +3,7 @@
 ///
 /// The same `advance` serves the hand-designed baseline (through `direction` and `HandDesignedOptimizer`,
 /// which adds the learning rate, schedule, groups and weight decay) and L3RS, which normalises and mixes the
-/// directions of several rules per layer (method.md §1–2). Keeping one code path is what guarantees that a
+/// directions of several rules per layer (docs/method.md §1–2). Keeping one code path is what guarantees that a
 /// baseline and a base direction cannot drift apart.
 ///
 /// `advance` works on a range of elements so that L3RS can run all its rules over one cache-sized chunk of
@@ -12,7 +12,8 @@
 ///
 /// Conforming types are small immutable structs holding hyperparameters; all mutable data lives in
 /// `OptimizerState`, so a stored state can be replayed and each rule documents its formulas (and the
-/// ingredients of its Jacobian) for second-order meta-training.
+/// ingredients of its Jacobian); the rules L3RS mixes also state their adjoint (`DifferentiableDirectionRule`)
+/// for second-order meta-training.
 public protocol DirectionRule: Sendable {
     /// The name used in configuration files and logs ("adam", "nesterov", ...).
     var name: String { get }

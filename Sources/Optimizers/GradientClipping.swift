@@ -33,9 +33,21 @@ public enum GradientClipping {
         return norm
     }
 
-    /// The factor clipping multiplies a gradient of norm `norm` by: min(1, maxNorm / (norm + 1e-6)).
+    /// The factor clipping multiplies a gradient of norm `norm` by; `form` says which (PyTorch's by default).
     /// Exposed so a caller that copies the gradient anyway can fold the scaling into the copy.
-    public static func scale(forNorm norm: Double, maxNorm: Double) -> Double {
-        min(1, maxNorm / (norm + 1e-6))
+    public static func scale(forNorm norm: Double, maxNorm: Double, form: Form = .pyTorch) -> Double {
+        switch form {
+        case .pyTorch: min(1, maxNorm / (norm + 1e-6))
+        case .exact: norm > maxNorm ? maxNorm / norm : 1
+        }
+    }
+
+    /// How the scale follows from the norm. The two differ only near the threshold and in the last bits; each
+    /// user keeps its own so that its fixed-seed results do not change.
+    public enum Form: Sendable, Equatable {
+        /// min(1, maxNorm / (norm + 1e-6)), as `torch.nn.utils.clip_grad_norm_`: the fine-tuning trainer's.
+        case pyTorch
+        /// maxNorm / norm when norm > maxNorm, else 1: the clipped norm is maxNorm itself. The meta-optimizer's.
+        case exact
     }
 }

@@ -46,3 +46,19 @@ public struct Lion: DirectionRule {
         }
     }
 }
+
+extension Lion: DifferentiableDirectionRule {
+    /// m' = β2 m + (1 − β2) g; d = sign(·) contributes nothing (zero derivative almost everywhere).
+    public func backpropagate(
+        gradient g: UnsafeBufferPointer<Float>, stateAfter: OptimizerState, directionAdjoint: UnsafeBufferPointer<Float>,
+        stateAdjoint s̄: inout OptimizerState, gradientAdjoint ḡ: UnsafeMutableBufferPointer<Float>
+    ) {
+        let (β2, oneMinusβ2) = (beta2, 1 - beta2)
+        s̄.firstMoment.withUnsafeMutableBufferPointer { m̄ in
+            for i in 0..<g.count {
+                ḡ[i] += oneMinusβ2 * m̄[i]
+                m̄[i] *= β2
+            }
+        }
+    }
+}

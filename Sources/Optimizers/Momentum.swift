@@ -13,7 +13,7 @@ import CVectorKernels
 /// State: `firstMoment` = m. Jacobian: ∂m'/∂m = β·I, ∂m'/∂g = I; heavy ball ∂d/∂m = β·I, ∂d/∂g = I;
 /// Nesterov ∂d/∂m = β²·I, ∂d/∂g = (1 + β)·I.
 public struct Momentum: DirectionRule {
-    /// Momentum coefficient β (0.9 by default, as in method.md §2).
+    /// Momentum coefficient β (0.9 by default, as in docs/method.md §2).
     public let beta: Float
     /// Use Nesterov's look-ahead direction d = g + β·m instead of d = m.
     public let nesterov: Bool
@@ -58,6 +58,24 @@ public struct Momentum: DirectionRule {
                 for i in 0..<range.count { direction[i] = g[i] + beta * m[i] }
             } else {
                 direction.update(from: m, count: range.count)
+            }
+        }
+    }
+}
+
+extension Momentum: DifferentiableDirectionRule {
+    /// m' = β m + g; heavy ball d = m', Nesterov d = g + β m'.
+    public func backpropagate(
+        gradient: UnsafeBufferPointer<Float>, stateAfter: OptimizerState, directionAdjoint d̄: UnsafeBufferPointer<Float>,
+        stateAdjoint s̄: inout OptimizerState, gradientAdjoint ḡ: UnsafeMutableBufferPointer<Float>
+    ) {
+        let β = beta
+        let nesterov = self.nesterov
+        s̄.firstMoment.withUnsafeMutableBufferPointer { m̄ in
+            for i in 0..<d̄.count {
+                let total = m̄[i] + (nesterov ? β * d̄[i] : d̄[i])
+                ḡ[i] += total + (nesterov ? d̄[i] : 0)
+                m̄[i] = β * total
             }
         }
     }

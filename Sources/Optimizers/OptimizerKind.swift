@@ -20,8 +20,13 @@ public enum OptimizerKind: String, CaseIterable, Sendable {
         self = kind
     }
 
-    /// The rule with the default hyperparameters of method.md §2 (and PyTorch's for RMSprop).
+    /// The rule with the default hyperparameters of docs/method.md §2 (and PyTorch's for RMSprop).
     public func makeRule() -> any DirectionRule {
+        makeDifferentiableRule()
+    }
+
+    /// `makeRule`'s rule with its adjoint (every kind has one): what L3RS's base rules are made from.
+    public func makeDifferentiableRule() -> any DifferentiableDirectionRule {
         switch self {
         case .sgd: SGD()
         case .momentum: Momentum(nesterov: false)

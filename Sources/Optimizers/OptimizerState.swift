@@ -2,7 +2,7 @@
 /// per-element moment buffers.
 ///
 /// Why one struct for every optimizer: L3RS keeps P base optimizers side by side and meta-training stores,
-/// replays and differentiates through their states (method.md §5). A single value type with named slots makes
+/// replays and differentiates through their states (docs/method.md §5). A single value type with named slots makes
 /// `[OptimizerState]` storable, copyable and checkpointable without type erasure. Each optimizer documents
 /// which slots it uses; unused slots stay empty (no memory).
 ///

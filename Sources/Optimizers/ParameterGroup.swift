@@ -3,7 +3,7 @@
 ///
 /// Why slices: the model keeps one flat parameter buffer and a layer table of (name, offset, count); a group
 /// is one layer or a run of adjacent layers. Typical uses: the classification head gets a 10× learning-rate
-/// multiplier in some baselines (method.md §6), and biases and norm parameters get no weight decay. A group
+/// multiplier in some baselines (docs/method.md §6), and biases and norm parameters get no weight decay. A group
 /// may carry its own schedule (the pipeline's schedule oracle searches per-layer-group warm-up and decay
 /// shapes); otherwise it follows the optimizer's.
 public struct ParameterGroup: Sendable, Equatable, Codable {

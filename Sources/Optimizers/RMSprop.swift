@@ -46,3 +46,24 @@ public struct RMSprop: DirectionRule {
         }
     }
 }
+
+extension RMSprop: DifferentiableDirectionRule {
+    /// v' = α v + (1−α) g², d = g / (√v' + ε), with the Jacobian above.
+    public func backpropagate(
+        gradient g: UnsafeBufferPointer<Float>, stateAfter: OptimizerState, directionAdjoint d̄: UnsafeBufferPointer<Float>,
+        stateAdjoint s̄: inout OptimizerState, gradientAdjoint ḡ: UnsafeMutableBufferPointer<Float>
+    ) {
+        let (α, ε) = (alpha, epsilon)
+        let v = stateAfter.secondMoment
+        s̄.secondMoment.withUnsafeMutableBufferPointer { v̄ in
+            for i in 0..<g.count {
+                let root = v[i].squareRoot()
+                let denominator = root + ε
+                let dv: Float = root > 0 ? -g[i] / (denominator * denominator * 2 * root) : 0
+                let vTotal = v̄[i] + d̄[i] * dv
+                ḡ[i] += d̄[i] / denominator + 2 * (1 - α) * g[i] * vTotal
+                v̄[i] = α * vTotal
+            }
+        }
+    }
+}

@@ -29,3 +29,13 @@ public struct SGD: DirectionRule {
         direction.update(from: g + range.lowerBound, count: range.count)
     }
 }
+
+extension SGD: DifferentiableDirectionRule {
+    /// d = g: ḡ += d̄; no state.
+    public func backpropagate(
+        gradient: UnsafeBufferPointer<Float>, stateAfter: OptimizerState, directionAdjoint d̄: UnsafeBufferPointer<Float>,
+        stateAdjoint: inout OptimizerState, gradientAdjoint ḡ: UnsafeMutableBufferPointer<Float>
+    ) {
+        for i in 0..<gradient.count { ḡ[i] += d̄[i] }
+    }
+}

@@ -1,6 +1,6 @@
 import LearnedOptimizer
 
-/// An ablation of L3RS the pipeline meta-trains and evaluates next to the method (method.md §7).
+/// An ablation of L3RS the pipeline meta-trains and evaluates next to the method (docs/method.md §7).
 public enum PipelineAblation: String, Sendable, CaseIterable {
     /// λ learned, μ fixed uniform.
     case stepSizeOnly

@@ -1,4 +1,4 @@
-/// One evaluation condition of method.md §6: which data, which backbone, how many steps.
+/// One evaluation condition of docs/method.md §6: which data, which backbone, how many steps.
 public struct PipelineCondition: Sendable, Equatable {
     /// seen, unseen, horizon-2x, ..., another-init: the folder eval-NAME and the table column.
     public var name: String

@@ -3,7 +3,7 @@ import MetaTraining
 import Optimizers
 import Training
 
-/// Everything that describes one run of the paper's pipeline (method.md §6): the backbone, the other
+/// Everything that describes one run of the paper's pipeline (docs/method.md §6): the backbone, the other
 /// initialisation, meta-training and its ablations, the baselines and their learning-rate grids, and the
 /// evaluation conditions. Read from YAML (unknown keys are errors that list the valid ones); the default is
 /// embedded in the binary (`DefaultPipelineConfiguration`). Keys not listed here keep the defaults of the
@@ -60,7 +60,7 @@ public struct PipelineConfiguration: YAMLConfiguration, Equatable, Sendable {
     public var metaLearningRate: Double = 1e-2
     /// λ0 of the learned optimizer (docs/design.md, "Pipeline defaults", for why 3e-3 and meta-lr 1e-2).
     public var baseLearningRate: Double = 3e-3
-    /// The initial o_μ logit of Adam (method.md §4). 4 gives μ_adam ≈ 0.96, so the mix gets a meta-gradient;
+    /// The initial o_μ logit of Adam (docs/method.md §4). 4 gives μ_adam ≈ 0.96, so the mix gets a meta-gradient;
     /// 20 (meta-training's own default) starts at exactly normalised Adam but freezes μ.
     public var initialPreferredLogit: Double = 4
     /// ρ of the meta-objective's ρ·mean(log(λ/λ0)²): anchors λ against truncated meta-training's

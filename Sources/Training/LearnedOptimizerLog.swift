@@ -2,7 +2,7 @@ import LearnedOptimizer
 import Reports
 
 /// One line of runs/NAME/l3rs.jsonl: λ_l and μ_l,p of a learned optimizer for every layer at one step, so
-/// the per-layer schedules and base-optimizer preferences can be plotted over time (method.md §7). Keys:
+/// the per-layer schedules and base-optimizer preferences can be plotted over time (docs/method.md §7). Keys:
 /// "lambda/<layer>" and "mu/<layer>/<base optimizer>".
 public enum LearnedOptimizerLog {
     public static func record(step: Int, rule: L3RSUpdateRule) -> MetricsRecord {

@@ -5,7 +5,7 @@ import Kernels
 import Pipeline
 import Training
 
-/// `l3rs pipeline`: the paper's whole experiment in one command (method.md §6): the other backbone,
+/// `l3rs pipeline`: the paper's whole experiment in one command (docs/method.md §6): the other backbone,
 /// meta-training and its ablations, tuned baselines, evaluation in every condition, and the report.
 struct PipelineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

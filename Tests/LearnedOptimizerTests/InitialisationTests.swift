@@ -2,7 +2,7 @@ import Optimizers
 import XCTest
 @testable import LearnedOptimizer
 
-/// At initialisation L3RS is normalised Adam with learning rate λ0 (method.md §4). The initial adam mixing
+/// At initialisation L3RS is normalised Adam with learning rate λ0 (docs/method.md §4). The initial adam mixing
 /// logit is 20 (`L3RSConfiguration.initialPreferredLogit`), so μ_adam rounds to exactly 1 in Float and the
 /// other weights are ~2e-9; o_λ = 0 exactly, so λ = λ0.
 final class InitialisationTests: XCTestCase {
@@ -50,7 +50,7 @@ final class InitialisationTests: XCTestCase {
         }
     }
 
-    /// With method.md's example bias 3 the initial mix is only ≈ 0.9094 adam: the reason the default is 20.
+    /// With docs/method.md's example bias 3 the initial mix is only ≈ 0.9094 adam: the reason the default is 20.
     func testExampleBiasThreeGivesPartialAdam() throws {
         let configuration = L3RSConfiguration(initialPreferredLogit: 3)
         var optimizer = try L3RSOptimizer(configuration: configuration, layers: TinyRegressionProblem.layers,

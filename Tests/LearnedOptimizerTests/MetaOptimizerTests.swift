@@ -66,4 +66,33 @@ final class MetaOptimizerTests: XCTestCase {
             XCTAssertEqual(before[i] - φ.values[i], 1e-3 * (i % 2 == 0 ? 1 : -1), accuracy: 1e-6)
         }
     }
+
+    /// Two steps against Adam written out in Double (Kingma & Ba, Algorithm 1) on a clipped gradient: the
+    /// meta-optimizer is Adam with exact-form global-norm clipping.
+    func testMatchesReferenceAdamWithClipping() {
+        var φ = MetaParameters(initialFor: L3RSConfiguration(), layerCount: 1)
+        let count = φ.values.count
+        var reference = φ.values.map(Double.init)
+        var (m, v) = ([Double](repeating: 0, count: count), [Double](repeating: 0, count: count))
+        var metaOptimizer = MetaOptimizer(parameterCount: count, learningRate: 1e-2, maxGradientNorm: 0.5)
+        for step in 1...2 {
+            let gradient = (0..<count).map { i in Float(((i * 7 + step * 3) % 11) - 5) / 40 }
+            let norm = gradient.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+            let scale = norm > 0.5 ? 0.5 / norm : 1
+            guard case .applied(_, let clipScale) = metaOptimizer.update(&φ, gradient: gradient) else {
+                return XCTFail("step skipped")
+            }
+            XCTAssertEqual(clipScale, scale, accuracy: 1e-6)
+            for i in 0..<count {
+                let g = Double(gradient[i]) * scale
+                m[i] = 0.9 * m[i] + 0.1 * g
+                v[i] = 0.999 * v[i] + 0.001 * g * g
+                let (mHat, vHat) = (m[i] / (1 - pow(0.9, Double(step))), v[i] / (1 - pow(0.999, Double(step))))
+                let corrected = mHat / (vHat.squareRoot() + 1e-8)
+                reference[i] -= 1e-2 * corrected
+            }
+        }
+        for i in 0..<count { XCTAssertEqual(Double(φ.values[i]), reference[i], accuracy: 1e-6, "φ[\(i)]") }
+        XCTAssertEqual(metaOptimizer.step, 2)
+    }
 }

@@ -5,7 +5,7 @@ import TestSupport
 import XCTest
 
 /// The meta-gradient of the global meta-loss is the same for any number of ranks at a fixed global batch
-/// (method.md §5). Each check computes it on this process's world (MPI under mpirun) and, in the same
+/// (docs/method.md §5). Each check computes it on this process's world (MPI under mpirun) and, in the same
 /// process, on a single-process communicator with the whole batch, and compares. `swift test` runs it on
 /// one rank (where it checks the single-process path against itself); `MultiRankMetaTrainingTests` re-runs
 /// this class under `mpirun -np 2`, where shards, allreduces and the φ̄ reduction are real.

@@ -3,7 +3,7 @@ import MetaTraining
 import TestSupport
 import XCTest
 
-/// The meta-objective keys of the meta-training configuration: defaults are method.md's objective, YAML
+/// The meta-objective keys of the meta-training configuration: defaults are docs/method.md's objective, YAML
 /// sets them, and a negative penalty is refused before any work starts.
 final class MetaObjectiveConfigurationTests: XCTestCase {
     func testDefaultsAreTheSpecificationsObjective() {

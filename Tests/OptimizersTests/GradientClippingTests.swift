@@ -30,6 +30,17 @@ final class GradientClippingTests: XCTestCase {
         XCTAssertEqual(GradientClipping.scale(forNorm: 1, maxNorm: 2), 1)
     }
 
+    /// The exact form scales to the threshold itself and only above it; PyTorch's also shortens a gradient
+    /// just below the threshold (by the 1e-6 in its denominator).
+    func testExactFormScalesOnlyAboveTheThreshold() {
+        XCTAssertEqual(GradientClipping.scale(forNorm: 4, maxNorm: 2, form: .exact), 0.5)
+        XCTAssertEqual(GradientClipping.scale(forNorm: 2, maxNorm: 2, form: .exact), 1)
+        XCTAssertEqual(GradientClipping.scale(forNorm: 1, maxNorm: 2, form: .exact), 1)
+        XCTAssertLessThan(GradientClipping.scale(forNorm: 2, maxNorm: 2), 1)
+        XCTAssertEqual(GradientClipping.scale(forNorm: 4, maxNorm: 2, form: .pyTorch),
+                       GradientClipping.scale(forNorm: 4, maxNorm: 2))
+    }
+
     /// A Float accumulator stops growing at 2²⁴ when adding ones; the Double one does not.
     func testNormIsAccumulatedInDouble() {
         let count = (1 << 24) + (1 << 22)

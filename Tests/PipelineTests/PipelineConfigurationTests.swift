@@ -5,7 +5,7 @@ import XCTest
 @testable import Pipeline
 
 /// The pipeline's configuration: the embedded default is the file in jobs/configs/, keys are strict, and the
-/// plan derived from the default follows the protocol (method.md §6).
+/// plan derived from the default follows the protocol (docs/method.md §6).
 final class PipelineConfigurationTests: XCTestCase {
     func testEmbeddedDefaultIsTheFileInJobsConfigs() throws {
         let file = MPIRun.repositoryRoot.appendingPathComponent("jobs/configs/pipeline-default.yaml")

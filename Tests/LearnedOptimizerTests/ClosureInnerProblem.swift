@@ -1,11 +1,13 @@
-/// An `InnerProblem` from closures, for callers that would rather wire a trainer's forward/backward in place
-/// than write a conforming type.
-public struct ClosureInnerProblem: InnerProblem {
+import LearnedOptimizer
+
+/// An `InnerProblem` from closures, for tests that would rather wire a closed-form problem in place than
+/// write a conforming type. Test-only: the real inner problem is MetaTraining's `ModelInnerProblem`.
+struct ClosureInnerProblem: InnerProblem {
     /// (θ, step, gradient out) → loss.
-    public typealias LossAndGradient =
+    typealias LossAndGradient =
         (UnsafeBufferPointer<Float>, Int, UnsafeMutableBufferPointer<Float>) -> Float
     /// (θ, v, step, product out).
-    public typealias HessianVectorProduct =
+    typealias HessianVectorProduct =
         (UnsafeBufferPointer<Float>, UnsafeBufferPointer<Float>, Int, UnsafeMutableBufferPointer<Float>) -> Void
 
     private let training: LossAndGradient
@@ -14,7 +16,7 @@ public struct ClosureInnerProblem: InnerProblem {
 
     /// Without `hessianVectorProduct`, second-order meta-gradients use the central-difference HVP of
     /// `training`.
-    public init(
+    init(
         training: @escaping LossAndGradient,
         validation: @escaping LossAndGradient,
         hessianVectorProduct: HessianVectorProduct? = nil
@@ -24,19 +26,19 @@ public struct ClosureInnerProblem: InnerProblem {
         self.hessianVectorProduct = hessianVectorProduct
     }
 
-    public func trainingLossAndGradient(
+    func trainingLossAndGradient(
         parameters: UnsafeBufferPointer<Float>, step: Int, gradient: UnsafeMutableBufferPointer<Float>
     ) -> Float {
         training(parameters, step, gradient)
     }
 
-    public func validationLossAndGradient(
+    func validationLossAndGradient(
         parameters: UnsafeBufferPointer<Float>, step: Int, gradient: UnsafeMutableBufferPointer<Float>
     ) -> Float {
         validation(parameters, step, gradient)
     }
 
-    public func trainingHessianVectorProduct(
+    func trainingHessianVectorProduct(
         parameters: UnsafeBufferPointer<Float>, vector: UnsafeBufferPointer<Float>, step: Int,
         into product: UnsafeMutableBufferPointer<Float>
     ) {

@@ -1,0 +1,118 @@
+import Optimizers
+
+extension L3RSOptimizer {
+    /// Everything of a step except changing θ: base directions and their normalisation, statistics and
+    /// EMAs, features, the MLP, λ and μ, all into `activations` (with the directions d and their scales s,
+    /// d̂ = s·d, which the reverse pass needs); `state` advances to k + 1. `applyUpdate` then takes the step.
+    mutating func prepareStep(
+        parameters θ: UnsafeBufferPointer<Float>,
+        gradient g: UnsafeBufferPointer<Float>,
+        loss: Float,
+        state: inout L3RSState
+    ) {
+        prepare(parameters: θ, gradient: g, loss: loss, state: &state, recordsDirections: true)
+    }
+
+    /// `prepareStep`; with `recordsDirections` false the directions are not kept in
+    /// `activations.directions` but left for `applyFusedUpdate`: those its rule can find again
+    /// (`DirectionSource`) are dropped, the others stay in `buffers.storedDirections`.
+    mutating func prepare(
+        parameters θ: UnsafeBufferPointer<Float>,
+        gradient g: UnsafeBufferPointer<Float>,
+        loss: Float,
+        state: inout L3RSState,
+        recordsDirections: Bool
+    ) {
+        precondition(θ.count == parameterCount && g.count == parameterCount,
+                     "L3RS step: buffers have \(θ.count) and \(g.count) elements, expected \(parameterCount)")
+        precondition(state.baseStates.count == rules.count, "L3RS step: state has the wrong number of base states")
+        // Move the workspace out of self so it is uniquely referenced (no copy-on-write) while self's other
+        // properties are read.
+        var work = StepActivations()
+        swap(&work, &activations)
+        var buffers = FusedStepBuffers()
+        swap(&buffers, &self.buffers)
+        defer {
+            swap(&work, &activations)
+            swap(&buffers, &self.buffers)
+        }
+        let k = state.step
+        work.step = k
+        work.loss = loss
+        if recordsDirections {
+            // A new buffer every step: the previous one usually belongs to a StepRecord now, and writing into
+            // it would first copy all P·n floats (copy-on-write) only to overwrite them.
+            work.directions = Self.uninitialisedDirections(baseCount: rules.count, count: parameterCount, layers: layers)
+        } else {
+            // Nothing recorded: drop a record step's directions (P·n floats), so that no copy-on-write of a
+            // buffer a StepRecord still shares can happen here either.
+            work.directions = []
+            buffers.reserveStoredDirections(parameterCount: parameterCount)
+        }
+        measureAndAdvance(parameters: θ, gradient: g, state: &state, work: &work, buffers: &buffers)
+        for p in rules.indices { state.baseStates[p].step += 1 }
+        learnedRule.computeStepSizesAndMixingWeights(state: &state, metaParameters: metaParameters, work: &work)
+        state.step = k + 1
+        state.nonFiniteFeatureCount += work.nonFiniteFeatures
+    }
+
+    /// The first pass: every rule's `advance` into the directions' targets (`DirectionTargets`), and the
+    /// layer statistics rms(θ_l), rms(g_l), rms(d_l,p) with s_l,p = 1/(rms + ε) into `work`.
+    private func measureAndAdvance(
+        parameters θ: UnsafeBufferPointer<Float>, gradient g: UnsafeBufferPointer<Float>, state: inout L3RSState,
+        work: inout StepActivations, buffers: inout FusedStepBuffers
+    ) {
+        let (sources, storageSlot) = (buffers.sources, buffers.storageSlot)
+        // Out of `work` while its other parts are written.
+        var directions: [Float] = []
+        swap(&directions, &work.directions)
+        defer { swap(&directions, &work.directions) }
+        directions.withUnsafeMutableBufferPointer { recorded in
+            buffers.withScratch { chunks, stored, sums in
+                let targets = DirectionTargets(
+                    // (An empty array may still lend a base address.)
+                    recorded: recorded.isEmpty ? nil : recorded.baseAddress, stored: stored, chunks: chunks,
+                    parameterCount: parameterCount,
+                    sources: sources, storageSlot: storageSlot)
+                for (l, layer) in layers.enumerated() {
+                    sums.reset()
+                    advanceLayer(layer, parameters: θ, gradient: g, state: &state, targets: targets, sums: &sums)
+                    recordStatistics(layer: l, sums: sums, sources: sources, work: &work)
+                }
+            }
+        }
+    }
+
+    /// One layer of the first pass, chunk by chunk: the sums of squares of θ and g, and every rule's
+    /// `advance` with the sum of squares of its direction, while the chunk of g and of each state is in L1.
+    private func advanceLayer(
+        _ layer: LayerSlice, parameters θ: UnsafeBufferPointer<Float>, gradient g: UnsafeBufferPointer<Float>,
+        state: inout L3RSState, targets: DirectionTargets, sums: inout LayerSums
+    ) {
+        let chunkLength = FusedStepBuffers.chunkLength
+        for start in stride(from: layer.range.lowerBound, to: layer.range.upperBound, by: chunkLength) {
+            let range = start..<min(start + chunkLength, layer.range.upperBound)
+            sums.parameters.add(θ.baseAddress! + start, count: range.count)
+            sums.gradient.add(g.baseAddress! + start, count: range.count)
+            for p in rules.indices {
+                // SGD in the fused step: d = g, already summed, and read from g by the fused update.
+                guard let target = targets.target(rule: p, start: start) else { continue }
+                rules[p].advance(range, gradient: g, state: &state.baseStates[p], into: target)
+                sums.directions[p].add(target, count: range.count)
+            }
+        }
+    }
+
+    /// rms(θ_l), rms(g_l), rms(d_l,p) and s_l,p from a layer's sums (SGD's direction is g: its sum is g's).
+    private func recordStatistics(layer l: Int, sums: LayerSums, sources: [DirectionSource], work: inout StepActivations) {
+        let count = layers[l].count
+        let baseCount = rules.count
+        work.parameterRMS[l] = Float(sums.parameters.rms(count: count))
+        work.gradientRMS[l] = Float(sums.gradient.rms(count: count))
+        for p in 0..<baseCount {
+            let rms = (sources[p] == .gradient ? sums.gradient : sums.directions[p]).rms(count: count)
+            work.directionRMS[l * baseCount + p] = Float(rms)
+            work.directionScales[l * baseCount + p] = Float(1 / (rms + LayerStatistics.normalisationEpsilon))
+        }
+    }
+}
