@@ -4,7 +4,10 @@
 /// Per layer: for each statistic ξ ∈ {rms(θ_l), rms(g_l), training loss}, the EMAs of log(ξ_k/ξ_0) at every
 /// decay in `emaDecays` followed by the absolute scale 0.1·log ξ_0; then tanh(k/τ) for every τ in
 /// `timeScales`; then the layer identity (the embedding e_l, or a one-hot of the layer kind plus the relative
-/// depth). Default F: 3·5 + 4 + 8 = 27 (embedding) or 3·5 + 4 + 6 = 25 (kind and depth).
+/// depth). Default F: 3·5 + 4 + 8 = 27 (embedding) or 3·5 + 4 + 6 = 25 (kind and depth). With horizon
+/// features, two more after the time features: the progress k/H through the run's horizon H and the scale
+/// 0.1·log H, so a rule can learn a schedule over the run it is in (and meet progress beyond 1 at longer
+/// horizons) instead of one tied to absolute step counts.
 public struct FeatureLayout: Sendable, Equatable {
     /// EMA decays γ; 0 is the current value.
     public static let emaDecays: [Float] = [0, 0.9, 0.99, 0.999]
@@ -20,10 +23,19 @@ public struct FeatureLayout: Sendable, Equatable {
 
     public let variant: L3RSVariant
     public let embeddingWidth: Int
+    /// Whether the progress k/H and the horizon scale 0.1·log H are features.
+    public let horizonFeatures: Bool
 
-    public init(variant: L3RSVariant, embeddingWidth: Int) {
+    public init(variant: L3RSVariant, embeddingWidth: Int, horizonFeatures: Bool = false) {
         self.variant = variant
         self.embeddingWidth = embeddingWidth
+        self.horizonFeatures = horizonFeatures
+    }
+
+    /// The layout of a configuration's feature set.
+    public init(configuration: L3RSConfiguration) {
+        self.init(variant: configuration.variant, embeddingWidth: configuration.embeddingWidth,
+                  horizonFeatures: configuration.horizonFeatures)
     }
 
     /// The statistics ξ, in feature order.
@@ -51,8 +63,11 @@ public struct FeatureLayout: Sendable, Equatable {
         Statistic.allCases.count * Self.featuresPerStatistic + scaleIndex
     }
 
+    /// Feature index of the progress k/H (horizon features only); the horizon scale follows it.
+    public var progressIndex: Int { timeIndex(Self.timeScales.count) }
+
     /// First feature index of the layer identity block.
-    public var identityStart: Int { timeIndex(Self.timeScales.count) }
+    public var identityStart: Int { progressIndex + (horizonFeatures ? 2 : 0) }
 
     /// Width of the layer identity block.
     public var identityWidth: Int {

@@ -34,6 +34,9 @@ public struct L3RSConfiguration: Sendable, Equatable, Codable {
     /// Which outputs are learned (the ablations hold λ or μ fixed). Files written before this existed decode
     /// as stepSizeAndMixing.
     public var learnedOutputs: L3RSLearnedOutputs
+    /// Whether the MLP also reads the progress k/H through the run's horizon and 0.1·log H (`FeatureLayout`;
+    /// the trainer sets H in `L3RSState.horizon`). Files written before this existed decode as false.
+    public var horizonFeatures: Bool
 
     public init(
         baseOptimizers: [OptimizerKind] = [.sgd, .momentum, .adam],
@@ -45,7 +48,8 @@ public struct L3RSConfiguration: Sendable, Equatable, Codable {
         embeddingInitialScale: Float = 0.01,
         seed: UInt64 = 0,
         layerNames: [String] = [],
-        learnedOutputs: L3RSLearnedOutputs = .stepSizeAndMixing
+        learnedOutputs: L3RSLearnedOutputs = .stepSizeAndMixing,
+        horizonFeatures: Bool = false
     ) {
         self.baseOptimizers = baseOptimizers
         self.baseLearningRate = baseLearningRate
@@ -57,14 +61,15 @@ public struct L3RSConfiguration: Sendable, Equatable, Codable {
         self.seed = seed
         self.layerNames = layerNames
         self.learnedOutputs = learnedOutputs
+        self.horizonFeatures = horizonFeatures
     }
 
     private enum CodingKeys: String, CodingKey {
         case baseOptimizers, baseLearningRate, variant, hiddenWidth, embeddingWidth, initialPreferredLogit
-        case embeddingInitialScale, seed, layerNames, learnedOutputs
+        case embeddingInitialScale, seed, layerNames, learnedOutputs, horizonFeatures
     }
 
-    /// Every key is required except `learnedOutputs`, which older files lack.
+    /// Every key is required except `learnedOutputs` and `horizonFeatures`, which older files lack.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         baseOptimizers = try c.decode([OptimizerKind].self, forKey: .baseOptimizers)
@@ -77,6 +82,7 @@ public struct L3RSConfiguration: Sendable, Equatable, Codable {
         seed = try c.decode(UInt64.self, forKey: .seed)
         layerNames = try c.decode([String].self, forKey: .layerNames)
         learnedOutputs = try c.decodeIfPresent(L3RSLearnedOutputs.self, forKey: .learnedOutputs) ?? .stepSizeAndMixing
+        horizonFeatures = try c.decodeIfPresent(Bool.self, forKey: .horizonFeatures) ?? false
     }
 
     /// P, the number of base optimizers.

@@ -59,7 +59,7 @@ public struct L3RSOptimizer: Sendable {
         self.layers = layers
         self.parameterCount = parameterCount
         self.metaParameters = φ
-        featureLayout = FeatureLayout(variant: configuration.variant, embeddingWidth: configuration.embeddingWidth)
+        featureLayout = FeatureLayout(configuration: configuration)
         rules = configuration.baseOptimizers.map { $0.makeDifferentiableRule() }
         learnedRule = LearnedStepRule(
             featureLayout: featureLayout, layers: layers, baseCount: rules.count,

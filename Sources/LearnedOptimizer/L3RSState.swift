@@ -8,6 +8,8 @@ import Optimizers
 public struct L3RSState: Sendable, Equatable {
     /// k, the number of steps taken; the time features read it.
     public var step: Int
+    /// H, the steps the run is set to take (0: not known); only the horizon features read it.
+    public var horizon: Int = 0
     /// One state per base optimizer, in configuration order.
     public var baseStates: [OptimizerState]
     /// ξ_0 of rms(θ_l), rms(g_l) and the training loss, recorded on step 0.

@@ -36,6 +36,7 @@ extension L3RSState {
     public var checkpointMetadata: [String: String] {
         var metadata = [
             "l3rs.step": String(step),
+            "l3rs.run_horizon": String(horizon),
             "l3rs.base_count": String(baseStates.count),
             "l3rs.initial_loss": String(initialLoss),
             "l3rs.non_finite_feature_count": String(nonFiniteFeatureCount),
@@ -67,6 +68,7 @@ extension L3RSState {
         }
         self = template
         step = try integer("l3rs.step")
+        horizon = metadata["l3rs.run_horizon"].flatMap { Int($0) } ?? 0
         nonFiniteFeatureCount = try integer("l3rs.non_finite_feature_count")
         guard let loss = metadata["l3rs.initial_loss"].flatMap(Float.init) else {
             throw .tensorMismatch("metadata l3rs.initial_loss")

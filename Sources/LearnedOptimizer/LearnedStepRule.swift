@@ -96,6 +96,11 @@ struct LearnedStepRule: Sendable {
         for (j, τ) in FeatureLayout.timeScales.enumerated() {
             raw[row + layout.timeIndex(j)] = Float(tanh(Double(step) / Double(τ)))
         }
+        if layout.horizonFeatures {
+            let horizon = Double(max(state.horizon, 1))
+            raw[row + layout.progressIndex] = Float(Double(step) / horizon)
+            raw[row + layout.progressIndex + 1] = Float(weight * log(horizon))
+        }
         let identity = row + layout.identityStart
         switch layout.variant {
         case .layerEmbedding:

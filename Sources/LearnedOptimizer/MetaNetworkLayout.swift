@@ -22,7 +22,7 @@ public struct MetaNetworkLayout: Sendable, Equatable {
     public let count: Int
 
     public init(configuration: L3RSConfiguration, layerCount: Int) {
-        let features = FeatureLayout(variant: configuration.variant, embeddingWidth: configuration.embeddingWidth)
+        let features = FeatureLayout(configuration: configuration)
         inputCount = features.count
         hiddenWidth = configuration.hiddenWidth
         outputCount = 1 + configuration.baseCount

@@ -9,7 +9,8 @@ extension MetaTrainer {
     public func validationScore(of metaParameters: MetaParameters) throws -> (meanLoss: Double, finalAccuracy: Double) {
         var lossSum = 0.0, accuracySum = 0.0
         for task in 0..<configuration.validationTasks {
-            let run = freshRun(index: Self.validationTaskIndexBase + task, restarts: 0)
+            var run = freshRun(index: Self.validationTaskIndexBase + task, restarts: 0)
+            run.state.horizon = configuration.validationSteps
             let score = try heldOutScore(of: metaParameters, from: run, steps: configuration.validationSteps,
                                          problem: try problem(for: run, reduction: .globalMean))
             lossSum += score.meanLoss

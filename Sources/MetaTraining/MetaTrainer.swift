@@ -84,6 +84,7 @@ public final class MetaTrainer {
         model.reinitialize(parameterNames: model.headParameterNames,
                            seed: run.seed(base: configuration.seed, stream: .head))
         run.parameters = Array(values)
+        run.state.horizon = horizon(of: run)
         return run
     }
 

@@ -48,6 +48,11 @@ public struct MetaTrainingConfiguration: YAMLConfiguration, Equatable, Sendable 
     public var hiddenWidth: Int = 32
     public var embeddingWidth: Int = 8
     public var initialPreferredLogit: Double = 20
+    /// Half-width of the uniform initial layer embedding (0.01: the layers look almost alike to the MLP at
+    /// first; 1: unit scale, so they differ from the start).
+    public var embeddingInitialScale: Double = 0.01
+    /// The MLP also reads the progress k/H through the run's horizon and 0.1·log H (`FeatureLayout`).
+    public var horizonFeatures: Bool = false
     /// Meta-optimizer Adam: learning rate and global-norm clipping of the meta-gradient.
     public var metaLearningRate: Double = 1e-3
     public var metaClipNorm: Double = 1
@@ -97,7 +102,7 @@ public struct MetaTrainingConfiguration: YAMLConfiguration, Equatable, Sendable 
         case initialPreferredLogit, metaLearningRate, metaClipNorm, seed, checkpointEvery, keepCheckpoints
         case progressSeconds, metaLossWeighting, stepSizePenalty, learnedOutputs, allowReshard
         case tasksPerMetaStep, minHorizon, maxHorizon, estimator, esPairs, esSigma, validateEvery, validationTasks
-        case validationHorizon
+        case validationHorizon, embeddingInitialScale, horizonFeatures
     }
 
     public static var yamlKeys: [String] { CodingKeys.allCases.map(\.rawValue) }
@@ -123,6 +128,7 @@ public struct MetaTrainingConfiguration: YAMLConfiguration, Equatable, Sendable 
         try c.read(.maxHorizon, &maxHorizon); try c.read(.estimator, &estimator); try c.read(.esPairs, &esPairs)
         try c.read(.esSigma, &esSigma); try c.read(.validateEvery, &validateEvery)
         try c.read(.validationTasks, &validationTasks); try c.read(.validationHorizon, &validationHorizon)
+        try c.read(.embeddingInitialScale, &embeddingInitialScale); try c.read(.horizonFeatures, &horizonFeatures)
     }
 
     /// The horizon range inner runs draw from (both `horizon` unless configured).
@@ -138,8 +144,9 @@ public struct MetaTrainingConfiguration: YAMLConfiguration, Equatable, Sendable 
     public var l3rsConfiguration: L3RSConfiguration {
         L3RSConfiguration(baseOptimizers: baseOptimizers, baseLearningRate: Float(baseLearningRate), variant: variant,
                           hiddenWidth: hiddenWidth, embeddingWidth: embeddingWidth,
-                          initialPreferredLogit: Float(initialPreferredLogit), seed: seed,
-                          learnedOutputs: learnedOutputs)
+                          initialPreferredLogit: Float(initialPreferredLogit),
+                          embeddingInitialScale: Float(embeddingInitialScale), seed: seed,
+                          learnedOutputs: learnedOutputs, horizonFeatures: horizonFeatures)
     }
 
     /// The meta-objective of every truncation.
@@ -165,6 +172,9 @@ public struct MetaTrainingConfiguration: YAMLConfiguration, Equatable, Sendable 
         if recomputeSegment < 0 { problems.append("recomputeSegment must be >= 0, got \(recomputeSegment)") }
         if baseOptimizers.isEmpty { problems.append("baseOptimizers must name at least one optimizer") }
         if !(baseLearningRate > 0 && baseLearningRate.isFinite) { problems.append("baseLearningRate must be positive") }
+        if !(embeddingInitialScale >= 0 && embeddingInitialScale.isFinite) {
+            problems.append("embeddingInitialScale must be finite and >= 0, got \(embeddingInitialScale)")
+        }
         if hiddenWidth < 1 || embeddingWidth < 1 { problems.append("hiddenWidth and embeddingWidth must be positive") }
         if !(metaLearningRate > 0) || !(metaClipNorm > 0) { problems.append("metaLearningRate and metaClipNorm must be positive") }
         if !(stepSizePenalty >= 0 && stepSizePenalty.isFinite) {

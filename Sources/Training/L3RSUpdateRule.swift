@@ -11,9 +11,11 @@ public final class L3RSUpdateRule: UpdateRule {
     public private(set) var optimizer: L3RSOptimizer
     public private(set) var state: L3RSState
 
-    public init(optimizer: L3RSOptimizer) {
+    /// `horizon`: the steps the run takes, which a rule with horizon features reads as H.
+    public init(optimizer: L3RSOptimizer, horizon: Int = 0) {
         self.optimizer = optimizer
         state = optimizer.makeState()
+        state.horizon = horizon
     }
 
     public var stepCount: Int { state.step }

@@ -19,12 +19,14 @@ public enum UpdateRules {
         let layers = LayerSlices.make(for: model)
         if !configuration.l3rsWeights.isEmpty {
             return L3RSUpdateRule(optimizer: try LearnedOptimizerFile.load(
-                configuration.l3rsWeights, layers: layers, parameterCount: model.parameterCount))
+                configuration.l3rsWeights, layers: layers, parameterCount: model.parameterCount),
+                horizon: configuration.steps)
         }
         // The untrained L3RS: exactly normalised Adam with step λ0 = learningRate (the baseline a learned
         // optimizer must beat).
         let initial = L3RSConfiguration(baseLearningRate: Float(configuration.learningRate))
         return L3RSUpdateRule(optimizer: try L3RSOptimizer(configuration: initial, layers: layers,
-                                                           parameterCount: model.parameterCount))
+                                                           parameterCount: model.parameterCount),
+                              horizon: configuration.steps)
     }
 }

@@ -6,6 +6,7 @@ final class ConfigurationTests: XCTestCase {
     func testFeatureCounts() {
         XCTAssertEqual(FeatureLayout(variant: .layerEmbedding, embeddingWidth: 8).count, 27)
         XCTAssertEqual(FeatureLayout(variant: .kindAndDepth, embeddingWidth: 8).count, 25)
+        XCTAssertEqual(FeatureLayout(variant: .layerEmbedding, embeddingWidth: 8, horizonFeatures: true).count, 29)
         let layout = MetaNetworkLayout(configuration: L3RSConfiguration(), layerCount: 10)
         XCTAssertEqual(layout.count, 32 * 27 + 32 + 32 * 32 + 32 + 4 * 32 + 4 + 10 * 8)
         XCTAssertEqual(layout.entries.map(\.name),

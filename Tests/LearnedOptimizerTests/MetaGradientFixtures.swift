@@ -9,11 +9,13 @@ enum MetaGradientFixtures {
         variant: L3RSVariant = .layerEmbedding,
         bases: [OptimizerKind] = [.sgd, .momentum, .adam],
         baseLearningRate: Float = 0.1,
-        learnedOutputs: L3RSLearnedOutputs = .stepSizeAndMixing
+        learnedOutputs: L3RSLearnedOutputs = .stepSizeAndMixing,
+        horizonFeatures: Bool = false
     ) -> L3RSOptimizer {
         let configuration = L3RSConfiguration(
             baseOptimizers: bases, baseLearningRate: baseLearningRate, variant: variant,
-            initialPreferredLogit: 1, embeddingInitialScale: 0.3, seed: 11, learnedOutputs: learnedOutputs)
+            initialPreferredLogit: 1, embeddingInitialScale: 0.3, seed: 11, learnedOutputs: learnedOutputs,
+            horizonFeatures: horizonFeatures)
         var optimizer = try! L3RSOptimizer(configuration: configuration, layers: TinyRegressionProblem.layers,
                                            parameterCount: TinyRegressionProblem.parameterCount)
         var generator = TestGenerator(seed: 5)
@@ -30,6 +32,7 @@ enum MetaGradientFixtures {
         var optimizer = optimizer
         var θ = TinyRegressionProblem.initialParameters()
         var state = optimizer.makeState()
+        state.horizon = 12
         var g = [Float](repeating: 0, count: θ.count)
         for _ in 0..<warmUp {
             let k = state.step

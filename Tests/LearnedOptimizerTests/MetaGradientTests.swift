@@ -14,10 +14,10 @@ final class MetaGradientTests: XCTestCase {
     private func check(
         order: MetaGradientOrder, variant: L3RSVariant, warmUp: Int,
         bases: [OptimizerKind] = [.sgd, .momentum, .adam], learnedOutputs: L3RSLearnedOutputs = .stepSizeAndMixing, baseLearningRate: Float = 0.1,
-        finiteDifferenceStep: Float = 4e-2
+        finiteDifferenceStep: Float = 4e-2, horizonFeatures: Bool = false
     ) {
         let optimizer = MetaGradientFixtures.optimizer(variant: variant, bases: bases, baseLearningRate: baseLearningRate,
-                                                       learnedOutputs: learnedOutputs)
+                                                       learnedOutputs: learnedOutputs, horizonFeatures: horizonFeatures)
         let (θ0, state0) = MetaGradientFixtures.start(optimizer: optimizer, problem: problem, warmUp: warmUp)
         var analyticOptimizer = optimizer
         var θ = θ0
@@ -72,6 +72,14 @@ final class MetaGradientTests: XCTestCase {
 
     func testSecondOrderMatchesFiniteDifferencesWithoutEmbedding() {
         check(order: .secondOrder, variant: .kindAndDepth, warmUp: 2)
+    }
+
+    /// The horizon features (progress k/H and 0.1·log H) are constants of θ; φ's first layer reads them.
+    /// Second order needs the smaller FD step: its largest coordinate (0.71) carries an O(h²) error of 1e-3 at
+    /// h = 4e-2, and agrees to 1e-7 at h = 1e-2.
+    func testBothOrdersMatchFiniteDifferencesWithHorizonFeatures() {
+        check(order: .secondOrder, variant: .layerEmbedding, warmUp: 3, finiteDifferenceStep: 1e-2, horizonFeatures: true)
+        check(order: .firstOrder, variant: .kindAndDepth, warmUp: 3, horizonFeatures: true)
     }
 
     func testFirstOrderMatchesFiniteDifferencesOfReplayedUnroll() {
