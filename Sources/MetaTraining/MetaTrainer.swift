@@ -2,6 +2,7 @@ import Datasets
 import Distributed
 import LearnedOptimizer
 import Network
+import Runs
 import Training
 
 /// Meta-training of L3RS by truncated backpropagation through the unroll (method.md §5), data-parallel.

@@ -4,6 +4,7 @@ import Foundation
 import LearnedOptimizer
 import Network
 import Reports
+import Runs
 
 /// A whole fine-tuning (or pre-training) run on this rank: model, data, trainer, run folder, resume,
 /// progress, metrics, evaluation, checkpoints, and the stop signal. The command-line layer only parses
@@ -45,6 +46,10 @@ public final class TrainingRun {
 
     var runFolder: URL { URL(fileURLWithPath: configuration.runsDirectory).appendingPathComponent(configuration.name) }
 
+    /// Resume even when the checkpoint was written with other values of keys that change what the run computes;
+    /// the differences are recorded in the run's configuration-changes.log.
+    public var allowChangedConfiguration = false
+
     /// Builds the model as the configuration says: the architecture, then pretrained weights (with the head
     /// skipped when it is re-initialised), then the head re-initialised from the seed.
     public static func makeModel(_ configuration: TrainingConfiguration, classCount: Int) throws -> Model {
@@ -61,20 +66,25 @@ public final class TrainingRun {
 
     public func execute() throws -> Outcome {
         let rank0 = communicator.isRoot
-        let descriptor = try DatasetRegistry.descriptor(named: configuration.data)
-        let model = try Self.makeModel(configuration, classCount: max(descriptor.classCount, 1))
+        let classCount = try DataSplits.classCount(configuration.data, dataDirectory: configuration.dataDirectory)
+        let model = try Self.makeModel(configuration, classCount: max(classCount, 1))
         let (trainSet, testSet) = try DataSplits.load(for: configuration, model: model)
         // Evaluation numbers are logged under the split they come from, so a tuning run's numbers can never be
         // mistaken for test numbers.
         let evaluated = configuration.evaluationSplit
         let trainer = try DataParallelTrainer(configuration: configuration, communicator: communicator, model: model,
                                               trainSet: trainSet, testSet: testSet)
-        let store = CheckpointStore(folder: runFolder.appendingPathComponent("checkpoints"), keep: configuration.keepCheckpoints)
-        let metricsURL = runFolder.appendingPathComponent("metrics.jsonl")
-        let learnedLogURL = runFolder.appendingPathComponent("l3rs.jsonl")
+        let folder = RunFolder(runsDirectory: configuration.runsDirectory, name: configuration.name,
+                               keepCheckpoints: configuration.keepCheckpoints, record: try configuration.record(),
+                               communicator: communicator, log: log)
+        folder.allowChangedConfiguration = allowChangedConfiguration
+        let store = folder.checkpoints
+        let metricsURL = folder.file(RunFolder.metricsFileName)
+        let learnedLogURL = folder.file("l3rs.jsonl")
 
         // Resume, or refuse to overwrite an earlier run's results.
-        if resume, let state = try store.loadLatest(into: model) {
+        if let loaded = try folder.open(resume: resume, files: [CheckpointStore.modelFileName, CheckpointStore.stateFileName]) {
+            let state = try CheckpointStore.restore(loaded, into: model)
             guard state.modelName == model.name else {
                 throw TrainingError.checkpoint("checkpoint in \(store.folder.path) is of model \(state.modelName), this run trains \(model.name)")
             }
@@ -85,24 +95,16 @@ public final class TrainingRun {
                 throw TrainingError.checkpoint("checkpoint in \(store.folder.path) was written with optimizer \(state.optimizerName), this run uses \(configuration.optimizer)")
             }
             try trainer.restore(step: state.step, state: state)
-            if rank0 {
-                try MetricsLog.truncate(url: metricsURL, key: "step", above: Double(state.step))
-                if FileManager.default.fileExists(atPath: learnedLogURL.path) {
-                    try MetricsLog.truncate(url: learnedLogURL, key: "step", above: Double(state.step))
-                }
-                log("resuming from step \(state.step) (\(store.folder.path))")
-            }
-        } else if !store.completeSteps().isEmpty {
-            throw TrainingError.checkpoint("\(runFolder.path) already holds checkpoints; pass --resume auto to continue it, or choose another --name")
+            try folder.rewindLogs([RunFolder.metricsFileName, "l3rs.jsonl"], key: "step", above: state.step)
+            if rank0 { log("resuming from step \(state.step) (\(store.folder.path))") }
         }
         try trainer.broadcastInitialState()
 
         var metrics: MetricsLog?
         /// λ and μ per layer per step of a learned optimizer.
         var learnedLog: MetricsLog?
+        try folder.writeConfiguration(try configuration.yaml())
         if rank0 {
-            try FileManager.default.createDirectory(at: runFolder, withIntermediateDirectories: true)
-            try Data(try configuration.yaml().utf8).write(to: runFolder.appendingPathComponent("config.yaml"), options: .atomic)
             metrics = try MetricsLog(url: metricsURL)
             if trainer.updateRule is L3RSUpdateRule { learnedLog = try MetricsLog(url: learnedLogURL) }
             log("model \(model.name): \(model.parameterCount) parameters; data \(trainSet.name): \(trainSet.count) train, \(testSet.count) \(evaluated); \(communicator.size) rank(s), global batch \(configuration.globalBatch)")
@@ -114,16 +116,16 @@ public final class TrainingRun {
         var lastTime = Date()
         var lastEval: (loss: Double, accuracy: Double)?
         func checkpoint() throws {
-            if rank0 {
+            try folder.saveCheckpoint(step: trainer.step) {
                 let contents = trainer.updateRule.checkpointContents()
-                try store.save(model: model, state: .init(step: trainer.step, worldSize: communicator.size, modelName: model.name,
-                                                          optimizerName: configuration.optimizer,
-                                                          optimizerTensors: contents.tensors,
-                                                          optimizerMetadata: contents.metadata))
+                return CheckpointStore.trainerFiles(model: model, state: .init(
+                    step: trainer.step, worldSize: communicator.size, modelName: model.name,
+                    optimizerName: configuration.optimizer, optimizerTensors: contents.tensors,
+                    optimizerMetadata: contents.metadata))
             }
-            try communicator.barrier()
         }
 
+        var divergence = DivergenceGuard(limit: configuration.maxNonFiniteSteps)
         while trainer.step < configuration.steps {
             if rank0, let simulated = simulatedSignalStep, trainer.step + 1 == simulated { StopSignal.request() }
             let stats = try trainer.trainStep()
@@ -146,10 +148,21 @@ public final class TrainingRun {
             if let learnedLog, let rule = trainer.updateRule as? L3RSUpdateRule {
                 try learnedLog.append(LearnedOptimizerLog.record(step: stats.step, rule: rule))
             }
+            // Every rank judges the same reduced gradient, so all stop at the same step.
+            let diverged = divergence.record(bad: stats.skipped)
             if rank0 {
+                if stats.skipped && divergence.consecutive == 1 {
+                    log("step \(stats.step): non-finite loss or gradient, update skipped")
+                }
                 var shown = [("loss", String(format: "%.4f", stats.loss)), ("acc", String(format: "%.3f", stats.accuracy))]
                 if let lastEval { shown.append(("\(evaluated) acc", String(format: "%.4f", lastEval.accuracy))) }
+                if divergence.total > 0 { shown.append(("skipped", "\(divergence.total)")) }
                 progress.update(step: stats.step, values: shown, imagesPerSecond: imagesPerSecond)
+            }
+            if diverged {
+                progress.finish()
+                throw DivergenceError(step: stats.step, reason: "a non-finite loss or gradient (updates skipped)",
+                                      consecutive: divergence.consecutive, lastCheckpoint: folder.newestCheckpoint)
             }
             if stats.stopRequested {
                 try checkpoint()
@@ -157,7 +170,9 @@ public final class TrainingRun {
                 if rank0 { log("stop signal received: checkpoint of step \(stats.step) written to \(store.folder.path)") }
                 return .stopped(step: stats.step)
             }
-            if isLast || (configuration.checkpointEvery > 0 && stats.step % configuration.checkpointEvery == 0) {
+            // During a run of skipped steps the last good checkpoint is kept rather than replaced.
+            if divergence.consecutive == 0
+                && (isLast || (configuration.checkpointEvery > 0 && stats.step % configuration.checkpointEvery == 0)) {
                 try checkpoint()
             }
         }
@@ -168,16 +183,15 @@ public final class TrainingRun {
         let summary = TrainingSummary(steps: trainer.step, testLoss: lastEval?.loss, testAccuracy: lastEval?.accuracy,
                                       seconds: Date().timeIntervalSince(start), parameterHash: trainer.parameterHash,
                                       stoppedBySignal: false)
+        let line = "finished \(summary.steps) steps in " + String(format: "%.1f s", summary.seconds)
+            + ": \(evaluated) loss " + String(format: "%.4f", summary.testLoss ?? .nan)
+            + ", \(evaluated) accuracy " + String(format: "%.4f", summary.testAccuracy ?? .nan)
+            + ", parameter hash " + String(format: "%016llx", summary.parameterHash)
         if rank0 {
-            try ModelWeights.save(model, to: runFolder.appendingPathComponent("final.safetensors").path,
-                                  metadata: ["steps": String(trainer.step)])
-            let line = "finished \(summary.steps) steps in " + String(format: "%.1f s", summary.seconds)
-                + ": \(evaluated) loss " + String(format: "%.4f", summary.testLoss ?? .nan)
-                + ", \(evaluated) accuracy " + String(format: "%.4f", summary.testAccuracy ?? .nan)
-                + ", parameter hash " + String(format: "%016llx", summary.parameterHash)
+            try ModelWeights.save(model, to: folder.file("final.safetensors").path, metadata: ["steps": String(trainer.step)])
             log(line)
-            try Data((line + "\n").utf8).write(to: runFolder.appendingPathComponent("summary.txt"), options: .atomic)
         }
+        try folder.writeSummary(line)
         return .finished(summary)
     }
 }

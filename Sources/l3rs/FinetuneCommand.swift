@@ -2,6 +2,7 @@ import ArgumentParser
 import Distributed
 import Foundation
 import Kernels
+import Runs
 import Training
 
 /// `l3rs finetune`: fine-tune a pretrained backbone with a hand-designed optimizer, data-parallel.
@@ -11,7 +12,8 @@ struct FinetuneCommand: ParsableCommand {
         abstract: "Fine-tune a pretrained backbone on a dataset with a hand-designed or learned (--optimizer l3rs) optimizer (data-parallel over MPI).",
         discussion: """
         Results go to RUNS/NAME/: config.yaml, metrics.jsonl, checkpoints/, final.safetensors, summary.txt.
-        Exit status: 0 finished; 1 error; \(StopSignal.exitCode) stopped by SIGTERM/SIGINT after writing a checkpoint \
+        Exit status: 0 finished; 1 error; 64 bad option or configuration; \(DivergenceError.exitStatus) diverged \
+        (maxNonFiniteSteps); \(StopSignal.exitCode) stopped by SIGTERM/SIGINT/SIGUSR1 after writing a checkpoint \
         (run again with --resume auto).
         """
     )
@@ -68,6 +70,7 @@ func runTraining(_ configuration: TrainingConfiguration, options: TrainingOption
             printLine(line)
         }
         run.simulatedSignalStep = options.simulateSignalAtStep
+        run.allowChangedConfiguration = options.allowChangedConfiguration
         if case .stopped = try run.execute() { return true }
         return false
     }

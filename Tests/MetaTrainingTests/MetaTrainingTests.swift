@@ -4,6 +4,7 @@ import Foundation
 import LearnedOptimizer
 import MetaTraining
 import Network
+import Runs
 import Training
 import XCTest
 

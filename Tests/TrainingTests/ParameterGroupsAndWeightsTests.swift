@@ -1,6 +1,7 @@
 import Checkpoints
 import Foundation
 import Network
+import Runs
 import XCTest
 @testable import Training
 
