@@ -140,4 +140,23 @@ final class FaultInjectionTests: XCTestCase {
             XCTAssertTrue(FileManager.default.fileExists(atPath: runs.appendingPathComponent("term/checkpoints/\(folder)/COMPLETE").path), folder)
         }
     }
+
+    /// TERM to a bare mpirun (no script): Open MPI 4.1 passes TERM to the ranks, kills them a second later and
+    /// exits 1 (README says so; the scripts trap TERM for this reason). Nothing earlier is lost: the run resumes.
+    func testTERMToBareMpirunEndsTheJobAndTheRunResumes() throws {
+        var arguments = ["-np", "2", "--oversubscribe", "--bind-to", "none", "-x", "OPENBLAS_NUM_THREADS=1"]
+        if getuid() == 0 { arguments.append("--allow-run-as-root") }
+        let launcher = try BackgroundProcess("/usr/bin/mpirun", arguments + [MPIRun.l3rsExecutable]
+                                             + ClusterJob.finetuneArguments(name: "bare", runs: runs, steps: 100_000))
+        let first = runs.appendingPathComponent("bare/checkpoints/step-00000050/COMPLETE")
+        XCTAssertTrue(launcher.wait(timeout: 90) { FileManager.default.fileExists(atPath: first.path) }, launcher.output)
+        kill(launcher.process.processIdentifier, SIGTERM)
+        let status = launcher.finish(timeout: 30)
+        XCTAssertNotNil(status, "mpirun hung after TERM\n\(launcher.output)")
+        XCTAssertNotEqual(status, 0, launcher.output)
+        let resumed = try job("bare", steps: 300, ["--resume", "auto"])
+        XCTAssertEqual(resumed.exitCode, 0, resumed.transcript)
+        XCTAssertTrue(resumed.standardOutput.contains("resuming from step"), resumed.transcript)
+        XCTAssertTrue(try text("bare/summary.txt").hasPrefix("finished 300 steps"))
+    }
 }
