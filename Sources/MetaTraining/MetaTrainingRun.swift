@@ -45,6 +45,7 @@ public final class MetaTrainingRun {
     /// divergence policy (`maxNonFiniteSteps`), like a non-finite one. Cross-entropy meta-losses start near
     /// log(classes) and a working run lowers them, so a thousandfold rise is far outside any healthy run.
     public static let explosionFactor = 1000.0
+    static let divergenceReason = "a non-finite meta-gradient or a non-finite or exploded (over \(Int(explosionFactor))x the first) meta-loss"
     /// The checkpoint metadata key of that first meta-loss, so a resumed run judges against the same value.
     static let referenceMetaLossKey = "run.reference_meta_loss"
 
@@ -120,21 +121,7 @@ public final class MetaTrainingRun {
             // The meta-loss and meta-gradient are reduced over ranks, so every rank judges alike.
             let exploded = report.metaLoss.isFinite && report.metaLoss > Self.explosionFactor * abs(referenceMetaLoss ?? .infinity)
             let diverged = divergence.record(bad: report.skipped || !report.metaLoss.isFinite || exploded)
-            var values: [(String, Double?)] = [
-                ("meta_step", Double(report.metaStep)), ("meta_loss", report.metaLoss),
-                ("meta_gradient_norm", report.gradientNorm), ("clip_scale", report.clipScale),
-                ("run", Double(report.run)), ("inner_step", Double(report.innerStep)),
-                ("truncation", Double(report.truncation)), ("seconds", Date().timeIntervalSince(start)),
-            ]
-            if configuration.stepSizePenalty > 0 { values.append(("step_size_penalty", report.stepSizePenalty)) }
-            if report.skipped { values.append(("skipped_non_finite", 1)) }
-            if report.restarted { values.append(("restarted", 1)) }
-            if report.innerNonFinite { values.append(("inner_non_finite", 1)) }
-            let perLayer = LearnedOptimizerLog.record(step: report.metaStep, optimizer: trainer.optimizer,
-                                                      stepSizes: report.meanStepSizes,
-                                                      mixingWeights: report.meanMixingWeights, key: "meta_step")
-            values += perLayer.values.dropFirst()
-            try metrics?.append(MetricsRecord(values))
+            try metrics?.append(metricsRecord(report, optimizer: trainer.optimizer, seconds: Date().timeIntervalSince(start)))
             if rank0 {
                 if report.skipped { log("meta-step \(report.metaStep): non-finite meta-gradient, φ unchanged") }
                 if report.innerNonFinite { log("meta-step \(report.metaStep): inner run \(report.run) diverged; it restarts") }
@@ -149,25 +136,19 @@ public final class MetaTrainingRun {
                     ("run", "\(report.run)@\(report.innerStep)"),
                 ] + (divergence.total > 0 ? [("bad", "\(divergence.total)")] : []))
             }
-            if diverged {
-                progress.finish()
-                throw divergedError(step: report.metaStep, divergence: divergence, folder: folder)
-            }
-            if report.stopRequested {
-                try checkpoint()
-                progress.finish()
-                if rank0 { log("stop signal received: checkpoint of meta-step \(report.metaStep) written to \(store.folder.path)") }
+            if try folder.endStep(report.metaStep, of: configuration.metaSteps, checkpointEvery: configuration.checkpointEvery,
+                                  stopRequested: report.stopRequested, divergence: divergence, diverged: diverged,
+                                  divergenceReason: Self.divergenceReason, unit: "meta-step", progress: progress,
+                                  checkpoint: checkpoint) {
                 return .stopped(metaStep: report.metaStep)
-            }
-            // During a run of bad meta-steps the last good checkpoint and learned optimizer are kept.
-            if divergence.consecutive == 0 && (report.metaStep == configuration.metaSteps
-                || (configuration.checkpointEvery > 0 && report.metaStep % configuration.checkpointEvery == 0)) {
-                try checkpoint()
             }
         }
         progress.finish()
         // A run that ends on bad meta-steps does not write their φ as its learned optimizer.
-        if divergence.consecutive > 0 { throw divergedError(step: trainer.metaStep, divergence: divergence, folder: folder) }
+        if divergence.consecutive > 0 {
+            throw DivergenceError(step: trainer.metaStep, reason: Self.divergenceReason, consecutive: divergence.consecutive,
+                                  lastCheckpoint: folder.newestCheckpoint)
+        }
         let hash = trainer.optimizer.metaParameters.values.withUnsafeBufferPointer { ParameterConsistency.hash($0) }
         let seconds = Date().timeIntervalSince(start)
         let line = "finished \(trainer.metaStep) meta-steps in " + String(format: "%.1f s", seconds)
@@ -180,10 +161,23 @@ public final class MetaTrainingRun {
         return .finished(metaSteps: trainer.metaStep, metaParameterHash: hash, seconds: seconds)
     }
 
-    private func divergedError(step: Int, divergence: DivergenceGuard, folder: RunFolder) -> DivergenceError {
-        DivergenceError(step: step,
-                        reason: "a non-finite meta-gradient or a non-finite or exploded (over \(Int(Self.explosionFactor))x the first) meta-loss",
-                        consecutive: divergence.consecutive, lastCheckpoint: folder.newestCheckpoint)
+    /// One line of metrics.jsonl: the meta-step's numbers and λ and μ per layer.
+    private func metricsRecord(_ report: MetaStepReport, optimizer: L3RSOptimizer, seconds: Double) -> MetricsRecord {
+        var values: [(String, Double?)] = [
+            ("meta_step", Double(report.metaStep)), ("meta_loss", report.metaLoss),
+            ("meta_gradient_norm", report.gradientNorm), ("clip_scale", report.clipScale),
+            ("run", Double(report.run)), ("inner_step", Double(report.innerStep)),
+            ("truncation", Double(report.truncation)), ("seconds", seconds),
+        ]
+        if configuration.stepSizePenalty > 0 { values.append(("step_size_penalty", report.stepSizePenalty)) }
+        if report.skipped { values.append(("skipped_non_finite", 1)) }
+        if report.restarted { values.append(("restarted", 1)) }
+        if report.innerNonFinite { values.append(("inner_non_finite", 1)) }
+        let perLayer = LearnedOptimizerLog.record(step: report.metaStep, optimizer: optimizer,
+                                                  stepSizes: report.meanStepSizes,
+                                                  mixingWeights: report.meanMixingWeights, key: "meta_step")
+        values += perLayer.values.dropFirst()
+        return MetricsRecord(values)
     }
 
     private func saveLearnedOptimizer(_ trainer: MetaTrainer) throws {

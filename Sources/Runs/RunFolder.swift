@@ -119,3 +119,29 @@ public final class RunFolder {
         try Data((line + "\n").utf8).write(to: file(Self.summaryFileName), options: .atomic)
     }
 }
+
+extension RunFolder {
+    /// The end of step `step` of `total`, the same for every trainer: a diverged run stops with
+    /// `DivergenceError` (its last good checkpoint untouched); a stop signal writes a checkpoint and ends the run
+    /// (true); otherwise `checkpoint` runs every `checkpointEvery` steps and at the last, but not during a
+    /// streak of bad steps. `unit` names a step in messages ("step", "meta-step").
+    public func endStep(_ step: Int, of total: Int, checkpointEvery: Int, stopRequested: Bool,
+                        divergence: DivergenceGuard, diverged: Bool, divergenceReason: String, unit: String,
+                        progress: ProgressReporter, checkpoint: () throws -> Void) throws -> Bool {
+        if diverged {
+            progress.finish()
+            throw DivergenceError(step: step, reason: divergenceReason, consecutive: divergence.consecutive,
+                                  lastCheckpoint: newestCheckpoint)
+        }
+        if stopRequested {
+            try checkpoint()
+            progress.finish()
+            if communicator.isRoot { log("stop signal received: checkpoint of \(unit) \(step) written to \(checkpoints.folder.path)") }
+            return true
+        }
+        if divergence.consecutive == 0 && (step == total || (checkpointEvery > 0 && step % checkpointEvery == 0)) {
+            try checkpoint()
+        }
+        return false
+    }
+}

@@ -44,8 +44,6 @@ public final class TrainingRun {
         }
     }
 
-    var runFolder: URL { URL(fileURLWithPath: configuration.runsDirectory).appendingPathComponent(configuration.name) }
-
     /// Resume even when the checkpoint was written with other values of keys that change what the run computes;
     /// the differences are recorded in the run's configuration-changes.log.
     public var allowChangedConfiguration = false
@@ -78,25 +76,12 @@ public final class TrainingRun {
                                keepCheckpoints: configuration.keepCheckpoints, record: try configuration.record(),
                                communicator: communicator, log: log)
         folder.allowChangedConfiguration = allowChangedConfiguration
-        let store = folder.checkpoints
         let metricsURL = folder.file(RunFolder.metricsFileName)
         let learnedLogURL = folder.file("l3rs.jsonl")
 
         // Resume, or refuse to overwrite an earlier run's results.
         if let loaded = try folder.open(resume: resume, files: [CheckpointStore.modelFileName, CheckpointStore.stateFileName]) {
-            let state = try CheckpointStore.restore(loaded, into: model)
-            guard state.modelName == model.name else {
-                throw TrainingError.checkpoint("checkpoint in \(store.folder.path) is of model \(state.modelName), this run trains \(model.name)")
-            }
-            guard state.worldSize == communicator.size || configuration.allowReshard else {
-                throw TrainingError.checkpoint("checkpoint in \(store.folder.path) was written by \(state.worldSize) rank(s), this run has \(communicator.size); set allowReshard: true to continue with the same global batches")
-            }
-            guard state.optimizerName == configuration.optimizer else {
-                throw TrainingError.checkpoint("checkpoint in \(store.folder.path) was written with optimizer \(state.optimizerName), this run uses \(configuration.optimizer)")
-            }
-            try trainer.restore(step: state.step, state: state)
-            try folder.rewindLogs([RunFolder.metricsFileName, "l3rs.jsonl"], key: "step", above: state.step)
-            if rank0 { log("resuming from step \(state.step) (\(store.folder.path))") }
+            try restore(loaded, into: trainer, folder: folder)
         }
         try trainer.broadcastInitialState()
 
@@ -159,21 +144,11 @@ public final class TrainingRun {
                 if divergence.total > 0 { shown.append(("skipped", "\(divergence.total)")) }
                 progress.update(step: stats.step, values: shown, imagesPerSecond: imagesPerSecond)
             }
-            if diverged {
-                progress.finish()
-                throw DivergenceError(step: stats.step, reason: "a non-finite loss or gradient (updates skipped)",
-                                      consecutive: divergence.consecutive, lastCheckpoint: folder.newestCheckpoint)
-            }
-            if stats.stopRequested {
-                try checkpoint()
-                progress.finish()
-                if rank0 { log("stop signal received: checkpoint of step \(stats.step) written to \(store.folder.path)") }
+            if try folder.endStep(stats.step, of: configuration.steps, checkpointEvery: configuration.checkpointEvery,
+                                  stopRequested: stats.stopRequested, divergence: divergence, diverged: diverged,
+                                  divergenceReason: "a non-finite loss or gradient (updates skipped)", unit: "step",
+                                  progress: progress, checkpoint: checkpoint) {
                 return .stopped(step: stats.step)
-            }
-            // During a run of skipped steps the last good checkpoint is kept rather than replaced.
-            if divergence.consecutive == 0
-                && (isLast || (configuration.checkpointEvery > 0 && stats.step % configuration.checkpointEvery == 0)) {
-                try checkpoint()
             }
         }
         progress.finish()
@@ -183,15 +158,40 @@ public final class TrainingRun {
         let summary = TrainingSummary(steps: trainer.step, testLoss: lastEval?.loss, testAccuracy: lastEval?.accuracy,
                                       seconds: Date().timeIntervalSince(start), parameterHash: trainer.parameterHash,
                                       stoppedBySignal: false)
+        try writeResults(summary, model: model, folder: folder)
+        return .finished(summary)
+    }
+
+    /// Puts a checkpoint into the model and trainer after checking it was written for this model, world size and
+    /// optimizer, and rewinds the logs to its step.
+    private func restore(_ loaded: CheckpointStore.Loaded, into trainer: DataParallelTrainer, folder: RunFolder) throws {
+        let model = trainer.model, checkpoints = folder.checkpoints.folder.path
+        let state = try CheckpointStore.restore(loaded, into: model)
+        guard state.modelName == model.name else {
+            throw TrainingError.checkpoint("checkpoint in \(checkpoints) is of model \(state.modelName), this run trains \(model.name)")
+        }
+        guard state.worldSize == communicator.size || configuration.allowReshard else {
+            throw TrainingError.checkpoint("checkpoint in \(checkpoints) was written by \(state.worldSize) rank(s), this run has \(communicator.size); set allowReshard: true to continue with the same global batches")
+        }
+        guard state.optimizerName == configuration.optimizer else {
+            throw TrainingError.checkpoint("checkpoint in \(checkpoints) was written with optimizer \(state.optimizerName), this run uses \(configuration.optimizer)")
+        }
+        try trainer.restore(step: state.step, state: state)
+        try folder.rewindLogs([RunFolder.metricsFileName, "l3rs.jsonl"], key: "step", above: state.step)
+        if communicator.isRoot { log("resuming from step \(state.step) (\(checkpoints))") }
+    }
+
+    /// Rank 0 writes final.safetensors and prints the summary line; summary.txt goes last.
+    private func writeResults(_ summary: TrainingSummary, model: Model, folder: RunFolder) throws {
+        let evaluated = configuration.evaluationSplit
         let line = "finished \(summary.steps) steps in " + String(format: "%.1f s", summary.seconds)
             + ": \(evaluated) loss " + String(format: "%.4f", summary.testLoss ?? .nan)
             + ", \(evaluated) accuracy " + String(format: "%.4f", summary.testAccuracy ?? .nan)
             + ", parameter hash " + String(format: "%016llx", summary.parameterHash)
-        if rank0 {
-            try ModelWeights.save(model, to: folder.file("final.safetensors").path, metadata: ["steps": String(trainer.step)])
+        if communicator.isRoot {
+            try ModelWeights.save(model, to: folder.file("final.safetensors").path, metadata: ["steps": String(summary.steps)])
             log(line)
         }
         try folder.writeSummary(line)
-        return .finished(summary)
     }
 }
