@@ -17,6 +17,14 @@ final class FaultInjectionTests: XCTestCase {
                           timeout: timeout)
     }
 
+    /// A long 2-rank job under mpirun in the background, to signal or collide with.
+    private func backgroundJob(_ name: String) throws -> BackgroundProcess {
+        var arguments = ["-np", "2", "--oversubscribe", "--bind-to", "none", "-x", "OPENBLAS_NUM_THREADS=1"]
+        if getuid() == 0 { arguments.append("--allow-run-as-root") }
+        return try BackgroundProcess("/usr/bin/mpirun", arguments + [MPIRun.l3rsExecutable]
+                                     + ClusterJob.finetuneArguments(name: name, runs: runs, steps: 100_000))
+    }
+
     private func text(_ path: String) throws -> String {
         try String(contentsOf: runs.appendingPathComponent(path), encoding: .utf8)
     }
@@ -51,10 +59,7 @@ final class FaultInjectionTests: XCTestCase {
     /// A second job on a run that is running refuses at once with one line naming the holder; the first job is
     /// untouched and its metrics stay one JSON object per line.
     func testSecondJobOnARunningRunIsRefused() throws {
-        var arguments = ["-np", "2", "--oversubscribe", "--bind-to", "none", "-x", "OPENBLAS_NUM_THREADS=1"]
-        if getuid() == 0 { arguments.append("--allow-run-as-root") }
-        let first = try BackgroundProcess("/usr/bin/mpirun", arguments + [MPIRun.l3rsExecutable]
-                                          + ClusterJob.finetuneArguments(name: "shared", runs: runs, steps: 100_000))
+        let first = try backgroundJob("shared")
         let metrics = runs.appendingPathComponent("shared/metrics.jsonl")
         XCTAssertTrue(first.wait(timeout: 90) { ((try? String(contentsOf: metrics, encoding: .utf8)) ?? "").count > 0 },
                       first.output)
@@ -144,10 +149,7 @@ final class FaultInjectionTests: XCTestCase {
     /// TERM to a bare mpirun (no script): Open MPI 4.1 passes TERM to the ranks, kills them a second later and
     /// exits 1 (README says so; the scripts trap TERM for this reason). Nothing earlier is lost: the run resumes.
     func testTERMToBareMpirunEndsTheJobAndTheRunResumes() throws {
-        var arguments = ["-np", "2", "--oversubscribe", "--bind-to", "none", "-x", "OPENBLAS_NUM_THREADS=1"]
-        if getuid() == 0 { arguments.append("--allow-run-as-root") }
-        let launcher = try BackgroundProcess("/usr/bin/mpirun", arguments + [MPIRun.l3rsExecutable]
-                                             + ClusterJob.finetuneArguments(name: "bare", runs: runs, steps: 100_000))
+        let launcher = try backgroundJob("bare")
         let first = runs.appendingPathComponent("bare/checkpoints/step-00000050/COMPLETE")
         XCTAssertTrue(launcher.wait(timeout: 90) { FileManager.default.fileExists(atPath: first.path) }, launcher.output)
         kill(launcher.process.processIdentifier, SIGTERM)
