@@ -52,22 +52,25 @@ let package = Package(
 
         // Metrics logs, progress lines, tables and plots.
         .target(name: "Reports", dependencies: []),
-        // The data-parallel trainer: configuration, run folders, checkpoints and resume, stop signals.
+        // What every long job shares: the run folder, its lock and configuration record, checkpoints and resume,
+        // stop signals, the divergence policy.
+        .target(name: "Runs", dependencies: ["Checkpoints", "Distributed", "Reports"]),
+        // The data-parallel trainer: configuration, the training loop, model weights in and out.
         .target(name: "Training", dependencies: [
-            "Distributed", "Network", "Datasets", "Checkpoints", "Optimizers", "LearnedOptimizer", "Reports", "Seeding",
+            "Distributed", "Network", "Datasets", "Checkpoints", "Optimizers", "LearnedOptimizer", "Reports", "Runs", "Seeding",
             .product(name: "Yams", package: "Yams"),
         ]),
         // Meta-training of L3RS: inner runs of the real model advanced in truncations, the data-parallel
         // meta-gradient, the meta-optimizer loop, its checkpoints and resume.
         .target(name: "MetaTraining", dependencies: [
             "Distributed", "Network", "Datasets", "Checkpoints", "Optimizers", "LearnedOptimizer", "Reports",
-            "Seeding", "Training",
+            "Runs", "Seeding", "Training",
         ]),
 
         // The paper's experiment as one job: stages (pretrain, meta-train and ablations, tuned baselines,
         // evaluation conditions) as resumable run folders, and the report built from their metrics.
         .target(name: "Pipeline", dependencies: [
-            "Datasets", "Distributed", "Reports", "Training", "MetaTraining", "LearnedOptimizer", "Optimizers",
+            "Datasets", "Distributed", "Reports", "Runs", "Training", "MetaTraining", "LearnedOptimizer", "Optimizers",
             "Seeding",
         ]),
 
@@ -76,7 +79,7 @@ let package = Package(
             name: "l3rs",
             dependencies: [
                 "Kernels", "Distributed", "Network", "Datasets", "Checkpoints", "Optimizers", "LearnedOptimizer",
-                "Reports", "Training", "MetaTraining", "Benchmarks", "Pipeline",
+                "Reports", "Runs", "Training", "MetaTraining", "Benchmarks", "Pipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -92,14 +95,15 @@ let package = Package(
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "Seeding"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LearnedOptimizerTests", dependencies: ["LearnedOptimizer", "Optimizers", "Seeding"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
+        .testTarget(name: "RunsTests", dependencies: ["Runs", "Checkpoints", "Distributed", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: [
-            "Training", "Datasets", "Distributed", "Checkpoints", "Network", "LearnedOptimizer", "TestSupport",
+            "Training", "Runs", "Datasets", "Distributed", "Checkpoints", "Network", "LearnedOptimizer", "TestSupport",
         ]),
         .testTarget(name: "MetaTrainingTests", dependencies: [
-            "MetaTraining", "Training", "LearnedOptimizer", "Network", "Distributed", "Datasets", "Checkpoints",
+            "MetaTraining", "Training", "Runs", "LearnedOptimizer", "Network", "Distributed", "Datasets", "Checkpoints",
             "Seeding", "TestSupport",
         ]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Training", "Reports", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Training", "Runs", "Reports", "TestSupport"]),
         // End-to-end runs of the l3rs executable under launchers and batch systems (mpirun, a one-node Slurm),
         // and of failures (a killed rank, a stalled collective).
         .testTarget(name: "ClusterTests", dependencies: ["TestSupport"]),

@@ -1,4 +1,5 @@
 import Foundation
+import Inflate
 
 /// The safetensors format: an 8-byte little-endian header length N, N bytes of JSON describing each tensor
 /// (`dtype`, `shape`, `data_offsets` relative to the data buffer) and an optional `__metadata__` map of
@@ -8,9 +9,17 @@ import Foundation
 /// Hugging Face tools accept too: a header length that is sane and inside the file, valid JSON, no duplicate
 /// names, offsets that tile the buffer in order with no gap or overlap, byte sizes equal to shape × dtype,
 /// and a buffer that ends exactly at the end of the file.
+///
+/// Checkpoints and learned-optimizer files carry a CRC-32 of every tensor's bytes in the metadata ("crc32.NAME":
+/// 8 hex digits; `write(_:to:checksums: true)`), so damaged tensor bytes, which the layout checks cannot see, are
+/// found on read and the tensor is named. Files without them (PyTorch's, older runs') read as before. The reader verifies and removes these keys, and the
+/// writer recomputes them, so a file read, changed and written again never carries a stale checksum.
 public enum Safetensors {
     /// The reference implementation's limit on the header size (100 MB).
     public static let maximumHeaderSize = 100_000_000
+
+    /// Prefix of the metadata key holding a tensor's CRC-32.
+    public static let checksumPrefix = "crc32."
 
     // MARK: Reading
 
@@ -87,8 +96,30 @@ public enum Safetensors {
         guard expectedStart == bufferLength else {
             throw CheckpointError(file: file, "data buffer has \(bufferLength) bytes but the tensors cover \(expectedStart): the buffer must end exactly at the end of the file")
         }
+        try verifyChecksums(&metadata, tensors: tensors, file: file)
         return TensorFile(tensors: tensors, metadata: metadata)
     }
+
+    /// Checks every "crc32.NAME" entry against its tensor's bytes and removes the entries from `metadata`.
+    private static func verifyChecksums(_ metadata: inout [String: String], tensors: [NamedTensor], file: String) throws {
+        let keys = metadata.keys.filter { $0.hasPrefix(checksumPrefix) }
+        guard !keys.isEmpty else { return }
+        let byName = Dictionary(tensors.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        for key in keys.sorted() {
+            let name = String(key.dropFirst(checksumPrefix.count))
+            guard let tensor = byName[name] else {
+                throw CheckpointError(file: file, "__metadata__ \"\(key)\" is the checksum of a tensor the file does not hold")
+            }
+            let computed = checksum(tensor.bytes)
+            guard metadata[key] == computed else {
+                throw CheckpointError(file: file, "tensor \"\(name)\": CRC-32 mismatch (stored \(metadata[key] ?? ""), computed \(computed)); its bytes are damaged")
+            }
+            metadata.removeValue(forKey: key)
+        }
+    }
+
+    /// A tensor's CRC-32 as 8 hex digits.
+    static func checksum(_ bytes: [UInt8]) -> String { String(format: "%08x", Zlib.crc32(bytes)) }
 
     private static func decodeMetadata(_ value: HeaderJSON, file: String) throws -> [String: String] {
         guard case let .object(pairs) = value else { throw CheckpointError(file: file, "__metadata__ must be an object of strings") }
@@ -140,16 +171,20 @@ public enum Safetensors {
     // MARK: Writing
 
     /// The file's bytes. Tensors are stored in the given order; `__metadata__` gets `"format": "pt"` unless
-    /// the caller set a format, so PyTorch and Hugging Face loaders accept the file.
-    public static func encode(_ file: TensorFile) throws -> [UInt8] {
+    /// the caller set a format, so PyTorch and Hugging Face loaders accept the file; with `checksums`, every
+    /// tensor's CRC-32 too.
+    public static func encode(_ file: TensorFile, checksums: Bool = false) throws -> [UInt8] {
         var seen = Set<String>()
         for tensor in file.tensors {
             guard tensor.name != "__metadata__", seen.insert(tensor.name).inserted else {
                 throw CheckpointError(file: tensor.name, "tensor name is duplicated or reserved")
             }
         }
-        var metadata = file.metadata
+        var metadata = file.metadata.filter { !$0.key.hasPrefix(checksumPrefix) }
         if metadata["format"] == nil { metadata["format"] = "pt" }
+        if checksums {
+            for tensor in file.tensors { metadata[checksumPrefix + tensor.name] = checksum(tensor.bytes) }
+        }
         var members: [(key: String, value: HeaderJSON)] = [
             ("__metadata__", .object(metadata.sorted { $0.key < $1.key }.map { ($0.key, HeaderJSON.string($0.value)) })),
         ]
@@ -175,8 +210,8 @@ public enum Safetensors {
         return bytes
     }
 
-    /// Writes atomically (temporary file in the same folder, fsync, rename).
-    public static func write(_ file: TensorFile, to path: String) throws {
-        try AtomicFile.write(encode(file), to: path)
+    /// Writes atomically (temporary file in the same folder, fsync, rename); `checksums` as for `encode`.
+    public static func write(_ file: TensorFile, to path: String, checksums: Bool = false) throws {
+        try AtomicFile.write(encode(file, checksums: checksums), to: path)
     }
 }

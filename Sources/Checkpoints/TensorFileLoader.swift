@@ -16,6 +16,10 @@ public enum TensorFileLoader {
         if PyTorchStateDict.isPyTorchArchive(bytes) {
             return (try PyTorchStateDict.decode(bytes, file: path), .pytorch)
         }
+        // A pickle (PROTO opcode 0x80, protocol 2...5) is PyTorch's legacy format from before PyTorch 1.6.
+        if bytes.count >= 2, bytes[0] == 0x80, (2...5).contains(bytes[1]) {
+            throw CheckpointError(file: path, "a legacy (non-zip) PyTorch file, which is not read; re-save it with torch.save(state_dict, path) from PyTorch 1.6 or later (zip format), or convert it to safetensors")
+        }
         return (try Safetensors.decode(bytes, file: path), .safetensors)
     }
 }

@@ -2,6 +2,7 @@ import Distributed
 import Foundation
 import LearnedOptimizer
 import Seeding
+import Runs
 import Training
 
 extension MetaTrainer {

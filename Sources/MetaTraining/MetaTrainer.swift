@@ -4,6 +4,7 @@ import Foundation
 import LearnedOptimizer
 import Network
 import Seeding
+import Runs
 import Training
 
 /// Meta-training of L3RS by truncated backpropagation through the unroll (docs/method.md §5), data-parallel.

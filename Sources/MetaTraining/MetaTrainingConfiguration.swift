@@ -1,12 +1,13 @@
 import Foundation
 import LearnedOptimizer
 import Optimizers
+import Runs
 import Training
 
 /// Everything that describes one meta-training run of L3RS (docs/method.md §5). Read from a YAML file in
 /// jobs/configs/ (unknown keys are errors that list the valid ones), overridden by flags, validated before
 /// any work starts, printed once by rank 0 and written into the run folder.
-public struct MetaTrainingConfiguration: YAMLConfiguration, Equatable, Sendable {
+public struct MetaTrainingConfiguration: YAMLConfiguration, RunConfiguration, Equatable, Sendable {
     /// Run name: the folder runs/NAME/.
     public var name: String = "meta-train"
     public var runsDirectory: String = "runs"
@@ -92,8 +93,19 @@ public struct MetaTrainingConfiguration: YAMLConfiguration, Equatable, Sendable 
     public var validationTasks: Int = 2
     /// Inner steps of a held-out task's unroll; 0 means `horizon`.
     public var validationHorizon: Int = 0
+    /// Consecutive bad meta-steps (a non-finite meta-gradient, or a meta-loss that is non-finite or above
+    /// `MetaTrainingRun.explosionFactor` times the run's first) after which the run stops as diverged (exit
+    /// status 65), keeping its last good checkpoint and learned optimizer; 0 never stops.
+    public var maxNonFiniteSteps: Int = 10
 
     public init() {}
+
+    /// Keys a resume may change: the stopping point, checkpoint cadence, logging, folders, and the memory mode
+    /// (storing or recomputing a truncation's intermediates gives the same meta-gradient).
+    public static let keysFreeOnResume: Set<String> = [
+        "name", "runsDirectory", "dataDirectory", "metaSteps", "checkpointEvery", "keepCheckpoints", "progressSeconds",
+        "allowReshard", "memory", "memoryBudgetMB", "recomputeSegment", "maxNonFiniteSteps",
+    ]
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case name, runsDirectory, model, weights, data, dataDirectory, resize, validationFraction, globalBatch
@@ -102,7 +114,7 @@ public struct MetaTrainingConfiguration: YAMLConfiguration, Equatable, Sendable 
         case initialPreferredLogit, metaLearningRate, metaClipNorm, seed, checkpointEvery, keepCheckpoints
         case progressSeconds, metaLossWeighting, stepSizePenalty, learnedOutputs, allowReshard
         case tasksPerMetaStep, minHorizon, maxHorizon, estimator, esPairs, esSigma, validateEvery, validationTasks
-        case validationHorizon, embeddingInitialScale, horizonFeatures
+        case validationHorizon, embeddingInitialScale, horizonFeatures, maxNonFiniteSteps
     }
 
     public static var yamlKeys: [String] { CodingKeys.allCases.map(\.rawValue) }
@@ -129,6 +141,7 @@ public struct MetaTrainingConfiguration: YAMLConfiguration, Equatable, Sendable 
         try c.read(.esSigma, &esSigma); try c.read(.validateEvery, &validateEvery)
         try c.read(.validationTasks, &validationTasks); try c.read(.validationHorizon, &validationHorizon)
         try c.read(.embeddingInitialScale, &embeddingInitialScale); try c.read(.horizonFeatures, &horizonFeatures)
+        try c.read(.maxNonFiniteSteps, &maxNonFiniteSteps)
     }
 
     /// The horizon range inner runs draw from (both `horizon` unless configured).
@@ -157,7 +170,7 @@ public struct MetaTrainingConfiguration: YAMLConfiguration, Equatable, Sendable 
     /// Every inconsistency, found before any work starts.
     public func validate() throws {
         var problems: [String] = []
-        if name.isEmpty || name.contains("/") { problems.append("name must be a non-empty folder name, got '\(name)'") }
+        if let problem = RunName.problem(name) { problems.append(problem) }
         if !(validationFraction > 0 && validationFraction < 1) {
             problems.append("validationFraction must be in (0, 1), got \(validationFraction)")
         }
@@ -182,6 +195,7 @@ public struct MetaTrainingConfiguration: YAMLConfiguration, Equatable, Sendable 
         }
         if checkpointEvery < 0 { problems.append("checkpointEvery must be >= 0") }
         if keepCheckpoints < 1 { problems.append("keepCheckpoints must be at least 1") }
+        if maxNonFiniteSteps < 0 { problems.append("maxNonFiniteSteps must be >= 0 (0: never stop), got \(maxNonFiniteSteps)") }
         if weights.isEmpty { problems.append("weights must name the pretrained backbone") }
         if tasksPerMetaStep < 1 || tasksPerMetaStep > innerRuns {
             problems.append("tasksPerMetaStep must be in 1...innerRuns (\(innerRuns)), got \(tasksPerMetaStep)")

@@ -5,6 +5,7 @@ import Foundation
 import LearnedOptimizer
 import Network
 import Reports
+import Runs
 import Seeding
 import Training
 
@@ -32,9 +33,21 @@ public final class MetaTrainingRun {
         self.log = log
     }
 
+    /// Resume even when the checkpoint was written with other values of keys that change what the run computes;
+    /// the differences are recorded in the run's configuration-changes.log.
+    public var allowChangedConfiguration = false
+
     public var runFolder: URL {
         URL(fileURLWithPath: configuration.runsDirectory).appendingPathComponent(configuration.name)
     }
+
+    /// A meta-loss above this multiple of the run's first meta-loss counts as exploded: a bad meta-step for the
+    /// divergence policy (`maxNonFiniteSteps`), like a non-finite one. Cross-entropy meta-losses start near
+    /// log(classes) and a working run lowers them, so a thousandfold rise is far outside any healthy run.
+    public static let explosionFactor = 1000.0
+    static let divergenceReason = "a non-finite meta-gradient or a non-finite or exploded (over \(Int(explosionFactor))x the first) meta-loss"
+    /// The checkpoint metadata key of that first meta-loss, so a resumed run judges against the same value.
+    static let referenceMetaLossKey = "run.reference_meta_loss"
 
     /// The learned optimizer's file in the run folder.
     public var learnedOptimizerURL: URL { runFolder.appendingPathComponent("l3rs.safetensors") }
@@ -45,12 +58,14 @@ public final class MetaTrainingRun {
     /// training split (a seeded split: the same on every rank and run).
     public static func makeTrainer(_ configuration: MetaTrainingConfiguration, communicator: any Communicator) throws
         -> MetaTrainer {
-        let descriptor = try DatasetRegistry.descriptor(named: configuration.data)
-        let model = try ModelZoo.make(named: configuration.model, classCount: max(descriptor.classCount, 1),
-                                      seed: configuration.seed)
+        let classCount = try DataSplits.classCount(configuration.data, dataDirectory: configuration.dataDirectory)
+        let model = try ModelZoo.make(named: configuration.model, classCount: max(classCount, 1), seed: configuration.seed)
         try ModelWeights.load(into: model, from: configuration.weights, skipping: Set(model.headParameterNames))
         let training = try DataSplits.loadTraining(configuration.data, dataDirectory: configuration.dataDirectory,
                                                    for: model, resize: configuration.resize)
+        guard training.classCount <= model.classCount else {
+            throw TrainingError.shapeMismatch("\(configuration.data) has \(training.classCount) classes but model \(model.name) outputs \(model.classCount)")
+        }
         let (train, validation) = try training.split(validationFraction: configuration.validationFraction,
                                                      seed: SplitMix64.derivedSeed(configuration.seed, stream: 0x4D56)) // "MV"
         return try MetaTrainer(configuration: configuration, communicator: communicator, model: model,
@@ -60,18 +75,18 @@ public final class MetaTrainingRun {
     public func execute() throws -> Outcome {
         let rank0 = communicator.isRoot
         let trainer = try Self.makeTrainer(configuration, communicator: communicator)
-        let store = CheckpointStore(folder: runFolder.appendingPathComponent("checkpoints"), keep: configuration.keepCheckpoints)
-        let metricsURL = runFolder.appendingPathComponent("metrics.jsonl")
+        let folder = RunFolder(runsDirectory: configuration.runsDirectory, name: configuration.name,
+                               keepCheckpoints: configuration.keepCheckpoints, record: try configuration.record(),
+                               communicator: communicator, log: log)
+        folder.allowChangedConfiguration = allowChangedConfiguration
+        let store = folder.checkpoints
 
-        if resume, let step = store.completeSteps().first {
-            let path = store.path(step: step, file: MetaTrainer.stateFileName)
-            try trainer.restore(from: try Safetensors.read(path), source: path)
-            if rank0 {
-                try MetricsLog.truncate(url: metricsURL, key: "meta_step", above: Double(trainer.metaStep))
-                log("resuming from meta-step \(trainer.metaStep) (\(store.folder.path))")
-            }
-        } else if !store.completeSteps().isEmpty {
-            throw MetaTrainingError.checkpoint("\(runFolder.path) already holds checkpoints; pass --resume auto to continue it, or choose another --name")
+        var referenceMetaLoss: Double?
+        if let loaded = try folder.open(resume: resume, files: [MetaTrainer.stateFileName]) {
+            referenceMetaLoss = loaded.files[MetaTrainer.stateFileName]?.metadata[Self.referenceMetaLossKey].flatMap(Double.init)
+            try trainer.restore(from: loaded.files[MetaTrainer.stateFileName]!, source: loaded.paths[MetaTrainer.stateFileName]!)
+            try folder.rewindLogs([RunFolder.metricsFileName], key: "meta_step", above: trainer.metaStep)
+            if rank0 { log("resuming from meta-step \(trainer.metaStep) (\(store.folder.path))") }
         } else {
             try trainer.startRuns()
         }
@@ -80,13 +95,13 @@ public final class MetaTrainingRun {
             ? try trainer.validateAndKeepBest() : nil
 
         var metrics: MetricsLog?
+        try folder.writeConfiguration(try configuration.yaml())
         if rank0 {
-            try FileManager.default.createDirectory(at: runFolder, withIntermediateDirectories: true)
-            try Data(try configuration.yaml().utf8).write(to: runFolder.appendingPathComponent("config.yaml"), options: .atomic)
             // CSV of the per-meta-step numbers (λ and μ per layer go to TensorBoard and the JSON lines only).
-            metrics = try MetricsLog(url: metricsURL, exports: .init(
+            metrics = try MetricsLog(url: folder.file(RunFolder.metricsFileName), exports: .init(
                 csvColumns: ["meta_step", "meta_loss", "meta_gradient_norm", "clip_scale", "run", "inner_step", "truncation",
-                             "seconds", "step_size_penalty", "skipped_non_finite", "restarted", "inner_non_finite"],
+                             "seconds", "step_size_penalty", "skipped_non_finite", "restarted", "inner_non_finite",
+                             "validation_loss", "validation_accuracy", "best"],
                 tensorBoard: true, stepKey: "meta_step"))
             log("backbone \(trainer.model.name): \(trainer.model.parameterCount) parameters, \(trainer.optimizer.layers.count) layers; φ: \(trainer.optimizer.metaParameters.values.count) meta-parameters (\(configuration.variant.rawValue)); data \(configuration.data): \(trainer.trainSet.count) meta-train, \(trainer.validationSet.count) meta-validation; \(communicator.size) rank(s); \(configuration.order.rawValue), memory \(trainer.memory)")
         }
@@ -104,39 +119,30 @@ public final class MetaTrainingRun {
             guard differing.isEmpty else {
                 throw MetaTrainingError.checkpoint("φ differs across ranks \(differing) at meta-step \(trainer.metaStep)")
             }
-            if rank0 {
-                try store.save(step: trainer.metaStep, files: [(MetaTrainer.stateFileName, try trainer.checkpointFile())])
-                try saveLearnedOptimizer(trainer)
+            try folder.saveCheckpoint(step: trainer.metaStep) {
+                var file = try trainer.checkpointFile()
+                if let referenceMetaLoss { file.metadata[Self.referenceMetaLossKey] = String(referenceMetaLoss) }
+                return [(MetaTrainer.stateFileName, file)]
             }
-            try communicator.barrier()
+            if rank0 { try saveLearnedOptimizer(trainer) }
         }
 
         let progress = ProgressReporter(total: configuration.metaSteps, label: "meta", plainInterval: configuration.progressSeconds)
         let start = Date()
+        var divergence = DivergenceGuard(limit: configuration.maxNonFiniteSteps)
         while trainer.metaStep < configuration.metaSteps {
             let report = try trainer.metaTrainStep()
-            var values: [(String, Double?)] = [
-                ("meta_step", Double(report.metaStep)), ("meta_loss", report.metaLoss),
-                ("meta_gradient_norm", report.gradientNorm), ("clip_scale", report.clipScale),
-                ("run", Double(report.run)), ("inner_step", Double(report.innerStep)),
-                ("truncation", Double(report.truncation)), ("seconds", Date().timeIntervalSince(start)),
-            ]
-            if configuration.stepSizePenalty > 0 { values.append(("step_size_penalty", report.stepSizePenalty)) }
-            if report.skipped { values.append(("skipped_non_finite", 1)) }
-            if report.restarted { values.append(("restarted", 1)) }
-            if report.innerNonFinite { values.append(("inner_non_finite", 1)) }
-            if let validation = report.validation {
-                values += [("validation_loss", validation.meanLoss), ("validation_accuracy", validation.finalAccuracy),
-                           ("best", validation.isBest ? 1 : 0)]
-            }
-            let perLayer = LearnedOptimizerLog.record(step: report.metaStep, optimizer: trainer.optimizer,
-                                                      stepSizes: report.meanStepSizes,
-                                                      mixingWeights: report.meanMixingWeights, key: "meta_step")
-            values += perLayer.values.dropFirst()
-            try metrics?.append(MetricsRecord(values))
+            if referenceMetaLoss == nil && report.metaLoss.isFinite { referenceMetaLoss = report.metaLoss }
+            // The meta-loss and meta-gradient are reduced over ranks, so every rank judges alike.
+            let exploded = report.metaLoss.isFinite && report.metaLoss > Self.explosionFactor * abs(referenceMetaLoss ?? .infinity)
+            let diverged = divergence.record(bad: report.skipped || !report.metaLoss.isFinite || exploded)
+            try metrics?.append(metricsRecord(report, optimizer: trainer.optimizer, seconds: Date().timeIntervalSince(start)))
             if rank0 {
                 if report.skipped { log("meta-step \(report.metaStep): non-finite meta-gradient, φ unchanged") }
                 if report.innerNonFinite { log("meta-step \(report.metaStep): inner run \(report.run) diverged; it restarts") }
+                if exploded {
+                    log("meta-step \(report.metaStep): meta-loss \(report.metaLoss) is over \(Int(Self.explosionFactor))x the first (\(referenceMetaLoss ?? .nan))")
+                }
                 if let validation = report.validation {
                     log(String(format: "meta-step %d: held-out loss %.4f, accuracy %.2f%%", report.metaStep,
                                validation.meanLoss, 100 * validation.finalAccuracy) + (validation.isBest ? " (best so far)" : ""))
@@ -147,30 +153,54 @@ public final class MetaTrainingRun {
                     ("|∇φ|", String(format: "%.3g", report.gradientNorm)),
                     ("mean λ", String(format: "%.3g", meanλ)),
                     ("run", "\(report.run)@\(report.innerStep)"),
-                ])
+                ] + (divergence.total > 0 ? [("bad", "\(divergence.total)")] : []))
             }
-            if report.stopRequested {
-                try checkpoint()
-                progress.finish()
-                if rank0 { log("stop signal received: checkpoint of meta-step \(report.metaStep) written to \(store.folder.path)") }
+            if try folder.endStep(report.metaStep, of: configuration.metaSteps, checkpointEvery: configuration.checkpointEvery,
+                                  stopRequested: report.stopRequested, divergence: divergence, diverged: diverged,
+                                  divergenceReason: Self.divergenceReason, unit: "meta-step", progress: progress,
+                                  checkpoint: checkpoint) {
                 return .stopped(metaStep: report.metaStep)
-            }
-            if report.metaStep == configuration.metaSteps
-                || (configuration.checkpointEvery > 0 && report.metaStep % configuration.checkpointEvery == 0) {
-                try checkpoint()
             }
         }
         progress.finish()
+        // A run that ends on bad meta-steps does not write their φ as its learned optimizer.
+        if divergence.consecutive > 0 {
+            throw DivergenceError(step: trainer.metaStep, reason: Self.divergenceReason, consecutive: divergence.consecutive,
+                                  lastCheckpoint: folder.newestCheckpoint)
+        }
         let hash = trainer.optimizer.metaParameters.values.withUnsafeBufferPointer { ParameterConsistency.hash($0) }
         let seconds = Date().timeIntervalSince(start)
+        let line = "finished \(trainer.metaStep) meta-steps in " + String(format: "%.1f s", seconds)
+            + "; learned optimizer \(learnedOptimizerURL.path) (φ hash " + String(format: "%016llx", hash) + ")"
         if rank0 {
             try saveLearnedOptimizer(trainer)
-            let line = "finished \(trainer.metaStep) meta-steps in " + String(format: "%.1f s", seconds)
-                + "; learned optimizer \(learnedOptimizerURL.path) (φ hash " + String(format: "%016llx", hash) + ")"
             log(line)
-            try Data((line + "\n").utf8).write(to: runFolder.appendingPathComponent("summary.txt"), options: .atomic)
         }
+        try folder.writeSummary(line)
         return .finished(metaSteps: trainer.metaStep, metaParameterHash: hash, seconds: seconds)
+    }
+
+    /// One line of metrics.jsonl: the meta-step's numbers and λ and μ per layer.
+    private func metricsRecord(_ report: MetaStepReport, optimizer: L3RSOptimizer, seconds: Double) -> MetricsRecord {
+        var values: [(String, Double?)] = [
+            ("meta_step", Double(report.metaStep)), ("meta_loss", report.metaLoss),
+            ("meta_gradient_norm", report.gradientNorm), ("clip_scale", report.clipScale),
+            ("run", Double(report.run)), ("inner_step", Double(report.innerStep)),
+            ("truncation", Double(report.truncation)), ("seconds", seconds),
+        ]
+        if configuration.stepSizePenalty > 0 { values.append(("step_size_penalty", report.stepSizePenalty)) }
+        if report.skipped { values.append(("skipped_non_finite", 1)) }
+        if report.restarted { values.append(("restarted", 1)) }
+        if report.innerNonFinite { values.append(("inner_non_finite", 1)) }
+        if let validation = report.validation {
+            values += [("validation_loss", validation.meanLoss), ("validation_accuracy", validation.finalAccuracy),
+                       ("best", validation.isBest ? 1 : 0)]
+        }
+        let perLayer = LearnedOptimizerLog.record(step: report.metaStep, optimizer: optimizer,
+                                                  stepSizes: report.meanStepSizes,
+                                                  mixingWeights: report.meanMixingWeights, key: "meta_step")
+        values += perLayer.values.dropFirst()
+        return MetricsRecord(values)
     }
 
     /// The learned optimizer the run ships (the best validated φ when meta-validation runs, else the last)

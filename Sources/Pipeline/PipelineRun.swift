@@ -2,6 +2,7 @@ import Distributed
 import Foundation
 import MetaTraining
 import Reports
+import Runs
 import Training
 
 /// A whole pipeline on this rank: every stage in order, each in its own run folder, then the report. A stage

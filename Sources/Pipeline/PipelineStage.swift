@@ -1,5 +1,6 @@
 import Foundation
 import MetaTraining
+import Runs
 import Training
 
 /// One sub-run of the pipeline: a fine-tune (or pre-training) or a meta-training, in its own run folder under

@@ -3,6 +3,7 @@ import Distributed
 import Foundation
 import Network
 import Reports
+import Runs
 
 /// What a finished (or stopped) run reports.
 public struct TrainingSummary: Sendable, Equatable {

@@ -1,4 +1,5 @@
 import Datasets
+import Foundation
 import Network
 import Seeding
 
@@ -13,6 +14,7 @@ public enum DataSplits {
         let descriptor = try DatasetRegistry.descriptor(named: name)
         let train: Dataset, test: Dataset
         if descriptor.splits.contains(.test) {
+            try requireUserTestSplit(descriptor)
             train = try DatasetCache.load(name, split: .train, dataDirectory: dataDirectory, imageShape: model.inputShape)
             test = try DatasetCache.load(name, split: .test, dataDirectory: dataDirectory, imageShape: model.inputShape)
         } else {
@@ -21,6 +23,23 @@ public enum DataSplits {
         }
         return (try InputPipeline.prepare(train, for: model, resize: resize),
                 try InputPipeline.prepare(test, for: model, resize: resize))
+    }
+
+    /// The classes a model for `name` needs: the registry's count, or for user data (npy:, whose count comes
+    /// from its labels) the training split's.
+    public static func classCount(_ name: String, dataDirectory: String) throws -> Int {
+        let descriptor = try DatasetRegistry.descriptor(named: name)
+        if descriptor.classCount > 0 { return descriptor.classCount }
+        let split: DatasetSplit = descriptor.splits.contains(.train) ? .train : .all
+        return try DatasetRegistry.load(name, split: split, dataDirectory: dataDirectory).classCount
+    }
+
+    /// An npy: folder's test files are optional (meta-training and evaluationSplit validation never read them),
+    /// so their absence is said as that, not as missing downloaded data.
+    private static func requireUserTestSplit(_ descriptor: DatasetDescriptor) throws {
+        guard descriptor.name.hasPrefix("npy:"), let files = descriptor.files[.test],
+              let missing = files.first(where: { !FileManager.default.fileExists(atPath: $0) }) else { return }
+        throw DatasetError(file: missing, "no such file; an npy: folder's test files are optional, but this run evaluates on the test split: add \(files.joined(separator: " and ")), or set evaluationSplit: validation")
     }
 
     /// Only the training split, prepared for the backbone: what meta-training reads, so its meta-validation

@@ -25,13 +25,15 @@ public enum LearnedOptimizerFile {
         var metadata = extraMetadata
         metadata[configurationKey] = try optimizer.configuration.encodedJSON()
         metadata[layerCountKey] = String(optimizer.layers.count)
-        try Safetensors.write(TensorFile(tensors: optimizer.metaParameters.tensors, metadata: metadata), to: path)
+        try Safetensors.write(TensorFile(tensors: optimizer.metaParameters.tensors, metadata: metadata), to: path,
+                                  checksums: true)
     }
 
     /// Reads a file written by `save` and builds the optimizer for `layers`. An embedding-variant file made
     /// for another layer table is refused with both tables named; the embedding-free variant applies to any.
     public static func load(_ path: String, layers: [LayerSlice], parameterCount: Int) throws -> L3RSOptimizer {
         let file = try Safetensors.read(path)
+        try ModelWeights.requireFinite(file, source: path)
         guard let json = file.metadata[configurationKey] else {
             throw TrainingError.checkpoint("\(path) is not a learned-optimizer file: its metadata has no '\(configurationKey)'")
         }

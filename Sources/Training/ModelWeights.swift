@@ -14,6 +14,7 @@ public enum ModelWeights {
 
     /// Loads from an already-read tensor file.
     public static func load(into model: Model, from file: TensorFile, source: String, skipping: Set<String> = []) throws {
+        try requireFinite(file, source: source, skipping: skipping)
         let stores = [model.parameters, model.buffers]
         let expected = stores.flatMap { store in store.entries.map(\.name) }.filter { !skipping.contains($0) }
         let present = Set(file.names)
@@ -44,6 +45,18 @@ public enum ModelWeights {
         }
         guard shapeErrors.isEmpty else {
             throw TrainingError.checkpoint("\(source) does not fit model \(model.name): " + shapeErrors.joined(separator: "; "))
+        }
+    }
+
+    /// Refuses a file whose floating-point tensors hold NaN or infinity (naming the first such tensor): training
+    /// from them gives NaN at the first step, and a meta-trained optimizer with them gives NaN step sizes.
+    public static func requireFinite(_ file: TensorFile, source: String, skipping: Set<String> = []) throws {
+        for tensor in file.tensors where tensor.dtype.isFloatingPoint && !skipping.contains(tensor.name) {
+            let values = tensor.floats()
+            let bad = values.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
+            guard bad == 0 else {
+                throw TrainingError.checkpoint("\(source): tensor \(tensor.name) holds \(bad) NaN or infinite value(s) of \(values.count); refusing to load it")
+            }
         }
     }
 

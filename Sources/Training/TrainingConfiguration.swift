@@ -2,11 +2,12 @@ import Datasets
 import Foundation
 import Network
 import Optimizers
+import Runs
 
 /// Everything that describes one fine-tuning or pre-training run. Read from a YAML file in jobs/configs/
 /// (keys as below; unknown keys are errors that list the valid ones), then overridden by command-line flags,
 /// validated before any work starts, printed once by rank 0 and written into the run folder.
-public struct TrainingConfiguration: YAMLConfiguration, Equatable, Sendable {
+public struct TrainingConfiguration: YAMLConfiguration, RunConfiguration, Equatable, Sendable {
     /// Run name: the folder runs/NAME/.
     public var name: String = "finetune"
     /// Folder holding run folders.
@@ -86,15 +87,25 @@ public struct TrainingConfiguration: YAMLConfiguration, Equatable, Sendable {
     /// whole split (test_accuracy). A cheap accuracy curve with exact final numbers. 0: every evaluation uses
     /// the whole split.
     public var curveEvaluationLimit: Int = 0
+    /// Consecutive steps with a non-finite loss or gradient (each update skipped) after which the run stops as
+    /// diverged (exit status 65), keeping its last checkpoint; 0 never stops.
+    public var maxNonFiniteSteps: Int = 10
 
     public init() {}
+
+    /// Keys a resume may change: the stopping point, checkpoint cadence, logging, folders, and settings that do
+    /// not change the numbers (bucket size, hash checks) or are checked on their own (allowReshard).
+    public static let keysFreeOnResume: Set<String> = [
+        "name", "runsDirectory", "dataDirectory", "steps", "evalEvery", "checkpointEvery", "keepCheckpoints",
+        "hashEvery", "onHashMismatch", "bucketElements", "progressSeconds", "allowReshard", "maxNonFiniteSteps",
+    ]
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case name, runsDirectory, model, weights, data, dataDirectory, head, freeze, optimizer, l3rsWeights, learningRate
         case schedule, warmupSteps, headLearningRateMultiplier, weightDecay, clipNorm, globalBatch, steps
         case evalEvery, checkpointEvery, hashEvery, onHashMismatch, bucketElements, progressSeconds, seed, augment
         case resize, keepCheckpoints, allowReshard, evaluationSplit, validationFraction, validationSeed
-        case evaluationLimit, groupMultipliers, groupSchedules, curveEvaluationLimit
+        case evaluationLimit, groupMultipliers, groupSchedules, curveEvaluationLimit, maxNonFiniteSteps
     }
 
     public static var yamlKeys: [String] { CodingKeys.allCases.map(\.rawValue) }
@@ -117,12 +128,13 @@ public struct TrainingConfiguration: YAMLConfiguration, Equatable, Sendable {
         try c.read(.validationSeed, &validationSeed); try c.read(.evaluationLimit, &evaluationLimit)
         try c.read(.groupMultipliers, &groupMultipliers); try c.read(.groupSchedules, &groupSchedules)
         try c.read(.curveEvaluationLimit, &curveEvaluationLimit)
+        try c.read(.maxNonFiniteSteps, &maxNonFiniteSteps)
     }
 
     /// Every inconsistency, found before any work starts.
     public func validate() throws {
         var problems: [String] = []
-        if name.isEmpty || name.contains("/") { problems.append("name must be a non-empty folder name, got '\(name)'") }
+        if let problem = RunName.problem(name) { problems.append(problem) }
         if !["keep", "reinit"].contains(head) {
             problems.append("head must be keep or reinit, got '\(head)'" + Suggestion.hint(for: head, among: ["keep", "reinit"]))
         }
@@ -141,6 +153,7 @@ public struct TrainingConfiguration: YAMLConfiguration, Equatable, Sendable {
         if evalEvery < 0 || checkpointEvery < 0 || hashEvery < 0 { problems.append("evalEvery, checkpointEvery and hashEvery must be >= 0") }
         if bucketElements < 1024 { problems.append("bucketElements must be at least 1024, got \(bucketElements)") }
         if keepCheckpoints < 1 { problems.append("keepCheckpoints must be at least 1, got \(keepCheckpoints)") }
+        if maxNonFiniteSteps < 0 { problems.append("maxNonFiniteSteps must be >= 0 (0: never stop), got \(maxNonFiniteSteps)") }
         if optimizer == UpdateRules.learnedOptimizerName {
             // λ and μ per layer replace schedules, group multipliers and weight decay.
             if schedule != "constant" { problems.append("optimizer l3rs sets its own step sizes: schedule must be constant, got '\(schedule)'") }

@@ -4,6 +4,7 @@ import Foundation
 import LearnedOptimizer
 import Network
 import Reports
+import Runs
 
 /// A whole fine-tuning (or pre-training) run on this rank: model, data, trainer, run folder, resume,
 /// progress, metrics, evaluation, checkpoints, and the stop signal. The command-line layer only parses
@@ -35,7 +36,9 @@ public final class TrainingRun {
     /// An in-place progress line only on a terminal with no launcher (`ProgressReporter.standardOutputIsInteractive`).
     public static var interactiveOutput: Bool { ProgressReporter.standardOutputIsInteractive }
 
-    var runFolder: URL { URL(fileURLWithPath: configuration.runsDirectory).appendingPathComponent(configuration.name) }
+    /// Resume even when the checkpoint was written with other values of keys that change what the run computes;
+    /// the differences are recorded in the run's configuration-changes.log.
+    public var allowChangedConfiguration = false
 
     /// Builds the model as the configuration says: the architecture, then pretrained weights (with the head
     /// skipped when it is re-initialised), then the head re-initialised from the seed.
@@ -59,8 +62,8 @@ public final class TrainingRun {
 
     public func execute() throws -> Outcome {
         let rank0 = communicator.isRoot
-        let descriptor = try DatasetRegistry.descriptor(named: configuration.data)
-        let model = try Self.makeModel(configuration, classCount: max(descriptor.classCount, 1))
+        let classCount = try DataSplits.classCount(configuration.data, dataDirectory: configuration.dataDirectory)
+        let model = try Self.makeModel(configuration, classCount: max(classCount, 1))
         let (trainSet, testSet) = try DataSplits.load(for: configuration, model: model)
         // Evaluation numbers are logged under the split they come from, so a tuning run's numbers can never be
         // mistaken for test numbers.
@@ -70,40 +73,24 @@ public final class TrainingRun {
             ? testSet.subset(Array(0..<configuration.curveEvaluationLimit)) : (configuration.curveEvaluationLimit > 0 ? testSet : nil)
         let trainer = try DataParallelTrainer(configuration: configuration, communicator: communicator, model: model,
                                               trainSet: trainSet, testSet: testSet)
-        let store = CheckpointStore(folder: runFolder.appendingPathComponent("checkpoints"), keep: configuration.keepCheckpoints)
-        let metricsURL = runFolder.appendingPathComponent("metrics.jsonl")
-        let learnedLogURL = runFolder.appendingPathComponent("l3rs.jsonl")
+        let folder = RunFolder(runsDirectory: configuration.runsDirectory, name: configuration.name,
+                               keepCheckpoints: configuration.keepCheckpoints, record: try configuration.record(),
+                               communicator: communicator, log: log)
+        folder.allowChangedConfiguration = allowChangedConfiguration
+        let metricsURL = folder.file(RunFolder.metricsFileName)
+        let learnedLogURL = folder.file("l3rs.jsonl")
 
         // Resume, or refuse to overwrite an earlier run's results.
-        if resume, let state = try store.loadLatest(into: model) {
-            guard state.modelName == model.name else {
-                throw TrainingError.checkpoint("checkpoint in \(store.folder.path) is of model \(state.modelName), this run trains \(model.name)")
-            }
-            guard state.worldSize == communicator.size || configuration.allowReshard else {
-                throw TrainingError.checkpoint("checkpoint in \(store.folder.path) was written by \(state.worldSize) rank(s), this run has \(communicator.size); set allowReshard: true to continue with the same global batches")
-            }
-            guard state.optimizerName == configuration.optimizer else {
-                throw TrainingError.checkpoint("checkpoint in \(store.folder.path) was written with optimizer \(state.optimizerName), this run uses \(configuration.optimizer)")
-            }
-            try trainer.restore(step: state.step, state: state)
-            if rank0 {
-                try MetricsLog.truncate(url: metricsURL, key: "step", above: Double(state.step))
-                if FileManager.default.fileExists(atPath: learnedLogURL.path) {
-                    try MetricsLog.truncate(url: learnedLogURL, key: "step", above: Double(state.step))
-                }
-                log("resuming from step \(state.step) (\(store.folder.path))")
-            }
-        } else if !store.completeSteps().isEmpty {
-            throw TrainingError.checkpoint("\(runFolder.path) already holds checkpoints; pass --resume auto to continue it, or choose another --name")
+        if let loaded = try folder.open(resume: resume, files: [CheckpointStore.modelFileName, CheckpointStore.stateFileName]) {
+            try restore(loaded, into: trainer, folder: folder)
         }
         try trainer.broadcastInitialState()
 
         var metrics: MetricsLog?
         /// λ and μ per layer per step of a learned optimizer.
         var learnedLog: MetricsLog?
+        try folder.writeConfiguration(try configuration.yaml())
         if rank0 {
-            try FileManager.default.createDirectory(at: runFolder, withIntermediateDirectories: true)
-            try Data(try configuration.yaml().utf8).write(to: runFolder.appendingPathComponent("config.yaml"), options: .atomic)
             metrics = try MetricsLog(url: metricsURL, exports: .init(csvColumns: Self.metricsColumns(evaluated), tensorBoard: true))
             if trainer.updateRule is L3RSUpdateRule { learnedLog = try MetricsLog(url: learnedLogURL) }
             log("model \(model.name): \(model.parameterCount) parameters; data \(trainSet.name): \(trainSet.count) train, \(testSet.count) \(evaluated); \(communicator.size) rank(s), global batch \(configuration.globalBatch)")
@@ -115,16 +102,16 @@ public final class TrainingRun {
         var lastTime = Date()
         var lastEval: (loss: Double, accuracy: Double)?
         func checkpoint() throws {
-            if rank0 {
+            try folder.saveCheckpoint(step: trainer.step) {
                 let contents = trainer.updateRule.checkpointContents()
-                try store.save(model: model, state: .init(step: trainer.step, worldSize: communicator.size, modelName: model.name,
-                                                          optimizerName: configuration.optimizer,
-                                                          optimizerTensors: contents.tensors,
-                                                          optimizerMetadata: contents.metadata))
+                return CheckpointStore.trainerFiles(model: model, state: .init(
+                    step: trainer.step, worldSize: communicator.size, modelName: model.name,
+                    optimizerName: configuration.optimizer, optimizerTensors: contents.tensors,
+                    optimizerMetadata: contents.metadata))
             }
-            try communicator.barrier()
         }
 
+        var divergence = DivergenceGuard(limit: configuration.maxNonFiniteSteps)
         while trainer.step < configuration.steps {
             if rank0, let simulated = simulatedSignalStep, trainer.step + 1 == simulated { StopSignal.request() }
             let stats = try trainer.trainStep()
@@ -155,19 +142,22 @@ public final class TrainingRun {
             if let learnedLog, let rule = trainer.updateRule as? L3RSUpdateRule {
                 try learnedLog.append(LearnedOptimizerLog.record(step: stats.step, rule: rule))
             }
+            // Every rank judges the same reduced gradient, so all stop at the same step.
+            let diverged = divergence.record(bad: stats.skipped)
             if rank0 {
+                if stats.skipped && divergence.consecutive == 1 {
+                    log("step \(stats.step): non-finite loss or gradient, update skipped")
+                }
                 var shown = [("loss", String(format: "%.4f", stats.loss)), ("acc", String(format: "%.3f", stats.accuracy))]
                 if let lastEval { shown.append(("\(evaluated) acc", String(format: "%.4f", lastEval.accuracy))) }
+                if divergence.total > 0 { shown.append(("skipped", "\(divergence.total)")) }
                 progress.update(step: stats.step, values: shown, imagesPerSecond: imagesPerSecond)
             }
-            if stats.stopRequested {
-                try checkpoint()
-                progress.finish()
-                if rank0 { log("stop signal received: checkpoint of step \(stats.step) written to \(store.folder.path)") }
+            if try folder.endStep(stats.step, of: configuration.steps, checkpointEvery: configuration.checkpointEvery,
+                                  stopRequested: stats.stopRequested, divergence: divergence, diverged: diverged,
+                                  divergenceReason: "a non-finite loss or gradient (updates skipped)", unit: "step",
+                                  progress: progress, checkpoint: checkpoint) {
                 return .stopped(step: stats.step)
-            }
-            if isLast || (configuration.checkpointEvery > 0 && stats.step % configuration.checkpointEvery == 0) {
-                try checkpoint()
             }
         }
         progress.finish()
@@ -177,16 +167,40 @@ public final class TrainingRun {
         let summary = TrainingSummary(steps: trainer.step, testLoss: lastEval?.loss, testAccuracy: lastEval?.accuracy,
                                       seconds: Date().timeIntervalSince(start), parameterHash: trainer.parameterHash,
                                       stoppedBySignal: false)
-        if rank0 {
-            try ModelWeights.save(model, to: runFolder.appendingPathComponent("final.safetensors").path,
-                                  metadata: ["steps": String(trainer.step)])
-            let line = "finished \(summary.steps) steps in " + String(format: "%.1f s", summary.seconds)
-                + ": \(evaluated) loss " + String(format: "%.4f", summary.testLoss ?? .nan)
-                + ", \(evaluated) accuracy " + String(format: "%.4f", summary.testAccuracy ?? .nan)
-                + ", parameter hash " + String(format: "%016llx", summary.parameterHash)
-            log(line)
-            try Data((line + "\n").utf8).write(to: runFolder.appendingPathComponent("summary.txt"), options: .atomic)
-        }
+        try writeResults(summary, model: model, folder: folder)
         return .finished(summary)
+    }
+
+    /// Puts a checkpoint into the model and trainer after checking it was written for this model, world size and
+    /// optimizer, and rewinds the logs to its step.
+    private func restore(_ loaded: CheckpointStore.Loaded, into trainer: DataParallelTrainer, folder: RunFolder) throws {
+        let model = trainer.model, checkpoints = folder.checkpoints.folder.path
+        let state = try CheckpointStore.restore(loaded, into: model)
+        guard state.modelName == model.name else {
+            throw TrainingError.checkpoint("checkpoint in \(checkpoints) is of model \(state.modelName), this run trains \(model.name)")
+        }
+        guard state.worldSize == communicator.size || configuration.allowReshard else {
+            throw TrainingError.checkpoint("checkpoint in \(checkpoints) was written by \(state.worldSize) rank(s), this run has \(communicator.size); set allowReshard: true to continue with the same global batches")
+        }
+        guard state.optimizerName == configuration.optimizer else {
+            throw TrainingError.checkpoint("checkpoint in \(checkpoints) was written with optimizer \(state.optimizerName), this run uses \(configuration.optimizer)")
+        }
+        try trainer.restore(step: state.step, state: state)
+        try folder.rewindLogs([RunFolder.metricsFileName, "l3rs.jsonl"], key: "step", above: state.step)
+        if communicator.isRoot { log("resuming from step \(state.step) (\(checkpoints))") }
+    }
+
+    /// Rank 0 writes final.safetensors and prints the summary line; summary.txt goes last.
+    private func writeResults(_ summary: TrainingSummary, model: Model, folder: RunFolder) throws {
+        let evaluated = configuration.evaluationSplit
+        let line = "finished \(summary.steps) steps in " + String(format: "%.1f s", summary.seconds)
+            + ": \(evaluated) loss " + String(format: "%.4f", summary.testLoss ?? .nan)
+            + ", \(evaluated) accuracy " + String(format: "%.4f", summary.testAccuracy ?? .nan)
+            + ", parameter hash " + String(format: "%016llx", summary.parameterHash)
+        if communicator.isRoot {
+            try ModelWeights.save(model, to: folder.file("final.safetensors").path, metadata: ["steps": String(summary.steps)])
+            log(line)
+        }
+        try folder.writeSummary(line)
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Distributed
 import Foundation
 import Kernels
+import Runs
 import Training
 
 /// `l3rs finetune`: fine-tune a pretrained backbone with a hand-designed optimizer, data-parallel.
@@ -14,7 +15,8 @@ struct FinetuneCommand: ParsableCommand {
         Every option and file is checked before anything runs or prints; a bad one is a one-line error naming \
         it (exit status 64). A run without --weights, or a learned optimizer run past its meta-training \
         horizon, is warned about.
-        Exit status: 0 finished; 1 error; 64 bad option or configuration (nothing ran); \(StopSignal.exitCode) stopped by SIGTERM/SIGINT after writing a checkpoint \
+        Exit status: 0 finished; 1 error; 64 bad option or configuration (nothing ran); \(DivergenceError.exitStatus) diverged \
+        (maxNonFiniteSteps); \(StopSignal.exitCode) stopped by SIGTERM/SIGINT/SIGUSR1 after writing a checkpoint \
         (run again with --resume auto).
         """
     )
@@ -78,6 +80,7 @@ func runTraining(_ configuration: TrainingConfiguration, options: TrainingOption
             printLine(line)
         }
         run.simulatedSignalStep = options.simulateSignalAtStep
+        run.allowChangedConfiguration = options.allowChangedConfiguration
         if case .stopped = try run.execute() { return true }
         return false
     }

@@ -4,6 +4,7 @@ import Foundation
 import Kernels
 import LearnedOptimizer
 import MetaTraining
+import Runs
 import Training
 
 /// `l3rs meta-train`: meta-train an L3RS learned optimizer on a pretrained backbone, data-parallel.
@@ -15,8 +16,9 @@ struct MetaTrainCommand: ParsableCommand {
         Results go to RUNS/NAME/: config.yaml, metrics.jsonl (meta-loss, meta-gradient norm, mean λ and μ per \
         layer), checkpoints/, l3rs.safetensors (the learned optimizer, for finetune --optimizer l3rs \
         --l3rs-weights), summary.txt.
-        Exit status: 0 finished; 1 error; \(StopSignal.exitCode) stopped by SIGTERM/SIGINT after writing a checkpoint \
-        (run again with --resume auto).
+        Exit status: 0 finished; 1 error; 64 bad option or configuration; \(DivergenceError.exitStatus) diverged \
+        (maxNonFiniteSteps bad meta-steps in a row); \(StopSignal.exitCode) stopped by SIGTERM/SIGINT/SIGUSR1 after \
+        writing a checkpoint (run again with --resume auto).
         """
     )
 
@@ -47,6 +49,10 @@ struct MetaTrainCommand: ParsableCommand {
     @Option(help: "Score φ on held-out tasks every N meta-steps and keep the best (0: never).") var validateEvery: Int?
     @Option(help: "auto: continue from the newest complete checkpoint of the run; none: start fresh.")
     var resume: TrainingOptions.ResumeMode = .none
+    @Flag(help: "With --resume auto: continue even though the configuration differs from the checkpoint's in keys that change the results (recorded in the run's configuration-changes.log).")
+    var allowChangedConfiguration = false
+    @Option(help: "Stop as diverged (exit 65) after this many consecutive bad meta-steps (0: never).")
+    var maxNonFiniteSteps: Int?
     @OptionGroup var distributed: DistributedOptions
 
     func resolve() throws -> MetaTrainingConfiguration {
@@ -73,6 +79,7 @@ struct MetaTrainCommand: ParsableCommand {
         if let tasksPerMetaStep { c.tasksPerMetaStep = tasksPerMetaStep }
         if let validateEvery { c.validateEvery = validateEvery }
         if let checkpointEvery { c.checkpointEvery = checkpointEvery }
+        if let maxNonFiniteSteps { c.maxNonFiniteSteps = maxNonFiniteSteps }
         try c.validate()
         return c
     }
@@ -88,6 +95,7 @@ struct MetaTrainCommand: ParsableCommand {
         try runStoppableJob("meta-train", configurationYAML: configuration.yaml, distributed: distributed) { communicator in
             let run = MetaTrainingRun(configuration: configuration, communicator: communicator,
                                       resume: resume == .auto) { printLine($0) }
+            run.allowChangedConfiguration = allowChangedConfiguration
             if case .stopped = try run.execute() { return true }
             return false
         }

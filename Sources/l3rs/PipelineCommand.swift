@@ -3,6 +3,7 @@ import Distributed
 import Foundation
 import Kernels
 import Pipeline
+import Runs
 import Training
 
 /// `l3rs pipeline`: the paper's whole experiment in one command (docs/method.md §6): the other backbone,
@@ -14,7 +15,8 @@ struct PipelineCommand: ParsableCommand {
         discussion: """
         Without --config it runs the embedded default (jobs/configs/pipeline-default.yaml). Every stage is a run \
         folder under RUNS/NAME/; report.md, report.html and plots/ are written there at the end.
-        Exit status: 0 finished; 1 error; \(StopSignal.exitCode) stopped by SIGTERM/SIGINT after the current stage's \
+        Exit status: 0 finished; 1 error; 64 bad option or configuration; \(DivergenceError.exitStatus) a stage diverged; \
+        \(StopSignal.exitCode) stopped by SIGTERM/SIGINT/SIGUSR1 after the current stage's \
         checkpoint (run again with --resume auto: complete stages are skipped, the interrupted one continues).
         """
     )

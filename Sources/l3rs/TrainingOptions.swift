@@ -30,8 +30,12 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Seed of initialisation, head, data order and dropout (default: \(defaults.seed)).") var seed: UInt64?
     @Flag(help: "Resize images to the backbone's input when shapes differ.") var resize = false
     @Flag(help: "Random crop and flip augmentation.") var augment = false
+    @Option(help: "Stop as diverged (exit 65) after this many consecutive steps with a non-finite loss or gradient (0: never).")
+    var maxNonFiniteSteps: Int?
     @Option(help: "auto: continue from the newest complete checkpoint of the run; none: start fresh.")
     var resume: ResumeMode = .none
+    @Flag(help: "With --resume auto: continue even though the configuration differs from the checkpoint's in keys that change the results (recorded in the run's configuration-changes.log).")
+    var allowChangedConfiguration = false
 
     @Option(help: ArgumentHelp("Act as if SIGTERM arrived during this step (tests).", visibility: .hidden))
     var simulateSignalAtStep: Int?
@@ -68,6 +72,7 @@ struct TrainingOptions: ParsableArguments {
         if let checkpointEvery { c.checkpointEvery = checkpointEvery }
         if let hashEvery { c.hashEvery = hashEvery }
         if let seed { c.seed = seed }
+        if let maxNonFiniteSteps { c.maxNonFiniteSteps = maxNonFiniteSteps }
         if resize { c.resize = true }
         if augment { c.augment = true }
         try c.validate()

@@ -68,6 +68,28 @@ final class SafetensorsTests: XCTestCase {
         XCTAssertThrowsError(try Safetensors.encode(TensorFile(tensors: [NamedTensor(name: "w", shape: [1], floats: [2]), NamedTensor(name: "w", shape: [1], floats: [3])])))
     }
 
+    /// Checksummed files name a tensor whose bytes changed; the checksum keys never reach the caller, so a file
+    /// read, changed and written again gets fresh ones; files without checksums still read.
+    func testChecksumsFindDamagedTensorBytes() throws {
+        let tensors = [NamedTensor(name: "a", shape: [2], floats: [1, 2]), NamedTensor(name: "b", shape: [2], floats: [3, 4])]
+        let bytes = try Safetensors.encode(TensorFile(tensors: tensors, metadata: ["step": "3"]), checksums: true)
+        let read = try Safetensors.decode(bytes, file: "c")
+        XCTAssertEqual(read.metadata, ["format": "pt", "step": "3"])
+        XCTAssertEqual(read["b"]?.floats(), [3, 4])
+        var damaged = bytes
+        damaged[damaged.count - 5] ^= 0x01  // inside tensor "b" (the last 8 bytes)
+        XCTAssertThrowsError(try Safetensors.decode(damaged, file: "c")) { error in
+            XCTAssertTrue("\(error)".hasPrefix("c: tensor \"b\": CRC-32 mismatch"), "\(error)")
+        }
+        var plain = try Safetensors.encode(TensorFile(tensors: tensors))
+        plain[plain.count - 5] ^= 0x01
+        XCTAssertNotEqual(try Safetensors.decode(plain, file: "p")["b"]?.floats(), [3, 4], "no checksum: read as it is")
+        var rewritten = read
+        rewritten.tensors[0] = NamedTensor(name: "a", shape: [2], floats: [5, 6])
+        let again = try Safetensors.decode(try Safetensors.encode(rewritten, checksums: true), file: "r")
+        XCTAssertEqual(again["a"]?.floats(), [5, 6])
+    }
+
     func testCorruptedFilesGiveClearErrors() throws {
         let four: [UInt8] = [0, 0, 128, 63]
         let good = file(header: #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, buffer: four)

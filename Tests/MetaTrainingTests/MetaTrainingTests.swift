@@ -4,6 +4,7 @@ import Foundation
 import LearnedOptimizer
 import MetaTraining
 import Network
+import Runs
 import Training
 import XCTest
 
@@ -38,24 +39,7 @@ final class MetaTrainingTests: XCTestCase {
 
     /// A small MLP backbone (saved in a fresh folder) meta-trained on the 8×8 digits: seconds per run.
     func smallConfiguration(innerRuns: Int, metaSteps: Int) throws -> MetaTrainingConfiguration {
-        let folder = try temporaryFolder()
-        let weights = folder.appendingPathComponent("backbone.safetensors").path
-        try ModelWeights.save(ModelZoo.make(named: "mlp", classCount: 10, seed: 3), to: weights)
-        var configuration = MetaTrainingConfiguration()
-        configuration.runsDirectory = folder.path
-        configuration.model = "mlp"
-        configuration.weights = weights
-        configuration.data = "digits"
-        configuration.resize = true
-        configuration.dataDirectory = TestPaths.data
-        configuration.globalBatch = 16
-        configuration.validationBatch = 16
-        configuration.truncation = 2
-        configuration.horizon = 6
-        configuration.innerRuns = innerRuns
-        configuration.metaSteps = metaSteps
-        configuration.progressSeconds = 1000
-        return configuration
+        try smallMetaTrainingConfiguration(innerRuns: innerRuns, metaSteps: metaSteps)
     }
 
     func testResumedMetaTrainingEqualsAnUninterruptedRun() throws {
@@ -146,4 +130,26 @@ func temporaryFolder() throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("l3rs-meta-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
+}
+
+/// A small MLP backbone (saved in a fresh folder) meta-trained on the 8×8 digits: seconds per run.
+func smallMetaTrainingConfiguration(innerRuns: Int, metaSteps: Int) throws -> MetaTrainingConfiguration {
+    let folder = try temporaryFolder()
+    let weights = folder.appendingPathComponent("backbone.safetensors").path
+    try ModelWeights.save(ModelZoo.make(named: "mlp", classCount: 10, seed: 3), to: weights)
+    var configuration = MetaTrainingConfiguration()
+    configuration.runsDirectory = folder.path
+    configuration.model = "mlp"
+    configuration.weights = weights
+    configuration.data = "digits"
+    configuration.resize = true
+    configuration.dataDirectory = TestPaths.data
+    configuration.globalBatch = 16
+    configuration.validationBatch = 16
+    configuration.truncation = 2
+    configuration.horizon = 6
+    configuration.innerRuns = innerRuns
+    configuration.metaSteps = metaSteps
+    configuration.progressSeconds = 1000
+    return configuration
 }

@@ -2,6 +2,7 @@ import Checkpoints
 import Foundation
 import Network
 import Optimizers
+import Runs
 import XCTest
 @testable import Training
 

@@ -1,0 +1,164 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// Faults a cluster user meets, injected into real 2-rank mpirun jobs of the l3rs executable (each with a time
+/// limit): a damaged checkpoint, a second job on the same run, divergence, a resume with another configuration,
+/// NaN weights, and TERM to the job script. Each must end with the documented exit status and a message that
+/// names the file, tensor or flag, and lose nothing earlier.
+final class FaultInjectionTests: XCTestCase {
+    private var runs: URL!
+
+    override func setUpWithError() throws { runs = try ClusterJob.scratchFolder("faults") }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: runs) }
+
+    private func job(_ name: String, steps: Int, _ extra: [String] = [], timeout: Double = 120) throws -> LaunchResult {
+        try MPIRun.launch(ranks: 2, [MPIRun.l3rsExecutable] + ClusterJob.finetuneArguments(name: name, runs: runs, steps: steps) + extra,
+                          timeout: timeout)
+    }
+
+    /// A long 2-rank job under mpirun in the background, to signal or collide with.
+    private func backgroundJob(_ name: String) throws -> BackgroundProcess {
+        var arguments = ["-np", "2", "--oversubscribe", "--bind-to", "none", "-x", "OPENBLAS_NUM_THREADS=1"]
+        if getuid() == 0 { arguments.append("--allow-run-as-root") }
+        return try BackgroundProcess("/usr/bin/mpirun", arguments + [MPIRun.l3rsExecutable]
+                                     + ClusterJob.finetuneArguments(name: name, runs: runs, steps: 100_000))
+    }
+
+    private func text(_ path: String) throws -> String {
+        try String(contentsOf: runs.appendingPathComponent(path), encoding: .utf8)
+    }
+
+    /// The lines of stderr that are l3rs's own (mpirun adds none when no rank aborts).
+    private func ownLines(_ result: LaunchResult) -> [Substring] {
+        result.standardError.split(separator: "\n").filter { $0.hasPrefix("l3rs: ") }
+    }
+
+    /// A flipped byte in the newest checkpoint's tensor data: the resume names the file and tensor, falls back to
+    /// the checkpoint before, and ends at the parameters of a run never interrupted.
+    func testDamagedCheckpointIsSkippedForThePreviousOne() throws {
+        let whole = try job("whole", steps: 150)
+        XCTAssertEqual(whole.exitCode, 0, whole.transcript)
+        let first = try job("damaged", steps: 100)
+        XCTAssertEqual(first.exitCode, 0, first.transcript)
+        let model = runs.appendingPathComponent("damaged/checkpoints/step-00000100/model.safetensors")
+        var bytes = [UInt8](try Data(contentsOf: model))
+        bytes[bytes.count - 3] ^= 0x10  // inside the last tensor's data
+        try Data(bytes).write(to: model)
+
+        let resumed = try job("damaged", steps: 150, ["--resume", "auto"])
+        XCTAssertEqual(resumed.exitCode, 0, resumed.transcript)
+        XCTAssertTrue(resumed.standardOutput.contains("warning: checkpoint \(runs.path)/damaged/checkpoints/step-00000100 is damaged")
+                      && resumed.standardOutput.contains("model.safetensors: tensor") && resumed.standardOutput.contains("CRC-32 mismatch"),
+                      resumed.transcript)
+        XCTAssertTrue(resumed.standardOutput.contains("resuming from step 50"), resumed.transcript)
+        XCTAssertEqual(ClusterJob.parameterHash(in: try text("damaged/summary.txt")),
+                       ClusterJob.parameterHash(in: try text("whole/summary.txt")))
+    }
+
+    /// A second job on a run that is running refuses at once with one line naming the holder; the first job is
+    /// untouched and its metrics stay one JSON object per line.
+    func testSecondJobOnARunningRunIsRefused() throws {
+        let first = try backgroundJob("shared")
+        let metrics = runs.appendingPathComponent("shared/metrics.jsonl")
+        XCTAssertTrue(first.wait(timeout: 90) { ((try? String(contentsOf: metrics, encoding: .utf8)) ?? "").count > 0 },
+                      first.output)
+        let second = try job("shared", steps: 100, ["--resume", "auto"], timeout: 60)
+        XCTAssertEqual(second.exitCode, 1, second.transcript)
+        let lines = ownLines(second)
+        XCTAssertEqual(lines.count, 1, second.transcript)
+        XCTAssertTrue(lines.first?.contains("shared/run.lock: the run is in use by") == true, second.transcript)
+        XCTAssertFalse(second.standardError.contains("MPI_ABORT"), "the refusal needs no abort\n\(second.transcript)")
+        XCTAssertTrue(first.process.isRunning, "the first job must keep running\n\(first.output)")
+
+        kill(first.process.processIdentifier, SIGUSR1)
+        XCTAssertEqual(first.finish(timeout: 60), 75, first.output)
+        for line in try text("shared/metrics.jsonl").split(separator: "\n") {
+            XCTAssertNoThrow(try JSONSerialization.jsonObject(with: Data(line.utf8)), String(line))
+        }
+    }
+
+    /// A resume with another learning rate is refused listing the difference (a longer run is not a change);
+    /// with --allow-changed-configuration it goes on, records the change, and at this learning rate diverges:
+    /// exit 65, the skipped steps shown, and the last good checkpoint kept.
+    func testChangedConfigurationIsRefusedAndDivergenceStopsKeepingTheLastCheckpoint() throws {
+        let first = try job("changed", steps: 50, ["--optimizer", "sgd", "--learning-rate", "0.01"])
+        XCTAssertEqual(first.exitCode, 0, first.transcript)
+        let configuration = try text("changed/config.yaml")
+
+        let refused = try job("changed", steps: 100, ["--resume", "auto", "--optimizer", "sgd", "--learning-rate", "1e6", "--seed", "8"])
+        XCTAssertEqual(refused.exitCode, 1, refused.transcript)
+        let lines = ownLines(refused)
+        XCTAssertEqual(lines.count, 1, refused.transcript)
+        let line = String(lines.first ?? "")
+        XCTAssertTrue(line.contains("learningRate: was 0.01, now 1000000") && line.contains("seed: was 7, now 8")
+                      && !line.contains("steps:") && line.contains("--allow-changed-configuration"), refused.transcript)
+        XCTAssertEqual(try text("changed/config.yaml"), configuration, "a refused resume leaves the run's record alone")
+
+        // SGD at 1e6 overflows within a few steps (Adam's normalised steps stay finite).
+        let diverged = try job("changed", steps: 100, ["--resume", "auto", "--optimizer", "sgd", "--learning-rate", "1e6",
+                                                       "--allow-changed-configuration", "--max-non-finite-steps", "3"])
+        XCTAssertEqual(diverged.exitCode, 65, diverged.transcript)
+        XCTAssertTrue(diverged.standardOutput.contains("non-finite loss or gradient, update skipped"), diverged.transcript)
+        let stop = ownLines(diverged)
+        XCTAssertEqual(stop.count, 1, diverged.transcript)
+        XCTAssertTrue(stop.first?.contains("diverged: 3 consecutive steps") == true
+                      && stop.first?.contains("the last good checkpoint is \(runs.path)/changed/checkpoints/step-00000050") == true,
+                      diverged.transcript)
+        XCTAssertTrue(try text("changed/configuration-changes.log").contains("learningRate: was 0.01, now 1000000"))
+        let checkpoints = try FileManager.default.contentsOfDirectory(atPath: runs.appendingPathComponent("changed/checkpoints").path)
+        XCTAssertEqual(checkpoints, ["step-00000050"])
+        XCTAssertTrue(FileManager.default.fileExists(atPath: runs.appendingPathComponent("changed/checkpoints/step-00000050/COMPLETE").path))
+    }
+
+    /// Weights with a NaN are refused before training, naming the file and the tensor.
+    func testNaNWeightsAreRefusedNamingTheTensor() throws {
+        let first = try job("source", steps: 1)
+        XCTAssertEqual(first.exitCode, 0, first.transcript)
+        let weights = runs.appendingPathComponent("nan.safetensors")
+        var bytes = [UInt8](try Data(contentsOf: runs.appendingPathComponent("source/final.safetensors")))
+        bytes.replaceSubrange((bytes.count - 4)..<bytes.count, with: [0x00, 0x00, 0xC0, 0x7F])  // the last float: NaN
+        try Data(bytes).write(to: weights)
+        let refused = try job("nan", steps: 10, ["--weights", weights.path, "--head", "keep"], timeout: 60)
+        XCTAssertEqual(refused.exitCode, 1, refused.transcript)
+        XCTAssertTrue(refused.standardError.contains("\(weights.path): tensor ") && refused.standardError.contains("holds 1 NaN or infinite value(s)"),
+                      refused.transcript)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: runs.appendingPathComponent("nan/metrics.jsonl").path))
+    }
+
+    /// TERM to the mpirun job script (what a scheduler sends): the script asks the ranks to stop through mpirun
+    /// with USR1, they checkpoint, and the script exits 75.
+    func testTERMToTheMpirunScriptCheckpointsAndExits75() throws {
+        let script = try BackgroundProcess(ClusterJob.script("jobs/mpirun/finetune.sh"),
+                                           ["--data-directory", MPIRun.dataDirectory, "--steps", "100000"],
+                                           environment: ["RANKS": "2", "HOSTFILE": "hostfiles/single-node", "L3RS_BIN": MPIRun.l3rsExecutable,
+                                                         "L3RS_RUNS": runs.path, "L3RS_NAME": "term", "MPIRUN_FLAGS": "--oversubscribe"])
+        let metrics = runs.appendingPathComponent("term/metrics.jsonl")
+        XCTAssertTrue(script.wait(timeout: 90) { ((try? String(contentsOf: metrics, encoding: .utf8)) ?? "").count > 0 },
+                      script.output)
+        kill(script.process.processIdentifier, SIGTERM)
+        XCTAssertEqual(script.finish(timeout: 60), 75, script.output)
+        XCTAssertTrue(script.output.contains("stop signal received: checkpoint of step"), script.output)
+        let checkpoints = try FileManager.default.contentsOfDirectory(atPath: runs.appendingPathComponent("term/checkpoints").path)
+        XCTAssertFalse(checkpoints.isEmpty)
+        for folder in checkpoints {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: runs.appendingPathComponent("term/checkpoints/\(folder)/COMPLETE").path), folder)
+        }
+    }
+
+    /// TERM to a bare mpirun (no script): Open MPI 4.1 passes TERM to the ranks, kills them a second later and
+    /// exits 1 (README says so; the scripts trap TERM for this reason). Nothing earlier is lost: the run resumes.
+    func testTERMToBareMpirunEndsTheJobAndTheRunResumes() throws {
+        let launcher = try backgroundJob("bare")
+        let first = runs.appendingPathComponent("bare/checkpoints/step-00000050/COMPLETE")
+        XCTAssertTrue(launcher.wait(timeout: 90) { FileManager.default.fileExists(atPath: first.path) }, launcher.output)
+        kill(launcher.process.processIdentifier, SIGTERM)
+        let status = launcher.finish(timeout: 30)
+        XCTAssertNotNil(status, "mpirun hung after TERM\n\(launcher.output)")
+        XCTAssertNotEqual(status, 0, launcher.output)
+        let resumed = try job("bare", steps: 300, ["--resume", "auto"])
+        XCTAssertEqual(resumed.exitCode, 0, resumed.transcript)
+        XCTAssertTrue(resumed.standardOutput.contains("resuming from step"), resumed.transcript)
+        XCTAssertTrue(try text("bare/summary.txt").hasPrefix("finished 300 steps"))
+    }
+}
