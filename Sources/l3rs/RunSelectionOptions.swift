@@ -19,7 +19,7 @@ extension MetaTrainingConfiguration: RunSelection {}
 struct RunSelectionOptions: ParsableArguments {
     @Option(help: "Run name: results go to RUNS/NAME/.") var name: String?
     @Option(help: "Folder of run folders.") var runsDirectory: String?
-    @Option(help: "Model: mlp, ccexam-mnist, ccexam-usps, ccexam-svhn, resnet-28, resnet-32.") var model: String?
+    @Option(help: "Model: mlp, ccexam-mnist, ccexam-usps, ccexam-svhn, resnet-28, resnet-32, resnet18, resnet34 (3×224×224; resnet18@112 for another side).") var model: String?
     @Option(help: "Pretrained weights (.pth or .safetensors).") var weights: String?
     @Option(help: "Dataset: fashion-mnist, mnist-5k, animal-mnist, digits, npy:DIR.") var data: String?
     @Option(help: "Folder that `make data` fills.") var dataDirectory: String?
