@@ -1,4 +1,5 @@
 import Foundation
+import Network
 
 /// Everything that describes one fine-tuning or pre-training run. Read from a YAML file in jobs/configs/
 /// (keys as below; unknown keys are errors that list the valid ones), then overridden by command-line flags,
@@ -55,6 +56,10 @@ public struct TrainingConfiguration: YAMLConfiguration, Equatable, Sendable {
     public var augment: Bool = false
     /// Resize images (and repeat grey channels) when the data's shape differs from the backbone's input.
     public var resize: Bool = false
+    /// How BatchNorm layers normalise while training: sync (the global batch's statistics, summed over ranks;
+    /// 1 and R ranks train the same model), local (each rank's slice), frozen (running statistics, not
+    /// updated; scale and shift still trained). Evaluation always uses the running statistics.
+    public var batchNorm: BatchNormMode = .sync
     /// Complete checkpoints kept in the run folder.
     public var keepCheckpoints: Int = 2
     /// Allow resuming a checkpoint written by another number of ranks (the global batches are the same for
@@ -80,7 +85,7 @@ public struct TrainingConfiguration: YAMLConfiguration, Equatable, Sendable {
         case schedule, warmupSteps, headLearningRateMultiplier, weightDecay, clipNorm, globalBatch, steps
         case evalEvery, checkpointEvery, hashEvery, onHashMismatch, bucketElements, progressSeconds, seed, augment
         case resize, keepCheckpoints, allowReshard, evaluationSplit, validationFraction, validationSeed
-        case evaluationLimit
+        case evaluationLimit, batchNorm
     }
 
     public static var yamlKeys: [String] { CodingKeys.allCases.map(\.rawValue) }
@@ -101,6 +106,7 @@ public struct TrainingConfiguration: YAMLConfiguration, Equatable, Sendable {
         try c.read(.resize, &resize); try c.read(.keepCheckpoints, &keepCheckpoints); try c.read(.allowReshard, &allowReshard)
         try c.read(.evaluationSplit, &evaluationSplit); try c.read(.validationFraction, &validationFraction)
         try c.read(.validationSeed, &validationSeed); try c.read(.evaluationLimit, &evaluationLimit)
+        try c.read(.batchNorm, &batchNorm)
     }
 
     /// Every inconsistency, found before any work starts.

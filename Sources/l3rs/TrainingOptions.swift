@@ -1,5 +1,8 @@
 import ArgumentParser
+import Network
 import Training
+
+extension BatchNormMode: ExpressibleByArgument {}
 
 /// Options of `finetune` and `pretrain`: a YAML configuration, and flags that override its keys.
 struct TrainingOptions: ParsableArguments {
@@ -25,6 +28,8 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Checkpoint every N steps (0: at the end only).") var checkpointEvery: Int?
     @Option(help: "Compare parameter hashes across ranks every N steps (0: off).") var hashEvery: Int?
     @Option(help: "Seed of initialisation, head, data order and dropout.") var seed: UInt64?
+    @Option(help: "BatchNorm in training: sync (global batch statistics over ranks, the default), local (each rank's slice), frozen (running statistics; scale and shift still trained).")
+    var batchNorm: BatchNormMode?
     @Flag(help: "Resize images to the backbone's input when shapes differ.") var resize = false
     @Flag(help: "Random crop and flip augmentation.") var augment = false
     @Option(help: "auto: continue from the newest complete checkpoint of the run; none: start fresh.")
@@ -56,6 +61,7 @@ struct TrainingOptions: ParsableArguments {
         if let checkpointEvery { c.checkpointEvery = checkpointEvery }
         if let hashEvery { c.hashEvery = hashEvery }
         if let seed { c.seed = seed }
+        if let batchNorm { c.batchNorm = batchNorm }
         if resize { c.resize = true }
         if augment { c.augment = true }
         try c.validate()
