@@ -154,6 +154,60 @@ final class BatchNormModeTests: XCTestCase {
         }
     }
 
+    /// A whole ResNet on two thread-ranks with slices of 3 and 2 images: the summed parameter gradients of the
+    /// two ranks' losses (each rank's loss weighted by its share of the global mean, as the trainer does) equal
+    /// the whole batch's gradient, and the running statistics agree with it and are bitwise equal on both ranks.
+    func testSyncResNetGradientOverTwoRanksEqualsTheWholeBatch() throws {
+        func makeModel() -> Model {
+            ModelZoo.resnet(inputShape: [1, 12, 12], blocksPerStage: [1, 1], baseWidth: 4, classCount: 3, seed: 31)
+        }
+        let x = TestData.uniform(shape: [5, 1, 12, 12], in: -1, 1, seed: 32)
+        let labels = [0, 2, 1, 1, 0]
+        let whole = makeModel()
+        let loss = SoftmaxCrossEntropy()
+        _ = loss.loss(logits: whole.forward(x, training: true), labels: labels)
+        whole.parameters.zeroGradients()
+        whole.backward(loss.gradient())
+
+        final class ModelRank: @unchecked Sendable {
+            let model: Model, input: Tensor, labels: [Int], weight: Float
+            init(model: Model, input: Tensor, labels: [Int], weight: Float) {
+                self.model = model; self.input = input; self.labels = labels; self.weight = weight
+            }
+            func run() {
+                let loss = SoftmaxCrossEntropy()
+                _ = loss.loss(logits: model.forward(input, training: true), labels: labels)
+                let gradient = loss.gradient()
+                for i in 0..<gradient.count { gradient[i] *= weight }
+                model.parameters.zeroGradients()
+                model.backward(gradient)
+            }
+        }
+        let ranks = ThreadRanks(size: 2)
+        let passes = [0..<3, 3..<5].enumerated().map { rank, range in
+            let model = makeModel()
+            model.configureBatchNorm(.sync, reducer: RankReducer(ranks, rank: rank))
+            return ModelRank(model: model, input: slice(x, range), labels: Array(labels[range]), weight: Float(range.count) / 5)
+        }
+        let group = DispatchGroup()
+        for pass in passes {
+            group.enter()
+            Thread { pass.run(); group.leave() }.start()
+        }
+        XCTAssertEqual(group.wait(timeout: .now() + 60), .success, "the two ranks finished")
+        let summed = zip(passes[0].model.parameters.gradients, passes[1].model.parameters.gradients).map { $0 + $1 }
+        var worst: Float = 0
+        for entry in whole.parameters.entries {
+            let expected = Array(whole.parameters.gradients(of: entry))
+            let difference = maxRelative(Array(summed[entry.range]), expected)
+            worst = max(worst, difference)
+            XCTAssertLessThanOrEqual(difference, 1e-5, entry.name)
+        }
+        print("sync ResNet over 2 thread-ranks: largest gradient difference per tensor, relative to its largest value: \(worst)")
+        XCTAssertEqual(Array(passes[0].model.buffers.values), Array(passes[1].model.buffers.values))
+        XCTAssertLessThanOrEqual(maxRelative(Array(passes[0].model.buffers.values), Array(whole.buffers.values)), 1e-6)
+    }
+
     /// Frozen: training normalises with the running statistics, leaves them (and the batch count) alone,
     /// still trains scale and shift, and its gradients are those of the affine map.
     func testFrozenModeUsesAndKeepsTheRunningStatistics() {
