@@ -15,7 +15,9 @@ to +-1 and cut the gradient to the earlier stages):
 
 Backends:
 - torch (used when `import torch` works): torchvision.models.resnet18 when torchvision is importable, else the
-  same net written with torch.nn.functional; float64, autograd for the gradients.
+  same net written with torch.nn.functional; float64, autograd for the gradients. Debian's python3-torch and
+  python3-torchvision (1.13 / 0.14, CPU, about 150 MB with their libraries) are enough: the committed fixture
+  was written with them (/usr/bin/python3), and `--compare` put the numpy net within 1.1e-14 of torchvision.
 - numpy (otherwise): the net written out here in float64 numpy, forward and backward by hand, checked by the
   script itself against central finite differences in float64 before anything is written.
 `--compare` runs both and prints their largest differences (needs torch).
@@ -316,8 +318,10 @@ def torch_reference():
     torch.set_default_dtype(torch.float64)
     tensors = {name: torch.tensor(v) for name, v in state_dict().items()}
     tensors = {name: (t.to(torch.int64) if name.endswith("num_batches_tracked") else t) for name, t in tensors.items()}
+    global TORCH_LABEL
     try:
         import torchvision
+        TORCH_LABEL = f"torchvision {torchvision.__version__} resnet18 (torch {torch.__version__})"
         net = torchvision.models.resnet18(num_classes=CLASSES).double()
         net.load_state_dict(tensors)
 
@@ -327,6 +331,7 @@ def torch_reference():
         params = dict(net.named_parameters())
         buffers = lambda: {k: v.detach().numpy().copy() for k, v in net.named_buffers()}
     except ImportError:
+        TORCH_LABEL = f"torch {torch.__version__} functional"
         params = {k: v.clone().requires_grad_(True) for k, v in tensors.items() if trainable(k)}
         state = {k: v.clone() for k, v in tensors.items() if not trainable(k)}
 
@@ -356,6 +361,9 @@ def torch_reference():
     after = dict(state_dict())
     after.update(buffers())
     return eval_logits, logits.detach().numpy(), loss.item(), grads, x.grad.numpy(), after
+
+
+TORCH_LABEL = "torch"
 
 
 def fixture(result, backend):
@@ -389,6 +397,7 @@ def main():
         have_torch = False
     if args.compare:
         a, b = fixture(numpy_reference(check=False), "numpy"), fixture(torch_reference(), "torch")
+        print("numpy against", TORCH_LABEL)
         for key in ["eval_logits", "train_logits", "input_gradient_slice"]:
             print(key, max(abs(u - v) for u, v in zip(a[key], b[key])))
         print("gradient norms, largest relative difference",
@@ -396,6 +405,8 @@ def main():
         return
     backend = args.backend or ("torch" if have_torch else "numpy")
     result = torch_reference() if backend == "torch" else numpy_reference()
+    if backend == "torch":
+        backend = TORCH_LABEL
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(fixture(result, backend), f, indent=1)
