@@ -89,7 +89,7 @@ let package = Package(
         // Shared by the test targets: launching mpirun with a time limit.
         .target(name: "TestSupport", dependencies: ["Distributed"], path: "Tests/TestSupport"),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TestSupport"]),
-        .testTarget(name: "NetworkTests", dependencies: ["Network", "Kernels", "Seeding"]),
+        .testTarget(name: "NetworkTests", dependencies: ["Network", "Kernels", "Seeding"], exclude: ["Fixtures"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Inflate", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "Seeding"], resources: [.copy("Fixtures")]),

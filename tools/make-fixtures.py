@@ -3,7 +3,7 @@
 (numpy, the `safetensors` package, pickle and zipfile), so the Swift readers are tested against files they
 did not write themselves. Needs: pip install numpy safetensors. Run from the repository root; re-running
 gives byte-identical files."""
-import collections, gzip, io, os, pickle, struct, sys, types, zipfile
+import argparse, collections, gzip, io, os, pickle, struct, sys, types, zipfile, zlib
 
 import numpy as np
 from safetensors.numpy import save_file
@@ -56,20 +56,62 @@ state["layer.weight_t"] = Tensor(base, 0, (4, 3), (1, 4))               # transp
 state["layer.bias"] = Tensor(base, 9, (3,), (1,))                        # offset view
 state["bn.num_batches_tracked"] = Tensor(counter, 0, (), ())            # scalar
 state._metadata = collections.OrderedDict([("", {"version": 1})])
-buffer = io.BytesIO(); Pickler(buffer, protocol=2).dump(state)
+def pickled(obj):
+    buffer = io.BytesIO(); Pickler(buffer, protocol=2).dump(obj)
+    return buffer.getvalue()
 
-def write_zip(path, deflate_storage):
+def archive_entries(pickle_bytes, deflate_storage=False):
+    """(name, data, method) of a torch.save archive named `tiny`."""
+    return [("tiny/data.pkl", pickle_bytes, zipfile.ZIP_STORED),
+            ("tiny/byteorder", b"little", zipfile.ZIP_STORED),
+            ("tiny/data/0", base.values.tobytes(), zipfile.ZIP_DEFLATED if deflate_storage else zipfile.ZIP_STORED),
+            ("tiny/data/1", counter.values.tobytes(), zipfile.ZIP_STORED),
+            ("tiny/version", b"3\n", zipfile.ZIP_STORED)]
+
+def write_zip(path, entries):
     with zipfile.ZipFile(path, "w") as archive:
-        def add(name, data, method=zipfile.ZIP_STORED):
+        for name, data, method in entries:
             info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0)); info.compress_type = method
             archive.writestr(info, data)
-        add("tiny/data.pkl", buffer.getvalue())
-        add("tiny/byteorder", b"little")
-        add("tiny/data/0", base.values.tobytes(), zipfile.ZIP_DEFLATED if deflate_storage else zipfile.ZIP_STORED)
-        add("tiny/data/1", counter.values.tobytes())
-        add("tiny/version", b"3\n")
-write_zip(f"{CK}/tiny-state-dict.pth", deflate_storage=False)
-write_zip(f"{CK}/tiny-state-dict-deflate.pth", deflate_storage=True)
+write_zip(f"{CK}/tiny-state-dict.pth", archive_entries(pickled(state)))
+write_zip(f"{CK}/tiny-state-dict-deflate.pth", archive_entries(pickled(state), deflate_storage=True))
+
+# --- the same archive in Zip64 form: every size and offset saturated to 0xFFFFFFFF and given in the Zip64 extra
+# field, the end record's counts saturated and given in the Zip64 end record (what torch writes past 4 GiB).
+# Python's zipfile only does this for large files, so the records are written out here.
+def write_zip64(path, entries):
+    out, directory = bytearray(), bytearray()
+    for name, data, _ in entries:
+        crc, encoded, offset = zlib.crc32(data), name.encode(), len(out)
+        local_extra = struct.pack("<HHQQ", 1, 16, len(data), len(data))
+        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 45, 0, 0, 0, 0x21, crc, 0xFFFFFFFF, 0xFFFFFFFF, len(encoded), len(local_extra))
+        out += encoded + local_extra + data
+        extra = struct.pack("<HHQQQ", 1, 24, len(data), len(data), offset)
+        directory += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 45, 45, 0, 0, 0, 0x21, crc, 0xFFFFFFFF, 0xFFFFFFFF,
+                                 len(encoded), len(extra), 0, 0, 0, 0, 0xFFFFFFFF)
+        directory += encoded + extra
+    directory_offset = len(out)
+    out += directory
+    record = len(out)
+    out += struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, len(entries), len(entries), len(directory), directory_offset)
+    out += struct.pack("<IIQI", 0x07064B50, 0, record, 1)
+    out += struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+    with open(path, "wb") as f:
+        f.write(bytes(out))
+write_zip64(f"{CK}/tiny-state-dict-zip64.pth", archive_entries(pickled(state)))
+
+# --- a training checkpoint as scripts save it: the state_dict of a DistributedDataParallel model (names
+# prefixed `module.`) nested under "state_dict" beside the epoch, the optimizer's state, the script's
+# argparse arguments and a numpy scalar (PyTorch's ImageNet example saves exactly these keys).
+nested = collections.OrderedDict((f"module.{name}", tensor) for name, tensor in state.items())
+checkpoint = {
+    "epoch": 3, "arch": "tiny", "state_dict": nested,
+    "best_acc1": np.float64(0.5),
+    "optimizer": {"state": {0: {"momentum_buffer": Tensor(base, 0, (3, 4), (4, 1))}},
+                  "param_groups": [{"lr": 0.1, "momentum": 0.9, "params": [0, 1]}]},
+    "args": argparse.Namespace(arch="tiny", lr=0.1, epochs=90),
+}
+write_zip(f"{CK}/tiny-checkpoint.pth", archive_entries(pickled(checkpoint)))
 
 # --- dataset fixtures -------------------------------------------------------------------------------------
 images = (np.arange(5 * 4 * 3) * 4 % 256).astype(np.uint8).reshape(5, 4, 3)

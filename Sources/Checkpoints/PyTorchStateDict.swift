@@ -5,7 +5,24 @@
 /// `torch._utils._rebuild_tensor_v2(storage, offset, size, stride, ...)` where `storage` is a persistent
 /// reference `('storage', torch.FloatStorage, key, location, numel)`. The importer resolves the references,
 /// applies offset and strides, and returns contiguous tensors in the state_dict's order.
+///
+/// Training scripts often save a whole checkpoint instead, the state_dict nested under a key beside the
+/// epoch, the optimizer and the arguments (`{"state_dict": ...}` in PyTorch's ImageNet example, `{"model": ...}`
+/// in torchvision's reference scripts); the state_dict is then taken from the first of `stateDictKeys` that
+/// holds a dict of tensors, and the rest of the file is read but not used.
 public enum PyTorchStateDict {
+    /// Where checkpoints nest their state_dict, in the order tried.
+    public static let stateDictKeys = ["state_dict", "model", "model_state_dict", "net"]
+
+    /// Callables that such checkpoints use for plain data beside the state_dict (the script's arguments, numpy
+    /// scalars and the bytes inside them, sets). They become opaque values, never called; any other callable
+    /// is refused by name.
+    static let opaqueCallables: Set<String> = [
+        "argparse.Namespace", "_codecs.encode", "builtins.set", "builtins.frozenset", "builtins.slice",
+        "numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar", "numpy.core.multiarray._reconstruct",
+        "numpy._core.multiarray._reconstruct", "numpy.dtype", "numpy.ndarray", "torch.torch_version.TorchVersion",
+    ]
+
     /// A storage named by the pickle: which zip entry, and its element type.
     struct StorageReference {
         let key: String
@@ -43,9 +60,10 @@ public enum PyTorchStateDict {
         var unpickler = Unpickler(try archive.contents(of: pickleEntry), file: file + " (data.pkl)",
                                   reduce: reduce, persistentLoad: { try persistentLoad($0, file: file) })
         let root = try unpickler.load()
-        guard case let .dict(dict) = root else {
+        guard case let .dict(rootDict) = root else {
             throw CheckpointError(file: file, "data.pkl holds a \(root.typeName), expected a state_dict (an OrderedDict of tensors)")
         }
+        let (dict, nestedKey) = try stateDict(in: rootDict, file: file)
 
         var storages: [String: [UInt8]] = [:]
         var tensors: [NamedTensor] = []
@@ -64,7 +82,32 @@ public enum PyTorchStateDict {
             }
             tensors.append(try materialise(reference, name: name, storage: storages[reference.storage.key]!, file: file))
         }
-        return TensorFile(tensors: tensors, metadata: ["format": "pt", "source": "torch.save", "archive": String(prefix.dropLast())])
+        var metadata = ["format": "pt", "source": "torch.save", "archive": String(prefix.dropLast())]
+        if let nestedKey { metadata["state_dict_key"] = nestedKey }
+        return TensorFile(tensors: tensors, metadata: metadata)
+    }
+
+    /// The pickle's top-level dict when its values are tensors, else the dict of tensors under the first of
+    /// `stateDictKeys` it has (returned with that key). A dict that is neither is an error listing its keys.
+    static func stateDict(in root: PickleDict, file: String) throws -> (PickleDict, key: String?) {
+        func holdsTensors(_ dict: PickleDict) -> Bool {
+            !dict.entries.isEmpty && dict.entries.allSatisfy { entry in
+                if case let .custom(box) = entry.value { return box.value is TensorReference }
+                return false
+            }
+        }
+        if holdsTensors(root) { return (root, nil) }
+        for key in stateDictKeys {
+            let value = root.entries.first { if case .string(key) = $0.key { return true } else { return false } }?.value
+            if case let .dict(nested)? = value, holdsTensors(nested) { return (nested, key) }
+        }
+        let hasTensors = root.entries.contains { if case .custom = $0.value { return true } else { return false } }
+        if hasTensors { return (root, nil) } // a state_dict with a stray entry: the entry is named below
+        let keys = root.entries.prefix(12).map { entry in
+            if case let .string(name) = entry.key { return name }
+            return entry.key.typeName
+        }
+        throw CheckpointError(file: file, "data.pkl holds a dict with keys \(keys) and no state_dict: expected a dict of tensors, or one under \(stateDictKeys.joined(separator: ", "))")
     }
 
     /// Copies a (possibly strided, offset) view of a storage into contiguous row-major bytes.
@@ -135,7 +178,7 @@ public enum PyTorchStateDict {
             throw CheckpointError(file: "data.pkl", "call of a \(callable.typeName), expected a named callable")
         }
         switch (module, name) {
-        case ("collections", "OrderedDict"), ("builtins", "dict"), ("__builtin__", "dict"):
+        case ("collections", "OrderedDict"), ("builtins", "dict"), ("__builtin__", "dict"), ("collections", "defaultdict"):
             return .dict(PickleDict())
         case ("torch._utils", "_rebuild_tensor_v2"), ("torch._utils", "_rebuild_tensor"):
             guard arguments.count >= 4, case let .custom(box) = arguments[0], let storage = box.value as? StorageReference,
@@ -149,6 +192,7 @@ public enum PyTorchStateDict {
             }
             return data
         default:
+            if opaqueCallables.contains(module + "." + name) { return .opaque(module + "." + name) }
             throw CheckpointError(file: "data.pkl", "call of \(module).\(name) is not part of a plain state_dict; refusing to interpret it")
         }
     }

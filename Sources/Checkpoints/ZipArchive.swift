@@ -2,7 +2,9 @@ import Inflate
 
 /// A read-only zip archive in memory, as `torch.save` writes them: entries found through the central
 /// directory (the authoritative index at the end of the file), stored or deflate-compressed, each checked
-/// against its CRC-32. Zip64 and encryption are not needed for checkpoints and are rejected by name.
+/// against its CRC-32. Zip64 is read (torch writes it for checkpoints past 4 GiB or 65,535 entries: the end
+/// record's fields saturate and the real values sit in the Zip64 end record and each entry's extra field);
+/// encryption is rejected by name.
 struct ZipArchive {
     struct Entry {
         let name: String
@@ -39,11 +41,25 @@ struct ZipArchive {
         guard let end = endOffset else {
             throw CheckpointError(file: file, "zip: no end-of-central-directory record (truncated file?)")
         }
-        let entryCount = Int(ZipArchive.read16(bytes, end + 10))
-        let directorySize = Int(ZipArchive.read32(bytes, end + 12))
-        let directoryOffset = Int(ZipArchive.read32(bytes, end + 16))
-        guard entryCount != 0xFFFF, directoryOffset != 0xFFFF_FFFF else {
-            throw CheckpointError(file: file, "zip: Zip64 archives are not supported")
+        var entryCount = Int(ZipArchive.read16(bytes, end + 10))
+        var directorySize = Int(ZipArchive.read32(bytes, end + 12))
+        var directoryOffset = Int(ZipArchive.read32(bytes, end + 16))
+        if entryCount == 0xFFFF || directorySize == 0xFFFF_FFFF || directoryOffset == 0xFFFF_FFFF {
+            // Zip64: a 20-byte locator right before the end record points at the Zip64 end record.
+            let locator = end - 20
+            guard locator >= 56, ZipArchive.read32(bytes, locator) == ZipArchive.zip64LocatorSignature else {
+                throw CheckpointError(file: file, "zip: the end record says Zip64 but there is no Zip64 locator before it")
+            }
+            let record = ZipArchive.read64(bytes, locator + 8)
+            guard record <= UInt64(locator - 56), ZipArchive.read32(bytes, Int(record)) == ZipArchive.zip64EndSignature else {
+                throw CheckpointError(file: file, "zip: Zip64 end record at byte \(record) is missing or damaged")
+            }
+            let count = ZipArchive.read64(bytes, Int(record) + 32), size = ZipArchive.read64(bytes, Int(record) + 40)
+            let offset = ZipArchive.read64(bytes, Int(record) + 48)
+            guard count <= UInt64(bytes.count), size <= UInt64(bytes.count), offset <= UInt64(bytes.count) else {
+                throw CheckpointError(file: file, "zip: Zip64 end record holds impossible values (\(count) entries, directory of \(size) bytes at \(offset))")
+            }
+            (entryCount, directorySize, directoryOffset) = (Int(count), Int(size), Int(offset))
         }
         guard directoryOffset + directorySize <= end else {
             throw CheckpointError(file: file, "zip: central directory at \(directoryOffset) (+\(directorySize)) runs past its end record at \(end)")
@@ -61,17 +77,31 @@ struct ZipArchive {
             guard at + 46 + nameLength <= end else { throw CheckpointError(file: file, "zip: entry \(index) name runs past the directory") }
             let name = String(decoding: bytes[(at + 46)..<(at + 46 + nameLength)], as: UTF8.self)
             guard flags & 1 == 0 else { throw CheckpointError(file: file, "zip: entry \(name) is encrypted") }
-            let entry = Entry(
-                name: name,
-                method: ZipArchive.read16(bytes, at + 10),
-                compressedSize: Int(ZipArchive.read32(bytes, at + 20)),
-                uncompressedSize: Int(ZipArchive.read32(bytes, at + 24)),
-                crc: ZipArchive.read32(bytes, at + 16),
-                localHeaderOffset: Int(ZipArchive.read32(bytes, at + 42)))
-            guard entry.compressedSize != 0xFFFF_FFFF, entry.uncompressedSize != 0xFFFF_FFFF, entry.localHeaderOffset != 0xFFFF_FFFF else {
-                throw CheckpointError(file: file, "zip: entry \(name) needs Zip64, which is not supported")
+            // Saturated 32-bit fields continue, in this order, in the Zip64 extra field (header id 1).
+            var uncompressedSize = UInt64(ZipArchive.read32(bytes, at + 24))
+            var compressedSize = UInt64(ZipArchive.read32(bytes, at + 20))
+            var localHeaderOffset = UInt64(ZipArchive.read32(bytes, at + 42))
+            if [uncompressedSize, compressedSize, localHeaderOffset].contains(0xFFFF_FFFF) {
+                guard var field = ZipArchive.zip64Field(bytes, from: at + 46 + nameLength, count: extraLength, end: end) else {
+                    throw CheckpointError(file: file, "zip: entry \(name) has saturated sizes but no Zip64 extra field")
+                }
+                func next(_ value: inout UInt64, _ what: String) throws {
+                    guard value == 0xFFFF_FFFF else { return }
+                    guard field.count >= 8 else { throw CheckpointError(file: file, "zip: entry \(name): Zip64 extra field lacks the \(what)") }
+                    value = ZipArchive.read64(Array(field.prefix(8)), 0)
+                    field.removeFirst(8)
+                }
+                try next(&uncompressedSize, "uncompressed size")
+                try next(&compressedSize, "compressed size")
+                try next(&localHeaderOffset, "local header offset")
             }
-            entries.append(entry)
+            let limit = UInt64(bytes.count)
+            guard localHeaderOffset < limit, compressedSize <= limit, uncompressedSize <= UInt64(Int.max / 2) else {
+                throw CheckpointError(file: file, "zip: entry \(name): sizes \(compressedSize)/\(uncompressedSize) at byte \(localHeaderOffset) do not fit a file of \(bytes.count) bytes")
+            }
+            entries.append(Entry(name: name, method: ZipArchive.read16(bytes, at + 10), compressedSize: Int(compressedSize),
+                                 uncompressedSize: Int(uncompressedSize), crc: ZipArchive.read32(bytes, at + 16),
+                                 localHeaderOffset: Int(localHeaderOffset)))
             at += 46 + nameLength + extraLength + commentLength
         }
         self.entries = entries
@@ -113,6 +143,25 @@ struct ZipArchive {
             throw CheckpointError(file: file, "zip: entry \(entry.name): CRC-32 mismatch (stored \(String(entry.crc, radix: 16)), computed \(String(crc, radix: 16))); the file is corrupted")
         }
         return contents
+    }
+
+    static let zip64EndSignature: UInt32 = 0x0606_4B50
+    static let zip64LocatorSignature: UInt32 = 0x0706_4B50
+
+    /// The data of the Zip64 extra field (header id 1) among the extra fields at `from`, if present.
+    static func zip64Field(_ bytes: [UInt8], from: Int, count: Int, end: Int) -> ArraySlice<UInt8>? {
+        var at = from
+        while at + 4 <= min(from + count, end) {
+            let id = read16(bytes, at), size = Int(read16(bytes, at + 2))
+            guard at + 4 + size <= from + count else { return nil }
+            if id == 1 { return bytes[(at + 4)..<(at + 4 + size)] }
+            at += 4 + size
+        }
+        return nil
+    }
+
+    static func read64(_ bytes: [UInt8], _ at: Int) -> UInt64 {
+        UInt64(read32(bytes, at)) | UInt64(read32(bytes, at + 4)) << 32
     }
 
     static func read16(_ bytes: [UInt8], _ at: Int) -> UInt16 {

@@ -9,6 +9,11 @@ import Kernels
 /// - Inference: normalises with the running statistics; the layer is then an affine map per channel.
 /// Registers `name.weight`, `name.bias` as parameters and `name.running_mean`, `name.running_var`,
 /// `name.num_batches_tracked` as buffers, PyTorch's state_dict names.
+///
+/// `mode` (see `BatchNormMode`) chooses what training mode means: batch statistics of this rank (`local`),
+/// of the global batch summed by `statisticsReducer` (`sync`, PyTorch's SyncBatchNorm), or the running
+/// statistics (`frozen`). Both batch-statistics modes take the same two passes in Double (sums, then squares
+/// around the mean), so `sync` on one rank, or without a reducer, is exactly `local`.
 public final class BatchNorm2d: Layer {
     public let channels: Int
     public let momentum: Float
@@ -25,7 +30,16 @@ public final class BatchNorm2d: Layer {
     private var output: Tensor?
     private var gradInput: Tensor?
     private var inverseStd: [Float]
+    /// Whether the last forward normalised with batch statistics (then backward differentiates them).
     private var lastForwardWasTraining = false
+    /// Values per channel of the last forward's batch statistics, over every rank in `sync` mode.
+    private var statisticsCount = 0.0
+    /// Per-channel Double sums (the reducer's buffer): C sums and the count, C squares, or 2C backward sums.
+    private var channelSums: [Double] = []
+
+    public var mode: BatchNormMode = .local
+    /// Sums the statistics over ranks in `sync` mode; nil (one rank) normalises with this rank's batch.
+    public var statisticsReducer: (any BatchStatisticsReducer)?
 
     public var parameterEntries: [ParameterEntry] { [scale, shift] }
 
@@ -47,40 +61,34 @@ public final class BatchNorm2d: Layer {
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         // x: (N, C, H, W) → y: (N, C, H, W); xhat cached for backward.
         precondition(x.shape.count == 4 && x.shape[1] == channels, "BatchNorm2d expects (N, \(channels), H, W), got \(x.shape)")
+        let batchStatistics = training && mode != .frozen
         let batch = x.shape[0], planeSize = x.shape[2] * x.shape[3]
-        let elementsPerChannel = batch * planeSize
-        precondition(!training || elementsPerChannel > 1, "BatchNorm2d in training needs more than one value per channel")
         let y = Tensor.reusing(output, shape: x.shape)
         output = y
         let xhat = Tensor.reusing(normalized, shape: x.shape)
         normalized = xhat
-        lastForwardWasTraining = training
+        lastForwardWasTraining = batchStatistics
         let gamma = parameters.values(of: scale), beta = parameters.values(of: shift)
         let meanBuffer = buffers.values(of: runningMean), varianceBuffer = buffers.values(of: runningVariance)
-        for c in 0..<channels {
-            var mean: Float, variance: Float
-            if training {
-                // Two passes in Double: the mean, then the biased variance around it.
-                var total = 0.0
-                for n in 0..<batch {
-                    total += VectorOps.doubleSums(x.pointer + (n * channels + c) * planeSize, count: planeSize).sum
-                }
-                let batchMean = total / Double(elementsPerChannel)
-                var squares = 0.0
-                for n in 0..<batch {
-                    squares += VectorOps.doubleSums(x.pointer + (n * channels + c) * planeSize, count: planeSize,
-                                                    shift: batchMean).squares
-                }
-                mean = Float(batchMean)
-                variance = Float(squares / Double(elementsPerChannel))
-                let unbiased = Float(squares / Double(elementsPerChannel - 1))
-                meanBuffer[c] = (1 - momentum) * meanBuffer[c] + momentum * mean
-                varianceBuffer[c] = (1 - momentum) * varianceBuffer[c] + momentum * unbiased
-            } else {
-                mean = meanBuffer[c]
-                variance = varianceBuffer[c]
+        var means = [Float](repeating: 0, count: channels), variances = [Float](repeating: 0, count: channels)
+        if batchStatistics {
+            let (batchMeans, biased, unbiased) = batchMoments(x)
+            for c in 0..<channels {
+                means[c] = batchMeans[c]
+                variances[c] = biased[c]
+                meanBuffer[c] = (1 - momentum) * meanBuffer[c] + momentum * batchMeans[c]
+                varianceBuffer[c] = (1 - momentum) * varianceBuffer[c] + momentum * unbiased[c]
             }
-            let invStd = 1 / (variance + epsilon).squareRoot()
+            buffers.values(of: batchCount)[0] += 1
+        } else {
+            for c in 0..<channels {
+                means[c] = meanBuffer[c]
+                variances[c] = varianceBuffer[c]
+            }
+        }
+        for c in 0..<channels {
+            let mean = means[c]
+            let invStd = 1 / (variances[c] + epsilon).squareRoot()
             inverseStd[c] = invStd
             let g = gamma[c], b = beta[c]
             for n in 0..<batch {
@@ -93,33 +101,68 @@ public final class BatchNorm2d: Layer {
                 }
             }
         }
-        if training { buffers.values(of: batchCount)[0] += 1 }
         return y
+    }
+
+    /// Per-channel batch mean, biased and unbiased variance, in two passes in Double: the mean, then the squares
+    /// around it. In `sync` mode each pass's sums (and the count) are summed over the ranks before use.
+    private func batchMoments(_ x: Tensor) -> (mean: [Float], biased: [Float], unbiased: [Float]) {
+        let batch = x.shape[0], planeSize = x.shape[2] * x.shape[3]
+        let reducer = mode == .sync ? statisticsReducer : nil
+        channelSums = [Double](repeating: 0, count: channels + 1)
+        for c in 0..<channels {
+            for n in 0..<batch {
+                channelSums[c] += VectorOps.doubleSums(x.pointer + (n * channels + c) * planeSize, count: planeSize).sum
+            }
+        }
+        channelSums[channels] = Double(batch * planeSize)
+        if let reducer { channelSums.withUnsafeMutableBufferPointer { reducer.sumAcrossRanks($0) } }
+        let count = channelSums[channels]
+        precondition(count > 1, "BatchNorm2d in training needs more than one value per channel")
+        statisticsCount = count
+        let batchMeans = (0..<channels).map { channelSums[$0] / count }
+        channelSums = [Double](repeating: 0, count: channels)
+        for c in 0..<channels {
+            for n in 0..<batch {
+                channelSums[c] += VectorOps.doubleSums(x.pointer + (n * channels + c) * planeSize, count: planeSize,
+                                                       shift: batchMeans[c]).squares
+            }
+        }
+        if let reducer { channelSums.withUnsafeMutableBufferPointer { reducer.sumAcrossRanks($0) } }
+        return (batchMeans.map { Float($0) }, channelSums.map { Float($0 / count) }, channelSums.map { Float($0 / (count - 1)) })
     }
 
     public func backward(_ gradOutput: Tensor) -> Tensor {
         guard let xhat = normalized else { preconditionFailure("BatchNorm2d.backward before forward") }
         precondition(gradOutput.shape == xhat.shape, "BatchNorm2d.backward: gradient shape \(gradOutput.shape)")
         let batch = xhat.shape[0], planeSize = xhat.shape[2] * xhat.shape[3]
-        let elementsPerChannel = Float(batch * planeSize)
         let dx = Tensor.reusing(gradInput, shape: xhat.shape)
         gradInput = dx
         let gamma = parameters.values(of: scale)
         let dGamma = parameters.gradients(of: scale), dBeta = parameters.gradients(of: shift)
+        // Σdy and Σ(dy·xhat) per channel over this rank's slice: they are the shift's and scale's gradients.
+        channelSums = [Double](repeating: 0, count: 2 * channels)
         for c in 0..<channels {
-            var sumDy = 0.0, sumDyXhat = 0.0
             for n in 0..<batch {
                 let offset = (n * channels + c) * planeSize
                 let sums = VectorOps.doubleSums(gradOutput.pointer + offset, count: planeSize, dot: xhat.pointer + offset)
-                sumDy += sums.sum
-                sumDyXhat += sums.dot
+                channelSums[c] += sums.sum
+                channelSums[channels + c] += sums.dot
             }
-            dGamma[c] += Float(sumDyXhat)
-            dBeta[c] += Float(sumDy)
+            dGamma[c] += Float(channelSums[channels + c])
+            dBeta[c] += Float(channelSums[c])
+        }
+        // The input gradient needs them over the whole batch the statistics came from.
+        if lastForwardWasTraining, mode == .sync, let reducer = statisticsReducer {
+            channelSums.withUnsafeMutableBufferPointer { reducer.sumAcrossRanks($0) }
+        }
+        let elementsPerChannel = Float(statisticsCount)
+        for c in 0..<channels {
             let factor = gamma[c] * inverseStd[c]
             if lastForwardWasTraining {
                 // dx = γ·invStd/M · (M·dy − Σdy − xhat·Σ(dy·xhat)): the batch statistics depend on x too.
-                let meanDy = Float(sumDy) / elementsPerChannel, meanDyXhat = Float(sumDyXhat) / elementsPerChannel
+                let meanDy = Float(channelSums[c]) / elementsPerChannel
+                let meanDyXhat = Float(channelSums[channels + c]) / elementsPerChannel
                 for n in 0..<batch {
                     let offset = (n * channels + c) * planeSize
                     let dy = gradOutput.pointer + offset, h = xhat.pointer + offset, target = dx.pointer + offset

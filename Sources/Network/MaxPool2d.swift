@@ -1,32 +1,38 @@
-/// Max pooling over kernel×kernel windows (PyTorch's MaxPool2d, no padding, floor mode). Backward routes
-/// each output gradient to the input element that won the max (the first one on ties, like PyTorch).
+/// Max pooling over kernel×kernel windows (PyTorch's MaxPool2d, floor mode). Padding, as in PyTorch, is
+/// implicit −∞: a window that reaches past the border takes the max of the positions inside it (torchvision's
+/// ResNet stem pools 3×3, stride 2, padding 1). Backward routes each output gradient to the input element
+/// that won the max (the first one on ties, like PyTorch).
 public final class MaxPool2d: Layer {
     public let kernelSize: Int
     public let stride: Int
+    public let padding: Int
 
     private var winners: [Int32] = []
     private var inputShape: [Int] = []
     private var output: Tensor?
     private var gradInput: Tensor?
 
-    public init(kernelSize: Int, stride: Int? = nil) {
-        precondition(kernelSize > 0 && (stride ?? kernelSize) > 0)
+    /// PyTorch's rule: padding at most half the kernel, so every window holds at least one input position.
+    public init(kernelSize: Int, stride: Int? = nil, padding: Int = 0) {
+        precondition(kernelSize > 0 && (stride ?? kernelSize) > 0 && padding >= 0 && 2 * padding <= kernelSize)
         self.kernelSize = kernelSize
         self.stride = stride ?? kernelSize
+        self.padding = padding
     }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         // x: (N, C, H, W) → y: (N, C, outH, outW); winners hold the index of each max within its (H, W) plane.
-        precondition(x.shape.count == 4 && x.shape[2] >= kernelSize && x.shape[3] >= kernelSize, "MaxPool2d: bad input \(x.shape)")
+        precondition(x.shape.count == 4 && x.shape[2] + 2 * padding >= kernelSize && x.shape[3] + 2 * padding >= kernelSize,
+                     "MaxPool2d: bad input \(x.shape)")
         let planes = x.shape[0] * x.shape[1], height = x.shape[2], width = x.shape[3]
-        let outH = (height - kernelSize) / stride + 1, outW = (width - kernelSize) / stride + 1
+        let outH = (height + 2 * padding - kernelSize) / stride + 1, outW = (width + 2 * padding - kernelSize) / stride + 1
         let y = Tensor.reusing(output, shape: [x.shape[0], x.shape[1], outH, outW])
         output = y
         inputShape = x.shape
         if winners.count != y.count { winners = [Int32](repeating: 0, count: y.count) }
         winners.withUnsafeMutableBufferPointer { winner in
             let target = y.pointer, winner = winner.baseAddress!
-            if kernelSize == 2 && stride == 2 {
+            if kernelSize == 2 && stride == 2 && padding == 0 {
                 // The common 2×2/2 window unrolled: four loads and three compares per output, no inner loops.
                 // Scan order (row, then column) with strict `>` keeps the first maximum, as below.
                 for p in 0..<planes {
@@ -50,11 +56,15 @@ public final class MaxPool2d: Layer {
             for p in 0..<planes {
                 let plane = x.pointer + p * height * width
                 for oy in 0..<outH {
+                    // The window's rows and columns clipped to the image (the padding never wins).
+                    let top = oy * stride - padding
+                    let rows = max(top, 0)..<min(top + kernelSize, height)
                     for ox in 0..<outW {
-                        var best = (oy * stride) * width + ox * stride
-                        for ky in 0..<kernelSize {
-                            let rowStart = (oy * stride + ky) * width + ox * stride
-                            for kx in 0..<kernelSize where plane[rowStart + kx] > plane[best] { best = rowStart + kx }
+                        let left = ox * stride - padding
+                        let columns = max(left, 0)..<min(left + kernelSize, width)
+                        var best = rows.lowerBound * width + columns.lowerBound
+                        for row in rows {
+                            for column in columns where plane[row * width + column] > plane[best] { best = row * width + column }
                         }
                         let o = (p * outH + oy) * outW + ox
                         target[o] = plane[best]

@@ -121,6 +121,26 @@ public final class Model {
         ParameterInitializer.initialize(parameters.entries.filter { names.contains($0.name) }, in: parameters, using: &generator)
     }
 
+    /// Every BatchNorm layer, sub-layers of blocks included, in network order.
+    public var batchNormLayers: [BatchNorm2d] {
+        var found: [BatchNorm2d] = []
+        func visit(_ layer: any Layer) {
+            if let norm = layer as? BatchNorm2d { found.append(norm) }
+            if let composite = layer as? any CompositeLayer { composite.sublayers.forEach(visit) }
+        }
+        layers.forEach(visit)
+        return found
+    }
+
+    /// Sets how every BatchNorm layer normalises in training mode, and what sums its statistics over ranks in
+    /// `sync` mode (nil on one rank).
+    public func configureBatchNorm(_ mode: BatchNormMode, reducer: (any BatchStatisticsReducer)? = nil) {
+        for norm in batchNormLayers {
+            norm.mode = mode
+            norm.statisticsReducer = reducer
+        }
+    }
+
     /// Restarts every Dropout's random stream, each from its own seed derived from `seed` and its position,
     /// so the same seed replays the same masks.
     public func reseedStochasticLayers(seed: UInt64) {

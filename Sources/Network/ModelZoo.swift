@@ -5,14 +5,19 @@
 /// (names and shapes were checked against the keys stored in those files; the tests pin them).
 public enum ModelZoo {
     /// Names accepted by `make(named:…)`.
-    public static let architectureNames = ["mlp", "ccexam-mnist", "ccexam-usps", "ccexam-svhn", "resnet-28", "resnet-32"]
+    /// `resnet18` and `resnet34` take 3×224×224 images; `resnet18@112` (any side ≥ 32) builds them for another size.
+    public static let architectureNames = ["mlp", "ccexam-mnist", "ccexam-usps", "ccexam-svhn", "resnet-28", "resnet-32",
+                                           "resnet18", "resnet34"]
 
     public enum ZooError: Error, Equatable, CustomStringConvertible {
         case unknownArchitecture(String)
+        case badInputSize(String)
         public var description: String {
             switch self {
             case let .unknownArchitecture(name):
                 return "unknown architecture '\(name)'; known: \(ModelZoo.architectureNames.joined(separator: ", "))"
+            case let .badInputSize(name):
+                return "model '\(name)': the input side after '@' must be a whole number ≥ 32 (for example resnet18@112)"
             }
         }
     }
@@ -26,7 +31,13 @@ public enum ModelZoo {
         case "ccexam-svhn": return ccexamSVHN(classCount: classCount, seed: seed)
         case "resnet-28": return resnet(inputShape: [1, 28, 28], blocksPerStage: [1, 1, 1], baseWidth: 16, classCount: classCount, seed: seed)
         case "resnet-32": return resnet(inputShape: [3, 32, 32], blocksPerStage: [1, 1, 1], baseWidth: 16, classCount: classCount, seed: seed)
-        default: throw ZooError.unknownArchitecture(name)
+        case "resnet18", "resnet34": return try torchvisionResNet(name, classCount: classCount, seed: seed)
+        default:
+            // `resnet18@112`: a torchvision ResNet for 3×112×112 images.
+            let parts = name.split(separator: "@", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 2, torchvisionBlocksPerStage[parts[0]] != nil else { throw ZooError.unknownArchitecture(name) }
+            guard let side = Int(parts[1]), side >= 32 else { throw ZooError.badInputSize(name) }
+            return try torchvisionResNet(parts[0], inputShape: [3, side, side], classCount: classCount, seed: seed)
         }
     }
 
@@ -119,19 +130,46 @@ public enum ModelZoo {
               inputShape: [3, 32, 32], classCount: classCount, seed: seed)
     }
 
-    /// A CIFAR-style ResNet with torchvision names: `conv1` (3×3, stride 1, no bias), `bn1`, ReLU, then
-    /// stages `layer1…layerS` of BasicBlocks (`layerS.B.conv1`, …, `layerS.B.downsample.{0,1}`) with widths
-    /// baseWidth·2^(s−1) and stride 2 at the start of every stage but the first, global average pooling,
-    /// and the head `fc`. No max-pool stem: inputs are only 28×28 or 32×32.
-    public static func resnet(inputShape: [Int], blocksPerStage: [Int], baseWidth: Int, classCount: Int, seed: UInt64) -> Model {
+    /// How a ResNet turns the image into its first feature map.
+    public enum ResNetStem: Sendable {
+        /// `conv1` 3×3 stride 1 padding 1, `bn1`, ReLU: for 28×28 and 32×32 inputs.
+        case cifar
+        /// torchvision's ImageNet stem: `conv1` 7×7 stride 2 padding 3, `bn1`, ReLU, `maxpool` 3×3 stride 2
+        /// padding 1 (the input shrinks by 4 before `layer1`).
+        case imagenet
+    }
+
+    /// torchvision's `resnet18` and `resnet34`: BasicBlocks per stage.
+    public static let torchvisionBlocksPerStage = ["resnet18": [2, 2, 2, 2], "resnet34": [3, 4, 6, 3]]
+    /// The input side torchvision's ResNets are trained at; `resnet18@112` names another.
+    public static let torchvisionInputSize = 224
+
+    /// torchvision's `resnet18` / `resnet34` (`name`), exactly its module tree and state_dict names, for
+    /// `inputShape` (C, H, W) of any size at least 32×32 (the net downsamples by 32 before `avgpool`, which
+    /// averages whatever is left).
+    public static func torchvisionResNet(_ name: String, inputShape: [Int] = [3, torchvisionInputSize, torchvisionInputSize],
+                                         classCount: Int = 1000, seed: UInt64) throws -> Model {
+        guard let blocks = torchvisionBlocksPerStage[name] else { throw ZooError.unknownArchitecture(name) }
+        return resnet(inputShape: inputShape, blocksPerStage: blocks, baseWidth: 64, classCount: classCount, seed: seed,
+                      stem: .imagenet)
+    }
+
+    /// A ResNet with torchvision names: the stem (`conv1` without bias, `bn1`, ReLU, and for `.imagenet`
+    /// `maxpool`), then stages `layer1…layerS` of BasicBlocks (`layerS.B.conv1`, …, `layerS.B.downsample.{0,1}`)
+    /// with widths baseWidth·2^(s−1) and stride 2 at the start of every stage but the first, global average
+    /// pooling (`avgpool`), and the head `fc`. The `.cifar` stem keeps the 28×28 or 32×32 input's resolution.
+    public static func resnet(inputShape: [Int], blocksPerStage: [Int], baseWidth: Int, classCount: Int, seed: UInt64,
+                              stem: ResNetStem = .cifar) -> Model {
         precondition(inputShape.count == 3 && !blocksPerStage.isEmpty && baseWidth > 0)
         let registry = ParameterRegistry()
+        let (kernel, stride, padding) = stem == .imagenet ? (7, 2, 3) : (3, 1, 1)
         var layers: [any Layer] = [
-            Conv2d(name: "conv1", inputChannels: inputShape[0], outputChannels: baseWidth, kernelSize: 3,
-                   stride: 1, padding: 1, bias: false, registry: registry),
+            Conv2d(name: "conv1", inputChannels: inputShape[0], outputChannels: baseWidth, kernelSize: kernel,
+                   stride: stride, padding: padding, bias: false, registry: registry),
             BatchNorm2d(name: "bn1", channels: baseWidth, registry: registry),
             ReLU(),
         ]
+        if stem == .imagenet { layers.append(MaxPool2d(kernelSize: 3, stride: 2, padding: 1)) }
         var channels = baseWidth
         for (stage, blockCount) in blocksPerStage.enumerated() {
             let width = baseWidth << stage
@@ -145,7 +183,8 @@ public enum ModelZoo {
         layers.append(GlobalAvgPool())
         layers.append(Linear(name: "fc", inputFeatures: channels, outputFeatures: classCount, registry: registry))
         let depth = 2 + 2 * blocksPerStage.reduce(0, +)
-        return Model(name: "resnet\(depth)-w\(baseWidth)", layers: layers, registry: registry, inputShape: inputShape,
+        let name = stem == .imagenet && baseWidth == 64 ? "resnet\(depth)" : "resnet\(depth)-w\(baseWidth)"
+        return Model(name: name, layers: layers, registry: registry, inputShape: inputShape,
                      classCount: classCount, headParameterNames: ["fc.weight", "fc.bias"], seed: seed)
     }
 }

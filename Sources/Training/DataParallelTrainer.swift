@@ -49,6 +49,8 @@ public final class DataParallelTrainer {
     public private(set) var step = 0
 
     private let reducer: BucketedAllreduce
+    /// Sums BatchNorm statistics over ranks (`batchNorm: sync` with more than one rank).
+    private let batchStatistics: RankBatchStatistics?
     private let lossFunction = SoftmaxCrossEntropy()
     private var input: Tensor
     private var labels: [Int]
@@ -74,6 +76,8 @@ public final class DataParallelTrainer {
         reducer = BucketedAllreduce(
             layers: model.parameters.entries.map { (offset: $0.offset, count: $0.count) },
             bucketElements: configuration.bucketElements, communicator: communicator)
+        batchStatistics = configuration.batchNorm == .sync && communicator.size > 1 ? RankBatchStatistics(communicator: communicator) : nil
+        model.configureBatchNorm(configuration.batchNorm, reducer: batchStatistics)
         let localCount = sampler.rankSlice(rank: communicator.rank, worldSize: communicator.size).count
         input = Tensor(shape: [localCount] + model.inputShape)
         labels = [Int](repeating: 0, count: localCount)
@@ -113,6 +117,7 @@ public final class DataParallelTrainer {
         model.reseedStochasticLayers(seed: configuration.seed &+ UInt64(step) &* 0x9E37_79B9 &+ UInt64(communicator.rank) << 40)
         model.parameters.zeroGradients()
         let logits = model.forward(input, training: true)
+        try batchStatistics?.rethrowFailure()
         let localLoss = Double(lossFunction.loss(logits: logits, labels: labels))
         let localAccuracy = Double(accuracy(logits: logits, labels: labels))
         // This rank's share of the global mean: weight w_r = n_r / B, times R because the allreduce averages.
@@ -124,6 +129,7 @@ public final class DataParallelTrainer {
         let gradients = model.parameters.gradients
         try model.accumulateParameterGradients(gradLogits) { try reducer.layerFinished($0, gradients: gradients) }
         try reducer.finish(gradients: gradients)
+        try batchStatistics?.rethrowFailure()
 
         var reduced = [localLoss * weight, localAccuracy * weight, StopSignal.pending != 0 ? 1 : 0]
         try communicator.allreduce(&reduced, op: .sum)

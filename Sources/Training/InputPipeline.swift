@@ -11,6 +11,8 @@ public enum InputPipeline {
         case "ccexam-mnist": return ([0.1307], [0.3081])
         case "ccexam-usps": return ([0.2471], [0.2994])
         case "ccexam-svhn": return ([0.4377, 0.4438, 0.4728], [0.1980, 0.2010, 0.1970])
+        // torchvision's ImageNet statistics, which its pretrained ResNets expect.
+        case "resnet18", "resnet34": return ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
         default: return ([0.5], [0.5])
         }
     }

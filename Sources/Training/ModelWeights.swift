@@ -14,6 +14,7 @@ public enum ModelWeights {
 
     /// Loads from an already-read tensor file.
     public static func load(into model: Model, from file: TensorFile, source: String, skipping: Set<String> = []) throws {
+        let file = withoutDataParallelPrefix(file, model: model)
         try requireFinite(file, source: source, skipping: skipping)
         let stores = [model.parameters, model.buffers]
         let expected = stores.flatMap { store in store.entries.map(\.name) }.filter { !skipping.contains($0) }
@@ -44,7 +45,9 @@ public enum ModelWeights {
             }
         }
         guard shapeErrors.isEmpty else {
-            throw TrainingError.checkpoint("\(source) does not fit model \(model.name): " + shapeErrors.joined(separator: "; "))
+            let headOnly = shapeErrors.allSatisfy { error in model.headParameterNames.contains { error.hasPrefix($0 + ":") } }
+            let hint = headOnly ? " (another class count: head: reinit re-initialises the classification head)" : ""
+            throw TrainingError.checkpoint("\(source) does not fit model \(model.name): " + shapeErrors.joined(separator: "; ") + hint)
         }
     }
 
@@ -58,6 +61,20 @@ public enum ModelWeights {
                 throw TrainingError.checkpoint("\(source): tensor \(tensor.name) holds \(bad) NaN or infinite value(s) of \(values.count); refusing to load it")
             }
         }
+    }
+
+    /// DistributedDataParallel and DataParallel save their wrapped model's tensors as `module.<name>`; such a
+    /// file loads under the plain names (only when every name has the prefix and the model's names do not).
+    static func withoutDataParallelPrefix(_ file: TensorFile, model: Model) -> TensorFile {
+        let prefix = "module."
+        guard !file.tensors.isEmpty, file.names.allSatisfy({ $0.hasPrefix(prefix) }),
+              !model.parameters.entries.contains(where: { $0.name.hasPrefix(prefix) }) else { return file }
+        let renamed = file.tensors.map { tensor in
+            var plain = tensor
+            plain.name = String(tensor.name.dropFirst(prefix.count))
+            return plain
+        }
+        return TensorFile(tensors: renamed, metadata: file.metadata)
     }
 
     /// The model's parameters and buffers as a tensor file, in layer-table order, under PyTorch names

@@ -65,6 +65,10 @@ public struct TrainingConfiguration: YAMLConfiguration, RunConfiguration, Equata
     public var augment: Bool = false
     /// Resize images (and repeat grey channels) when the data's shape differs from the backbone's input.
     public var resize: Bool = false
+    /// How BatchNorm layers normalise while training: sync (the global batch's statistics, summed over ranks;
+    /// 1 and R ranks train the same model), local (each rank's slice), frozen (running statistics, not
+    /// updated; scale and shift still trained). Evaluation always uses the running statistics.
+    public var batchNorm: BatchNormMode = .sync
     /// Complete checkpoints kept in the run folder.
     public var keepCheckpoints: Int = 2
     /// Allow resuming a checkpoint written by another number of ranks (the global batches are the same for
@@ -105,7 +109,7 @@ public struct TrainingConfiguration: YAMLConfiguration, RunConfiguration, Equata
         case schedule, warmupSteps, headLearningRateMultiplier, weightDecay, clipNorm, globalBatch, steps
         case evalEvery, checkpointEvery, hashEvery, onHashMismatch, bucketElements, progressSeconds, seed, augment
         case resize, keepCheckpoints, allowReshard, evaluationSplit, validationFraction, validationSeed
-        case evaluationLimit, groupMultipliers, groupSchedules, curveEvaluationLimit, maxNonFiniteSteps
+        case evaluationLimit, groupMultipliers, groupSchedules, curveEvaluationLimit, maxNonFiniteSteps, batchNorm
     }
 
     public static var yamlKeys: [String] { CodingKeys.allCases.map(\.rawValue) }
@@ -129,6 +133,7 @@ public struct TrainingConfiguration: YAMLConfiguration, RunConfiguration, Equata
         try c.read(.groupMultipliers, &groupMultipliers); try c.read(.groupSchedules, &groupSchedules)
         try c.read(.curveEvaluationLimit, &curveEvaluationLimit)
         try c.read(.maxNonFiniteSteps, &maxNonFiniteSteps)
+        try c.read(.batchNorm, &batchNorm)
     }
 
     /// Every inconsistency, found before any work starts.

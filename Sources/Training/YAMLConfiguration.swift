@@ -75,6 +75,9 @@ func loadYAML<T: Decodable>(_ type: T.Type, keys: [String], yaml text: String, s
     do { return try YAMLDecoder().decode(T.self, from: text) } catch let DecodingError.typeMismatch(expected, context) {
         let key = context.codingPath.map(\.stringValue).joined(separator: ".")
         throw ConfigurationError.badValue(source: source, detail: "key '\(key)': expected \(expected)")
+    } catch let DecodingError.dataCorrupted(context) {
+        // A value of the right type that the key does not accept (an enum's unknown case): its own message.
+        throw ConfigurationError.badValue(source: source, detail: context.debugDescription)
     } catch {
         throw ConfigurationError.badValue(source: source, detail: "\(error)")
     }

@@ -12,7 +12,7 @@ struct EvalCommand: ParsableCommand {
     )
 
     @Option(help: "Weights file (.pth or .safetensors).") var weights: String
-    @Option(help: "Model: mlp, ccexam-mnist, ccexam-usps, ccexam-svhn, resnet-28, resnet-32.") var model: String
+    @Option(help: "Model: mlp, ccexam-mnist, ccexam-usps, ccexam-svhn, resnet-28, resnet-32, resnet18, resnet34 (3×224×224; resnet18@112 for another side).") var model: String
     @Option(help: "Dataset: fashion-mnist, mnist-5k, animal-mnist, digits, npy:DIR, folder:DIR.") var data: String
     @Option(help: "Split: test, train or all (default: test where the dataset has one, else all).") var split: String?
     @Option(help: "Folder that `make data` fills.") var dataDirectory = "data"

@@ -22,7 +22,7 @@ private let metaTrainingDefaults = MetaTrainingConfiguration()
 struct RunSelectionOptions: ParsableArguments {
     @Option(help: "Run name: results go to RUNS/NAME/ (default: the command's name).") var name: String?
     @Option(help: "Folder of run folders (default: \(trainingDefaults.runsDirectory)).") var runsDirectory: String?
-    @Option(help: "Model: mlp, ccexam-mnist, ccexam-usps, ccexam-svhn, resnet-28, resnet-32 (default: \(trainingDefaults.model)).") var model: String?
+    @Option(help: "Model: mlp, ccexam-mnist, ccexam-usps, ccexam-svhn, resnet-28, resnet-32, resnet18, resnet34 (3×224×224; resnet18@112 for another side) (default: \(trainingDefaults.model)).") var model: String?
     @Option(help: "Pretrained weights (.pth or .safetensors) (default: finetune none, a random initialisation, warned; meta-train \(metaTrainingDefaults.weights)).") var weights: String?
     @Option(help: "Dataset: fashion-mnist, mnist-5k, animal-mnist, digits, npy:DIR, folder:DIR (default: \(trainingDefaults.data); pretrain mnist-5k).") var data: String?
     @Option(help: "Folder that `make data` fills (default: \(trainingDefaults.dataDirectory)).") var dataDirectory: String?

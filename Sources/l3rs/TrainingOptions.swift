@@ -1,8 +1,10 @@
 import ArgumentParser
+import Network
 import Training
 
 /// The values a flag left out takes when no configuration file sets it, shown in --help.
 private let defaults = TrainingConfiguration()
+extension BatchNormMode: ExpressibleByArgument {}
 
 /// Options of `finetune` and `pretrain`: a YAML configuration, and flags that override its keys.
 struct TrainingOptions: ParsableArguments {
@@ -28,6 +30,8 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Checkpoint every N steps (0: at the end only) (default: \(defaults.checkpointEvery)).") var checkpointEvery: Int?
     @Option(help: "Compare parameter hashes across ranks every N steps (0: off) (default: \(defaults.hashEvery)).") var hashEvery: Int?
     @Option(help: "Seed of initialisation, head, data order and dropout (default: \(defaults.seed)).") var seed: UInt64?
+    @Option(help: "BatchNorm in training: sync (global batch statistics over ranks, the default), local (each rank's slice), frozen (running statistics; scale and shift still trained).")
+    var batchNorm: BatchNormMode?
     @Flag(help: "Resize images to the backbone's input when shapes differ.") var resize = false
     @Flag(help: "Random crop and flip augmentation.") var augment = false
     @Option(help: "Stop as diverged (exit 65) after this many consecutive steps with a non-finite loss or gradient (0: never).")
@@ -73,6 +77,7 @@ struct TrainingOptions: ParsableArguments {
         if let hashEvery { c.hashEvery = hashEvery }
         if let seed { c.seed = seed }
         if let maxNonFiniteSteps { c.maxNonFiniteSteps = maxNonFiniteSteps }
+        if let batchNorm { c.batchNorm = batchNorm }
         if resize { c.resize = true }
         if augment { c.augment = true }
         try c.validate()

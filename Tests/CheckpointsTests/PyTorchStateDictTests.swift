@@ -22,6 +22,56 @@ final class PyTorchStateDictTests: XCTestCase {
         }
     }
 
+    /// Zip64 (saturated end record and entry fields, the real values in the Zip64 records) reads the same tensors.
+    func testZip64ArchiveReadsLikeThePlainOne() throws {
+        let plain = try TensorFileLoader.load(testFiles.fixture("tiny-state-dict.pth")).file
+        let (zip64, format) = try TensorFileLoader.load(testFiles.fixture("tiny-state-dict-zip64.pth"))
+        XCTAssertEqual(format, .pytorch)
+        XCTAssertEqual(zip64.tensors, plain.tensors)
+        // Saturated fields without the Zip64 records behind them are named, not misread.
+        let folder = try testFiles.scratch()
+        var bytes = try testFiles.readBytes(testFiles.fixture("tiny-state-dict-zip64.pth"))
+        let locator = bytes.count - 22 - 20
+        XCTAssertEqual(Array(bytes[locator..<(locator + 4)]), [0x50, 0x4B, 0x06, 0x07])
+        bytes[locator] = 0
+        try testFiles.write(bytes, folder + "/no-locator.pth")
+        assertError(try TensorFileLoader.load(folder + "/no-locator.pth"), mentions: ["no-locator.pth", "Zip64 locator"])
+    }
+
+    /// A training checkpoint: the state_dict of a DDP model nested under "state_dict", beside the epoch, the
+    /// optimizer's state, argparse arguments and a numpy scalar. The tensors come out under their `module.`
+    /// names (ModelWeights strips the prefix when it fits a model); the rest is read and left alone.
+    func testNestedTrainingCheckpoint() throws {
+        let (file, format) = try TensorFileLoader.load(testFiles.fixture("tiny-checkpoint.pth"))
+        XCTAssertEqual(format, .pytorch)
+        XCTAssertEqual(file.names, ["module.layer.weight", "module.layer.weight_t", "module.layer.bias", "module.bn.num_batches_tracked"])
+        XCTAssertEqual(file["module.layer.bias"]?.floats(), [9, 10, 11])
+        XCTAssertEqual(file["module.bn.num_batches_tracked"]?.int64s(), [42])
+        XCTAssertEqual(file.metadata["state_dict_key"], "state_dict")
+    }
+
+    func testStateDictIsFoundUnderTheUsualKeysOrNamed() throws {
+        func tensor() -> PickleValue {
+            let storage = PyTorchStateDict.StorageReference(key: "0", dtype: .f32, elementCount: 1)
+            return .custom(AnyObjectBox(PyTorchStateDict.TensorReference(storage: storage, offset: 0, shape: [1], strides: [1])))
+        }
+        func dict(_ entries: [(String, PickleValue)]) -> PickleDict {
+            let dict = PickleDict()
+            dict.entries = entries.map { (PickleValue.string($0.0), $0.1) }
+            return dict
+        }
+        let weights = dict([("fc.weight", tensor())])
+        for key in PyTorchStateDict.stateDictKeys {
+            let root = dict([("epoch", .int(1)), ("optimizer", .dict(dict([("fc.weight", tensor())]))), (key, .dict(weights))])
+            let (found, foundKey) = try PyTorchStateDict.stateDict(in: root, file: "c.pth")
+            XCTAssertTrue(found === weights, key)
+            XCTAssertEqual(foundKey, key)
+        }
+        XCTAssertTrue(try PyTorchStateDict.stateDict(in: weights, file: "c.pth").0 === weights)
+        let none = dict([("epoch", .int(1)), ("weights", .dict(dict([("epoch", .int(2))])))])
+        assertError(try PyTorchStateDict.stateDict(in: none, file: "c.pth"), mentions: ["c.pth", "epoch", "weights", "no state_dict", "model_state_dict"])
+    }
+
     func testRealMNISTWeights() throws {
         let path = try testFiles.requireData("ccexam/mnist.pth")
         let (file, _) = try TensorFileLoader.load(path)

@@ -50,6 +50,24 @@ final class CollectiveChecks: XCTestCase {
         XCTAssertEqual(mean[0], Double(comm.size - 1) / 2, accuracy: 1e-12)
     }
 
+    /// The rank-ordered sum equals the sum added up in rank order, exactly, on every rank (values chosen so
+    /// that another order rounds differently).
+    func testRankOrderedSumIsExactlyTheRankOrderSum() throws {
+        let comm = try Self.communicator()
+        func contribution(_ rank: Int, _ index: Int) -> Double { (rank % 2 == 0 ? 1e16 : 1.0) * Double(index + 1) + 0.1 * Double(rank) }
+        var values = (0..<5).map { contribution(comm.rank, $0) }
+        var scratch: [Double] = []
+        try values.withUnsafeMutableBufferPointer { try comm.allreduceSumInRankOrder($0, scratch: &scratch) }
+        for index in 0..<5 {
+            var expected = contribution(0, index)
+            for rank in 1..<max(comm.size, 1) { expected += contribution(rank, index) }
+            XCTAssertEqual(values[index], expected, "element \(index)")
+        }
+        // Every rank holds the same bits.
+        let bits = try comm.allgather(values.reduce(UInt64(0)) { $0 &* 31 &+ $1.bitPattern })
+        XCTAssertEqual(Set(bits).count, 1)
+    }
+
     func testEmptyAllreduceIsACollectiveNoOp() throws {
         let comm = try Self.communicator()
         var empty: [Float] = []

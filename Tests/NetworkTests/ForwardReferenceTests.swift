@@ -68,6 +68,12 @@ final class ForwardReferenceTests: XCTestCase {
         assertValues(MaxPool2d(kernelSize: 2).forward(x, training: false), [5, 7, 13, 15])
         assertValues(AvgPool2d(kernelSize: 2).forward(x, training: false), [2.5, 4.5, 10.5, 12.5])
         assertValues(MaxPool2d(kernelSize: 3, stride: 1).forward(x, training: false), [10, 11, 14, 15])
+        // 3×3, stride 2, padding 1 (torchvision's stem) on 4×4: windows centred on rows/columns 0 and 2; the
+        // implicit padding is −∞, so a negative plane still pools to its own values, not to 0.
+        let negative = Tensor(shape: [1, 1, 4, 4], values: (0..<16).map { -Float($0) - 1 })
+        let padded = MaxPool2d(kernelSize: 3, stride: 2, padding: 1)
+        assertValues(padded.forward(x, training: false), [5, 7, 13, 15])
+        assertValues(padded.forward(negative, training: false), [-1, -2, -5, -6])
         let odd = Tensor(shape: [1, 1, 5, 5], values: (0..<25).map(Float.init))
         XCTAssertEqual(MaxPool2d(kernelSize: 2).forward(odd, training: false).shape, [1, 1, 2, 2], "floor mode")
         let global = GlobalAvgPool().forward(Tensor(shape: [1, 2, 1, 2], values: [1, 2, 3, 5]), training: false)

@@ -54,12 +54,23 @@ final class LayerGradientTests: XCTestCase {
         assertGradientsMatch(GradientCheck.layerResults(layer, input: x, training: true, parameters: registry.parameters), tolerance: tolerance)
     }
 
+    /// torchvision's ResNet stem convolution: 7×7, stride 2, padding 3, no bias.
+    func testConv2dSevenBySevenStrideTwo() {
+        let (layer, registry) = makeLayer {
+            Conv2d(name: "conv1", inputChannels: 3, outputChannels: 2, kernelSize: 7, stride: 2, padding: 3, bias: false, registry: $0)
+        }
+        let x = TestData.uniform(shape: [2, 3, 9, 8], in: -1, 1, seed: 8)
+        XCTAssertEqual(layer.forward(x, training: true).shape, [2, 2, 5, 4])
+        assertGradientsMatch(GradientCheck.layerResults(layer, input: x, training: true, parameters: registry.parameters), tolerance: tolerance)
+    }
+
     func testMaxPool2d() {
-        for (kernel, stride) in [(2, 2), (3, 2)] {
+        // (3, 2, 1) is torchvision's ResNet stem: windows at the border hold only 4 or 6 positions.
+        for (kernel, stride, padding) in [(2, 2, 0), (3, 2, 0), (3, 2, 1)] {
             let x = TestData.wellSeparated(shape: [2, 2, 5, 6], seed: 6)
-            assertGradientsMatch(GradientCheck.layerResults(MaxPool2d(kernelSize: kernel, stride: stride), input: x,
+            assertGradientsMatch(GradientCheck.layerResults(MaxPool2d(kernelSize: kernel, stride: stride, padding: padding), input: x,
                                                             training: true, parameters: nil),
-                                 tolerance: tolerance, "kernel \(kernel) stride \(stride)")
+                                 tolerance: tolerance, "kernel \(kernel) stride \(stride) padding \(padding)")
         }
     }
 

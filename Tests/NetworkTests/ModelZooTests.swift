@@ -94,7 +94,9 @@ final class ModelZooTests: XCTestCase {
 
     func testEveryNamedArchitectureRunsForwardAndBackward() throws {
         for name in ModelZoo.architectureNames {
-            let model = try ModelZoo.make(named: name, classCount: 10, seed: 1)
+            // The torchvision ResNets at their smallest input keep this test quick; 224×224 is checked below.
+            let sized = ModelZoo.torchvisionBlocksPerStage[name] == nil ? name : name + "@32"
+            let model = try ModelZoo.make(named: sized, classCount: 10, seed: 1)
             let x = TestData.uniform(shape: [2] + model.inputShape, in: -1, 1, seed: 2)
             let loss = SoftmaxCrossEntropy()
             let logits = model.forward(x, training: true)
@@ -107,6 +109,55 @@ final class ModelZooTests: XCTestCase {
         }
         XCTAssertThrowsError(try ModelZoo.make(named: "vgg", seed: 0)) { error in
             XCTAssertEqual(error as? ModelZoo.ZooError, .unknownArchitecture("vgg"))
+        }
+    }
+
+    /// torchvision's `resnet18()` / `resnet34()`: parameter counts (11,689,512 and 21,797,672 with 1000
+    /// classes), state_dict lengths (122 and 218 keys: parameters plus running_mean, running_var and
+    /// num_batches_tracked of every BatchNorm), and the names and shapes torchvision gives its tensors.
+    func testTorchvisionResNetNamesShapesAndCounts() throws {
+        for (name, parameterCount, keyCount) in [("resnet18", 11_689_512, 122), ("resnet34", 21_797_672, 218)] {
+            let model = try ModelZoo.make(named: name, classCount: 1000, seed: 0)
+            XCTAssertEqual(model.name, name)
+            XCTAssertEqual(model.inputShape, [3, 224, 224], name)
+            XCTAssertEqual(model.parameterCount, parameterCount, name)
+            XCTAssertEqual(model.parameters.entries.count + model.buffers.entries.count, keyCount, name)
+            XCTAssertEqual(Array(layout(model.parameters).prefix(8)), [
+                "conv1.weight [64, 3, 7, 7]", "bn1.weight [64]", "bn1.bias [64]", "layer1.0.conv1.weight [64, 64, 3, 3]",
+                "layer1.0.bn1.weight [64]", "layer1.0.bn1.bias [64]", "layer1.0.conv2.weight [64, 64, 3, 3]", "layer1.0.bn2.weight [64]",
+            ], name)
+            XCTAssertEqual(Array(layout(model.parameters).suffix(5)), [
+                "layer4.\(name == "resnet18" ? 1 : 2).conv2.weight [512, 512, 3, 3]",
+                "layer4.\(name == "resnet18" ? 1 : 2).bn2.weight [512]", "layer4.\(name == "resnet18" ? 1 : 2).bn2.bias [512]",
+                "fc.weight [1000, 512]", "fc.bias [1000]",
+            ], name)
+            XCTAssertEqual(Array(layout(model.buffers).prefix(3)), ["bn1.running_mean [64]", "bn1.running_var [64]", "bn1.num_batches_tracked []"])
+            for stage in 2...4 {
+                let width = 64 << (stage - 1)
+                XCTAssertEqual(model.parameters.entry(named: "layer\(stage).0.downsample.0.weight")?.shape, [width, width / 2, 1, 1])
+                XCTAssertEqual(model.parameters.entry(named: "layer\(stage).0.downsample.1.weight")?.shape, [width])
+                XCTAssertNotNil(model.buffers.entry(named: "layer\(stage).0.downsample.1.num_batches_tracked"))
+                XCTAssertNil(model.parameters.entry(named: "layer\(stage).1.downsample.0.weight"))
+            }
+            XCTAssertNil(model.parameters.entry(named: "layer1.0.downsample.0.weight"))
+            XCTAssertEqual(model.headParameterNames, ["fc.weight", "fc.bias"])
+        }
+    }
+
+    /// Any input size: `@side` in the name, or any (C, H, W) through `torchvisionResNet`.
+    func testTorchvisionResNetTakesAnyInputSize() throws {
+        let sized = try ModelZoo.make(named: "resnet34@112", classCount: 3, seed: 0)
+        XCTAssertEqual(sized.name, "resnet34")
+        XCTAssertEqual(sized.inputShape, [3, 112, 112])
+        let model = try ModelZoo.torchvisionResNet("resnet18", inputShape: [3, 48, 72], classCount: 5, seed: 1)
+        let logits = model.forward(TestData.uniform(shape: [2, 3, 48, 72], in: -1, 1, seed: 2), training: true)
+        XCTAssertEqual(logits.shape, [2, 5])
+        XCTAssertTrue(logits.values.allSatisfy(\.isFinite))
+        for bad in ["resnet18@16", "resnet18@x", "resnet18@"] {
+            XCTAssertThrowsError(try ModelZoo.make(named: bad, seed: 0)) { XCTAssertEqual($0 as? ModelZoo.ZooError, .badInputSize(bad)) }
+        }
+        XCTAssertThrowsError(try ModelZoo.make(named: "resnet50@64", seed: 0)) {
+            XCTAssertEqual($0 as? ModelZoo.ZooError, .unknownArchitecture("resnet50@64"))
         }
     }
 

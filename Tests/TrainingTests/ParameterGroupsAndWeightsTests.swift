@@ -91,6 +91,44 @@ final class ParameterGroupsAndWeightsTests: XCTestCase {
         try ModelWeights.load(into: elevenClasses, from: file, source: "f", skipping: Set(elevenClasses.headParameterNames))
     }
 
+    /// A torchvision ResNet-18 saved by a DistributedDataParallel script (`module.` names, int64
+    /// num_batches_tracked) loads under torchvision's names; a checkpoint with another class count names `fc`
+    /// and the head option, and loads once the head is skipped.
+    func testTorchvisionResNetCheckpointFromDataParallelTraining() throws {
+        let source = try ModelZoo.make(named: "resnet18@32", classCount: 10, seed: 5)
+        source.buffers.values[3] = 0.25
+        var file = ModelWeights.tensorFile(of: source)
+        file = TensorFile(tensors: file.tensors.map { tensor in
+            var wrapped = tensor
+            wrapped.name = "module." + tensor.name
+            return wrapped
+        })
+        XCTAssertEqual(file["module.layer1.0.bn1.num_batches_tracked"]?.dtype, .i64)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ddp-resnet18-\(getpid()).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Safetensors.write(file, to: path)
+
+        let copy = try ModelZoo.make(named: "resnet18@32", classCount: 10, seed: 6)
+        try ModelWeights.load(into: copy, from: path)
+        XCTAssertEqual(Array(copy.parameters.values), Array(source.parameters.values))
+        XCTAssertEqual(Array(copy.buffers.values), Array(source.buffers.values))
+
+        let fiveClasses = try ModelZoo.make(named: "resnet18@32", classCount: 5, seed: 6)
+        XCTAssertThrowsError(try ModelWeights.load(into: fiveClasses, from: path)) { error in
+            let text = String(describing: error)
+            XCTAssertTrue(text.contains("fc.weight: file has [10, 512], model expects [5, 512]"), text)
+            XCTAssertTrue(text.contains("head: reinit"), text)
+        }
+        try ModelWeights.load(into: fiveClasses, from: path, skipping: Set(fiveClasses.headParameterNames))
+        let body = try XCTUnwrap(fiveClasses.parameters.entry(named: "layer4.1.conv2.weight"))
+        XCTAssertEqual(Array(fiveClasses.parameters.values(of: body)), Array(source.parameters.values(of: body)))
+
+        let resnet34 = try ModelZoo.make(named: "resnet34@32", classCount: 10, seed: 6)
+        XCTAssertThrowsError(try ModelWeights.load(into: resnet34, from: path)) { error in
+            XCTAssertTrue(String(describing: error).contains("missing tensor(s) layer1.2.conv1.weight"), "\(error)")
+        }
+    }
+
     func testIncompleteCheckpointIsNeverResumedFrom() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ckpt-\(UUID())")
         defer { try? FileManager.default.removeItem(at: folder) }

@@ -27,6 +27,20 @@ final class TrainingConfigurationTests: XCTestCase {
         }
     }
 
+    /// batchNorm is a typed key: sync by default, frozen/local from YAML (and back), anything else named.
+    func testBatchNormModeKey() throws {
+        XCTAssertEqual(TrainingConfiguration().batchNorm, .sync)
+        let frozen = try TrainingConfiguration.load(yaml: "batchNorm: frozen\n", source: "bn.yaml")
+        XCTAssertEqual(frozen.batchNorm, .frozen)
+        XCTAssertTrue(try frozen.yaml().contains("batchNorm: frozen"))
+        XCTAssertEqual(try TrainingConfiguration.load(yaml: try frozen.yaml(), source: "round trip"), frozen)
+        XCTAssertThrowsError(try TrainingConfiguration.load(yaml: "batchNorm: global\n", source: "bn.yaml")) { error in
+            let text = String(describing: error)
+            XCTAssertTrue(text.contains("bn.yaml") && text.contains("batchNorm must be sync, local, frozen, got 'global'"), text)
+            XCTAssertFalse(text.contains("\n"), "one line: \(text)")
+        }
+    }
+
     func testValidationListsEveryProblem() {
         var config = TrainingConfiguration()
         config.steps = 0
