@@ -9,13 +9,14 @@ APT_PACKAGES := libopenmpi-dev openmpi-bin libopenblas-dev pkg-config zlib1g-dev
 MPIRUN_FLAGS := --oversubscribe --bind-to none -x OPENBLAS_NUM_THREADS=1 $(if $(filter 0,$(shell id -u)),--allow-run-as-root,)
 RELEASE_BIN := .build/release/l3rs
 
-.PHONY: all deps data build release test demo bench clean help
+.PHONY: all deps data build release test demo paper bench clean help
 
 all: build
 
 help:
 	@echo "make demo   - install what is missing, build (release), run the main job on $(RANKS) ranks"
 	@echo "make test   - install what is missing, build, run every test (including real mpirun runs)"
+	@echo "make paper  - meta-train L3RS over whole runs and compare it with tuned baselines over 5 seeds (about an hour)"
 	@echo "make data   - fetch and verify datasets and pretrained weights into data/"
 	@echo "make bench  - performance tables (docs/performance.md): 1 rank, then $(RANKS) ranks under mpirun"
 	@echo "make build  - debug build;  make release - release build;  make clean"
@@ -56,6 +57,12 @@ test: deps data
 demo: release data
 	mpirun -np $(RANKS) $(MPIRUN_FLAGS) $(RELEASE_BIN) selftest
 	mpirun -np $(RANKS) $(MPIRUN_FLAGS) $(RELEASE_BIN) pipeline --resume auto
+
+# The shipped learned optimizer (jobs/learned/) and its 5-seed comparison (docs/results/pipeline-whole/), from
+# scratch: jobs/configs/pipeline-whole.yaml meta-trains over whole fine-tuning runs, tunes the baselines on
+# held-out data, searches the schedule oracle and evaluates every arm; report in runs/pipeline-whole/.
+paper: release data
+	mpirun -np $(RANKS) $(MPIRUN_FLAGS) $(RELEASE_BIN) pipeline --config jobs/configs/pipeline-whole.yaml --resume auto
 
 # Benchmarks: the PyTorch reference when torch is importable, the single-rank tables (no launcher, so the
 # bench can set 1 and 2 BLAS threads itself), then the multi-rank tables under mpirun (one thread per rank).
