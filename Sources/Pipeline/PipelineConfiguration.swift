@@ -75,6 +75,8 @@ public struct PipelineConfiguration: YAMLConfiguration, Equatable, Sendable {
     public var metaEstimator: MetaGradientEstimator = .truncatedBackprop
     public var validateEvery: Int = 0
     public var validationTasks: Int = 2
+    /// The learned optimizer reads the progress k/H through its run (`L3RSConfiguration.horizonFeatures`).
+    public var horizonFeatures: Bool = false
     /// Fraction of the seen data's training split held out for meta-validation: L3RS's meta-objective and the
     /// baselines' learning-rate choice use the same held-out images.
     public var validationFraction: Double = 0.1
@@ -114,7 +116,7 @@ public struct PipelineConfiguration: YAMLConfiguration, Equatable, Sendable {
         case validationFraction, ablations
         case ablationConditions, baselineOptimizers, schedules, headMultipliers, learningRateGrids
         case curveImages, seeds, bootstrapResamples, warmupFraction, weightDecays, evaluatedBaselines, oracleConfigurations
-        case tasksPerMetaStep, minHorizon, maxHorizon, metaEstimator, validateEvery, validationTasks
+        case tasksPerMetaStep, minHorizon, maxHorizon, metaEstimator, validateEvery, validationTasks, horizonFeatures
     }
 
     public static var yamlKeys: [String] { CodingKeys.allCases.map(\.rawValue) }
@@ -143,6 +145,7 @@ public struct PipelineConfiguration: YAMLConfiguration, Equatable, Sendable {
         try c.read(.tasksPerMetaStep, &tasksPerMetaStep); try c.read(.minHorizon, &minHorizon)
         try c.read(.maxHorizon, &maxHorizon); try c.read(.metaEstimator, &metaEstimator)
         try c.read(.validateEvery, &validateEvery); try c.read(.validationTasks, &validationTasks)
+        try c.read(.horizonFeatures, &horizonFeatures)
     }
 
     /// The backbone's weights file: `weights` under `dataDirectory` unless it is an absolute path.

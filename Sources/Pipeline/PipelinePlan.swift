@@ -122,6 +122,7 @@ public struct PipelinePlan: Sendable {
             m.estimator = configuration.metaEstimator
             m.validateEvery = configuration.validateEvery
             m.validationTasks = configuration.validationTasks
+            m.horizonFeatures = configuration.horizonFeatures
             m.variant = variant
             m.learnedOutputs = outputs
             m.seed = configuration.seed

@@ -174,6 +174,7 @@ final class PipelineConfigurationTests: XCTestCase {
             stepSizePenalty: 0
             validateEvery: 5
             validationTasks: 3
+            horizonFeatures: true
             """, source: "x.yaml")
         try c.validate()
         for (label, stage) in PipelinePlan(c).metaTrainingStages {
@@ -184,6 +185,7 @@ final class PipelineConfigurationTests: XCTestCase {
             XCTAssertEqual(m.validateEvery, 5, label)
             XCTAssertEqual(m.validationTasks, 3, label)
             XCTAssertEqual(m.validationSteps, c.horizon, label)
+            XCTAssertTrue(m.l3rsConfiguration.horizonFeatures, label)
         }
         c.tasksPerMetaStep = 5
         XCTAssertThrowsError(try c.validate()) { error in
