@@ -17,7 +17,7 @@ final class PipelineConfigurationTests: XCTestCase {
     }
 
     func testLargeAndWholeHorizonConfigurationsLoadAndValidate() throws {
-        for name in ["pipeline-large", "pipeline-whole"] {
+        for name in ["pipeline-large", "pipeline-whole", "pipeline-whole-horizon"] {
             let file = MPIRun.repositoryRoot.appendingPathComponent("jobs/configs/\(name).yaml")
             try PipelineConfiguration.load(file: file.path).validate()
         }
