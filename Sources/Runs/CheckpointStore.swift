@@ -3,9 +3,9 @@ import Foundation
 
 /// Checkpoints of a run under runs/NAME/checkpoints/step-NNNNNNNN/: any set of safetensors files (the
 /// trainer's model and state, the meta-trainer's state) and a COMPLETE marker written last. A folder without
-/// the marker (a run killed while writing, a full disk) is never resumed from and is pruned by the next save;
-/// a complete checkpoint whose files fail their checksums is skipped with a warning for the one before it.
-/// Only rank 0 writes; every rank reads.
+/// the marker (a run killed while writing, a full disk) is never resumed from and is pruned when the run is
+/// reopened and by the next save; a complete checkpoint whose files fail their checksums is skipped with a
+/// warning for the one before it. Only rank 0 writes; every rank reads.
 public struct CheckpointStore {
     public let folder: URL
     /// Complete checkpoints kept; older ones are removed after a new one is complete.

@@ -4,7 +4,7 @@ import XCTest
 
 /// Faults a cluster user meets, injected into real 2-rank mpirun jobs of the l3rs executable (each with a time
 /// limit): a damaged checkpoint, a second job on the same run, divergence, a resume with another configuration,
-/// NaN weights, and TERM to the job script. Each must end with the documented exit status and a message that
+/// NaN weights, TERM to the job script, and a full disk. Each must end with the documented exit status and a message that
 /// names the file, tensor or flag, and lose nothing earlier.
 final class FaultInjectionTests: XCTestCase {
     private var runs: URL!
@@ -25,6 +25,27 @@ final class FaultInjectionTests: XCTestCase {
                                      + ClusterJob.finetuneArguments(name: name, runs: runs, steps: 100_000))
     }
 
+    /// A job whose ranks may write no file larger than `blocks` 512-byte blocks (`ulimit -f`, RLIMIT_FSIZE): a
+    /// full disk without privileges. The limit is set in each rank, not in mpirun, whose PMIx shared-memory store
+    /// exceeds it, and the ranks talk over TCP, as Open MPI's shared-memory transport's backing file exceeds it
+    /// too. With `ignoreSignal` SIGXFSZ is ignored, so an over-long write fails with EFBIG, as a write to a full
+    /// disk fails with ENOSPC.
+    private func jobWithFileSizeLimit(_ name: String, steps: Int, blocks: Int, ignoreSignal: Bool) throws -> LaunchResult {
+        let limit = (ignoreSignal ? "trap '' XFSZ; " : "") + "ulimit -f \(blocks) && exec \"$@\""
+        return try MPIRun.launch(ranks: 2, ["--mca", "btl", "self,tcp", "/bin/sh", "-c", limit, "sh", MPIRun.l3rsExecutable]
+                                 + ClusterJob.finetuneArguments(name: name, runs: runs, steps: steps) + ["--resume", "auto"],
+                                 timeout: 120)
+    }
+
+    /// The 150-step run "whole" that the resumed run `name` must end like, and the first 100 steps of `name`
+    /// (checkpoints at 50 and 100).
+    private func uninterruptedRunAndFirstHundredSteps(of name: String) throws {
+        let whole = try job("whole", steps: 150)
+        XCTAssertEqual(whole.exitCode, 0, whole.transcript)
+        let first = try job(name, steps: 100)
+        XCTAssertEqual(first.exitCode, 0, first.transcript)
+    }
+
     private func text(_ path: String) throws -> String {
         try String(contentsOf: runs.appendingPathComponent(path), encoding: .utf8)
     }
@@ -37,10 +58,7 @@ final class FaultInjectionTests: XCTestCase {
     /// A flipped byte in the newest checkpoint's tensor data: the resume names the file and tensor, falls back to
     /// the checkpoint before, and ends at the parameters of a run never interrupted.
     func testDamagedCheckpointIsSkippedForThePreviousOne() throws {
-        let whole = try job("whole", steps: 150)
-        XCTAssertEqual(whole.exitCode, 0, whole.transcript)
-        let first = try job("damaged", steps: 100)
-        XCTAssertEqual(first.exitCode, 0, first.transcript)
+        try uninterruptedRunAndFirstHundredSteps(of: "damaged")
         let model = runs.appendingPathComponent("damaged/checkpoints/step-00000100/model.safetensors")
         var bytes = [UInt8](try Data(contentsOf: model))
         bytes[bytes.count - 3] ^= 0x10  // inside the last tensor's data
@@ -161,5 +179,56 @@ final class FaultInjectionTests: XCTestCase {
         XCTAssertEqual(resumed.exitCode, 0, resumed.transcript)
         XCTAssertTrue(resumed.standardOutput.contains("resuming from step"), resumed.transcript)
         XCTAssertTrue(try text("bare/summary.txt").hasPrefix("finished 300 steps"))
+    }
+
+    /// A disk that fills while the checkpoint of step 150 is written loses nothing earlier. The limit (2,000
+    /// blocks, 1,024,000 bytes) lets model.safetensors (942 kB) through and stops trainer-state.safetensors
+    /// (1.9 MB); the logs stay far below it. Observed with Open MPI 4.1: by default SIGXFSZ kills rank 0 mid-write
+    /// ("exited on signal 25 (File size limit exceeded)", mpirun exits 128+25), leaving the temporary file in
+    /// the step folder; with the signal ignored the write fails with EFBIG and rank 0 stops with one line naming
+    /// the file and the reason, exit 1. Either way the step folder has no COMPLETE marker, the checkpoint of step
+    /// 100 is untouched, and the next `--resume auto` prunes the half-written folder and ends where an
+    /// uninterrupted run ends.
+    func testFullDiskDuringACheckpointKeepsThePreviousOne() throws {
+        try uninterruptedRunAndFirstHundredSteps(of: "full")
+        let previous = runs.appendingPathComponent("full/checkpoints/step-00000100")
+        let previousFiles = try ["model.safetensors", "trainer-state.safetensors", "COMPLETE"].map {
+            try Data(contentsOf: previous.appendingPathComponent($0))
+        }
+        let half = runs.appendingPathComponent("full/checkpoints/step-00000150")
+        func assertNothingEarlierLost(_ result: LaunchResult, file: StaticString = #filePath, line: UInt = #line) throws {
+            XCTAssertEqual(try ["model.safetensors", "trainer-state.safetensors", "COMPLETE"].map {
+                try Data(contentsOf: previous.appendingPathComponent($0))
+            }, previousFiles, "the checkpoint of step 100 changed\n\(result.transcript)", file: file, line: line)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: half.appendingPathComponent("COMPLETE").path), result.transcript,
+                           file: file, line: line)
+            XCTAssertTrue(FileManager.default.fileExists(atPath: half.appendingPathComponent("model.safetensors").path),
+                          "the model file fits under the limit\n\(result.transcript)", file: file, line: line)
+        }
+
+        let killed = try jobWithFileSizeLimit("full", steps: 150, blocks: 2000, ignoreSignal: false)
+        XCTAssertEqual(killed.exitCode, 128 + SIGXFSZ, killed.transcript)
+        XCTAssertTrue(killed.standardError.contains("exited on signal 25 (File size limit exceeded)"), killed.transcript)
+        try assertNothingEarlierLost(killed)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: half.path)
+        XCTAssertTrue(leftovers.contains { $0.hasPrefix(".trainer-state.safetensors.tmp-") }, "\(leftovers)")
+
+        let refused = try jobWithFileSizeLimit("full", steps: 150, blocks: 2000, ignoreSignal: true)
+        XCTAssertEqual(refused.exitCode, 1, refused.transcript)
+        let lines = ownLines(refused)
+        XCTAssertEqual(lines.count, 1, refused.transcript)
+        XCTAssertTrue(lines.first?.hasSuffix("\(half.path)/trainer-state.safetensors: writing failed: File too large") == true,
+                      refused.transcript)
+        try assertNothingEarlierLost(refused)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: half.path), ["model.safetensors"],
+                       "the killed run's temporary file is pruned on reopening, the failed write removes its own")
+
+        let resumed = try job("full", steps: 150, ["--resume", "auto"])
+        XCTAssertEqual(resumed.exitCode, 0, resumed.transcript)
+        XCTAssertTrue(resumed.standardOutput.contains("resuming from step 100"), resumed.transcript)
+        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: half.path)),
+                       ["model.safetensors", "trainer-state.safetensors", "COMPLETE"])
+        XCTAssertEqual(ClusterJob.parameterHash(in: try text("full/summary.txt")),
+                       ClusterJob.parameterHash(in: try text("whole/summary.txt")))
     }
 }
