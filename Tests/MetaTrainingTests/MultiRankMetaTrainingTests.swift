@@ -21,38 +21,42 @@ final class MultiRankMetaTrainingTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(executed, 2, result.transcript)
     }
 
-    /// The tiny job configuration meta-trains on two ranks and writes the learned optimizer.
-    func testMetaTrainCommandOnTwoRanks() throws {
+    /// `l3rs meta-train` with jobs/configs/meta-train-tiny.yaml and `extra` flags on two ranks, in a fresh runs
+    /// folder that `check` inspects and that is removed afterwards.
+    private func metaTrainTiny(_ extra: [String] = [], timeout: Double,
+                               check: (LaunchResult, String) throws -> Void) throws {
         let runs = FileManager.default.temporaryDirectory.appendingPathComponent("l3rs-meta-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: runs) }
         let config = TestPaths.repositoryRoot + "/jobs/configs/meta-train-tiny.yaml"
         let result = try MPIRun.launch(ranks: 2, [
             MPIRun.l3rsExecutable, "meta-train", "--config", config, "--runs-directory", runs,
             "--data-directory", TestPaths.data, "--weights", TestPaths.data + "/ccexam/mnist.pth",
-        ], timeout: 180)
+        ] + extra, timeout: timeout)
         XCTAssertFalse(result.timedOut, "mpirun timed out after \(result.seconds) s\n\(result.transcript)")
         XCTAssertEqual(result.exitCode, 0, result.transcript)
-        XCTAssertTrue(result.standardOutput.contains("2 rank(s)"), result.transcript)
-        XCTAssertTrue(result.standardOutput.contains("finished 3 meta-steps"), result.transcript)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: runs + "/meta-train-tiny/l3rs.safetensors"))
+        try check(result, runs + "/meta-train-tiny")
+    }
+
+    /// The tiny job configuration meta-trains on two ranks and writes the learned optimizer.
+    func testMetaTrainCommandOnTwoRanks() throws {
+        try metaTrainTiny(timeout: 180) { result, run in
+            XCTAssertTrue(result.standardOutput.contains("2 rank(s)"), result.transcript)
+            XCTAssertTrue(result.standardOutput.contains("finished 3 meta-steps"), result.transcript)
+            XCTAssertTrue(FileManager.default.fileExists(atPath: run + "/l3rs.safetensors"))
+        }
     }
 
     /// Evolution strategies with a meta-batch of two tasks and held-out validation on two ranks: the run
     /// validates, keeps the best φ as l3rs.safetensors and the last beside it.
     func testEvolutionStrategiesWithValidationOnTwoRanks() throws {
-        let runs = FileManager.default.temporaryDirectory.appendingPathComponent("l3rs-meta-es-\(UUID().uuidString)").path
-        let config = TestPaths.repositoryRoot + "/jobs/configs/meta-train-tiny.yaml"
-        let result = try MPIRun.launch(ranks: 2, [
-            MPIRun.l3rsExecutable, "meta-train", "--config", config, "--runs-directory", runs,
-            "--data-directory", TestPaths.data, "--weights", TestPaths.data + "/ccexam/mnist.pth",
-            "--estimator", "antitheticES", "--tasks-per-meta-step", "2", "--validate-every", "2", "--meta-steps", "2",
-        ], timeout: 240)
-        XCTAssertFalse(result.timedOut, "mpirun timed out after \(result.seconds) s\n\(result.transcript)")
-        XCTAssertEqual(result.exitCode, 0, result.transcript)
-        XCTAssertTrue(result.standardOutput.contains("finished 2 meta-steps"), result.transcript)
-        XCTAssertTrue(result.standardOutput.contains("meta-step 2: held-out loss"), result.transcript)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: runs + "/meta-train-tiny/l3rs.safetensors"))
-        XCTAssertTrue(FileManager.default.fileExists(atPath: runs + "/meta-train-tiny/l3rs-last.safetensors"))
-        let metrics = try String(contentsOfFile: runs + "/meta-train-tiny/metrics.jsonl", encoding: .utf8)
-        XCTAssertTrue(metrics.contains("\"validation_loss\""), metrics)
+        try metaTrainTiny(["--estimator", "antitheticES", "--tasks-per-meta-step", "2", "--validate-every", "2",
+                           "--meta-steps", "2"], timeout: 240) { result, run in
+            XCTAssertTrue(result.standardOutput.contains("finished 2 meta-steps"), result.transcript)
+            XCTAssertTrue(result.standardOutput.contains("meta-step 2: held-out loss"), result.transcript)
+            XCTAssertTrue(FileManager.default.fileExists(atPath: run + "/l3rs.safetensors"))
+            XCTAssertTrue(FileManager.default.fileExists(atPath: run + "/l3rs-last.safetensors"))
+            let metrics = try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8)
+            XCTAssertTrue(metrics.contains("\"validation_loss\""), metrics)
+        }
     }
 }
