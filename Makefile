@@ -4,8 +4,9 @@
 SHELL := /bin/bash
 RANKS ?= 2
 SWIFT ?= swift
-# Debian packages the build and the runs need.
-APT_PACKAGES := libopenmpi-dev openmpi-bin libopenblas-dev pkg-config zlib1g-dev libpng-dev libturbojpeg0-dev python3 python3-pip ca-certificates
+# Debian packages the build and the runs need; iproute2 (`ip netns`) for the two-host test's network namespaces
+# (jobs/testing/two-host-harness.sh; it also uses unshare, flock and timeout, which every Debian has).
+APT_PACKAGES := libopenmpi-dev openmpi-bin libopenblas-dev pkg-config zlib1g-dev libpng-dev libturbojpeg0-dev python3 python3-pip ca-certificates iproute2
 MPIRUN_FLAGS := --oversubscribe --bind-to none -x OPENBLAS_NUM_THREADS=1 $(if $(filter 0,$(shell id -u)),--allow-run-as-root,)
 RELEASE_BIN := .build/release/l3rs
 
