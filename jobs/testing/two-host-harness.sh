@@ -88,7 +88,7 @@ for tool in ip unshare flock timeout mpirun; do
 done
 
 # One harness at a time on a machine: the names and the subnet are fixed. Wait up to 10 minutes for another.
-exec 9>"$LOCK" || die 5 "cannot open the lock file $LOCK"
+mkdir -p "$(dirname "$LOCK")" && exec 9>"$LOCK" || die 5 "cannot open the lock file $LOCK"
 flock -w 600 9 || die 6 "another two-host harness run has held $LOCK for 10 minutes"
 
 if [[ "$1" == teardown ]]; then teardown; exit 0; fi
