@@ -77,6 +77,32 @@ final class TwoHostJobTests: XCTestCase {
         XCTAssertLessThan(comparison["one-rank.largest_loss_difference"] ?? .infinity, 1e-4, "\(comparison)")
     }
 
+    /// A two-host job stopped mid-run (a simulated TERM at step 20: checkpoint, exit 75) and run again with the
+    /// same name resumes on both hosts from the checkpoint on the shared file system and ends with the parameters
+    /// of the uninterrupted run on one host.
+    func testTwoHostRunStoppedAndResumedEndsWithTheUninterruptedParameters() throws {
+        let runs = try ClusterJob.scratchFolder("two-hosts-resume")
+        defer { try? FileManager.default.removeItem(at: runs) }
+        let steps = 40
+        let reference = try MPIRun.launch(ranks: 2, [MPIRun.l3rsExecutable]
+                                          + ClusterJob.finetuneArguments(name: "reference", runs: runs, steps: steps), timeout: 180)
+        XCTAssertEqual(reference.exitCode, 0, reference.transcript)
+        let summary = try String(contentsOf: runs.appendingPathComponent("reference/summary.txt"), encoding: .utf8)
+        let referenceHash = try XCTUnwrap(ClusterJob.parameterHash(in: summary), summary)
+
+        let job = [ClusterJob.script("jobs/mpirun/finetune.sh"), "--data-directory", MPIRun.dataDirectory, "--steps", String(steps)]
+        let environment = ["RANKS": "2", "L3RS_RUNS": runs.path, "L3RS_NAME": "resumed"]
+        guard let stopped = try runOnTwoHosts(job + ["--simulate-signal-at-step", "20"], timeout: 240, environment: environment) else { return }
+        XCTAssertEqual(stopped.exitCode, 75, stopped.transcript)
+        XCTAssertTrue(stopped.standardOutput.contains("stop signal received: checkpoint of step 20"), stopped.transcript)
+        guard let resumed = try runOnTwoHosts(job, timeout: 240, environment: environment) else { return }
+        XCTAssertEqual(resumed.exitCode, 0, resumed.transcript)
+        XCTAssertTrue(resumed.standardOutput.contains("resuming from step 20"), resumed.transcript)
+        let resumedSummary = try String(contentsOf: runs.appendingPathComponent("resumed/summary.txt"), encoding: .utf8)
+        XCTAssertEqual(ClusterJob.parameterHash(in: resumedSummary), referenceHash, "\(resumedSummary)\n\(resumed.transcript)")
+        assertNothingLeftBehind()
+    }
+
     // MARK: - helpers
 
     /// Runs `command` on the first of the two hosts (the harness builds and removes them); nil, after a failure
