@@ -11,12 +11,12 @@
 #
 # COMMAND runs in the namespace l3rs-host-a, under the host name l3rs-host-a, in the repository root, with
 #   HOSTFILE      hostfiles/two-namespaces (l3rs-host-a and l3rs-host-b, one slot each)
-#   MPIRUN_FLAGS  the mpirun flags that make Open MPI use the namespaces (see hostfiles/README.md):
+#   MPIRUN_FLAGS  the mpirun flags that make Open MPI use the namespaces (docs/clusters.md says why each):
 #                 --mca plm_rsh_agent jobs/testing/netns-rsh-agent.sh (starts orted "remotely")
 #                 --mca oob_tcp_if_include / btl_tcp_if_include 10.231.0.0/24 (the veth link only)
 #                 --mca btl tcp,self --mca pml ob1 (TCP between the hosts, no shared memory, no UCX)
 #                 --bind-to none (the two hosts share this machine's cores)
-# Its exit status is the harness's. The harness's own failures: 3 not root, 4 a tool is missing,
+# Its exit status is the harness's. The harness's own failures: 2 usage, 3 not root, 4 a tool is missing,
 # 5 the namespaces could not be made or could not reach each other, 6 another harness run holds the lock.
 #
 # Both hosts see the same file system (as on a cluster with a shared one): the build, data/ and runs/ are
