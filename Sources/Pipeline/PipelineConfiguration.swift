@@ -109,45 +109,6 @@ public struct PipelineConfiguration: YAMLConfiguration, Equatable, Sendable {
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, runsDirectory, dataDirectory, model, weights, seenData, unseenData, resize, globalBatch, horizon
-        case longHorizons, evalEvery, evaluationLimit, seed, pretrainData, pretrainSteps, pretrainLearningRate, pretrainSeed
-        case metaSteps, truncation, innerRuns, metaLearningRate, baseLearningRate, initialPreferredLogit, stepSizePenalty
-        case validationFraction, ablations
-        case ablationConditions, baselineOptimizers, schedules, headMultipliers, learningRateGrids
-        case curveImages, seeds, bootstrapResamples, warmupFraction, weightDecays, evaluatedBaselines, oracleConfigurations
-        case tasksPerMetaStep, minHorizon, maxHorizon, metaEstimator, validateEvery, validationTasks, horizonFeatures
-    }
-
-    public static var yamlKeys: [String] { CodingKeys.allCases.map(\.rawValue) }
-
-    /// Missing keys keep their defaults.
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        try c.read(.name, &name); try c.read(.runsDirectory, &runsDirectory); try c.read(.dataDirectory, &dataDirectory)
-        try c.read(.model, &model); try c.read(.weights, &weights); try c.read(.seenData, &seenData)
-        try c.read(.unseenData, &unseenData); try c.read(.resize, &resize); try c.read(.globalBatch, &globalBatch); try c.read(.horizon, &horizon)
-        try c.read(.longHorizons, &longHorizons); try c.read(.evalEvery, &evalEvery); try c.read(.seed, &seed)
-        try c.read(.evaluationLimit, &evaluationLimit)
-        try c.read(.pretrainData, &pretrainData); try c.read(.pretrainSteps, &pretrainSteps)
-        try c.read(.pretrainLearningRate, &pretrainLearningRate); try c.read(.pretrainSeed, &pretrainSeed)
-        try c.read(.metaSteps, &metaSteps); try c.read(.truncation, &truncation); try c.read(.innerRuns, &innerRuns)
-        try c.read(.metaLearningRate, &metaLearningRate); try c.read(.baseLearningRate, &baseLearningRate)
-        try c.read(.initialPreferredLogit, &initialPreferredLogit); try c.read(.stepSizePenalty, &stepSizePenalty)
-        try c.read(.validationFraction, &validationFraction); try c.read(.ablations, &ablations)
-        try c.read(.ablationConditions, &ablationConditions); try c.read(.baselineOptimizers, &baselineOptimizers)
-        try c.read(.schedules, &schedules); try c.read(.headMultipliers, &headMultipliers)
-        try c.read(.learningRateGrids, &learningRateGrids)
-        try c.read(.curveImages, &curveImages); try c.read(.seeds, &seeds); try c.read(.bootstrapResamples, &bootstrapResamples)
-        try c.read(.warmupFraction, &warmupFraction); try c.read(.weightDecays, &weightDecays)
-        try c.read(.evaluatedBaselines, &evaluatedBaselines)
-        try c.read(.oracleConfigurations, &oracleConfigurations)
-        try c.read(.tasksPerMetaStep, &tasksPerMetaStep); try c.read(.minHorizon, &minHorizon)
-        try c.read(.maxHorizon, &maxHorizon); try c.read(.metaEstimator, &metaEstimator)
-        try c.read(.validateEvery, &validateEvery); try c.read(.validationTasks, &validationTasks)
-        try c.read(.horizonFeatures, &horizonFeatures)
-    }
-
     /// The backbone's weights file: `weights` under `dataDirectory` unless it is an absolute path.
     public var weightsPath: String {
         weights.hasPrefix("/") ? weights : URL(fileURLWithPath: dataDirectory).appendingPathComponent(weights).path

@@ -27,7 +27,7 @@ struct PipelineCommand: ParsableCommand {
     @Option(help: "Folder of run folders.") var runsDirectory: String?
     @Option(help: "Folder that `make data` fills (weights are relative to it).") var dataDirectory: String?
     @Option(help: "auto: skip complete stages and continue the interrupted one; none: start fresh.")
-    var resume: TrainingOptions.ResumeMode = .none
+    var resume: ResumeMode = .none
     @Option(help: ArgumentHelp("With --simulate-signal-at-step: the stage (e.g. tune/adam-constant-lr0.001) that acts as if SIGTERM arrived (tests).", visibility: .hidden))
     var simulateSignalStage: String?
     @Option(help: ArgumentHelp("The step of --simulate-signal-stage at which SIGTERM is simulated (tests).", visibility: .hidden))
@@ -44,7 +44,7 @@ struct PipelineCommand: ParsableCommand {
     }
 
     func validate() throws {
-        do { _ = try resolve() } catch { throw ValidationError(String(describing: error)) }
+        _ = try validating(resolve)
     }
 
     func run() throws {

@@ -15,8 +15,9 @@ protocol RunSelection {
 extension TrainingConfiguration: RunSelection {}
 extension MetaTrainingConfiguration: RunSelection {}
 
-private let trainingDefaults = TrainingConfiguration()
-private let metaTrainingDefaults = MetaTrainingConfiguration()
+/// The values a flag left out takes when no configuration file sets it, shown in --help.
+let trainingDefaults = TrainingConfiguration()
+let metaTrainingDefaults = MetaTrainingConfiguration()
 
 /// Flags that override those keys, shared by `finetune`, `pretrain` and `meta-train`.
 struct RunSelectionOptions: ParsableArguments {
