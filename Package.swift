@@ -39,12 +39,12 @@ let package = Package(
         // -ffp-contract=off keeps each operation rounded as the Swift code it replaces.
         .target(name: "CVectorKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno", "-ffp-contract=off"])]),
         // Base optimizers as pure state transitions, schedules, clipping, parameter groups.
-        .target(name: "Optimizers", dependencies: ["CVectorKernels"]),
+        .target(name: "Optimizers", dependencies: ["CVectorKernels", "Kernels"]),
         // Closed sets of configuration values and "did you mean" suggestions for misspelt names.
         .target(name: "Choices"),
         // L3RS: per-layer mixing of normalised base directions by a small shared MLP, and its meta-gradient.
         // Tensors cross into files as Checkpoints' NamedTensor, so φ and states need no second tensor type.
-        .target(name: "LearnedOptimizer", dependencies: ["Choices", "Optimizers", "Checkpoints", "Seeding", "CVectorKernels"]),
+        .target(name: "LearnedOptimizer", dependencies: ["Choices", "Kernels", "Optimizers", "Checkpoints", "Seeding", "CVectorKernels"]),
 
         // `l3rs bench`: step, layer, allreduce, optimizer and meta-training costs against in-run baselines.
         .target(name: "Benchmarks", dependencies: [
