@@ -9,7 +9,7 @@ import Runs
 import Training
 
 /// `l3rs meta-train`: meta-train an L3RS learned optimizer on a pretrained backbone, data-parallel.
-struct MetaTrainCommand: ParsableCommand {
+struct MetaTrainCommand: ResolvingCommand {
     static let configuration = CommandConfiguration(
         commandName: "meta-train",
         abstract: "Meta-train an L3RS learned optimizer by truncated backpropagation through fine-tuning runs (data-parallel over MPI).",
@@ -72,10 +72,6 @@ struct MetaTrainCommand: ParsableCommand {
         if let validateEvery { c.validateEvery = validateEvery }
         try c.validate()
         return c
-    }
-
-    func validate() throws {
-        _ = try validating(resolve)
     }
 
     func run() throws {

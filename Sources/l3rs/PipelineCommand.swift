@@ -8,7 +8,7 @@ import Training
 
 /// `l3rs pipeline`: the paper's whole experiment in one command (docs/method.md §6): the other backbone,
 /// meta-training and its ablations, tuned baselines, evaluation in every condition, and the report.
-struct PipelineCommand: ParsableCommand {
+struct PipelineCommand: ResolvingCommand {
     static let configuration = CommandConfiguration(
         commandName: "pipeline",
         abstract: "Run the whole pipeline: pretrain another backbone, meta-train L3RS and its ablations, tune the baselines at every horizon, search the schedule oracle, evaluate every arm over seeds in every condition, write the report (report.md, report.html, report.json).",
@@ -41,10 +41,6 @@ struct PipelineCommand: ParsableCommand {
         if let dataDirectory { c.dataDirectory = dataDirectory }
         try c.validate()
         return c
-    }
-
-    func validate() throws {
-        _ = try validating(resolve)
     }
 
     func run() throws {

@@ -1,19 +1,7 @@
 import ArgumentParser
-import MetaTraining
-import Training
 
-/// The keys of how every training job proceeds: batch, seed, checkpoint cadence and the divergence policy.
-protocol RunControl {
-    var globalBatch: Int { get set }
-    var seed: UInt64 { get set }
-    var checkpointEvery: Int { get set }
-    var maxNonFiniteSteps: Int { get set }
-}
-
-extension TrainingConfiguration: RunControl {}
-extension MetaTrainingConfiguration: RunControl {}
-
-/// Flags that override those keys, and how the job starts; shared by `finetune`, `pretrain` and `meta-train`.
+/// Flags that override how a run proceeds (batch, seed, checkpoint cadence, divergence limit), and how the
+/// job starts; shared by `finetune`, `pretrain` and `meta-train`.
 struct RunControlOptions: ParsableArguments {
     @Option(help: "Images per step over all ranks (meta-train: per inner step) (default: \(trainingDefaults.globalBatch)).")
     var globalBatch: Int?
@@ -29,7 +17,7 @@ struct RunControlOptions: ParsableArguments {
     var allowChangedConfiguration = false
 
     /// Writes every given flag into `configuration`.
-    func apply<Configuration: RunControl>(to configuration: inout Configuration) {
+    func apply<Configuration: SharedRunKeys>(to configuration: inout Configuration) {
         if let globalBatch { configuration.globalBatch = globalBatch }
         if let seed { configuration.seed = seed }
         if let checkpointEvery { configuration.checkpointEvery = checkpointEvery }
@@ -40,6 +28,17 @@ struct RunControlOptions: ParsableArguments {
 /// How a job starts: `auto` continues from the newest complete checkpoint (the pipeline: skips complete stages
 /// and continues the interrupted one); `none` starts fresh.
 enum ResumeMode: String, ExpressibleByArgument, CaseIterable { case auto, none }
+
+/// A command whose options resolve to one validated configuration: validating it (before anything runs or
+/// prints) is resolving it.
+protocol ResolvingCommand: ParsableCommand {
+    associatedtype Resolved
+    func resolve() throws -> Resolved
+}
+
+extension ResolvingCommand {
+    func validate() throws { _ = try validating(resolve) }
+}
 
 /// `body`'s result; any error other than a `ValidationError` becomes one, so a bad option or configuration is
 /// a one-line error with exit status 64.
