@@ -1,3 +1,4 @@
+import Choices
 import Foundation
 import MetaTraining
 import Optimizers
@@ -138,22 +139,13 @@ public struct PipelineConfiguration: YAMLConfiguration, Equatable, Sendable {
             problems.append("weightDecays.\(optimizer) must be finite and >= 0, got \(decay)")
         }
         if !(warmupFraction >= 0 && warmupFraction < 1) { problems.append("warmupFraction must be in [0, 1), got \(warmupFraction)") }
-        for schedule in schedules where !ScheduleKind.validNames.contains(schedule) {
-            problems.append("schedules: unknown '\(schedule)'; known: \(ScheduleKind.validNames.joined(separator: ", "))")
-        }
-        for optimizer in baselineOptimizers where !OptimizerKind.validNames.contains(optimizer) {
-            problems.append("baselineOptimizers: unknown '\(optimizer)'; known: \(OptimizerKind.validNames.joined(separator: ", "))")
-        }
+        problems += Suggestion.unknownEntries(of: "schedules", schedules, known: ScheduleKind.validNames)
+        problems += Suggestion.unknownEntries(of: "baselineOptimizers", baselineOptimizers, known: OptimizerKind.validNames)
         if !(validationFraction > 0 && validationFraction < 1) {
             problems.append("validationFraction must be in (0, 1), got \(validationFraction)")
         }
-        let knownAblations = PipelineAblation.allCases.map(\.rawValue)
-        for ablation in ablations where !knownAblations.contains(ablation) {
-            problems.append("ablations: unknown '\(ablation)'; known: \(knownAblations.joined(separator: ", "))")
-        }
-        for condition in ablationConditions where !["seen", "unseen", "another-init"].contains(condition) {
-            problems.append("ablationConditions: unknown '\(condition)'; known: seen, unseen, another-init")
-        }
+        problems += Suggestion.unknownEntries(of: "ablations", ablations, known: PipelineAblation.validNames)
+        problems += Suggestion.unknownEntries(of: "ablationConditions", ablationConditions, known: ["seen", "unseen", "another-init"])
         if baselineOptimizers.isEmpty || schedules.isEmpty || headMultipliers.isEmpty {
             problems.append("baselineOptimizers, schedules and headMultipliers must each name at least one")
         }

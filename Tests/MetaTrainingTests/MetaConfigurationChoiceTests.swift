@@ -1,5 +1,6 @@
 import Choices
 import LearnedOptimizer
+import TestSupport
 import XCTest
 @testable import MetaTraining
 
@@ -7,20 +8,14 @@ import XCTest
 /// naming the file, the key, the value, the allowed values and the nearest one.
 final class MetaConfigurationChoiceTests: XCTestCase {
     func testMisspeltValuesAreRefusedWhenTheYAMLIsRead() {
-        let cases = [
+        assertMisspeltChoicesRefused([
             ("memory", "recompte", "auto, store, recompute", "recompute"),
             ("order", "secondorder", "firstOrder, secondOrder", "secondOrder"),
             ("variant", "kindAndDeph", "layerEmbedding, kindAndDepth", "kindAndDepth"),
             ("learnedOutputs", "mixingOnyl", "stepSizeAndMixing, stepSizeOnly, mixingOnly", "mixingOnly"),
             ("metaLossWeighting", "finale", "uniform, linear, final", "final"),
             ("estimator", "antitheticEs", "truncatedBackprop, antitheticES", "antitheticES"),
-        ]
-        for (key, value, allowed, nearest) in cases {
-            XCTAssertThrowsError(try MetaTrainingConfiguration.load(yaml: "metaSteps: 3\n\(key): \(value)\n", source: "meta.yaml")) { error in
-                XCTAssertEqual(String(describing: error),
-                               "meta.yaml: \(key) must be one of \(allowed), got '\(value)' (did you mean '\(nearest)'?)")
-            }
-        }
+        ], preamble: "metaSteps: 3\n", source: "meta.yaml") { _ = try MetaTrainingConfiguration.load(yaml: $0, source: $1) }
     }
 
     func testMemoryModeRoundTripsThroughYAML() throws {

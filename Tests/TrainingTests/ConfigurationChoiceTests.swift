@@ -1,4 +1,5 @@
 import Choices
+import TestSupport
 import XCTest
 @testable import Training
 
@@ -6,17 +7,11 @@ import XCTest
 /// the YAML is read, in one message naming the file, the key, the value, the allowed values and the nearest one.
 final class ConfigurationChoiceTests: XCTestCase {
     func testMisspeltValuesAreRefusedWhenTheYAMLIsRead() {
-        let cases = [
+        assertMisspeltChoicesRefused([
             ("head", "reinti", "keep, reinit", "reinit"),
             ("onHashMismatch", "rebroadcats", "error, rebroadcast", "rebroadcast"),
             ("evaluationSplit", "validaton", "test, validation", "validation"),
-        ]
-        for (key, value, allowed, nearest) in cases {
-            XCTAssertThrowsError(try TrainingConfiguration.load(yaml: "steps: 3\n\(key): \(value)\n", source: "job.yaml")) { error in
-                XCTAssertEqual(String(describing: error),
-                               "job.yaml: \(key) must be one of \(allowed), got '\(value)' (did you mean '\(nearest)'?)")
-            }
-        }
+        ], preamble: "steps: 3\n", source: "job.yaml") { _ = try TrainingConfiguration.load(yaml: $0, source: $1) }
     }
 
     func testAValueFarFromEveryNameGetsNoGuess() {
