@@ -38,6 +38,16 @@ final class ConfigurationChoiceTests: XCTestCase {
         XCTAssertEqual(defaults.evaluationSplit, .test)
     }
 
+    /// The file is laid over the defaults: a key left out or left empty keeps its default, as before.
+    func testMissingAndEmptyKeysKeepTheirDefaults() throws {
+        let configuration = try TrainingConfiguration.load(yaml: "steps: 7\nhead:\nevaluationSplit: ~\n", source: "job.yaml")
+        var expected = TrainingConfiguration()
+        expected.steps = 7
+        XCTAssertEqual(configuration, expected)
+        XCTAssertEqual(TrainingConfiguration.yamlKeys.count, Set(TrainingConfiguration.yamlKeys).count)
+        XCTAssertTrue(["head", "onHashMismatch", "evaluationSplit", "batchNorm", "groupSchedules"].allSatisfy(TrainingConfiguration.yamlKeys.contains))
+    }
+
     /// A flag's value goes through the same check, named by the flag.
     func testParsingAFlagValue() throws {
         XCTAssertEqual(try HeadInitialisation(parsing: "keep", key: "--head"), .keep)
