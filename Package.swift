@@ -39,10 +39,12 @@ let package = Package(
         // -ffp-contract=off keeps each operation rounded as the Swift code it replaces.
         .target(name: "CVectorKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno", "-ffp-contract=off"])]),
         // Base optimizers as pure state transitions, schedules, clipping, parameter groups.
-        .target(name: "Optimizers", dependencies: ["CVectorKernels"]),
+        .target(name: "Optimizers", dependencies: ["CVectorKernels", "Kernels"]),
+        // Closed sets of configuration values and "did you mean" suggestions for misspelt names.
+        .target(name: "Choices"),
         // L3RS: per-layer mixing of normalised base directions by a small shared MLP, and its meta-gradient.
         // Tensors cross into files as Checkpoints' NamedTensor, so φ and states need no second tensor type.
-        .target(name: "LearnedOptimizer", dependencies: ["Optimizers", "Checkpoints", "Seeding", "CVectorKernels"]),
+        .target(name: "LearnedOptimizer", dependencies: ["Choices", "Kernels", "Optimizers", "Checkpoints", "Seeding", "CVectorKernels"]),
 
         // `l3rs bench`: step, layer, allreduce, optimizer and meta-training costs against in-run baselines.
         .target(name: "Benchmarks", dependencies: [
@@ -57,20 +59,20 @@ let package = Package(
         .target(name: "Runs", dependencies: ["Checkpoints", "Distributed", "Reports"]),
         // The data-parallel trainer: configuration, the training loop, model weights in and out.
         .target(name: "Training", dependencies: [
-            "Distributed", "Network", "Datasets", "Checkpoints", "Optimizers", "LearnedOptimizer", "Reports", "Runs", "Seeding",
-            .product(name: "Yams", package: "Yams"),
+            "Choices", "Distributed", "Network", "Datasets", "Checkpoints", "Optimizers", "LearnedOptimizer", "Reports", "Runs",
+            "Seeding", .product(name: "Yams", package: "Yams"),
         ]),
         // Meta-training of L3RS: inner runs of the real model advanced in truncations, the data-parallel
         // meta-gradient, the meta-optimizer loop, its checkpoints and resume.
         .target(name: "MetaTraining", dependencies: [
-            "Distributed", "Network", "Datasets", "Checkpoints", "Optimizers", "LearnedOptimizer", "Reports",
+            "Choices", "Distributed", "Network", "Datasets", "Checkpoints", "Optimizers", "LearnedOptimizer", "Reports",
             "Runs", "Seeding", "Training",
         ]),
 
         // The paper's experiment as one job: stages (pretrain, meta-train and ablations, tuned baselines,
         // evaluation conditions) as resumable run folders, and the report built from their metrics.
         .target(name: "Pipeline", dependencies: [
-            "Datasets", "Distributed", "Reports", "Runs", "Training", "MetaTraining", "LearnedOptimizer", "Optimizers",
+            "Choices", "Datasets", "Distributed", "Reports", "Runs", "Training", "MetaTraining", "LearnedOptimizer", "Optimizers",
             "Seeding",
         ]),
 
@@ -78,7 +80,7 @@ let package = Package(
         .executableTarget(
             name: "l3rs",
             dependencies: [
-                "Kernels", "Distributed", "Network", "Datasets", "Checkpoints", "Optimizers", "LearnedOptimizer",
+                "Choices", "Kernels", "Distributed", "Network", "Datasets", "Checkpoints", "Optimizers", "LearnedOptimizer",
                 "Reports", "Runs", "Training", "MetaTraining", "Benchmarks", "Pipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -94,16 +96,16 @@ let package = Package(
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "Seeding"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LearnedOptimizerTests", dependencies: ["LearnedOptimizer", "Optimizers", "Seeding"]),
-        .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "TestSupport"]),
         .testTarget(name: "RunsTests", dependencies: ["Runs", "Checkpoints", "Distributed", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: [
-            "Training", "Runs", "Datasets", "Distributed", "Checkpoints", "Network", "LearnedOptimizer", "TestSupport",
+            "Choices", "Training", "Runs", "Datasets", "Distributed", "Checkpoints", "Network", "LearnedOptimizer", "TestSupport",
         ]),
         .testTarget(name: "MetaTrainingTests", dependencies: [
-            "MetaTraining", "Training", "Runs", "LearnedOptimizer", "Network", "Distributed", "Datasets", "Checkpoints",
+            "Choices", "MetaTraining", "Training", "Runs", "LearnedOptimizer", "Network", "Distributed", "Datasets", "Checkpoints",
             "Seeding", "TestSupport",
         ]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Training", "Runs", "Reports", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Choices", "Pipeline", "Training", "Runs", "Reports", "TestSupport"]),
         // End-to-end runs of the l3rs executable under launchers and batch systems (mpirun, a one-node Slurm),
         // and of failures (a killed rank, a stalled collective).
         .testTarget(name: "ClusterTests", dependencies: ["TestSupport"]),

@@ -20,45 +20,64 @@ public enum Im2Col {
         return lower < upper ? lower..<upper : lower..<lower
     }
 
+    /// One column row of the walk both directions share: kernel tap (ki, kj) of one channel, with the output
+    /// rows and columns whose tap lands inside the image (not the padding).
+    struct Tap {
+        /// Offset of the row in the column matrix (row index · rowStride) and of the channel's plane in the image.
+        let row: Int, plane: Int
+        let ki: Int, kj: Int
+        let validRows: Range<Int>, validColumns: Range<Int>
+    }
+
+    /// Calls `body` for the C·kh·kw column rows in order: the row order of the column matrix.
+    @inline(__always)
+    static func forEachTap(_ g: ConvolutionGeometry, rowStride: Int?, _ body: (Tap) -> Void) {
+        let rowStride = rowStride ?? g.columnCount
+        precondition(rowStride >= g.columnCount, "im2col/col2im: row stride smaller than a row")
+        var row = 0
+        for channel in 0..<g.channels {
+            for ki in 0..<g.kernelHeight {
+                let validRows = validOutputRange(offset: ki, size: g.height, outputSize: g.outputHeight, stride: g.stride,
+                                                 padding: g.padding)
+                for kj in 0..<g.kernelWidth {
+                    let validColumns = validOutputRange(offset: kj, size: g.width, outputSize: g.outputWidth,
+                                                        stride: g.stride, padding: g.padding)
+                    body(Tap(row: row, plane: channel * g.height * g.width, ki: ki, kj: kj, validRows: validRows,
+                             validColumns: validColumns))
+                    row += rowStride
+                }
+            }
+        }
+    }
+
     /// image: (C, H, W) → columns: (C·kh·kw, outH·outW) with rows `rowStride` apart (default: dense).
     /// Writes every element of the (C·kh·kw) × (outH·outW) block.
     public static func expand(
         image: UnsafePointer<Float>, into columns: UnsafeMutablePointer<Float>, geometry g: ConvolutionGeometry,
         rowStride: Int? = nil
     ) {
-        let outH = g.outputHeight, outW = g.outputWidth
-        let rowStride = rowStride ?? g.columnCount
-        precondition(rowStride >= g.columnCount, "im2col: row stride smaller than a row")
-        let stride = g.stride, padding = g.padding
-        var row = columns
-        for channel in 0..<g.channels {
-            let plane = image + channel * g.height * g.width
-            for ki in 0..<g.kernelHeight {
-                let rowsValid = validOutputRange(offset: ki, size: g.height, outputSize: outH, stride: stride, padding: padding)
-                for kj in 0..<g.kernelWidth {
-                    let colsValid = validOutputRange(offset: kj, size: g.width, outputSize: outW, stride: stride, padding: padding)
-                    for oy in 0..<outH {
-                        let out = row + oy * outW
-                        guard rowsValid.contains(oy), !colsValid.isEmpty else {
-                            out.update(repeating: 0, count: outW)
-                            continue
-                        }
-                        let source = plane + (oy * stride - padding + ki) * g.width
-                        for ox in 0..<colsValid.lowerBound { out[ox] = 0 }
-                        let firstInput = colsValid.lowerBound * stride - padding + kj
-                        if stride == 1 {
-                            (out + colsValid.lowerBound).update(from: source + firstInput, count: colsValid.count)
-                        } else {
-                            var input = firstInput
-                            for ox in colsValid {
-                                out[ox] = source[input]
-                                input += stride
-                            }
-                        }
-                        for ox in colsValid.upperBound..<outW { out[ox] = 0 }
-                    }
-                    row += rowStride
+        let outW = g.outputWidth, stride = g.stride, padding = g.padding
+        forEachTap(g, rowStride: rowStride) { tap in
+            let colsValid = tap.validColumns
+            for oy in 0..<g.outputHeight {
+                let out = columns + tap.row + oy * outW
+                guard tap.validRows.contains(oy), !colsValid.isEmpty else {
+                    out.update(repeating: 0, count: outW)
+                    continue
                 }
+                let source = image + tap.plane + (oy * stride - padding + tap.ki) * g.width
+                for ox in 0..<colsValid.lowerBound { out[ox] = 0 }
+                let firstInput = colsValid.lowerBound * stride - padding + tap.kj
+                if stride == 1 {
+                    (out + colsValid.lowerBound).update(from: source + firstInput, count: colsValid.count)
+                } else {
+                    var input = firstInput
+                    for ox in colsValid {
+                        out[ox] = source[input]
+                        input += stride
+                    }
+                }
+                for ox in colsValid.upperBound..<outW { out[ox] = 0 }
             }
         }
     }
@@ -70,36 +89,24 @@ public enum Im2Col {
         columns: UnsafePointer<Float>, into image: UnsafeMutablePointer<Float>, geometry g: ConvolutionGeometry,
         rowStride: Int? = nil
     ) {
-        let outH = g.outputHeight, outW = g.outputWidth
-        let rowStride = rowStride ?? g.columnCount
-        precondition(rowStride >= g.columnCount, "col2im: row stride smaller than a row")
-        let stride = g.stride, padding = g.padding
-        var row = columns
-        for channel in 0..<g.channels {
-            let plane = image + channel * g.height * g.width
-            for ki in 0..<g.kernelHeight {
-                let rowsValid = validOutputRange(offset: ki, size: g.height, outputSize: outH, stride: stride, padding: padding)
-                for kj in 0..<g.kernelWidth {
-                    let colsValid = validOutputRange(offset: kj, size: g.width, outputSize: outW, stride: stride, padding: padding)
-                    if !colsValid.isEmpty {
-                        for oy in rowsValid {
-                            let source = row + oy * outW
-                            let target = plane + (oy * stride - padding + ki) * g.width
-                            let firstInput = colsValid.lowerBound * stride - padding + kj
-                            if stride == 1 {
-                                // Contiguous on both sides: a vectorisable add of one row segment.
-                                let from = source + colsValid.lowerBound, to = target + firstInput
-                                for i in 0..<colsValid.count { to[i] += from[i] }
-                            } else {
-                                var input = firstInput
-                                for ox in colsValid {
-                                    target[input] += source[ox]
-                                    input += stride
-                                }
-                            }
-                        }
+        let outW = g.outputWidth, stride = g.stride, padding = g.padding
+        forEachTap(g, rowStride: rowStride) { tap in
+            let colsValid = tap.validColumns
+            guard !colsValid.isEmpty else { return }
+            for oy in tap.validRows {
+                let source = columns + tap.row + oy * outW
+                let target = image + tap.plane + (oy * stride - padding + tap.ki) * g.width
+                let firstInput = colsValid.lowerBound * stride - padding + tap.kj
+                if stride == 1 {
+                    // Contiguous on both sides: a vectorisable add of one row segment.
+                    let from = source + colsValid.lowerBound, to = target + firstInput
+                    for i in 0..<colsValid.count { to[i] += from[i] }
+                } else {
+                    var input = firstInput
+                    for ox in colsValid {
+                        target[input] += source[ox]
+                        input += stride
                     }
-                    row += rowStride
                 }
             }
         }

@@ -1,6 +1,8 @@
+import Choices
+
 /// Which of the MLP's outputs drive the update: both (the method), or one of them with the other held fixed,
 /// the ablations that say how much each output contributes (docs/method.md §7).
-public enum L3RSLearnedOutputs: String, Sendable, Codable, CaseIterable {
+public enum L3RSLearnedOutputs: String, ConfigurationChoice {
     /// λ_l and μ_l both from the MLP (the method).
     case stepSizeAndMixing
     /// λ_l from the MLP; μ_l fixed uniform (1/P for every base optimizer), so only the step size is learned.

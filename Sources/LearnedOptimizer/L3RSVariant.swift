@@ -1,5 +1,7 @@
+import Choices
+
 /// How a layer tells the shared MLP who it is.
-public enum L3RSVariant: String, Sendable, Codable, CaseIterable {
+public enum L3RSVariant: String, ConfigurationChoice {
     /// A trainable embedding e_l ∈ R^embeddingWidth per layer (the paper's choice): most expressive, but ties
     /// the optimizer to the layer table it was trained on.
     case layerEmbedding

@@ -1,9 +1,11 @@
+import Kernels
+
 /// One layer ("parameter tensor") of the model as L3RS sees it: a contiguous range of the flat parameter and
 /// gradient buffers plus what kind of tensor it is and how deep in the network it sits.
 ///
 /// L3RS never sees the network itself; this table is the whole interface, so the same optimizer code serves
 /// any model whose parameters live in one flat buffer.
-public struct LayerSlice: Sendable, Equatable, Codable {
+public struct LayerSlice: FlatBufferSlice, Sendable, Equatable, Codable {
     /// The tensor's name in the model's state dict, e.g. "layer1.0.conv1.weight"; recorded in the
     /// configuration so an embedding-trained optimizer can check it is applied to the same layers.
     public var name: String
@@ -23,7 +25,4 @@ public struct LayerSlice: Sendable, Equatable, Codable {
         self.kind = kind
         self.relativeDepth = relativeDepth
     }
-
-    /// The element indices of the layer in the flat buffers.
-    public var range: Range<Int> { offset..<(offset + count) }
 }

@@ -1,5 +1,7 @@
+import Choices
+
 /// Which dependencies of the unroll on θ the meta-gradient follows (docs/method.md §5).
-public enum MetaGradientOrder: String, Sendable, Codable, CaseIterable {
+public enum MetaGradientOrder: String, ConfigurationChoice {
     /// The training gradients, losses and base-optimizer states are constants of θ: adjoints flow through
     /// the update, the MLP and the rms(θ_l) features only. No Hessian is needed; the default for large
     /// backbones.

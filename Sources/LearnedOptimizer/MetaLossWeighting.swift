@@ -1,3 +1,5 @@
+import Choices
+
 /// How the meta-loss weights the validation losses after the T steps of a truncation:
 /// L_meta = Σ_t w_t ℓ_val(θ_k+t) with Σ_t w_t = 1.
 ///
@@ -6,7 +8,7 @@
 /// of the very next iterates; meta-training with the uniform mean therefore tends to shrink λ even where a
 /// longer run would want it kept or raised (short-horizon bias). Putting the weight on the end of the
 /// truncation scores where the steps lead, not the path there, which weakens that bias at no extra cost.
-public enum MetaLossWeighting: String, Sendable, Codable, CaseIterable {
+public enum MetaLossWeighting: String, ConfigurationChoice {
     /// w_t = 1/T: docs/method.md §5's mean over the truncation (the default).
     case uniform
     /// w_t = 2t / (T(T+1)): later steps count more, linearly.

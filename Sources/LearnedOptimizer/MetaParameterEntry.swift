@@ -1,5 +1,7 @@
+import Kernels
+
 /// One named tensor of the flat meta-parameter buffer φ: enough to write it as a safetensors entry.
-public struct MetaParameterEntry: Sendable, Equatable, Codable {
+public struct MetaParameterEntry: FlatBufferSlice, Sendable, Equatable, Codable {
     public var name: String
     /// First element in the flat buffer.
     public var offset: Int
@@ -13,5 +15,4 @@ public struct MetaParameterEntry: Sendable, Equatable, Codable {
     }
 
     public var count: Int { shape.reduce(1, *) }
-    public var range: Range<Int> { offset..<(offset + count) }
 }

@@ -1,6 +1,8 @@
+import Choices
+
 /// How a meta-step estimates the gradient of the meta-objective with respect to φ (docs/method.md,
 /// "Estimators").
-public enum MetaGradientEstimator: String, Sendable, Codable, CaseIterable {
+public enum MetaGradientEstimator: String, ConfigurationChoice {
     /// Reverse mode through the truncation's unroll (first or second order): exact for the truncated
     /// objective, one forward and one reverse pass per task, data-parallel over the ranks.
     case truncatedBackprop

@@ -66,11 +66,11 @@ public final class MetaTrainer {
         if configuration.order == .secondOrder { floatsPerStep += Double(n + stateSlots) }
         let budgetSteps = Int(configuration.memoryBudgetMB * 1_048_576 / (4 * floatsPerStep))
         switch configuration.memory {
-        case "store": return .storeAll
-        case "recompute":
+        case .store: return .storeAll
+        case .recompute:
             return .recompute(segmentLength: configuration.recomputeSegment > 0 ? configuration.recomputeSegment
                                                                                 : configuration.truncation)
-        default:
+        case .auto:
             if budgetSteps >= configuration.truncation { return .storeAll }
             return .recompute(segmentLength: configuration.recomputeSegment > 0 ? configuration.recomputeSegment
                                                                                 : max(1, budgetSteps))

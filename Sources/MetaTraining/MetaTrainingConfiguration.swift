@@ -34,7 +34,7 @@ public struct MetaTrainingConfiguration: YAMLConfiguration, RunConfiguration, Eq
     /// firstOrder or secondOrder.
     public var order: MetaGradientOrder = .firstOrder
     /// auto (store while the intermediates fit memoryBudgetMB, else recompute), store, or recompute.
-    public var memory: String = "auto"
+    public var memory: UnrollMemoryMode = .auto
     /// Memory the truncation's stored intermediates may use, in MiB (memory auto).
     public var memoryBudgetMB: Double = 2048
     /// Steps per recomputed segment (memory recompute; 0: the whole truncation).
@@ -107,43 +107,6 @@ public struct MetaTrainingConfiguration: YAMLConfiguration, RunConfiguration, Eq
         "allowReshard", "memory", "memoryBudgetMB", "recomputeSegment", "maxNonFiniteSteps",
     ]
 
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, runsDirectory, model, weights, data, dataDirectory, resize, validationFraction, globalBatch
-        case validationBatch, truncation, horizon, innerRuns, metaSteps, order, memory, memoryBudgetMB
-        case recomputeSegment, baseOptimizers, baseLearningRate, variant, hiddenWidth, embeddingWidth
-        case initialPreferredLogit, metaLearningRate, metaClipNorm, seed, checkpointEvery, keepCheckpoints
-        case progressSeconds, metaLossWeighting, stepSizePenalty, learnedOutputs, allowReshard
-        case tasksPerMetaStep, minHorizon, maxHorizon, estimator, esPairs, esSigma, validateEvery, validationTasks
-        case validationHorizon, embeddingInitialScale, horizonFeatures, maxNonFiniteSteps
-    }
-
-    public static var yamlKeys: [String] { CodingKeys.allCases.map(\.rawValue) }
-
-    /// Missing keys keep their defaults.
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        try c.read(.name, &name); try c.read(.runsDirectory, &runsDirectory); try c.read(.model, &model)
-        try c.read(.weights, &weights); try c.read(.data, &data); try c.read(.dataDirectory, &dataDirectory)
-        try c.read(.resize, &resize); try c.read(.validationFraction, &validationFraction)
-        try c.read(.globalBatch, &globalBatch); try c.read(.validationBatch, &validationBatch)
-        try c.read(.truncation, &truncation); try c.read(.horizon, &horizon); try c.read(.innerRuns, &innerRuns)
-        try c.read(.metaSteps, &metaSteps); try c.read(.order, &order); try c.read(.memory, &memory)
-        try c.read(.memoryBudgetMB, &memoryBudgetMB); try c.read(.recomputeSegment, &recomputeSegment)
-        try c.read(.baseOptimizers, &baseOptimizers); try c.read(.baseLearningRate, &baseLearningRate)
-        try c.read(.variant, &variant); try c.read(.hiddenWidth, &hiddenWidth); try c.read(.embeddingWidth, &embeddingWidth)
-        try c.read(.initialPreferredLogit, &initialPreferredLogit); try c.read(.metaLearningRate, &metaLearningRate)
-        try c.read(.metaClipNorm, &metaClipNorm); try c.read(.seed, &seed); try c.read(.checkpointEvery, &checkpointEvery)
-        try c.read(.keepCheckpoints, &keepCheckpoints); try c.read(.progressSeconds, &progressSeconds)
-        try c.read(.metaLossWeighting, &metaLossWeighting); try c.read(.stepSizePenalty, &stepSizePenalty)
-        try c.read(.learnedOutputs, &learnedOutputs); try c.read(.allowReshard, &allowReshard)
-        try c.read(.tasksPerMetaStep, &tasksPerMetaStep); try c.read(.minHorizon, &minHorizon)
-        try c.read(.maxHorizon, &maxHorizon); try c.read(.estimator, &estimator); try c.read(.esPairs, &esPairs)
-        try c.read(.esSigma, &esSigma); try c.read(.validateEvery, &validateEvery)
-        try c.read(.validationTasks, &validationTasks); try c.read(.validationHorizon, &validationHorizon)
-        try c.read(.embeddingInitialScale, &embeddingInitialScale); try c.read(.horizonFeatures, &horizonFeatures)
-        try c.read(.maxNonFiniteSteps, &maxNonFiniteSteps)
-    }
-
     /// The horizon range inner runs draw from (both `horizon` unless configured).
     public var horizonRange: ClosedRange<Int> {
         let lower = minHorizon > 0 ? minHorizon : horizon
@@ -178,9 +141,6 @@ public struct MetaTrainingConfiguration: YAMLConfiguration, RunConfiguration, Eq
         if truncation < 1 { problems.append("truncation must be positive, got \(truncation)") }
         if innerRuns < 1 { problems.append("innerRuns must be positive, got \(innerRuns)") }
         if metaSteps < 1 { problems.append("metaSteps must be positive, got \(metaSteps)") }
-        if !["auto", "store", "recompute"].contains(memory) {
-            problems.append("memory must be auto, store or recompute, got '\(memory)'")
-        }
         if !(memoryBudgetMB > 0) { problems.append("memoryBudgetMB must be positive, got \(memoryBudgetMB)") }
         if recomputeSegment < 0 { problems.append("recomputeSegment must be >= 0, got \(recomputeSegment)") }
         if baseOptimizers.isEmpty { problems.append("baseOptimizers must name at least one optimizer") }

@@ -1,5 +1,7 @@
+import Kernels
+
 /// One row of the layer table: where a named tensor lives inside a flat parameter (or buffer) store.
-public struct ParameterEntry: Sendable, Equatable, Codable {
+public struct ParameterEntry: FlatBufferSlice, Sendable, Equatable, Codable {
     /// PyTorch state_dict key, for example `features.0.weight`.
     public let name: String
     /// First element's index in the store's flat buffer.
@@ -21,7 +23,4 @@ public struct ParameterEntry: Sendable, Equatable, Codable {
         self.count = shape.reduce(1, *)
         self.fanIn = fanIn
     }
-
-    /// Index range of this entry inside the flat buffer.
-    public var range: Range<Int> { offset..<(offset + count) }
 }

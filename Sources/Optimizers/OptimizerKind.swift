@@ -1,5 +1,5 @@
 /// The base optimizers by the names the command line and YAML files use.
-public enum OptimizerKind: String, CaseIterable, Sendable {
+public enum OptimizerKind: String, LenientlyNamed, Sendable {
     case sgd
     case momentum
     case nesterov
@@ -8,16 +8,9 @@ public enum OptimizerKind: String, CaseIterable, Sendable {
     case lion
     case rmsprop
 
-    /// The accepted names, in declaration order, for help texts and error messages.
-    public static var validNames: [String] { allCases.map(\.rawValue) }
-
-    /// Parses a name case-insensitively, ignoring surrounding whitespace; unknown names throw an error that
-    /// lists the valid ones.
-    public init(parsing name: String) throws(OptimizerConfigurationError) {
-        guard let kind = OptimizerKind(rawValue: normalisedName(name)) else {
-            throw .unknownOptimizer(name, validNames: Self.validNames)
-        }
-        self = kind
+    /// The error for a name that is none of the kinds.
+    public static func unknown(_ name: String) -> OptimizerConfigurationError {
+        .unknownOptimizer(name, validNames: validNames)
     }
 
     /// The rule with the default hyperparameters of docs/method.md §2 (and PyTorch's for RMSprop).
@@ -36,23 +29,5 @@ public enum OptimizerKind: String, CaseIterable, Sendable {
         case .lion: Lion()
         case .rmsprop: RMSprop()
         }
-    }
-}
-
-extension OptimizerKind: Codable {
-    /// Decodes through `init(parsing:)` so a YAML typo gets the same message as a command-line typo.
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        let name = try container.decode(String.self)
-        do {
-            self = try OptimizerKind(parsing: name)
-        } catch {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: error.description)
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
     }
 }

@@ -1,3 +1,5 @@
+import Kernels
+
 /// A contiguous slice of the flat parameter buffer that shares one learning-rate multiplier and one
 /// weight-decay flag (PyTorch's "param group", restricted to a slice of the flat buffer).
 ///
@@ -6,7 +8,7 @@
 /// multiplier in some baselines (docs/method.md §6), and biases and norm parameters get no weight decay. A group
 /// may carry its own schedule (the pipeline's schedule oracle searches per-layer-group warm-up and decay
 /// shapes); otherwise it follows the optimizer's.
-public struct ParameterGroup: Sendable, Equatable, Codable {
+public struct ParameterGroup: FlatBufferSlice, Sendable, Equatable, Codable {
     /// A label for logs and errors (a layer name, or "head", "no-decay", ...).
     public var name: String
     /// First element of the slice in the flat buffer.
@@ -30,9 +32,6 @@ public struct ParameterGroup: Sendable, Equatable, Codable {
         self.appliesWeightDecay = appliesWeightDecay
         self.schedule = schedule
     }
-
-    /// The element indices of the slice.
-    public var range: Range<Int> { offset..<(offset + count) }
 
     /// One group covering a whole buffer: the default when no per-group rules are configured.
     public static func whole(count: Int) -> [ParameterGroup] {

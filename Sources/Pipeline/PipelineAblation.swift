@@ -1,7 +1,8 @@
+import Choices
 import LearnedOptimizer
 
 /// An ablation of L3RS the pipeline meta-trains and evaluates next to the method (docs/method.md §7).
-public enum PipelineAblation: String, Sendable, CaseIterable {
+public enum PipelineAblation: String, ConfigurationChoice {
     /// λ learned, μ fixed uniform.
     case stepSizeOnly
     /// μ learned, λ fixed at λ0.

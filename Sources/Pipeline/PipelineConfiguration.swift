@@ -1,3 +1,4 @@
+import Choices
 import Foundation
 import MetaTraining
 import Optimizers
@@ -109,45 +110,6 @@ public struct PipelineConfiguration: YAMLConfiguration, Equatable, Sendable {
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, runsDirectory, dataDirectory, model, weights, seenData, unseenData, resize, globalBatch, horizon
-        case longHorizons, evalEvery, evaluationLimit, seed, pretrainData, pretrainSteps, pretrainLearningRate, pretrainSeed
-        case metaSteps, truncation, innerRuns, metaLearningRate, baseLearningRate, initialPreferredLogit, stepSizePenalty
-        case validationFraction, ablations
-        case ablationConditions, baselineOptimizers, schedules, headMultipliers, learningRateGrids
-        case curveImages, seeds, bootstrapResamples, warmupFraction, weightDecays, evaluatedBaselines, oracleConfigurations
-        case tasksPerMetaStep, minHorizon, maxHorizon, metaEstimator, validateEvery, validationTasks, horizonFeatures
-    }
-
-    public static var yamlKeys: [String] { CodingKeys.allCases.map(\.rawValue) }
-
-    /// Missing keys keep their defaults.
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        try c.read(.name, &name); try c.read(.runsDirectory, &runsDirectory); try c.read(.dataDirectory, &dataDirectory)
-        try c.read(.model, &model); try c.read(.weights, &weights); try c.read(.seenData, &seenData)
-        try c.read(.unseenData, &unseenData); try c.read(.resize, &resize); try c.read(.globalBatch, &globalBatch); try c.read(.horizon, &horizon)
-        try c.read(.longHorizons, &longHorizons); try c.read(.evalEvery, &evalEvery); try c.read(.seed, &seed)
-        try c.read(.evaluationLimit, &evaluationLimit)
-        try c.read(.pretrainData, &pretrainData); try c.read(.pretrainSteps, &pretrainSteps)
-        try c.read(.pretrainLearningRate, &pretrainLearningRate); try c.read(.pretrainSeed, &pretrainSeed)
-        try c.read(.metaSteps, &metaSteps); try c.read(.truncation, &truncation); try c.read(.innerRuns, &innerRuns)
-        try c.read(.metaLearningRate, &metaLearningRate); try c.read(.baseLearningRate, &baseLearningRate)
-        try c.read(.initialPreferredLogit, &initialPreferredLogit); try c.read(.stepSizePenalty, &stepSizePenalty)
-        try c.read(.validationFraction, &validationFraction); try c.read(.ablations, &ablations)
-        try c.read(.ablationConditions, &ablationConditions); try c.read(.baselineOptimizers, &baselineOptimizers)
-        try c.read(.schedules, &schedules); try c.read(.headMultipliers, &headMultipliers)
-        try c.read(.learningRateGrids, &learningRateGrids)
-        try c.read(.curveImages, &curveImages); try c.read(.seeds, &seeds); try c.read(.bootstrapResamples, &bootstrapResamples)
-        try c.read(.warmupFraction, &warmupFraction); try c.read(.weightDecays, &weightDecays)
-        try c.read(.evaluatedBaselines, &evaluatedBaselines)
-        try c.read(.oracleConfigurations, &oracleConfigurations)
-        try c.read(.tasksPerMetaStep, &tasksPerMetaStep); try c.read(.minHorizon, &minHorizon)
-        try c.read(.maxHorizon, &maxHorizon); try c.read(.metaEstimator, &metaEstimator)
-        try c.read(.validateEvery, &validateEvery); try c.read(.validationTasks, &validationTasks)
-        try c.read(.horizonFeatures, &horizonFeatures)
-    }
-
     /// The backbone's weights file: `weights` under `dataDirectory` unless it is an absolute path.
     public var weightsPath: String {
         weights.hasPrefix("/") ? weights : URL(fileURLWithPath: dataDirectory).appendingPathComponent(weights).path
@@ -177,22 +139,13 @@ public struct PipelineConfiguration: YAMLConfiguration, Equatable, Sendable {
             problems.append("weightDecays.\(optimizer) must be finite and >= 0, got \(decay)")
         }
         if !(warmupFraction >= 0 && warmupFraction < 1) { problems.append("warmupFraction must be in [0, 1), got \(warmupFraction)") }
-        for schedule in schedules where !ScheduleKind.validNames.contains(schedule) {
-            problems.append("schedules: unknown '\(schedule)'; known: \(ScheduleKind.validNames.joined(separator: ", "))")
-        }
-        for optimizer in baselineOptimizers where !OptimizerKind.validNames.contains(optimizer) {
-            problems.append("baselineOptimizers: unknown '\(optimizer)'; known: \(OptimizerKind.validNames.joined(separator: ", "))")
-        }
+        problems += Suggestion.unknownEntries(of: "schedules", schedules, known: ScheduleKind.validNames)
+        problems += Suggestion.unknownEntries(of: "baselineOptimizers", baselineOptimizers, known: OptimizerKind.validNames)
         if !(validationFraction > 0 && validationFraction < 1) {
             problems.append("validationFraction must be in (0, 1), got \(validationFraction)")
         }
-        let knownAblations = PipelineAblation.allCases.map(\.rawValue)
-        for ablation in ablations where !knownAblations.contains(ablation) {
-            problems.append("ablations: unknown '\(ablation)'; known: \(knownAblations.joined(separator: ", "))")
-        }
-        for condition in ablationConditions where !["seen", "unseen", "another-init"].contains(condition) {
-            problems.append("ablationConditions: unknown '\(condition)'; known: seen, unseen, another-init")
-        }
+        problems += Suggestion.unknownEntries(of: "ablations", ablations, known: PipelineAblation.validNames)
+        problems += Suggestion.unknownEntries(of: "ablationConditions", ablationConditions, known: ["seen", "unseen", "another-init"])
         if baselineOptimizers.isEmpty || schedules.isEmpty || headMultipliers.isEmpty {
             problems.append("baselineOptimizers, schedules and headMultipliers must each name at least one")
         }

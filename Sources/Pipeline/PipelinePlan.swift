@@ -63,7 +63,7 @@ public struct PipelinePlan: Sendable {
         t.weights = configuration.weightsPath
         t.data = configuration.seenData
         t.dataDirectory = configuration.dataDirectory
-        t.head = "reinit"
+        t.head = .reinit
         t.resize = configuration.resize
         t.globalBatch = configuration.globalBatch
         t.evalEvery = configuration.evalEvery
@@ -164,7 +164,7 @@ public struct PipelinePlan: Sendable {
         t.steps = steps
         t.evalEvery = 0
         t.checkpointEvery = 0
-        t.evaluationSplit = "validation"
+        t.evaluationSplit = .validation
         return t
     }
 

@@ -146,7 +146,7 @@ public final class DataParallelTrainer {
     public func checkConsistency() throws {
         let differing = try ParameterConsistency.disagreeingRanks(communicator, values: UnsafeBufferPointer(model.parameters.values))
         guard !differing.isEmpty else { return }
-        if configuration.onHashMismatch == "rebroadcast" {
+        if configuration.onHashMismatch == .rebroadcast {
             try broadcastInitialState()
         } else {
             throw ParameterMismatchError(step: step, ranks: differing)

@@ -63,7 +63,7 @@ public enum DataSplits {
     /// `evaluationLimit` > 0 keeps only the first that many images of the evaluation split.
     public static func load(for configuration: TrainingConfiguration, model: Model) throws -> (train: Dataset, evaluation: Dataset) {
         var train: Dataset, evaluation: Dataset
-        if configuration.evaluationSplit == "validation" {
+        if configuration.evaluationSplit == .validation {
             let training = try loadTraining(configuration.data, dataDirectory: configuration.dataDirectory, for: model,
                                             resize: configuration.resize)
             (train, evaluation) = try training.split(validationFraction: configuration.validationFraction,

@@ -1,3 +1,4 @@
+import Choices
 import Datasets
 import Foundation
 import Network
@@ -21,7 +22,7 @@ public struct TrainingConfiguration: YAMLConfiguration, RunConfiguration, Equata
     /// Folder that `make data` fills.
     public var dataDirectory: String = "data"
     /// keep: use the pretrained head; reinit: re-initialise the classification head from `seed`.
-    public var head: String = "reinit"
+    public var head: HeadInitialisation = .reinit
     /// Parameters whose names match one of these glob patterns (`features.*`) are not updated.
     public var freeze: [String] = []
     /// Base optimizer of the baseline trainer (sgd, momentum, nesterov, adam, adamw, lion, rmsprop), or l3rs
@@ -55,7 +56,7 @@ public struct TrainingConfiguration: YAMLConfiguration, RunConfiguration, Equata
     /// Compare a hash of the parameters across ranks every N steps; 0 turns it off.
     public var hashEvery: Int = 50
     /// error: stop with a message naming the step and ranks; rebroadcast: copy rank 0's parameters.
-    public var onHashMismatch: String = "error"
+    public var onHashMismatch: HashMismatchPolicy = .error
     /// Gradient allreduce bucket size in elements.
     public var bucketElements: Int = 1 << 18
     /// Plain progress lines every N seconds when not on a terminal.
@@ -77,7 +78,7 @@ public struct TrainingConfiguration: YAMLConfiguration, RunConfiguration, Equata
     /// test: evaluate on the dataset's test split (the default). validation: hold `validationFraction` of the
     /// training split out (seeded by `validationSeed`), train on the rest and evaluate on the held-out part, so
     /// hyperparameters can be tuned without ever reading the test split (the pipeline's baseline tuning).
-    public var evaluationSplit: String = "test"
+    public var evaluationSplit: EvaluationSplit = .test
     /// evaluationSplit validation: the fraction of the training split held out.
     public var validationFraction: Double = 0.1
     /// evaluationSplit validation: the split's seed. The split is the one meta-training makes with the same
@@ -104,49 +105,10 @@ public struct TrainingConfiguration: YAMLConfiguration, RunConfiguration, Equata
         "hashEvery", "onHashMismatch", "bucketElements", "progressSeconds", "allowReshard", "maxNonFiniteSteps",
     ]
 
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, runsDirectory, model, weights, data, dataDirectory, head, freeze, optimizer, l3rsWeights, learningRate
-        case schedule, warmupSteps, headLearningRateMultiplier, weightDecay, clipNorm, globalBatch, steps
-        case evalEvery, checkpointEvery, hashEvery, onHashMismatch, bucketElements, progressSeconds, seed, augment
-        case resize, keepCheckpoints, allowReshard, evaluationSplit, validationFraction, validationSeed
-        case evaluationLimit, groupMultipliers, groupSchedules, curveEvaluationLimit, maxNonFiniteSteps, batchNorm
-    }
-
-    public static var yamlKeys: [String] { CodingKeys.allCases.map(\.rawValue) }
-
-    /// Missing keys keep their defaults.
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        try c.read(.name, &name); try c.read(.runsDirectory, &runsDirectory); try c.read(.model, &model)
-        try c.read(.weights, &weights); try c.read(.data, &data); try c.read(.dataDirectory, &dataDirectory)
-        try c.read(.head, &head); try c.read(.freeze, &freeze); try c.read(.optimizer, &optimizer)
-        try c.read(.l3rsWeights, &l3rsWeights)
-        try c.read(.learningRate, &learningRate); try c.read(.schedule, &schedule); try c.read(.warmupSteps, &warmupSteps)
-        try c.read(.headLearningRateMultiplier, &headLearningRateMultiplier); try c.read(.weightDecay, &weightDecay)
-        try c.read(.clipNorm, &clipNorm); try c.read(.globalBatch, &globalBatch); try c.read(.steps, &steps)
-        try c.read(.evalEvery, &evalEvery); try c.read(.checkpointEvery, &checkpointEvery); try c.read(.hashEvery, &hashEvery)
-        try c.read(.onHashMismatch, &onHashMismatch); try c.read(.bucketElements, &bucketElements)
-        try c.read(.progressSeconds, &progressSeconds); try c.read(.seed, &seed); try c.read(.augment, &augment)
-        try c.read(.resize, &resize); try c.read(.keepCheckpoints, &keepCheckpoints); try c.read(.allowReshard, &allowReshard)
-        try c.read(.evaluationSplit, &evaluationSplit); try c.read(.validationFraction, &validationFraction)
-        try c.read(.validationSeed, &validationSeed); try c.read(.evaluationLimit, &evaluationLimit)
-        try c.read(.groupMultipliers, &groupMultipliers); try c.read(.groupSchedules, &groupSchedules)
-        try c.read(.curveEvaluationLimit, &curveEvaluationLimit)
-        try c.read(.maxNonFiniteSteps, &maxNonFiniteSteps)
-        try c.read(.batchNorm, &batchNorm)
-    }
-
     /// Every inconsistency, found before any work starts.
     public func validate() throws {
         var problems: [String] = []
         if let problem = RunName.problem(name) { problems.append(problem) }
-        if !["keep", "reinit"].contains(head) {
-            problems.append("head must be keep or reinit, got '\(head)'" + Suggestion.hint(for: head, among: ["keep", "reinit"]))
-        }
-        if !["error", "rebroadcast"].contains(onHashMismatch) {
-            problems.append("onHashMismatch must be error or rebroadcast, got '\(onHashMismatch)'"
-                            + Suggestion.hint(for: onHashMismatch, among: ["error", "rebroadcast"]))
-        }
         problems += namingProblems()
         if !(learningRate > 0 && learningRate.isFinite) { problems.append("learningRate must be positive, got \(learningRate)") }
         if warmupSteps < 0 || warmupSteps > steps { problems.append("warmupSteps must be in 0...steps (\(steps)), got \(warmupSteps)") }
@@ -172,10 +134,6 @@ public struct TrainingConfiguration: YAMLConfiguration, RunConfiguration, Equata
         } else if !l3rsWeights.isEmpty {
             problems.append("l3rsWeights is for optimizer l3rs, but optimizer is '\(optimizer)'")
         }
-        if !["test", "validation"].contains(evaluationSplit) {
-            problems.append("evaluationSplit must be test or validation, got '\(evaluationSplit)'"
-                            + Suggestion.hint(for: evaluationSplit, among: ["test", "validation"]))
-        }
         if !(validationFraction > 0 && validationFraction < 1) {
             problems.append("validationFraction must be in (0, 1), got \(validationFraction)")
         }
@@ -195,7 +153,7 @@ public struct TrainingConfiguration: YAMLConfiguration, RunConfiguration, Equata
         }
         if curveEvaluationLimit < 0 { problems.append("curveEvaluationLimit must be >= 0 (0: curves on the whole split), got \(curveEvaluationLimit)") }
         if evaluationLimit < 0 { problems.append("evaluationLimit must be >= 0 (0: the whole split), got \(evaluationLimit)") }
-        if head == "keep" && weights.isEmpty { problems.append("head: keep needs pretrained weights (set weights)") }
+        if head == .keep && weights.isEmpty { problems.append("head: keep needs pretrained weights (set weights)") }
         guard problems.isEmpty else { throw ConfigurationError.invalid(problems) }
     }
 

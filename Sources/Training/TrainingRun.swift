@@ -45,9 +45,9 @@ public final class TrainingRun {
     public static func makeModel(_ configuration: TrainingConfiguration, classCount: Int) throws -> Model {
         let model = try ModelZoo.make(named: configuration.model, classCount: classCount, seed: configuration.seed)
         if !configuration.weights.isEmpty {
-            let skipped: Set<String> = configuration.head == "reinit" ? Set(model.headParameterNames) : []
+            let skipped: Set<String> = configuration.head == .reinit ? Set(model.headParameterNames) : []
             try ModelWeights.load(into: model, from: configuration.weights, skipping: skipped)
-            if configuration.head == "reinit" {
+            if configuration.head == .reinit {
                 model.reinitialize(parameterNames: model.headParameterNames, seed: configuration.seed &+ 0x4845_4144) // "HEAD"
             }
         }
@@ -67,7 +67,7 @@ public final class TrainingRun {
         let (trainSet, testSet) = try DataSplits.load(for: configuration, model: model)
         // Evaluation numbers are logged under the split they come from, so a tuning run's numbers can never be
         // mistaken for test numbers.
-        let evaluated = configuration.evaluationSplit
+        let evaluated = configuration.evaluationSplit.rawValue
         // The cheap accuracy curve: a fixed prefix of the evaluation split (configuration.curveEvaluationLimit).
         let curveSet = configuration.curveEvaluationLimit > 0 && configuration.curveEvaluationLimit < testSet.count
             ? testSet.subset(Array(0..<configuration.curveEvaluationLimit)) : (configuration.curveEvaluationLimit > 0 ? testSet : nil)
@@ -192,7 +192,7 @@ public final class TrainingRun {
 
     /// Rank 0 writes final.safetensors and prints the summary line; summary.txt goes last.
     private func writeResults(_ summary: TrainingSummary, model: Model, folder: RunFolder) throws {
-        let evaluated = configuration.evaluationSplit
+        let evaluated = configuration.evaluationSplit.rawValue
         let line = "finished \(summary.steps) steps in " + String(format: "%.1f s", summary.seconds)
             + ": \(evaluated) loss " + String(format: "%.4f", summary.testLoss ?? .nan)
             + ", \(evaluated) accuracy " + String(format: "%.4f", summary.testAccuracy ?? .nan)

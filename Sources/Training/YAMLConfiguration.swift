@@ -1,18 +1,23 @@
+import Choices
 import Foundation
 import Yams
 
 /// A run configuration read from strict YAML (fine-tuning, meta-training, the pipeline): a key the type does
 /// not know is an error naming the file, the key and every valid key, so a typo never silently keeps a default.
-/// Conformers list their keys and decode missing keys as their defaults (`KeyedDecodingContainer.read`).
+/// A key the file leaves out (or leaves empty) keeps the value of `init()`: the file is laid over the encoded
+/// defaults, so conformers need no decoding code of their own, only stored properties with defaults.
 public protocol YAMLConfiguration: Codable {
-    /// Every key the YAML may contain.
-    static var yamlKeys: [String] { get }
+    /// The defaults every missing key keeps.
+    init()
 }
 
 extension YAMLConfiguration {
+    /// Every key the YAML may contain: the keys the defaults encode, in declaration order.
+    public static var yamlKeys: [String] { (try? defaultsMapping().keys.compactMap(\.string)) ?? [] }
+
     /// Reads YAML text; `source` names it in errors.
     public static func load(yaml text: String, source: String) throws -> Self {
-        try loadYAML(Self.self, keys: yamlKeys, yaml: text, source: source)
+        try loadYAML(Self.self, yaml: text, source: source)
     }
 
     /// Reads a YAML file.
@@ -22,12 +27,13 @@ extension YAMLConfiguration {
 
     /// The configuration as YAML, as printed at start and written to the run folder.
     public func yaml() throws -> String { try YAMLEncoder().encode(self) }
-}
 
-extension KeyedDecodingContainer {
-    /// Overwrites `value` with the key's value when the key is present; a missing key keeps the default.
-    public func read<T: Decodable>(_ key: Key, _ value: inout T) throws {
-        if let decoded = try decodeIfPresent(T.self, forKey: key) { value = decoded }
+    /// `init()` encoded as a YAML mapping.
+    static func defaultsMapping() throws -> Node.Mapping {
+        guard let mapping = try Yams.compose(yaml: try Self().yaml())?.mapping else {
+            preconditionFailure("\(Self.self) must encode as a mapping")
+        }
+        return mapping
     }
 }
 
@@ -62,17 +68,21 @@ func readConfigurationText(_ path: String) throws -> String {
     }
 }
 
-/// Decodes a YAML mapping into `T`, rejecting keys `T` does not know.
-func loadYAML<T: Decodable>(_ type: T.Type, keys: [String], yaml text: String, source: String) throws -> T {
-    let node: Any?
-    do { node = try Yams.load(yaml: text) } catch {
+/// Lays the YAML mapping `text` over `T`'s defaults and decodes the result, rejecting keys `T` does not know.
+func loadYAML<T: YAMLConfiguration>(_ type: T.Type, yaml text: String, source: String) throws -> T {
+    let node: Node?
+    do { node = try Yams.compose(yaml: text) } catch {
         throw ConfigurationError.badValue(source: source, detail: "not valid YAML: \(error)")
     }
-    if node == nil { return try YAMLDecoder().decode(T.self, from: "{}") }
-    guard let mapping = node as? [String: Any] else { throw ConfigurationError.notAMapping(source: source) }
-    let unknown = mapping.keys.filter { !keys.contains($0) }.sorted()
-    guard unknown.isEmpty else { throw ConfigurationError.unknownKeys(source: source, keys: unknown, valid: keys) }
-    do { return try YAMLDecoder().decode(T.self, from: text) } catch let DecodingError.typeMismatch(expected, context) {
+    var merged = try T.defaultsMapping()
+    if let node {
+        guard let mapping = node.mapping else { throw ConfigurationError.notAMapping(source: source) }
+        let keys = T.yamlKeys
+        let unknown = mapping.keys.map { $0.string ?? "\($0)" }.filter { !keys.contains($0) }.sorted()
+        guard unknown.isEmpty else { throw ConfigurationError.unknownKeys(source: source, keys: unknown, valid: keys) }
+        for (key, value) in mapping where value.null == nil { merged[key] = value }
+    }
+    do { return try YAMLDecoder().decode(T.self, from: .mapping(merged)) } catch let DecodingError.typeMismatch(expected, context) {
         let key = context.codingPath.map(\.stringValue).joined(separator: ".")
         throw ConfigurationError.badValue(source: source, detail: "key '\(key)': expected \(expected)")
     } catch let DecodingError.dataCorrupted(context) {

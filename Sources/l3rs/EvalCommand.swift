@@ -1,4 +1,5 @@
 import ArgumentParser
+import Choices
 import Datasets
 import Distributed
 import Foundation
@@ -24,7 +25,7 @@ struct EvalCommand: ParsableCommand {
         var configuration = TrainingConfiguration()
         configuration.model = model
         configuration.weights = weights
-        configuration.head = "keep"
+        configuration.head = .keep
         configuration.data = data
         configuration.dataDirectory = dataDirectory
         configuration.resize = resize

@@ -56,11 +56,7 @@ struct PretrainCommand: ParsableCommand {
     }
 
     func validate() throws {
-        do {
-            try TrainingPreflight.check(try resolved(), learningRateFlag: options.learningRate != nil)
-        } catch let error as ValidationError { throw error } catch {
-            throw ValidationError(String(describing: error))
-        }
+        try validating { try TrainingPreflight.check(try resolved(), learningRateFlag: options.learningRate != nil) }
     }
 
     func run() throws {
@@ -76,11 +72,11 @@ func runTraining(_ configuration: TrainingConfiguration, options: TrainingOption
         for warning in TrainingPreflight.warnings(configuration, command: command) { printError("warning: " + warning) }
     }
     try runStoppableJob("train", configurationYAML: configuration.yaml, distributed: distributed) { communicator in
-        let run = TrainingRun(configuration: configuration, communicator: communicator, resume: options.resume == .auto) { line in
+        let run = TrainingRun(configuration: configuration, communicator: communicator, resume: options.control.resume == .auto) { line in
             printLine(line)
         }
         run.simulatedSignalStep = options.simulateSignalAtStep
-        run.allowChangedConfiguration = options.allowChangedConfiguration
+        run.allowChangedConfiguration = options.control.allowChangedConfiguration
         if case .stopped = try run.execute() { return true }
         return false
     }

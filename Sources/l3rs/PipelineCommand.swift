@@ -8,7 +8,7 @@ import Training
 
 /// `l3rs pipeline`: the paper's whole experiment in one command (docs/method.md §6): the other backbone,
 /// meta-training and its ablations, tuned baselines, evaluation in every condition, and the report.
-struct PipelineCommand: ParsableCommand {
+struct PipelineCommand: ResolvingCommand {
     static let configuration = CommandConfiguration(
         commandName: "pipeline",
         abstract: "Run the whole pipeline: pretrain another backbone, meta-train L3RS and its ablations, tune the baselines at every horizon, search the schedule oracle, evaluate every arm over seeds in every condition, write the report (report.md, report.html, report.json).",
@@ -27,7 +27,7 @@ struct PipelineCommand: ParsableCommand {
     @Option(help: "Folder of run folders.") var runsDirectory: String?
     @Option(help: "Folder that `make data` fills (weights are relative to it).") var dataDirectory: String?
     @Option(help: "auto: skip complete stages and continue the interrupted one; none: start fresh.")
-    var resume: TrainingOptions.ResumeMode = .none
+    var resume: ResumeMode = .none
     @Option(help: ArgumentHelp("With --simulate-signal-at-step: the stage (e.g. tune/adam-constant-lr0.001) that acts as if SIGTERM arrived (tests).", visibility: .hidden))
     var simulateSignalStage: String?
     @Option(help: ArgumentHelp("The step of --simulate-signal-stage at which SIGTERM is simulated (tests).", visibility: .hidden))
@@ -41,10 +41,6 @@ struct PipelineCommand: ParsableCommand {
         if let dataDirectory { c.dataDirectory = dataDirectory }
         try c.validate()
         return c
-    }
-
-    func validate() throws {
-        do { _ = try resolve() } catch { throw ValidationError(String(describing: error)) }
     }
 
     func run() throws {

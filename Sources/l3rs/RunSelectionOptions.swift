@@ -2,21 +2,27 @@ import ArgumentParser
 import MetaTraining
 import Training
 
-/// The keys every run configuration has: where the run goes and what it trains on.
-protocol RunSelection {
+/// The keys fine-tuning and meta-training configurations share: where the run goes, what it trains on
+/// (`RunSelectionOptions`), and how it proceeds (`RunControlOptions`).
+protocol SharedRunKeys {
     var name: String { get set }
     var runsDirectory: String { get set }
     var model: String { get set }
     var weights: String { get set }
     var data: String { get set }
     var dataDirectory: String { get set }
+    var globalBatch: Int { get set }
+    var seed: UInt64 { get set }
+    var checkpointEvery: Int { get set }
+    var maxNonFiniteSteps: Int { get set }
 }
 
-extension TrainingConfiguration: RunSelection {}
-extension MetaTrainingConfiguration: RunSelection {}
+extension TrainingConfiguration: SharedRunKeys {}
+extension MetaTrainingConfiguration: SharedRunKeys {}
 
-private let trainingDefaults = TrainingConfiguration()
-private let metaTrainingDefaults = MetaTrainingConfiguration()
+/// The values a flag left out takes when no configuration file sets it, shown in --help.
+let trainingDefaults = TrainingConfiguration()
+let metaTrainingDefaults = MetaTrainingConfiguration()
 
 /// Flags that override those keys, shared by `finetune`, `pretrain` and `meta-train`.
 struct RunSelectionOptions: ParsableArguments {
@@ -28,7 +34,7 @@ struct RunSelectionOptions: ParsableArguments {
     @Option(help: "Folder that `make data` fills (default: \(trainingDefaults.dataDirectory)).") var dataDirectory: String?
 
     /// Writes every given flag into `configuration`.
-    func apply<Configuration: RunSelection>(to configuration: inout Configuration) {
+    func apply<Configuration: SharedRunKeys>(to configuration: inout Configuration) {
         if let name { configuration.name = name }
         if let runsDirectory { configuration.runsDirectory = runsDirectory }
         if let model { configuration.model = model }

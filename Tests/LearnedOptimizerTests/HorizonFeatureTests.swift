@@ -15,14 +15,7 @@ final class HorizonFeatureTests: XCTestCase {
         var θ = TinyRegressionProblem.initialParameters()
         var state = optimizer.makeState()
         state.horizon = 40
-        var g = [Float](repeating: 0, count: θ.count)
-        for _ in 0..<11 {
-            let k = state.step
-            let loss = θ.withUnsafeBufferPointer { p in
-                g.withUnsafeMutableBufferPointer { problem.trainingLossAndGradient(parameters: p, step: k, gradient: $0) }
-            }
-            optimizer.step(parameters: &θ, gradient: g, loss: loss, state: &state)
-        }
+        MetaGradientFixtures.train(&optimizer, problem: problem, parameters: &θ, state: &state, steps: 11)
         // The 11th step (k = 10) read progress 10/40.
         let features = optimizer.activations.features
         for l in TinyRegressionProblem.layers.indices {

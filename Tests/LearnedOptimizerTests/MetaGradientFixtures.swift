@@ -33,15 +33,22 @@ enum MetaGradientFixtures {
         var θ = TinyRegressionProblem.initialParameters()
         var state = optimizer.makeState()
         state.horizon = 12
+        train(&optimizer, problem: problem, parameters: &θ, state: &state, steps: warmUp)
+        return (θ, state)
+    }
+
+    /// `steps` steps of `optimizer` on `problem`'s training loss from (θ, state); `optimizer` keeps the last
+    /// step's activations.
+    static func train(_ optimizer: inout L3RSOptimizer, problem: TinyRegressionProblem, parameters θ: inout [Float],
+                      state: inout L3RSState, steps: Int) {
         var g = [Float](repeating: 0, count: θ.count)
-        for _ in 0..<warmUp {
+        for _ in 0..<steps {
             let k = state.step
             let loss = θ.withUnsafeBufferPointer { p in
                 g.withUnsafeMutableBufferPointer { problem.trainingLossAndGradient(parameters: p, step: k, gradient: $0) }
             }
             optimizer.step(parameters: &θ, gradient: g, loss: loss, state: &state)
         }
-        return (θ, state)
     }
 
     /// L_meta of a T-step unroll from (θ, state) under `objective` (validation part plus step-size penalty),

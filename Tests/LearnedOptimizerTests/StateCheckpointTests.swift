@@ -14,14 +14,7 @@ final class StateCheckpointTests: XCTestCase {
         var resumed = optimizer
         var θ = θ3
         var state = restored
-        var g = [Float](repeating: 0, count: θ.count)
-        for _ in 0..<3 {
-            let k = state.step
-            let loss = θ.withUnsafeBufferPointer { p in
-                g.withUnsafeMutableBufferPointer { problem.trainingLossAndGradient(parameters: p, step: k, gradient: $0) }
-            }
-            resumed.step(parameters: &θ, gradient: g, loss: loss, state: &state)
-        }
+        MetaGradientFixtures.train(&resumed, problem: problem, parameters: &θ, state: &state, steps: 3)
         let (θ6, state6) = MetaGradientFixtures.start(optimizer: optimizer, problem: problem, warmUp: 6)
         XCTAssertEqual(θ, θ6)
         XCTAssertEqual(state, state6)

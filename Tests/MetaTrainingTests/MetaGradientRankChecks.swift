@@ -17,7 +17,7 @@ final class MetaGradientRankChecks: XCTestCase {
         super.tearDown()
     }
 
-    private func compare(order: MetaGradientOrder, memory: String, objective: MetaObjective = .standard,
+    private func compare(order: MetaGradientOrder, memory: UnrollMemoryMode, objective: MetaObjective = .standard,
                          file: StaticString = #filePath, line: UInt = #line) throws {
         var configuration = MetaFixtures.configuration(order: order)
         configuration.memory = memory
@@ -54,21 +54,21 @@ final class MetaGradientRankChecks: XCTestCase {
     }
 
     func testFirstOrderMetaGradientIsRankInvariant() throws {
-        try compare(order: .firstOrder, memory: "store")
+        try compare(order: .firstOrder, memory: .store)
     }
 
     func testSecondOrderMetaGradientIsRankInvariant() throws {
-        try compare(order: .secondOrder, memory: "store")
+        try compare(order: .secondOrder, memory: .store)
     }
 
     func testSecondOrderRecomputeMatchesOnAnyWorld() throws {
-        try compare(order: .secondOrder, memory: "recompute")
+        try compare(order: .secondOrder, memory: .recompute)
     }
 
     /// The step-size penalty is the same on every rank; first order sums the ranks' meta-gradients, so each
     /// rank must contribute only its share of the penalty's gradient.
     func testFirstOrderWithPenaltyAndFinalWeightingIsRankInvariant() throws {
-        try compare(order: .firstOrder, memory: "store",
+        try compare(order: .firstOrder, memory: .store,
                     objective: MetaObjective(weighting: .final, stepSizePenalty: 0.5))
     }
 

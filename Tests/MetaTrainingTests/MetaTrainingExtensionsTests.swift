@@ -73,7 +73,7 @@ final class MetaTrainingExtensionsTests: XCTestCase {
     /// (about 1/√d ≈ 0.02), and ES leaves the run exactly where a plain unroll with φ leaves it.
     func testEvolutionStrategiesEstimateAgreesWithTheExactMetaGradient() throws {
         var exactConfiguration = MetaFixtures.configuration(order: .secondOrder)
-        exactConfiguration.memory = "store"
+        exactConfiguration.memory = .store
         let exact = try MetaFixtures.trainer(exactConfiguration, communicator: SingleProcessCommunicator())
         var esConfiguration = MetaFixtures.configuration()
         esConfiguration.estimator = .antitheticES

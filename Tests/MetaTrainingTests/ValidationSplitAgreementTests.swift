@@ -28,7 +28,7 @@ final class ValidationSplitAgreementTests: XCTestCase {
         var tuning = TrainingConfiguration()
         tuning.data = "mnist-5k"
         tuning.dataDirectory = data
-        tuning.evaluationSplit = "validation"
+        tuning.evaluationSplit = .validation
         tuning.validationFraction = 0.15
         tuning.validationSeed = 7
         let model = try ModelZoo.make(named: "ccexam-mnist", classCount: 10, seed: 0)
@@ -41,7 +41,7 @@ final class ValidationSplitAgreementTests: XCTestCase {
         XCTAssertEqual(train.labels, trainer.trainSet.labels)
 
         // The default is unchanged: the test split.
-        tuning.evaluationSplit = "test"
+        tuning.evaluationSplit = .test
         XCTAssertEqual(try DataSplits.load(for: tuning, model: model).evaluation.count, 1000)
         tuning.evaluationLimit = 100
         XCTAssertEqual(try DataSplits.load(for: tuning, model: model).evaluation.count, 100)

@@ -200,3 +200,14 @@ func assertGradientsMatch(
         }
     }
 }
+
+extension Model {
+    /// The parameter gradient of `loss` (cross-entropy on `labels`) after one inference-mode forward and backward
+    /// from zeroed gradients; `loss` keeps the logits' gradient, for a second backward.
+    func freshGradients(input: Tensor, labels: [Int], loss: SoftmaxCrossEntropy) -> [Float] {
+        parameters.zeroGradients()
+        _ = loss.loss(logits: forward(input, training: false), labels: labels)
+        _ = backward(loss.gradient())
+        return Array(parameters.gradients)
+    }
+}

@@ -30,38 +30,28 @@ final class LayerGradientTests: XCTestCase {
         assertGradientsMatch(GradientCheck.layerResults(layer, input: x, training: true, parameters: registry.parameters), tolerance: tolerance)
     }
 
-    func testConv2dPaddedStrideOne() {
-        let (layer, registry) = makeLayer {
-            Conv2d(name: "c", inputChannels: 2, outputChannels: 3, kernelSize: 3, stride: 1, padding: 1, registry: $0)
+    /// Conv2d in the geometries the model zoo uses: padded stride 1; strided without bias; pointwise strided;
+    /// torchvision's ResNet stem (7×7, stride 2, padding 3, no bias). Each also checks the output shape.
+    func testConv2dGeometries() {
+        struct Case { let name: String, channels: (input: Int, output: Int), kernel: Int, stride: Int, padding: Int, bias: Bool
+                      let input: [Int], seed: UInt64, output: [Int] }
+        let cases = [
+            Case(name: "c", channels: (2, 3), kernel: 3, stride: 1, padding: 1, bias: true, input: [2, 2, 5, 4], seed: 3, output: [2, 3, 5, 4]),
+            Case(name: "c", channels: (3, 2), kernel: 3, stride: 2, padding: 1, bias: false, input: [2, 3, 7, 6], seed: 4, output: [2, 2, 4, 3]),
+            Case(name: "c", channels: (2, 3), kernel: 1, stride: 2, padding: 0, bias: true, input: [2, 2, 5, 5], seed: 5, output: [2, 3, 3, 3]),
+            Case(name: "conv1", channels: (3, 2), kernel: 7, stride: 2, padding: 3, bias: false, input: [2, 3, 9, 8], seed: 8, output: [2, 2, 5, 4]),
+        ]
+        for c in cases {
+            let (layer, registry) = makeLayer {
+                Conv2d(name: c.name, inputChannels: c.channels.input, outputChannels: c.channels.output, kernelSize: c.kernel,
+                       stride: c.stride, padding: c.padding, bias: c.bias, registry: $0)
+            }
+            let x = TestData.uniform(shape: c.input, in: -1, 1, seed: c.seed)
+            let label = "kernel \(c.kernel) stride \(c.stride) padding \(c.padding) bias \(c.bias)"
+            XCTAssertEqual(layer.forward(x, training: true).shape, c.output, label)
+            assertGradientsMatch(GradientCheck.layerResults(layer, input: x, training: true, parameters: registry.parameters),
+                                 tolerance: tolerance, label)
         }
-        let x = TestData.uniform(shape: [2, 2, 5, 4], in: -1, 1, seed: 3)
-        assertGradientsMatch(GradientCheck.layerResults(layer, input: x, training: true, parameters: registry.parameters), tolerance: tolerance)
-    }
-
-    func testConv2dStridedWithoutBias() {
-        let (layer, registry) = makeLayer {
-            Conv2d(name: "c", inputChannels: 3, outputChannels: 2, kernelSize: 3, stride: 2, padding: 1, bias: false, registry: $0)
-        }
-        let x = TestData.uniform(shape: [2, 3, 7, 6], in: -1, 1, seed: 4)
-        assertGradientsMatch(GradientCheck.layerResults(layer, input: x, training: true, parameters: registry.parameters), tolerance: tolerance)
-    }
-
-    func testConv2dPointwiseStrided() {
-        let (layer, registry) = makeLayer {
-            Conv2d(name: "c", inputChannels: 2, outputChannels: 3, kernelSize: 1, stride: 2, padding: 0, registry: $0)
-        }
-        let x = TestData.uniform(shape: [2, 2, 5, 5], in: -1, 1, seed: 5)
-        assertGradientsMatch(GradientCheck.layerResults(layer, input: x, training: true, parameters: registry.parameters), tolerance: tolerance)
-    }
-
-    /// torchvision's ResNet stem convolution: 7×7, stride 2, padding 3, no bias.
-    func testConv2dSevenBySevenStrideTwo() {
-        let (layer, registry) = makeLayer {
-            Conv2d(name: "conv1", inputChannels: 3, outputChannels: 2, kernelSize: 7, stride: 2, padding: 3, bias: false, registry: $0)
-        }
-        let x = TestData.uniform(shape: [2, 3, 9, 8], in: -1, 1, seed: 8)
-        XCTAssertEqual(layer.forward(x, training: true).shape, [2, 2, 5, 4])
-        assertGradientsMatch(GradientCheck.layerResults(layer, input: x, training: true, parameters: registry.parameters), tolerance: tolerance)
     }
 
     func testMaxPool2d() {
@@ -174,10 +164,7 @@ final class LayerGradientTests: XCTestCase {
         let model = ModelZoo.ccexamUSPS(seed: 8)
         let x = TestData.uniform(shape: [2, 1, 16, 16], in: -1, 1, seed: 1)
         let loss = SoftmaxCrossEntropy()
-        model.parameters.zeroGradients()
-        _ = loss.loss(logits: model.forward(x, training: false), labels: [1, 2])
-        model.backward(loss.gradient())
-        let once = Array(model.parameters.gradients)
+        let once = model.freshGradients(input: x, labels: [1, 2], loss: loss)
         model.backward(loss.gradient())
         let twice = Array(model.parameters.gradients)
         for i in stride(from: 0, to: once.count, by: 97) {

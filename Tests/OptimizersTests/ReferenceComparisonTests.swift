@@ -29,7 +29,7 @@ final class ReferenceComparisonTests: XCTestCase {
             var optimizer = try HandDesignedOptimizer(
                 configuration: try testCase.configuration(),
                 parameterCount: testCase.initialParameters.count,
-                groups: testCase.parameterGroups)
+                groups: testCase.groups)
             var parameters = testCase.initialParameters
             for (step, gradient) in testCase.gradients.enumerated() {
                 let report = optimizer.step(parameters: &parameters, gradient: gradient)

@@ -11,14 +11,6 @@ struct ReferenceFixture: Decodable {
         var finalFraction: Double
     }
 
-    struct Group: Decodable {
-        var name: String
-        var offset: Int
-        var count: Int
-        var learningRateMultiplier: Double
-        var appliesWeightDecay: Bool
-    }
-
     struct Case: Decodable {
         var name: String
         var optimizer: String
@@ -26,20 +18,13 @@ struct ReferenceFixture: Decodable {
         var weightDecay: Double
         var schedule: Schedule?
         var maxGradNorm: Double?
-        var groups: [Group]
+        /// The fixture's groups use `ParameterGroup`'s own keys (no schedule: the optimizer's).
+        var groups: [ParameterGroup]
         var initialParameters: [Float]
         var gradients: [[Float]]
         var gradientNorms: [Double]
         var parametersAfterStep: [[Double]]
         var directions: [[Double]]
-
-        var parameterGroups: [ParameterGroup] {
-            groups.map {
-                ParameterGroup(name: $0.name, offset: $0.offset, count: $0.count,
-                               learningRateMultiplier: $0.learningRateMultiplier,
-                               appliesWeightDecay: $0.appliesWeightDecay)
-            }
-        }
 
         /// The configuration this case describes, built through the string-parsing path the CLI uses.
         func configuration() throws -> OptimizerConfiguration {

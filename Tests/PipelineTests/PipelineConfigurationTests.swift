@@ -74,7 +74,7 @@ final class PipelineConfigurationTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(configuration.seeds, 5)
         for (_, _, stage) in plan.tuningStages {
             guard case let .training(t) = stage.kind else { return XCTFail("tuning stage \(stage.id) is not a fine-tune") }
-            XCTAssertEqual(t.evaluationSplit, "validation", stage.id)
+            XCTAssertEqual(t.evaluationSplit, .validation, stage.id)
             XCTAssertEqual(t.validationFraction, configuration.validationFraction)
             XCTAssertEqual(t.steps, configuration.horizon, "tuned at the horizon it is compared at")
         }
@@ -99,7 +99,7 @@ final class PipelineConfigurationTests: XCTestCase {
         XCTAssertEqual(Set(runs.map(\.stage.id)).count, runs.count, "every run has its own folder")
         for run in runs {
             guard case let .training(t) = run.stage.kind else { return XCTFail("not a fine-tune") }
-            XCTAssertEqual(t.evaluationSplit, "test")
+            XCTAssertEqual(t.evaluationSplit, .test)
             XCTAssertEqual(t.steps, run.condition.steps)
             XCTAssertEqual(t.seed, defaults.seed + UInt64(run.seed), "seed k changes head and data order")
             XCTAssertEqual(t.validationSeed, defaults.seed, "the held-out split never moves")

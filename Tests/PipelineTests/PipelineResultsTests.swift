@@ -1,19 +1,14 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import Pipeline
 
 /// report.json from synthetic evaluation runs with known answers: in every condition L3RS climbs twice as fast
 /// as the baseline (speed-up 2, faster), the oracle is the baseline's twin (speed-up 1, tie), and the per-arm
 /// final accuracies are the seeds' means.
-final class PipelineResultsTests: XCTestCase {
-    var runs: URL!
-
-    override func setUpWithError() throws {
-        runs = FileManager.default.temporaryDirectory.appendingPathComponent("l3rs-results-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: runs, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: runs) }
+final class PipelineResultsTests: ScratchFolderTestCase {
+    override class var scratchPrefix: String { "l3rs-results" }
+    var runs: URL { folder }
 
     func testReportJSONHoldsEveryConditionsVerdictWithKnownAnswers() throws {
         var c = PipelineConfiguration()

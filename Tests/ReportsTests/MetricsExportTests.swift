@@ -1,17 +1,11 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import Reports
 
 /// Time stamps in metrics.jsonl, and its CSV and TensorBoard companions, read back byte by byte.
-final class MetricsExportTests: XCTestCase {
-    var folder: URL!
-
-    override func setUpWithError() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("l3rs-exports-\(UUID())")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
+final class MetricsExportTests: ScratchFolderTestCase {
+    override class var scratchPrefix: String { "l3rs-exports" }
 
     func testCRC32CKnownVectors() {
         // The check value of CRC-32C (RFC 3720 appendix B.4 and every CRC catalogue).

@@ -77,3 +77,21 @@ public func runPython(_ code: String) throws -> (status: Int32, output: String, 
     process.waitUntilExit()
     return (process.terminationStatus, text.trimmingCharacters(in: .whitespacesAndNewlines), errorText)
 }
+
+/// A misspelt value of a closed-set configuration key, the key's allowed values as the message lists them, and
+/// the one the message should suggest.
+public typealias MisspeltChoice = (key: String, value: String, allowed: String, nearest: String)
+
+/// Asserts that `load` refuses a YAML text `KEY: VALUE` (after `preamble`) with exactly the message of a
+/// `ConfigurationChoice`: "SOURCE: KEY must be one of ALLOWED, got 'VALUE' (did you mean 'NEAREST'?)".
+public func assertMisspeltChoicesRefused(_ cases: [MisspeltChoice], preamble: String, source: String,
+                                         file: StaticString = #filePath, line: UInt = #line,
+                                         load: (_ yaml: String, _ source: String) throws -> Void) {
+    for (key, value, allowed, nearest) in cases {
+        XCTAssertThrowsError(try load(preamble + "\(key): \(value)\n", source), key, file: file, line: line) { error in
+            XCTAssertEqual(String(describing: error),
+                           "\(source): \(key) must be one of \(allowed), got '\(value)' (did you mean '\(nearest)'?)",
+                           file: file, line: line)
+        }
+    }
+}

@@ -1,3 +1,4 @@
+import Choices
 import Datasets
 import Foundation
 import LearnedOptimizer
@@ -9,15 +10,8 @@ import XCTest
 /// The command line guards the user: every bad option or file is one error line naming it, found before
 /// anything prints or any run folder is made (exit status 64); misspelt names get the nearest valid one;
 /// options that would be ignored are refused; risky choices that run are warned about.
-final class CommandLineGuardTests: XCTestCase {
-    var folder: URL!
-
-    override func setUpWithError() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("l3rs-guard-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
+final class CommandLineGuardTests: ScratchFolderTestCase {
+    override class var scratchPrefix: String { "l3rs-guard" }
 
     var runs: String { folder.appendingPathComponent("runs").path }
 
@@ -48,7 +42,7 @@ final class CommandLineGuardTests: XCTestCase {
         let cases: [(String, [String], [String])] = [
             ("misspelt dataset", ["--weights", weights, "--data", "fashion-mnst"], ["unknown dataset 'fashion-mnst'", "did you mean 'fashion-mnist'?"]),
             ("misspelt optimizer", ["--weights", weights, "--optimizer", "adma"], ["unknown optimizer 'adma'", "did you mean 'adam'?"]),
-            ("misspelt head", ["--weights", weights, "--head", "reinti"], ["head must be keep or reinit", "did you mean 'reinit'?"]),
+            ("misspelt head", ["--weights", weights, "--head", "reinti"], ["--head must be one of keep, reinit, got 'reinti'", "did you mean 'reinit'?"]),
             ("misspelt model", ["--weights", weights, "--model", "resnet32"], ["unknown model 'resnet32'", "did you mean 'resnet-32'?"]),
             ("misspelt YAML key", ["--config", yaml, "--weights", weights], [yaml, "unknown key(s) learningrate (did you mean 'learningRate'?)"]),
             ("missing weights", ["--weights", "/nonexistent/w.pth"], ["--weights", "/nonexistent/w.pth"]),
@@ -82,6 +76,25 @@ final class CommandLineGuardTests: XCTestCase {
         let meta = try l3rs(["meta-train", "--order", "secondorder", "--runs-directory", runs])
         XCTAssertEqual(meta.exitCode, 64, meta.transcript)
         XCTAssertTrue(meta.standardError.contains("--order must be one of firstOrder, secondOrder, got 'secondorder' (did you mean 'secondOrder'?)"), meta.transcript)
+    }
+
+    /// Every flag with a closed set of values refuses a misspelt one before anything runs, naming the flag, the
+    /// value, the allowed values and the nearest one.
+    func testMisspeltChoiceFlagsAreRefused() throws {
+        let cases: [([String], String)] = [
+            (["finetune", "--head", "kepe"], "--head must be one of keep, reinit, got 'kepe' (did you mean 'keep'?)"),
+            (["finetune", "--evaluation-split", "tset"], "--evaluation-split must be one of test, validation, got 'tset' (did you mean 'test'?)"),
+            (["meta-train", "--memory", "stroe"], "--memory must be one of auto, store, recompute, got 'stroe' (did you mean 'store'?)"),
+            (["meta-train", "--variant", "kindanddepth"], "--variant must be one of layerEmbedding, kindAndDepth, got 'kindanddepth' (did you mean 'kindAndDepth'?)"),
+            (["meta-train", "--meta-loss-weighting", "lineer"], "--meta-loss-weighting must be one of uniform, linear, final, got 'lineer' (did you mean 'linear'?)"),
+            (["meta-train", "--estimator", "truncatedBackProp"], "--estimator must be one of truncatedBackprop, antitheticES, got 'truncatedBackProp' (did you mean 'truncatedBackprop'?)"),
+        ]
+        for (arguments, message) in cases {
+            let result = try l3rs(arguments + ["--runs-directory", runs])
+            XCTAssertEqual(result.exitCode, 64, result.transcript)
+            XCTAssertTrue(result.standardError.contains(message), "\(message)\n\(result.transcript)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: runs), "no run folder")
+        }
     }
 
     func testHelpShowsDefaults() throws {

@@ -44,7 +44,7 @@ final class TrainingConfigurationTests: XCTestCase {
     func testValidationListsEveryProblem() {
         var config = TrainingConfiguration()
         config.steps = 0
-        config.head = "maybe"
+        config.keepCheckpoints = 0
         config.learningRate = -1
         XCTAssertThrowsError(try config.validate()) { error in
             guard case let .invalid(problems) = error as? ConfigurationError else { return XCTFail("\(error)") }

@@ -16,6 +16,14 @@ public enum Suggestion {
         closest(to: name, among: candidates).map { " (did you mean '\($0)'?)" } ?? ""
     }
 
+    /// "KEY: unknown 'NAME'; known: A, B" and the hint, for each of `names` (a list-valued key's entries) that
+    /// is not `known`.
+    public static func unknownEntries(of key: String, _ names: [String], known: [String]) -> [String] {
+        names.filter { !known.contains($0) }.map {
+            "\(key): unknown '\($0)'; known: \(known.joined(separator: ", "))" + hint(for: $0, among: known)
+        }
+    }
+
     private static func normalised(_ text: String) -> [Character] {
         Array(text.lowercased().filter { $0 != "-" && $0 != "_" })
     }
