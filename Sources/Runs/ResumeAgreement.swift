@@ -13,7 +13,7 @@ extension RunFolder {
     /// What one rank found when it looked for the chosen checkpoint; travels to every rank as one text.
     private struct RankView {
         var host: String
-        /// The checkpoint folder in this rank's view (or, when rank 0 chose none, the one this rank sees).
+        /// The checkpoint folder in this rank's view (or, when rank 0 chose none, the newest one this rank sees).
         var path: String
         /// Empty when this rank read the chosen checkpoint.
         var problem: String
@@ -66,7 +66,15 @@ extension RunFolder {
 
         let views = try communicator.allgather(view.text, maxBytes: 2048).map(RankView.init(text:))
         if choice.failed { throw RunError.noIntactCheckpoint(problem: views[0].problem) }
-        try throwForFirstFailing(views.indices.filter { !views[$0].problem.isEmpty }, views)
+        let failing = views.indices.filter { !views[$0].problem.isEmpty }
+        if choice.step < 0, let rank = failing.first {
+            // Rank 0 is the one that lacks the run folder the others see.
+            throw RunError.checkpointNotOnEveryRank(
+                rank: 0, host: views[0].host, path: views[0].path,
+                problem: "rank 0 finds no checkpoint to resume from and would start afresh, but rank \(rank) on host "
+                    + "\(views[rank].host) sees \(views[rank].problem) (\(views[rank].path))", others: 0)
+        }
+        try throwForFirstFailing(failing, views)
 
         guard let loaded else { return nil }
         if communicator.size > 1 {
@@ -88,7 +96,7 @@ extension RunFolder {
         guard choice.step >= 0 else {
             if let newest = steps.first {
                 view.path = checkpoints.stepFolder(newest).path
-                view.problem = "rank 0 finds no checkpoint to resume from and would start afresh, but this rank sees the checkpoint of step \(newest)"
+                view.problem = "the checkpoint of step \(newest)"
             }
             return (nil, view)
         }

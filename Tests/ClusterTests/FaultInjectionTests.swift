@@ -77,8 +77,9 @@ final class FaultInjectionTests: XCTestCase {
     /// A rank whose node sees another run folder than rank 0's (its own disk, not the shared file system) stops
     /// every rank of a resume within seconds, with exit 1, no abort, and one line from rank 0 naming the rank,
     /// its host, the checkpoint it could not read and the remedy: rank 1's folder empty, a copy whose checkpoint is
-    /// damaged there, a copy of another run at the same step (other values, found by the content hash). A faithful
-    /// copy (the run folder staged to the node) resumes and ends where an uninterrupted run ends.
+    /// damaged there, a copy with a newer checkpoint, a copy of another run at the same step (other values, found
+    /// by the content hash), and rank 0's folder the empty one. A faithful copy (the run folder staged to the
+    /// node) resumes and ends where an uninterrupted run ends.
     func testRankThatCannotReadTheResumedCheckpointStopsEveryRankAtOnce() throws {
         let whole = try job("whole", steps: 40)
         XCTAssertEqual(whole.exitCode, 0, whole.transcript)
@@ -119,12 +120,32 @@ final class FaultInjectionTests: XCTestCase {
         try Data(bytes).write(to: model)
         try assertEveryRankStopped(try resume(), ["which fails its checks on this rank", "model.safetensors: tensor", "CRC-32 mismatch"])
 
+        // An older or newer copy: rank 1's newest checkpoint is another step than rank 0's.
+        try FileManager.default.removeItem(at: own.appendingPathComponent("staged"))
+        try FileManager.default.copyItem(at: runs.appendingPathComponent("staged"), to: own.appendingPathComponent("staged"))
+        try FileManager.default.copyItem(at: checkpoint, to: own.appendingPathComponent("staged/checkpoints/step-00000030"))
+        try assertEveryRankStopped(try resume(), ["(its newest complete checkpoint is step 20), but this rank's newest is step 30"])
+
         // The same job on one rank reaches step 20 with other rounding (and another world size in its state).
         try FileManager.default.removeItem(at: own.appendingPathComponent("staged"))
         let oneRank = try MPIRun.run(MPIRun.l3rsExecutable, ClusterJob.finetuneArguments(name: "staged", runs: own, steps: 20),
                                      timeout: 120, environment: ["OPENBLAS_NUM_THREADS": "1"])
         XCTAssertEqual(oneRank.exitCode, 0, oneRank.transcript)
         try assertEveryRankStopped(try resume(), ["this rank's copy of it holds other values (content hash "])
+
+        // Rank 0's folder is the one without the checkpoint: rank 0 is named, with what rank 1 sees.
+        try FileManager.default.moveItem(at: runs.appendingPathComponent("staged"), to: runs.appendingPathComponent("aside"))
+        let rankZeroWithout = try resume()
+        XCTAssertEqual(rankZeroWithout.exitCode, 1, rankZeroWithout.transcript)
+        XCTAssertLessThan(rankZeroWithout.seconds, 30, rankZeroWithout.transcript)
+        XCTAssertEqual(ownLines(rankZeroWithout).count, 1, rankZeroWithout.transcript)
+        XCTAssertTrue(ownLines(rankZeroWithout).first?.contains("cannot resume: rank 0 on host ") == true
+                      && ownLines(rankZeroWithout).first?.contains(" cannot read \(runs.path)/staged/checkpoints: rank 0 finds no checkpoint to resume from "
+                                                                 + "and would start afresh, but rank 1 on host ") == true
+                      && ownLines(rankZeroWithout).first?.contains(" sees the checkpoint of step 20 (\(checkpoint.path))") == true,
+                      rankZeroWithout.transcript)
+        try FileManager.default.removeItem(at: runs.appendingPathComponent("staged"))
+        try FileManager.default.moveItem(at: runs.appendingPathComponent("aside"), to: runs.appendingPathComponent("staged"))
 
         try FileManager.default.removeItem(at: own.appendingPathComponent("staged"))
         try FileManager.default.copyItem(at: runs.appendingPathComponent("staged"), to: own.appendingPathComponent("staged"))
