@@ -5,7 +5,8 @@ import Foundation
 /// trainer's model and state, the meta-trainer's state) and a COMPLETE marker written last. A folder without
 /// the marker (a run killed while writing, a full disk) is never resumed from and is pruned when the run is
 /// reopened and by the next save; a complete checkpoint whose files fail their checksums is skipped with a
-/// warning for the one before it. Only rank 0 writes; every rank reads.
+/// warning for the one before it. Only rank 0 writes; on a resume rank 0 chooses the checkpoint and every other
+/// rank reads exactly that one (`RunFolder.open`).
 public struct CheckpointStore {
     public let folder: URL
     /// Complete checkpoints kept; older ones are removed after a new one is complete.
@@ -68,6 +69,22 @@ public struct CheckpointStore {
         public let paths: [String: String]
     }
 
+    /// Reads `files` of the checkpoint of `step` and nothing else (no fallback to an earlier one): a rank joining
+    /// a resume reads the step rank 0 chose. Throws when that step is not complete here or a file fails its checks.
+    public func load(step: Int, files names: [String]) throws -> Loaded {
+        guard isComplete(step) else {
+            throw CheckpointError(file: stepFolder(step).path, "no complete checkpoint here (no \(Self.markerName) marker)")
+        }
+        var files: [String: TensorFile] = [:]
+        var paths: [String: String] = [:]
+        for name in names {
+            let path = path(step: step, file: name)
+            files[name] = try Safetensors.read(path)
+            paths[name] = path
+        }
+        return Loaded(step: step, files: files, paths: paths)
+    }
+
     /// Reads `files` of the newest complete checkpoint whose files all read back intact (header, layout and
     /// per-tensor checksums); a damaged one is named through `warn` and the one before it is tried. Nil when
     /// there is no complete checkpoint; an error naming every damaged one when none is intact.
@@ -76,21 +93,16 @@ public struct CheckpointStore {
         guard !steps.isEmpty else { return nil }
         var damaged: [String] = []
         for step in steps {
-            var files: [String: TensorFile] = [:]
-            var paths: [String: String] = [:]
+            let loaded: Loaded
             do {
-                for name in names {
-                    let path = path(step: step, file: name)
-                    files[name] = try Safetensors.read(path)
-                    paths[name] = path
-                }
+                loaded = try load(step: step, files: names)
             } catch {
                 damaged.append("\(error)")
                 warn("warning: checkpoint \(stepFolder(step).path) is damaged and is skipped (\(error))")
                 continue
             }
             if !damaged.isEmpty { warn("warning: resuming from the previous intact checkpoint, \(stepFolder(step).path)") }
-            return Loaded(step: step, files: files, paths: paths)
+            return loaded
         }
         throw CheckpointError(file: folder.path, "every complete checkpoint is damaged: " + damaged.joined(separator: "; "))
     }

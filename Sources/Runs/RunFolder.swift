@@ -15,7 +15,7 @@ public final class RunFolder {
     public let record: ConfigurationRecord
     /// Resume even when the checkpoint's record differs (the differences go to configuration-changes.log).
     public var allowChangedConfiguration = false
-    private let log: (String) -> Void
+    let log: (String) -> Void
     private var lock: RunLock?
 
     public static let configurationFileName = "config.yaml"
@@ -36,8 +36,10 @@ public final class RunFolder {
     public func file(_ name: String) -> URL { url.appendingPathComponent(name) }
 
     /// Takes the run's lock (rank 0; every rank learns the outcome), prunes unfinished checkpoint folders, and
-    /// returns `files` of the newest intact checkpoint when `resume` is set (nil: start fresh). A folder with
-    /// checkpoints that is not resumed, and a checkpoint of another configuration, are errors on every rank.
+    /// returns `files` of the checkpoint to resume from when `resume` is set (nil: start fresh). Rank 0 decides
+    /// both whether the folder already holds checkpoints and which one is resumed; every rank then reads exactly
+    /// that one or every rank fails together (`loadAgreedCheckpoint`). A folder with checkpoints that is not
+    /// resumed, and a checkpoint of another configuration, are errors on every rank.
     public func open(resume: Bool, files: [String]) throws -> CheckpointStore.Loaded? {
         var failure: RunError?
         if communicator.isRoot {
@@ -47,20 +49,16 @@ public final class RunFolder {
                 if let stale = lock.staleOwner { log("warning: took over the stale lock of \(stale) (\(lock.path)); that process is gone") }
                 self.lock = lock
                 try checkpoints.prune()
+                if !resume && !checkpoints.completeSteps().isEmpty { throw RunError.exists(folder: url.path) }
             } catch let error as RunError {
                 failure = error
             }
         }
+        // Rank 0 prints its own error; the others only need one with the same exit status.
         if try communicator.broadcast(failure == nil ? 1 : 0, root: 0) == 0 {
             throw failure ?? .locked(path: file(RunLock.fileName).path, owner: "another process")
         }
-        guard resume else {
-            if !checkpoints.completeSteps().isEmpty { throw RunError.exists(folder: url.path) }
-            return nil
-        }
-        guard let loaded = try checkpoints.loadNewestIntact(files: files, warn: { [log, communicator] in
-            if communicator.isRoot { log($0) }
-        }) else { return nil }
+        guard resume, let loaded = try loadAgreedCheckpoint(files: files) else { return nil }
         if let stored = loaded.files.values.lazy.compactMap({ ConfigurationRecord(metadata: $0.metadata) }).first {
             let differences = record.differences(from: stored)
             if !differences.isEmpty {

@@ -20,6 +20,17 @@ enum ClusterJob {
          "--runs-directory", runs.path, "--name", name, "--steps", String(steps)]
     }
 
+    /// The start of an mpirun command line that runs the rest of it with every argument equal to `shared`
+    /// replaced by `own` on the ranks where the shell test `condition` holds (`[ "$OMPI_COMM_WORLD_RANK" = 1 ]`,
+    /// `[ "$(hostname)" = node-b ]`): the per-node paths a wrapper script gives ranks whose node has its own disk.
+    static func replacingPath(_ shared: String, with own: String, where condition: String) -> [String] {
+        ["/bin/sh", "-c", """
+         shared="$1" own="$2"; shift 2
+         if \(condition); then for a; do shift; [ "$a" = "$shared" ] && a="$own"; set -- "$@" "$a"; done; fi
+         exec "$@"
+         """, "sh", shared, own]
+    }
+
     /// The hash in a run's summary.txt ("... parameter hash 0123456789abcdef").
     static func parameterHash(in text: String) -> String? {
         guard let range = text.range(of: "parameter hash ", options: .backwards) else { return nil }

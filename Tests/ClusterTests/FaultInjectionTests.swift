@@ -74,6 +74,88 @@ final class FaultInjectionTests: XCTestCase {
                        ClusterJob.parameterHash(in: try text("whole/summary.txt")))
     }
 
+    /// A rank whose node sees another run folder than rank 0's (its own disk, not the shared file system) stops
+    /// every rank of a resume within seconds, with exit 1, no abort, and one line from rank 0 naming the rank,
+    /// its host, the checkpoint it could not read and the remedy: rank 1's folder empty, a copy whose checkpoint is
+    /// damaged there, a copy with a newer checkpoint, a copy of another run at the same step (other values, found
+    /// by the content hash), and rank 0's folder the empty one. A faithful copy (the run folder staged to the
+    /// node) resumes and ends where an uninterrupted run ends.
+    func testRankThatCannotReadTheResumedCheckpointStopsEveryRankAtOnce() throws {
+        let whole = try job("whole", steps: 40)
+        XCTAssertEqual(whole.exitCode, 0, whole.transcript)
+        let first = try job("staged", steps: 20)
+        XCTAssertEqual(first.exitCode, 0, first.transcript)
+        let metrics = try text("staged/metrics.jsonl")
+        let own = try ClusterJob.scratchFolder("own-runs")
+        defer { try? FileManager.default.removeItem(at: own) }
+        let checkpoint = own.appendingPathComponent("staged/checkpoints/step-00000020")
+        func resume() throws -> LaunchResult {
+            try MPIRun.launch(ranks: 2, ClusterJob.replacingPath(runs.path, with: own.path, where: #"[ "$OMPI_COMM_WORLD_RANK" = 1 ]"#)
+                              + [MPIRun.l3rsExecutable] + ClusterJob.finetuneArguments(name: "staged", runs: runs, steps: 40)
+                              + ["--resume", "auto"], timeout: 90)
+        }
+        func assertEveryRankStopped(_ result: LaunchResult, _ problem: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+            XCTAssertEqual(result.exitCode, 1, result.transcript, file: file, line: line)
+            XCTAssertLessThan(result.seconds, 30, "the job must stop at once, not at the collective timeout\n\(result.transcript)", file: file, line: line)
+            let lines = ownLines(result)
+            XCTAssertEqual(lines.count, 1, result.transcript, file: file, line: line)
+            let message = String(lines.first ?? "")
+            print("rank 1 without the checkpoint: status \(result.exitCode.map(String.init) ?? "none") after "
+                  + String(format: "%.1f s", result.seconds) + ": \(message)")
+            for part in ["l3rs: cannot resume: rank 1 on host ", " cannot read \(checkpoint.path): rank 0 resumes from step 20",
+                         "put runs/ on a file system all nodes share, or copy the run folder to every node", "docs/clusters.md"] + problem {
+                XCTAssertTrue(message.contains(part), "missing \"\(part)\"\n\(result.transcript)", file: file, line: line)
+            }
+            XCTAssertFalse(result.standardError.contains("MPI_ABORT"), "every rank stops by itself\n\(result.transcript)", file: file, line: line)
+            XCTAssertFalse(result.standardOutput.contains("resuming from step"), result.transcript, file: file, line: line)
+            XCTAssertEqual(try text("staged/metrics.jsonl"), metrics, "nothing trained", file: file, line: line)
+        }
+
+        try assertEveryRankStopped(try resume(), ["this rank has no complete checkpoint of that step (it sees no checkpoint at all)"])
+
+        try FileManager.default.copyItem(at: runs.appendingPathComponent("staged"), to: own.appendingPathComponent("staged"))
+        let model = checkpoint.appendingPathComponent("model.safetensors")
+        var bytes = [UInt8](try Data(contentsOf: model))
+        bytes[bytes.count - 3] ^= 0x10
+        try Data(bytes).write(to: model)
+        try assertEveryRankStopped(try resume(), ["which fails its checks on this rank", "model.safetensors: tensor", "CRC-32 mismatch"])
+
+        // An older or newer copy: rank 1's newest checkpoint is another step than rank 0's.
+        try FileManager.default.removeItem(at: own.appendingPathComponent("staged"))
+        try FileManager.default.copyItem(at: runs.appendingPathComponent("staged"), to: own.appendingPathComponent("staged"))
+        try FileManager.default.copyItem(at: checkpoint, to: own.appendingPathComponent("staged/checkpoints/step-00000030"))
+        try assertEveryRankStopped(try resume(), ["(its newest complete checkpoint is step 20), but this rank's newest is step 30"])
+
+        // The same job on one rank reaches step 20 with other rounding (and another world size in its state).
+        try FileManager.default.removeItem(at: own.appendingPathComponent("staged"))
+        let oneRank = try MPIRun.run(MPIRun.l3rsExecutable, ClusterJob.finetuneArguments(name: "staged", runs: own, steps: 20),
+                                     timeout: 120, environment: ["OPENBLAS_NUM_THREADS": "1"])
+        XCTAssertEqual(oneRank.exitCode, 0, oneRank.transcript)
+        try assertEveryRankStopped(try resume(), ["this rank's copy of it holds other values (content hash "])
+
+        // Rank 0's folder is the one without the checkpoint: rank 0 is named, with what rank 1 sees.
+        try FileManager.default.moveItem(at: runs.appendingPathComponent("staged"), to: runs.appendingPathComponent("aside"))
+        let rankZeroWithout = try resume()
+        XCTAssertEqual(rankZeroWithout.exitCode, 1, rankZeroWithout.transcript)
+        XCTAssertLessThan(rankZeroWithout.seconds, 30, rankZeroWithout.transcript)
+        XCTAssertEqual(ownLines(rankZeroWithout).count, 1, rankZeroWithout.transcript)
+        XCTAssertTrue(ownLines(rankZeroWithout).first?.contains("cannot resume: rank 0 on host ") == true
+                      && ownLines(rankZeroWithout).first?.contains(" cannot read \(runs.path)/staged/checkpoints: rank 0 finds no checkpoint to resume from "
+                                                                 + "and would start afresh, but rank 1 on host ") == true
+                      && ownLines(rankZeroWithout).first?.contains(" sees the checkpoint of step 20 (\(checkpoint.path))") == true,
+                      rankZeroWithout.transcript)
+        try FileManager.default.removeItem(at: runs.appendingPathComponent("staged"))
+        try FileManager.default.moveItem(at: runs.appendingPathComponent("aside"), to: runs.appendingPathComponent("staged"))
+
+        try FileManager.default.removeItem(at: own.appendingPathComponent("staged"))
+        try FileManager.default.copyItem(at: runs.appendingPathComponent("staged"), to: own.appendingPathComponent("staged"))
+        let staged = try resume()
+        XCTAssertEqual(staged.exitCode, 0, staged.transcript)
+        XCTAssertTrue(staged.standardOutput.contains("resuming from step 20"), staged.transcript)
+        XCTAssertEqual(ClusterJob.parameterHash(in: try text("staged/summary.txt")),
+                       ClusterJob.parameterHash(in: try text("whole/summary.txt")))
+    }
+
     /// A second job on a run that is running refuses at once with one line naming the holder; the first job is
     /// untouched and its metrics stay one JSON object per line.
     func testSecondJobOnARunningRunIsRefused() throws {

@@ -103,6 +103,40 @@ final class TwoHostJobTests: XCTestCase {
         assertNothingLeftBehind()
     }
 
+    /// Host b with its own, empty runs/ (a node without the shared file system, chosen by host name as a
+    /// per-node wrapper would): the resume of a run checkpointed at step 20 stops on both hosts within seconds,
+    /// exit 1, with one line from rank 0 naming rank 1, l3rs-host-b, the checkpoint as host b sees it, and the
+    /// remedy. (Before, rank 1 restarted at step 1 and only the collective watchdog ended the job.)
+    func testHostWithoutTheRunFolderStopsTheResumeAtOnce() throws {
+        let runs = try ClusterJob.scratchFolder("two-hosts-shared")
+        let own = try ClusterJob.scratchFolder("two-hosts-host-b")
+        defer {
+            try? FileManager.default.removeItem(at: runs)
+            try? FileManager.default.removeItem(at: own)
+        }
+        let first = try MPIRun.launch(ranks: 2, [MPIRun.l3rsExecutable]
+                                      + ClusterJob.finetuneArguments(name: "private", runs: runs, steps: 20), timeout: 180)
+        XCTAssertEqual(first.exitCode, 0, first.transcript)
+        let launcher = ["/bin/bash", "-c",
+                        #"mpirun -np 2 --hostfile "$HOSTFILE" $MPIRUN_FLAGS --allow-run-as-root -x OPENBLAS_NUM_THREADS=1 "$@""#, "bash"]
+        guard let resumed = try runOnTwoHosts(launcher + ClusterJob.replacingPath(runs.path, with: own.path, where: #"[ "$(hostname)" = l3rs-host-b ]"#)
+                                              + [MPIRun.l3rsExecutable] + ClusterJob.finetuneArguments(name: "private", runs: runs, steps: 40)
+                                              + ["--resume", "auto", "--collective-timeout", "600"], timeout: 180) else { return }
+        XCTAssertEqual(resumed.exitCode, 1, resumed.transcript)
+        XCTAssertLessThan(resumed.seconds, 60, "the job must stop at once, not at the collective timeout\n\(resumed.transcript)")
+        let lines = resumed.standardError.split(separator: "\n").filter { $0.hasPrefix("l3rs: ") }
+        XCTAssertEqual(lines.count, 1, resumed.transcript)
+        let expected = "l3rs: cannot resume: rank 1 on host l3rs-host-b cannot read \(own.path)/private/checkpoints/step-00000020: "
+            + "rank 0 resumes from step 20, and this rank has no complete checkpoint of that step (it sees no checkpoint at all); "
+            + "every rank reads the checkpoint rank 0 resumes from, so every node must see rank 0's run folder: put runs/ on a file "
+            + "system all nodes share, or copy the run folder to every node before the job (docs/clusters.md)"
+        XCTAssertEqual(lines.first.map(String.init), expected, resumed.transcript)
+        XCTAssertFalse(resumed.standardOutput.contains("resuming from step"), resumed.transcript)
+        print("two hosts, host b without the run folder: stopped with status \(resumed.exitCode.map(String.init) ?? "none") after "
+              + String(format: "%.1f s", resumed.seconds) + " (harness included)")
+        assertNothingLeftBehind()
+    }
+
     // MARK: - helpers
 
     /// Runs `command` on the first of the two hosts (the harness builds and removes them); nil, after a failure

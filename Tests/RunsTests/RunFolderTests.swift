@@ -1,7 +1,7 @@
 import Checkpoints
 import Distributed
 import Foundation
-import Runs
+@testable import Runs
 import XCTest
 
 /// The run folder's pieces on one rank: the lock, names, the configuration record, checkpoints that skip a
@@ -134,6 +134,63 @@ final class RunFolderTests: XCTestCase {
         try store.save(step: 30, files: [("state.safetensors", file(30))])
         XCTAssertEqual(store.incompleteSteps(), [])
         XCTAssertEqual(store.completeSteps(), [30, 20, 10])
+    }
+
+    /// What a rank joining a resume uses: exactly the step rank 0 chose, never an earlier one in its place.
+    func testLoadOfOneStepReadsThatStepOrThrowsWithoutFallingBack() throws {
+        let store = CheckpointStore(folder: scratch.appendingPathComponent("checkpoints"), keep: 3)
+        for step in [10, 20] { try store.save(step: step, files: [("state.safetensors", file(Float(step)))]) }
+        XCTAssertEqual(try store.load(step: 10, files: ["state.safetensors"]).files["state.safetensors"]?["w"]?.floats(), [10, 11])
+        XCTAssertThrowsError(try store.load(step: 15, files: ["state.safetensors"])) { error in
+            XCTAssertEqual("\(error)", "\(store.folder.path)/step-00000015: no complete checkpoint here (no COMPLETE marker)")
+        }
+        let path = store.path(step: 20, file: "state.safetensors")
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        bytes[bytes.count - 2] ^= 0x40
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try store.load(step: 20, files: ["state.safetensors"])) { error in
+            XCTAssertTrue("\(error)".contains("step-00000020/state.safetensors") && "\(error)".contains("CRC-32 mismatch"), "\(error)")
+        }
+    }
+
+    /// Every damaged checkpoint is a run-folder error raised by every rank (no abort), naming each one.
+    func testResumeWithEveryCheckpointDamagedIsARunError() throws {
+        do {
+            let original = try folder()
+            _ = try original.open(resume: true, files: ["state.safetensors"])
+            try original.saveCheckpoint(step: 5) { [("state.safetensors", file(1))] }
+        }
+        let path = scratch.appendingPathComponent("run/checkpoints/step-00000005/state.safetensors")
+        var bytes = [UInt8](try Data(contentsOf: path))
+        bytes[bytes.count - 2] ^= 0x40
+        try Data(bytes).write(to: path)
+        XCTAssertThrowsError(try folder().open(resume: true, files: ["state.safetensors"])) { error in
+            guard case RunError.noIntactCheckpoint = error else { return XCTFail("\(error)") }
+            XCTAssertTrue("\(error)".contains("every complete checkpoint is damaged") && "\(error)".contains("step-00000005"), "\(error)")
+        }
+    }
+
+    /// The hash ranks compare after a resume changes with any one bit of a tensor or any metadata value, and
+    /// is the same for the same contents read twice.
+    func testContentHashSeesEveryBitOfTheTensorsAndTheMetadata() throws {
+        let store = CheckpointStore(folder: scratch.appendingPathComponent("checkpoints"))
+        try store.save(step: 1, files: [("state.safetensors", file(1))])
+        let loaded = try store.load(step: 1, files: ["state.safetensors"])
+        let hash = loaded.contentHash(["state.safetensors"])
+        XCTAssertEqual(try store.load(step: 1, files: ["state.safetensors"]).contentHash(["state.safetensors"]), hash)
+        var flipped = loaded.files["state.safetensors"]!
+        flipped.tensors[0].bytes[0] ^= 1
+        XCTAssertNotEqual(CheckpointStore.Loaded(step: 1, files: ["state.safetensors": flipped], paths: [:]).contentHash(["state.safetensors"]), hash)
+        var relabelled = loaded.files["state.safetensors"]!
+        relabelled.metadata["step"] = "2"
+        XCTAssertNotEqual(CheckpointStore.Loaded(step: 1, files: ["state.safetensors": relabelled], paths: [:]).contentHash(["state.safetensors"]), hash)
+        // Lengths that are not whole Floats (an 8-bit tensor) count every byte.
+        let odd = { (bytes: [UInt8]) in
+            CheckpointStore.Loaded(step: 1, files: ["f": TensorFile(tensors: [try! NamedTensor(name: "b", dtype: .u8, shape: [bytes.count], bytes: bytes)])],
+                                   paths: [:]).contentHash(["f"])
+        }
+        XCTAssertNotEqual(odd([1, 2, 3]), odd([1, 2, 3, 0]))
+        XCTAssertNotEqual(odd([1, 2, 3]), odd([1, 2, 4]))
     }
 
     func testDivergenceGuardStopsAfterTheLimitOfConsecutiveBadSteps() {
