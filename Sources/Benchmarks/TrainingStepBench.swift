@@ -1,22 +1,22 @@
 import Distributed
 import Network
 import Optimizers
+import Training
 
-/// The data-parallel training step as `DataParallelTrainer.trainStep` runs it (forward, loss, backward,
-/// bucketed gradient mean, Adam update) on a synthetic batch, timed as a whole and with the time spent
-/// waiting for the allreduce measured separately.
+/// The data-parallel training step as `DataParallelTrainer.trainStep` runs it (`ShardedObjective`'s forward,
+/// loss, backward and bucketed gradient mean, then an Adam update) on a synthetic batch, timed as a whole and
+/// with the time spent waiting for the allreduce measured separately.
 public final class TrainingStepBench {
     public let model: Model
     public let communicator: any Communicator
     /// Start each bucket's allreduce from the backward hook as soon as its layers' gradients are final.
     public let overlap: Bool
     private let batch: SyntheticBatch
-    private let loss = SoftmaxCrossEntropy()
-    private let reducer: BucketedAllreduce
+    private let objective: ShardedObjective
     private var optimizer: HandDesignedOptimizer
     /// Seconds spent in the allreduce of the last step that the computation did not hide (the whole
     /// reduction without overlap; the final wait with it).
-    public private(set) var lastExposedReduceSeconds = 0.0
+    public var lastExposedReduceSeconds: Double { objective.lastExposedReductionSeconds }
 
     /// `batch` is this rank's share of the global batch.
     public init(model: Model, batch: Int, communicator: any Communicator, overlap: Bool,
@@ -25,26 +25,17 @@ public final class TrainingStepBench {
         self.communicator = communicator
         self.overlap = overlap
         self.batch = SyntheticBatch(model: model, batch: batch, seed: 7 &+ UInt64(communicator.rank))
-        reducer = BucketedAllreduce(layers: model.parameters.entries.map { (offset: $0.offset, count: $0.count) },
-                                    bucketElements: bucketElements, communicator: communicator)
+        objective = ShardedObjective(model: model, communicator: communicator, bucketElements: bucketElements)
+        objective.overlapsReduction = overlap
         optimizer = try HandDesignedOptimizer(rule: Adam(), parameterCount: model.parameterCount, learningRate: 1e-4)
     }
 
     /// One step.
     public func step() throws {
-        model.parameters.zeroGradients()
-        let logits = model.forward(batch.input, training: true)
-        _ = loss.loss(logits: logits, labels: batch.labels)
-        let gradients = model.parameters.gradients
-        if overlap {
-            try model.accumulateParameterGradients(loss.gradient()) { entry in try reducer.layerFinished(entry, gradients: gradients) }
-        } else {
-            model.accumulateParameterGradients(loss.gradient())
-        }
-        let start = Stopwatch.now()
-        try reducer.finish(gradients: gradients)
-        lastExposedReduceSeconds = Stopwatch.now() - start
-        optimizer.step(parameters: model.parameters.values, gradient: UnsafeBufferPointer(gradients))
+        // Every rank holds a whole batch of its own: each is 1/R of the global batch.
+        try objective.lossAndGradient(input: batch.input, labels: batch.labels, weight: 1 / Double(communicator.size),
+                                      reduction: .globalMean)
+        optimizer.step(parameters: model.parameters.values, gradient: UnsafeBufferPointer(model.parameters.gradients))
     }
 
     /// One rank alone against all ranks, alternated step by step (`alone` on rank 0 only, nil elsewhere):

@@ -50,64 +50,88 @@ extension MetaTrainer {
     /// Restores a state written by `checkpointFile`; the learned optimizer's configuration, the number of
     /// inner runs and (unless `allowReshard`) the world size must match this run's.
     public func restore(from file: TensorFile, source: String) throws {
-        func fail(_ message: String) -> MetaTrainingError { .checkpoint("\(source): \(message)") }
-        func integer(_ key: String) throws -> Int {
-            guard let value = file.metadata[key].flatMap({ Int($0) }) else { throw fail("metadata '\(key)' is missing") }
-            return value
-        }
-        guard let json = file.metadata["l3rs.configuration"],
-              try L3RSConfiguration.decode(json: json) == optimizer.configuration else {
-            throw fail("it was written for another learned-optimizer configuration (base optimizers, λ0, variant, widths, seed or layers differ)")
-        }
-        let writers = try integer("world_size")
-        guard writers == communicator.size || configuration.allowReshard else {
-            throw fail("it was written by \(writers) rank(s), this run has \(communicator.size); set allowReshard: true to continue with the same global batches")
-        }
-        guard try integer("inner_runs") == configuration.innerRuns else {
-            throw fail("it has \(try integer("inner_runs")) inner runs, this run is configured for \(configuration.innerRuns)")
-        }
-        func metaParameters(prefix: String) throws -> MetaParameters {
-            let tensors = file.tensors.filter { $0.name.hasPrefix(prefix) }.map { tensor -> NamedTensor in
-                var renamed = tensor
-                renamed.name = String(tensor.name.dropFirst(prefix.count))
-                return renamed
-            }
-            return try MetaParameters(configuration: optimizer.configuration, layerCount: optimizer.layers.count,
-                                      tensors: tensors)
-        }
-        optimizer.metaParameters = try metaParameters(prefix: "phi.")
+        let reader = MetaStateReader(file: file, source: source)
+        try checkCompatible(reader)
+        optimizer.metaParameters = try metaParameters(reader, prefix: "phi.")
         best = nil
         if let loss = file.metadata["best.mean_loss"].flatMap({ Double($0) }) {
-            best = ValidatedMetaParameters(metaParameters: try metaParameters(prefix: "best_phi."), meanLoss: loss,
-                                           metaStep: try integer("best.meta_step"))
+            best = ValidatedMetaParameters(metaParameters: try metaParameters(reader, prefix: "best_phi."), meanLoss: loss,
+                                           metaStep: try reader.integer("best.meta_step"))
         }
-        guard let first = file["meta_optimizer.first_moment"]?.floats(),
-              let second = file["meta_optimizer.second_moment"]?.floats(),
+        try restoreMetaOptimizer(reader)
+        metaStep = try reader.integer("meta_step")
+        let template = optimizer.makeState()
+        runs = try (0..<configuration.innerRuns).map { try restoreRun(index: $0, reader, template: template) }
+    }
+
+    /// The file must be of this learned-optimizer configuration, world size (unless `allowReshard`) and
+    /// number of inner runs.
+    private func checkCompatible(_ reader: MetaStateReader) throws {
+        guard let json = reader.file.metadata["l3rs.configuration"],
+              try L3RSConfiguration.decode(json: json) == optimizer.configuration else {
+            throw reader.fail("it was written for another learned-optimizer configuration (base optimizers, λ0, variant, widths, seed or layers differ)")
+        }
+        let writers = try reader.integer("world_size")
+        guard writers == communicator.size || configuration.allowReshard else {
+            throw reader.fail("it was written by \(writers) rank(s), this run has \(communicator.size); set allowReshard: true to continue with the same global batches")
+        }
+        let innerRuns = try reader.integer("inner_runs")
+        guard innerRuns == configuration.innerRuns else {
+            throw reader.fail("it has \(innerRuns) inner runs, this run is configured for \(configuration.innerRuns)")
+        }
+    }
+
+    private func metaParameters(_ reader: MetaStateReader, prefix: String) throws -> MetaParameters {
+        try MetaParameters(configuration: optimizer.configuration, layerCount: optimizer.layers.count,
+                           tensors: reader.tensors(prefix: prefix))
+    }
+
+    private func restoreMetaOptimizer(_ reader: MetaStateReader) throws {
+        guard let first = reader.file["meta_optimizer.first_moment"]?.floats(),
+              let second = reader.file["meta_optimizer.second_moment"]?.floats(),
               first.count == metaOptimizer.firstMoment.count, second.count == first.count else {
-            throw fail("meta-optimizer moments are missing or of the wrong size")
+            throw reader.fail("meta-optimizer moments are missing or of the wrong size")
         }
         metaOptimizer.firstMoment = first
         metaOptimizer.secondMoment = second
-        metaOptimizer.step = try integer("meta_optimizer.step")
-        metaOptimizer.skippedSteps = try integer("meta_optimizer.skipped_steps")
-        metaStep = try integer("meta_step")
-        let template = optimizer.makeState()
-        runs = try (0..<configuration.innerRuns).map { index in
-            let prefix = "run.\(index)."
-            guard let parameters = file[prefix + "parameters"]?.floats(), parameters.count == optimizer.parameterCount else {
-                throw fail("inner run \(index) has no parameters of the right size")
-            }
-            let stateTensors = file.tensors.filter { $0.name.hasPrefix(prefix + "l3rs.") }.map { tensor -> NamedTensor in
-                var renamed = tensor
-                renamed.name = String(tensor.name.dropFirst(prefix.count))
-                return renamed
-            }
-            var stateMetadata: [String: String] = [:]
-            for (key, value) in file.metadata where key.hasPrefix(prefix + "l3rs.") {
-                stateMetadata[String(key.dropFirst(prefix.count))] = value
-            }
-            let state = try L3RSState(checkpointTensors: stateTensors, metadata: stateMetadata, template: template)
-            return InnerRun(index: index, restarts: try integer(prefix + "restarts"), parameters: parameters, state: state)
+        metaOptimizer.step = try reader.integer("meta_optimizer.step")
+        metaOptimizer.skippedSteps = try reader.integer("meta_optimizer.skipped_steps")
+    }
+
+    /// Inner run `index`: its parameters, L3RS state ("run.<index>.l3rs.…") and restart count.
+    private func restoreRun(index: Int, _ reader: MetaStateReader, template: L3RSState) throws -> InnerRun {
+        let prefix = "run.\(index)."
+        guard let parameters = reader.file[prefix + "parameters"]?.floats(), parameters.count == optimizer.parameterCount else {
+            throw reader.fail("inner run \(index) has no parameters of the right size")
+        }
+        var stateMetadata: [String: String] = [:]
+        for (key, value) in reader.file.metadata where key.hasPrefix(prefix + "l3rs.") {
+            stateMetadata[String(key.dropFirst(prefix.count))] = value
+        }
+        let state = try L3RSState(checkpointTensors: reader.tensors(prefix: prefix, keeping: "l3rs."),
+                                  metadata: stateMetadata, template: template)
+        return InnerRun(index: index, restarts: try reader.integer(prefix + "restarts"), parameters: parameters, state: state)
+    }
+}
+
+/// Reads a meta-state file, naming the file in every error.
+private struct MetaStateReader {
+    let file: TensorFile
+    let source: String
+
+    func fail(_ message: String) -> MetaTrainingError { .checkpoint("\(source): \(message)") }
+
+    func integer(_ key: String) throws -> Int {
+        guard let value = file.metadata[key].flatMap({ Int($0) }) else { throw fail("metadata '\(key)' is missing") }
+        return value
+    }
+
+    /// The tensors named `prefix` + `keeping` + …, renamed without `prefix`.
+    func tensors(prefix: String, keeping: String = "") -> [NamedTensor] {
+        file.tensors.filter { $0.name.hasPrefix(prefix + keeping) }.map { tensor in
+            var renamed = tensor
+            renamed.name = String(tensor.name.dropFirst(prefix.count))
+            return renamed
         }
     }
 }

@@ -72,111 +72,135 @@ public final class MetaTrainingRun {
                                trainSet: train, validationSet: validation)
     }
 
-    public func execute() throws -> Outcome {
-        let rank0 = communicator.isRoot
-        let trainer = try Self.makeTrainer(configuration, communicator: communicator)
-        let folder = RunFolder(runsDirectory: configuration.runsDirectory, name: configuration.name,
-                               keepCheckpoints: configuration.keepCheckpoints, record: try configuration.record(),
-                               communicator: communicator, log: log)
-        folder.allowChangedConfiguration = allowChangedConfiguration
-        let store = folder.checkpoints
-
-        var referenceMetaLoss: Double?
-        if let loaded = try folder.open(resume: resume, files: [MetaTrainer.stateFileName]) {
-            referenceMetaLoss = loaded.files[MetaTrainer.stateFileName]?.metadata[Self.referenceMetaLossKey].flatMap(Double.init)
-            try trainer.restore(from: loaded.files[MetaTrainer.stateFileName]!, source: loaded.paths[MetaTrainer.stateFileName]!)
-            try folder.rewindLogs([RunFolder.metricsFileName], key: "meta_step", above: trainer.metaStep)
-            if rank0 { log("resuming from meta-step \(trainer.metaStep) (\(store.folder.path))") }
-        } else {
-            try trainer.startRuns()
-        }
-        // The starting φ is scored too, so a meta-training that only makes things worse ships its start.
-        let initialValidation = configuration.validateEvery > 0 && trainer.best == nil
-            ? try trainer.validateAndKeepBest() : nil
-
+    /// The parts of a run that `execute`'s steps share.
+    private struct Parts {
+        let trainer: MetaTrainer
+        let folder: RunFolder
+        /// CSV of the per-meta-step numbers (λ and μ per layer go to TensorBoard and the JSON lines only).
         var metrics: MetricsLog?
-        try folder.writeConfiguration(try configuration.yaml())
-        if rank0 {
-            // CSV of the per-meta-step numbers (λ and μ per layer go to TensorBoard and the JSON lines only).
-            metrics = try MetricsLog(url: folder.file(RunFolder.metricsFileName), exports: .init(
-                csvColumns: ["meta_step", "meta_loss", "meta_gradient_norm", "clip_scale", "run", "inner_step", "truncation",
-                             "seconds", "step_size_penalty", "skipped_non_finite", "restarted", "inner_non_finite",
-                             "validation_loss", "validation_accuracy", "best"],
-                tensorBoard: true, stepKey: "meta_step"))
-            log("backbone \(trainer.model.name): \(trainer.model.parameterCount) parameters, \(trainer.optimizer.layers.count) layers; φ: \(trainer.optimizer.metaParameters.values.count) meta-parameters (\(configuration.variant.rawValue)); data \(configuration.data): \(trainer.trainSet.count) meta-train, \(trainer.validationSet.count) meta-validation; \(communicator.size) rank(s); \(configuration.order.rawValue), memory \(trainer.memory)")
-        }
+        /// The run's first finite meta-loss (kept in checkpoints): the explosion test's reference.
+        var referenceMetaLoss: Double?
+    }
 
-        if let initialValidation {
-            try metrics?.append(MetricsRecord([("meta_step", 0), ("validation_loss", initialValidation.meanLoss),
-                                               ("validation_accuracy", initialValidation.finalAccuracy), ("best", 1)]))
-        }
-
-        func checkpoint() throws {
-            // φ is identical on every rank by construction; a checkpoint is the place to prove it.
-            let differing = try trainer.optimizer.metaParameters.values.withUnsafeBufferPointer {
-                try ParameterConsistency.disagreeingRanks(communicator, values: $0)
-            }
-            guard differing.isEmpty else {
-                throw MetaTrainingError.checkpoint("φ differs across ranks \(differing) at meta-step \(trainer.metaStep)")
-            }
-            try folder.saveCheckpoint(step: trainer.metaStep) {
-                var file = try trainer.checkpointFile()
-                if let referenceMetaLoss { file.metadata[Self.referenceMetaLossKey] = String(referenceMetaLoss) }
-                return [(MetaTrainer.stateFileName, file)]
-            }
-            if rank0 { try saveLearnedOptimizer(trainer) }
-        }
-
+    public func execute() throws -> Outcome {
+        var parts = try prepare()
         let progress = ProgressReporter(total: configuration.metaSteps, label: "meta", plainInterval: configuration.progressSeconds)
         let start = Date()
         var divergence = DivergenceGuard(limit: configuration.maxNonFiniteSteps)
-        while trainer.metaStep < configuration.metaSteps {
-            let report = try trainer.metaTrainStep()
-            if referenceMetaLoss == nil && report.metaLoss.isFinite { referenceMetaLoss = report.metaLoss }
+        while parts.trainer.metaStep < configuration.metaSteps {
+            let report = try parts.trainer.metaTrainStep()
+            if parts.referenceMetaLoss == nil && report.metaLoss.isFinite { parts.referenceMetaLoss = report.metaLoss }
             // The meta-loss and meta-gradient are reduced over ranks, so every rank judges alike.
-            let exploded = report.metaLoss.isFinite && report.metaLoss > Self.explosionFactor * abs(referenceMetaLoss ?? .infinity)
+            let exploded = report.metaLoss.isFinite
+                && report.metaLoss > Self.explosionFactor * abs(parts.referenceMetaLoss ?? .infinity)
             let diverged = divergence.record(bad: report.skipped || !report.metaLoss.isFinite || exploded)
-            try metrics?.append(metricsRecord(report, optimizer: trainer.optimizer, seconds: Date().timeIntervalSince(start)))
-            if rank0 {
-                if report.skipped { log("meta-step \(report.metaStep): non-finite meta-gradient, φ unchanged") }
-                if report.innerNonFinite { log("meta-step \(report.metaStep): inner run \(report.run) diverged; it restarts") }
-                if exploded {
-                    log("meta-step \(report.metaStep): meta-loss \(report.metaLoss) is over \(Int(Self.explosionFactor))x the first (\(referenceMetaLoss ?? .nan))")
-                }
-                if let validation = report.validation {
-                    log(String(format: "meta-step %d: held-out loss %.4f, accuracy %.2f%%", report.metaStep,
-                               validation.meanLoss, 100 * validation.finalAccuracy) + (validation.isBest ? " (best so far)" : ""))
-                }
-                let meanλ = report.meanStepSizes.reduce(0.0) { $0 + Double($1) } / Double(max(report.meanStepSizes.count, 1))
-                progress.update(step: report.metaStep, values: [
-                    ("meta loss", String(format: "%.4f", report.metaLoss)),
-                    ("|∇φ|", String(format: "%.3g", report.gradientNorm)),
-                    ("mean λ", String(format: "%.3g", meanλ)),
-                    ("run", "\(report.run)@\(report.innerStep)"),
-                ] + (divergence.total > 0 ? [("bad", "\(divergence.total)")] : []))
+            try parts.metrics?.append(metricsRecord(report, optimizer: parts.trainer.optimizer,
+                                                    seconds: Date().timeIntervalSince(start)))
+            if communicator.isRoot {
+                show(report, exploded: exploded, reference: parts.referenceMetaLoss, divergence: divergence, progress: progress)
             }
-            if try folder.endStep(report.metaStep, of: configuration.metaSteps, checkpointEvery: configuration.checkpointEvery,
-                                  stopRequested: report.stopRequested, divergence: divergence, diverged: diverged,
-                                  divergenceReason: Self.divergenceReason, unit: "meta-step", progress: progress,
-                                  checkpoint: checkpoint) {
+            if try parts.folder.endStep(report.metaStep, of: configuration.metaSteps, checkpointEvery: configuration.checkpointEvery,
+                                        stopRequested: report.stopRequested, divergence: divergence, diverged: diverged,
+                                        divergenceReason: Self.divergenceReason, unit: "meta-step", progress: progress,
+                                        checkpoint: { try checkpoint(parts) }) {
                 return .stopped(metaStep: report.metaStep)
             }
         }
         progress.finish()
         // A run that ends on bad meta-steps does not write their φ as its learned optimizer.
         if divergence.consecutive > 0 {
-            throw DivergenceError(step: trainer.metaStep, reason: Self.divergenceReason, consecutive: divergence.consecutive,
-                                  lastCheckpoint: folder.newestCheckpoint)
+            throw DivergenceError(step: parts.trainer.metaStep, reason: Self.divergenceReason,
+                                  consecutive: divergence.consecutive, lastCheckpoint: parts.folder.newestCheckpoint)
         }
+        return try finish(parts, seconds: Date().timeIntervalSince(start))
+    }
+
+    /// Meta-trainer and run folder; resumes from the newest checkpoint (or starts the inner runs), scores the
+    /// starting φ when meta-validation runs, and opens the metrics.
+    private func prepare() throws -> Parts {
+        let trainer = try Self.makeTrainer(configuration, communicator: communicator)
+        let folder = RunFolder(runsDirectory: configuration.runsDirectory, name: configuration.name,
+                               keepCheckpoints: configuration.keepCheckpoints, record: try configuration.record(),
+                               communicator: communicator, log: log)
+        folder.allowChangedConfiguration = allowChangedConfiguration
+        var parts = Parts(trainer: trainer, folder: folder)
+        if let loaded = try folder.open(resume: resume, files: [MetaTrainer.stateFileName]) {
+            parts.referenceMetaLoss = loaded.files[MetaTrainer.stateFileName]?.metadata[Self.referenceMetaLossKey].flatMap(Double.init)
+            try trainer.restore(from: loaded.files[MetaTrainer.stateFileName]!, source: loaded.paths[MetaTrainer.stateFileName]!)
+            try folder.rewindLogs([RunFolder.metricsFileName], key: "meta_step", above: trainer.metaStep)
+            if communicator.isRoot { log("resuming from meta-step \(trainer.metaStep) (\(folder.checkpoints.folder.path))") }
+        } else {
+            try trainer.startRuns()
+        }
+        // The starting φ is scored too, so a meta-training that only makes things worse ships its start.
+        let initialValidation = configuration.validateEvery > 0 && trainer.best == nil
+            ? try trainer.validateAndKeepBest() : nil
+        try folder.writeConfiguration(try configuration.yaml())
+        if communicator.isRoot {
+            parts.metrics = try MetricsLog(url: folder.file(RunFolder.metricsFileName), exports: .init(
+                csvColumns: ["meta_step", "meta_loss", "meta_gradient_norm", "clip_scale", "run", "inner_step", "truncation",
+                             "seconds", "step_size_penalty", "skipped_non_finite", "restarted", "inner_non_finite",
+                             "validation_loss", "validation_accuracy", "best"],
+                tensorBoard: true, stepKey: "meta_step"))
+            log("backbone \(trainer.model.name): \(trainer.model.parameterCount) parameters, \(trainer.optimizer.layers.count) layers; φ: \(trainer.optimizer.metaParameters.values.count) meta-parameters (\(configuration.variant.rawValue)); data \(configuration.data): \(trainer.trainSet.count) meta-train, \(trainer.validationSet.count) meta-validation; \(communicator.size) rank(s); \(configuration.order.rawValue), memory \(trainer.memory)")
+        }
+        if let initialValidation {
+            try parts.metrics?.append(MetricsRecord([("meta_step", 0), ("validation_loss", initialValidation.meanLoss),
+                                                     ("validation_accuracy", initialValidation.finalAccuracy), ("best", 1)]))
+        }
+        return parts
+    }
+
+    /// Rank 0's messages and progress line for one meta-step.
+    private func show(_ report: MetaStepReport, exploded: Bool, reference: Double?, divergence: DivergenceGuard,
+                      progress: ProgressReporter) {
+        if report.skipped { log("meta-step \(report.metaStep): non-finite meta-gradient, φ unchanged") }
+        if report.innerNonFinite { log("meta-step \(report.metaStep): inner run \(report.run) diverged; it restarts") }
+        if exploded {
+            log("meta-step \(report.metaStep): meta-loss \(report.metaLoss) is over \(Int(Self.explosionFactor))x the first (\(reference ?? .nan))")
+        }
+        if let validation = report.validation {
+            log(String(format: "meta-step %d: held-out loss %.4f, accuracy %.2f%%", report.metaStep,
+                       validation.meanLoss, 100 * validation.finalAccuracy) + (validation.isBest ? " (best so far)" : ""))
+        }
+        let meanλ = report.meanStepSizes.reduce(0.0) { $0 + Double($1) } / Double(max(report.meanStepSizes.count, 1))
+        progress.update(step: report.metaStep, values: [
+            ("meta loss", String(format: "%.4f", report.metaLoss)),
+            ("|∇φ|", String(format: "%.3g", report.gradientNorm)),
+            ("mean λ", String(format: "%.3g", meanλ)),
+            ("run", "\(report.run)@\(report.innerStep)"),
+        ] + (divergence.total > 0 ? [("bad", "\(divergence.total)")] : []))
+    }
+
+    /// The meta-state (with the reference meta-loss) and the learned optimizer, after proving φ is the same
+    /// on every rank (it is by construction; a checkpoint is the place to check).
+    private func checkpoint(_ parts: Parts) throws {
+        let trainer = parts.trainer
+        let differing = try trainer.optimizer.metaParameters.values.withUnsafeBufferPointer {
+            try ParameterConsistency.disagreeingRanks(communicator, values: $0)
+        }
+        guard differing.isEmpty else {
+            throw MetaTrainingError.checkpoint("φ differs across ranks \(differing) at meta-step \(trainer.metaStep)")
+        }
+        try parts.folder.saveCheckpoint(step: trainer.metaStep) {
+            var file = try trainer.checkpointFile()
+            if let reference = parts.referenceMetaLoss { file.metadata[Self.referenceMetaLossKey] = String(reference) }
+            return [(MetaTrainer.stateFileName, file)]
+        }
+        if communicator.isRoot { try saveLearnedOptimizer(trainer) }
+    }
+
+    /// Writes the learned optimizer and the summary line.
+    private func finish(_ parts: Parts, seconds: Double) throws -> Outcome {
+        let trainer = parts.trainer
         let hash = trainer.optimizer.metaParameters.values.withUnsafeBufferPointer { ParameterConsistency.hash($0) }
-        let seconds = Date().timeIntervalSince(start)
         let line = "finished \(trainer.metaStep) meta-steps in " + String(format: "%.1f s", seconds)
             + "; learned optimizer \(learnedOptimizerURL.path) (φ hash " + String(format: "%016llx", hash) + ")"
-        if rank0 {
+        if communicator.isRoot {
             try saveLearnedOptimizer(trainer)
             log(line)
         }
-        try folder.writeSummary(line)
+        try parts.folder.writeSummary(line)
         return .finished(metaSteps: trainer.metaStep, metaParameterHash: hash, seconds: seconds)
     }
 

@@ -2,6 +2,7 @@ import Datasets
 import Distributed
 import LearnedOptimizer
 import Network
+import Training
 
 /// The inner problem of one truncation on the real model, data-parallel (docs/method.md §5): at inner step k
 /// this rank runs forward/backward on its slice of global training batch B_k, and the gradient is the
@@ -15,6 +16,10 @@ import Network
 /// allreduce per truncation). Second order: the reverse pass multiplies the adjoint by the Hessian, which
 /// needs the same adjoint on every rank, so validation gradients are allreduced to the global mean and each
 /// rank's Hessian-vector product on its shard is allreduced (the global Hessian is the mean of the shards').
+///
+/// Every loss and gradient comes from Training's `ShardedObjective` (the one gradient path), the training
+/// gradient with the same bucketed mean over ranks as the fine-tuning trainer's. BatchNorm normalises with
+/// this rank's shard (`local`) unless `batchNorm` says otherwise.
 ///
 /// Deterministic in (θ, step), as the recompute memory mode requires. Collective failures cannot be thrown
 /// through `InnerProblem`; the first one is kept in `failure` (the caller checks it) and the losses turn NaN.
@@ -36,13 +41,13 @@ public final class ModelInnerProblem: InnerProblem {
     /// The first collective error, if any; the meta-trainer throws it after the truncation.
     public private(set) var failure: (any Error)?
 
-    private let lossFunction = SoftmaxCrossEntropy()
+    private let objective: ShardedObjective
     private var trainOrder: (epoch: Int, order: [Int])?
     private var validationOrder: (epoch: Int, order: [Int])?
 
     public init(model: Model, communicator: any Communicator, trainSet: Dataset, validationSet: Dataset,
                 trainSampler: GlobalBatchSampler, validationSampler: GlobalBatchSampler,
-                validationReduction: ValidationReduction) throws {
+                validationReduction: ValidationReduction, batchNorm: BatchNormMode = .local) throws {
         try trainSampler.validate(worldSize: communicator.size)
         try validationSampler.validate(worldSize: communicator.size)
         self.model = model
@@ -52,34 +57,28 @@ public final class ModelInnerProblem: InnerProblem {
         self.trainSampler = trainSampler
         self.validationSampler = validationSampler
         self.validationReduction = validationReduction
+        objective = ShardedObjective(model: model, communicator: communicator)
+        objective.configureBatchNorm(batchNorm)
     }
 
     public func trainingLossAndGradient(
         parameters: UnsafeBufferPointer<Float>, step: Int, gradient: UnsafeMutableBufferPointer<Float>
     ) -> Float {
-        let slice = trainingSlice(step: step)
         let weight = trainSampler.sliceWeight(rank: communicator.rank, worldSize: communicator.size)
-        let local = shardLossAndGradient(parameters: parameters, dataset: trainSet, indices: slice,
-                                         scale: Float(weight * Double(communicator.size)), into: gradient)
-        return allreduced(loss: local * weight, gradient: gradient, gradientOp: .mean)
+        guard let local = shardGradient(parameters: parameters, dataset: trainSet, indices: trainingSlice(step: step),
+                                        weight: weight, reduction: .globalMean, into: gradient) else { return .nan }
+        return globalLoss(share: local * weight)
     }
 
     public func validationLossAndGradient(
         parameters: UnsafeBufferPointer<Float>, step: Int, gradient: UnsafeMutableBufferPointer<Float>
     ) -> Float {
-        let slice = validationSlice(step: step)
         let weight = validationSampler.sliceWeight(rank: communicator.rank, worldSize: communicator.size)
-        switch validationReduction {
-        case .rankShare:
-            let local = shardLossAndGradient(parameters: parameters, dataset: validationSet, indices: slice,
-                                             scale: Float(weight), training: false, into: gradient)
-            return Float(local * weight)
-        case .globalMean:
-            let local = shardLossAndGradient(parameters: parameters, dataset: validationSet, indices: slice,
-                                             scale: Float(weight * Double(communicator.size)), training: false,
-                                             into: gradient)
-            return allreduced(loss: local * weight, gradient: gradient, gradientOp: .mean)
-        }
+        let reduction: ShardedObjective.Reduction = validationReduction == .rankShare ? .rankShare : .globalMean
+        guard let local = shardGradient(parameters: parameters, dataset: validationSet,
+                                        indices: validationSlice(step: step), weight: weight, reduction: reduction,
+                                        mode: .evaluation, into: gradient) else { return .nan }
+        return validationReduction == .rankShare ? Float(local * weight) : globalLoss(share: local * weight)
     }
 
     /// The global held-out loss and accuracy of step `step`'s meta-validation batch (evaluation mode, no
@@ -89,16 +88,16 @@ public final class ModelInnerProblem: InnerProblem {
         let slice = validationSlice(step: step)
         let weight = validationSampler.sliceWeight(rank: communicator.rank, worldSize: communicator.size)
         load(parameters: θ)
-        let batch = validationSet.gather(slice)
-        let logits = model.forward(Tensor(shape: [slice.count] + model.inputShape, values: batch.images), training: false)
-        let labels = batch.labels.map { Int($0) }
-        var shares = [Double(lossFunction.loss(logits: logits, labels: labels)) * weight,
-                      Double(accuracy(logits: logits, labels: labels)) * weight]
-        do { try communicator.allreduce(&shares, op: .sum) } catch {
+        let (input, labels) = objective.shardBatch(validationSet, indices: slice)
+        do {
+            let shard = try objective.loss(input: input, labels: labels, mode: .evaluation)
+            var shares = [shard.loss * weight, shard.accuracy * weight]
+            try communicator.allreduce(&shares, op: .sum)
+            return (Float(shares[0]), Float(shares[1]))
+        } catch {
             record(error)
             return (.nan, .nan)
         }
-        return (Float(shares[0]), Float(shares[1]))
     }
 
     /// Central difference of this shard's training gradients, then allreduced: H v of the global loss.
@@ -107,10 +106,10 @@ public final class ModelInnerProblem: InnerProblem {
         into product: UnsafeMutableBufferPointer<Float>
     ) {
         let slice = trainingSlice(step: step)
-        let scale = Float(trainSampler.sliceWeight(rank: communicator.rank, worldSize: communicator.size)
-                          * Double(communicator.size))
+        let weight = trainSampler.sliceWeight(rank: communicator.rank, worldSize: communicator.size)
         CentralDifferenceHessianVectorProduct.compute(parameters: parameters, vector: vector, into: product) { θ, g in
-            Float(shardLossAndGradient(parameters: θ, dataset: trainSet, indices: slice, scale: scale, into: g))
+            Float(shardGradient(parameters: θ, dataset: trainSet, indices: slice, weight: weight,
+                                reduction: .unaveragedMeanTerm, into: g) ?? .nan)
         }
         do { try communicator.allreduce(product, op: .mean) } catch { record(error) }
     }
@@ -138,30 +137,28 @@ public final class ModelInnerProblem: InnerProblem {
         }
     }
 
-    /// Forward (in training or evaluation mode) and backward at θ on `indices`; writes
-    /// `scale` × ∂(shard mean loss)/∂θ and returns the shard mean loss.
-    private func shardLossAndGradient(parameters θ: UnsafeBufferPointer<Float>, dataset: Dataset, indices: [Int],
-                                      scale: Float, training: Bool = true,
-                                      into gradient: UnsafeMutableBufferPointer<Float>) -> Double {
+    /// `ShardedObjective.lossAndGradient` at θ on `indices`: copies the gradient it reduced as `reduction`
+    /// says into `gradient` and returns the shard's mean loss (nil after a collective failure, kept in `failure`).
+    private func shardGradient(parameters θ: UnsafeBufferPointer<Float>, dataset: Dataset, indices: [Int],
+                               weight: Double, reduction: ShardedObjective.Reduction,
+                               mode: ShardedObjective.Mode = .training,
+                               into gradient: UnsafeMutableBufferPointer<Float>) -> Double? {
         load(parameters: θ)
-        let batch = dataset.gather(indices)
-        let input = Tensor(shape: [indices.count] + model.inputShape, values: batch.images)
-        model.parameters.zeroGradients()
-        let logits = model.forward(input, training: training)
-        let loss = Double(lossFunction.loss(logits: logits, labels: batch.labels.map { Int($0) }))
-        let gradLogits = lossFunction.gradient()
-        if scale != 1 { for index in 0..<gradLogits.count { gradLogits.storage[index] *= scale } }
-        model.accumulateParameterGradients(gradLogits)
-        gradient.baseAddress!.update(from: model.parameters.gradients.baseAddress!, count: gradient.count)
-        return loss
+        let (input, labels) = objective.shardBatch(dataset, indices: indices)
+        do {
+            let shard = try objective.lossAndGradient(input: input, labels: labels, weight: weight,
+                                                      reduction: reduction, mode: mode)
+            gradient.baseAddress!.update(from: model.parameters.gradients.baseAddress!, count: gradient.count)
+            return shard.loss
+        } catch {
+            record(error)
+            return nil
+        }
     }
 
-    /// Sums the loss shares and reduces the gradient over ranks.
-    private func allreduced(loss: Double, gradient: UnsafeMutableBufferPointer<Float>, gradientOp: ReduceOp) -> Float {
-        do {
-            try communicator.allreduce(gradient, op: gradientOp)
-            return Float(try communicator.allreduce(loss, op: .sum))
-        } catch {
+    /// The sum over ranks of each rank's loss share.
+    private func globalLoss(share: Double) -> Float {
+        do { return Float(try communicator.allreduce(share, op: .sum)) } catch {
             record(error)
             return .nan
         }

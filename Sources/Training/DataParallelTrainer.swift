@@ -48,10 +48,8 @@ public final class DataParallelTrainer {
     /// Steps completed so far.
     public private(set) var step = 0
 
-    private let reducer: BucketedAllreduce
-    /// Sums BatchNorm statistics over ranks (`batchNorm: sync` with more than one rank).
-    private let batchStatistics: RankBatchStatistics?
-    private let lossFunction = SoftmaxCrossEntropy()
+    /// Forward, loss, backward and the bucketed gradient mean over ranks (with SyncBatchNorm's reducer).
+    public let objective: ShardedObjective
     private var input: Tensor
     private var labels: [Int]
     private var epochOrder: (epoch: Int, order: [Int])?
@@ -73,11 +71,8 @@ public final class DataParallelTrainer {
         sampler = try GlobalBatchSampler(sampleCount: trainSet.count, globalBatchSize: configuration.globalBatch, seed: configuration.seed)
         try sampler.validate(worldSize: communicator.size)
         updateRule = try UpdateRules.make(configuration: configuration, model: model)
-        reducer = BucketedAllreduce(
-            layers: model.parameters.entries.map { (offset: $0.offset, count: $0.count) },
-            bucketElements: configuration.bucketElements, communicator: communicator)
-        batchStatistics = configuration.batchNorm == .sync && communicator.size > 1 ? RankBatchStatistics(communicator: communicator) : nil
-        model.configureBatchNorm(configuration.batchNorm, reducer: batchStatistics)
+        objective = ShardedObjective(model: model, communicator: communicator, bucketElements: configuration.bucketElements)
+        objective.configureBatchNorm(configuration.batchNorm)
         let localCount = sampler.rankSlice(rank: communicator.rank, worldSize: communicator.size).count
         input = Tensor(shape: [localCount] + model.inputShape)
         labels = [Int](repeating: 0, count: localCount)
@@ -101,37 +96,9 @@ public final class DataParallelTrainer {
     /// One step: forward and backward on this rank's slice, bucketed gradient mean, update.
     public func trainStep() throws -> StepStatistics {
         communicator.enterPhase("step \(step + 1)")
-        let epoch = step / sampler.stepsPerEpoch
-        if epochOrder?.epoch != epoch { epochOrder = (epoch, sampler.epochOrder(epoch: epoch)) }
-        // This rank's slice of the cached epoch order, gathered into the preallocated input and labels.
-        let order = epochOrder!.order
-        let indices = order[sampler.localPositions(step: step % sampler.stepsPerEpoch, rank: communicator.rank,
-                                                   worldSize: communicator.size)]
-        trainSet.gather(indices, into: input.storage, labels: &labels)
-        if augmentation.isEnabled {
-            augmentation.apply(to: input.storage, channels: trainSet.channels, height: trainSet.height, width: trainSet.width,
-                               sampleIndices: indices, epoch: epoch)
-        }
-
-        // Dropout masks depend on (seed, step, rank) only, so a resumed run draws the same masks.
-        model.reseedStochasticLayers(seed: configuration.seed &+ UInt64(step) &* 0x9E37_79B9 &+ UInt64(communicator.rank) << 40)
-        model.parameters.zeroGradients()
-        let logits = model.forward(input, training: true)
-        try batchStatistics?.rethrowFailure()
-        let localLoss = Double(lossFunction.loss(logits: logits, labels: labels))
-        let localAccuracy = Double(accuracy(logits: logits, labels: labels))
-        // This rank's share of the global mean: weight w_r = n_r / B, times R because the allreduce averages.
+        let shard = try computeGradient()
         let weight = sampler.sliceWeight(rank: communicator.rank, worldSize: communicator.size)
-        let gradLogits = lossFunction.gradient()
-        let factor = Float(weight * Double(communicator.size))
-        if factor != 1 { for index in 0..<gradLogits.count { gradLogits.storage[index] *= factor } }
-        // Each bucket's allreduce starts as soon as backward has finished its layers, overlapping the rest.
-        let gradients = model.parameters.gradients
-        try model.accumulateParameterGradients(gradLogits) { try reducer.layerFinished($0, gradients: gradients) }
-        try reducer.finish(gradients: gradients)
-        try batchStatistics?.rethrowFailure()
-
-        var reduced = [localLoss * weight, localAccuracy * weight, StopSignal.pending != 0 ? 1 : 0]
+        var reduced = [shard.loss * weight, shard.accuracy * weight, StopSignal.pending != 0 ? 1 : 0]
         try communicator.allreduce(&reduced, op: .sum)
 
         let report = updateRule.step(parameters: model.parameters.values,
@@ -140,6 +107,33 @@ public final class DataParallelTrainer {
         if configuration.hashEvery > 0 && step % configuration.hashEvery == 0 { try checkConsistency() }
         return StepStatistics(step: step, loss: reduced[0], accuracy: reduced[1], learningRate: report.learningRate,
                               gradientNorm: report.gradientNorm, skipped: report.skipped, stopRequested: reduced[2] > 0)
+    }
+
+    /// The current step's gradient of the global batch's mean loss, left in `model.parameters.gradients`
+    /// (identical on every rank); returns this rank's shard loss and accuracy. Does not advance the step.
+    public func computeGradient() throws -> ShardedObjective.ShardLoss {
+        loadBatch()
+        // This rank's share of the global mean: weight w_r = n_r / B (see `ShardedObjective`).
+        let weight = sampler.sliceWeight(rank: communicator.rank, worldSize: communicator.size)
+        // Dropout masks depend on (seed, step, rank) only, so a resumed run draws the same masks.
+        let dropoutSeed = configuration.seed &+ UInt64(step) &* 0x9E37_79B9 &+ UInt64(communicator.rank) << 40
+        return try objective.lossAndGradient(input: input, labels: labels, weight: weight, reduction: .globalMean,
+                                             dropoutSeed: dropoutSeed)
+    }
+
+    /// Gathers this rank's slice of the current step's global batch (of the cached epoch order) into the
+    /// preallocated input and labels, augmented when configured.
+    private func loadBatch() {
+        let epoch = step / sampler.stepsPerEpoch
+        if epochOrder?.epoch != epoch { epochOrder = (epoch, sampler.epochOrder(epoch: epoch)) }
+        let order = epochOrder!.order
+        let indices = order[sampler.localPositions(step: step % sampler.stepsPerEpoch, rank: communicator.rank,
+                                                   worldSize: communicator.size)]
+        trainSet.gather(indices, into: input.storage, labels: &labels)
+        if augmentation.isEnabled {
+            augmentation.apply(to: input.storage, channels: trainSet.channels, height: trainSet.height, width: trainSet.width,
+                               sampleIndices: indices, epoch: epoch)
+        }
     }
 
     /// Compares a hash of the parameters across ranks; on a mismatch stops or copies rank 0's parameters.
@@ -156,7 +150,7 @@ public final class DataParallelTrainer {
     /// Loss and accuracy on the whole test set, each rank evaluating a contiguous shard.
     public func evaluate(batchSize: Int = 500) throws -> (loss: Double, accuracy: Double) {
         communicator.enterPhase("evaluation after step \(step)")
-        return try Evaluation.run(model: model, dataset: testSet, communicator: communicator, batchSize: batchSize)
+        return try objective.evaluate(testSet, batchSize: batchSize)
     }
 
     /// Hash of the current parameters.

@@ -60,115 +60,157 @@ public final class TrainingRun {
          "\(evaluated)_loss", "\(evaluated)_accuracy", "skipped"]
     }
 
+    /// The parts of a run that `execute`'s steps share.
+    private struct Parts {
+        let trainer: DataParallelTrainer
+        let folder: RunFolder
+        /// The cheap accuracy curve's set (configuration.curveEvaluationLimit), nil without a curve.
+        let curveSet: Dataset?
+        var metrics: MetricsLog?
+        /// λ and μ per layer per step of a learned optimizer.
+        var learnedLog: MetricsLog?
+        var model: Model { trainer.model }
+    }
+
+    /// What the step loop carries from step to step.
+    private struct LoopState {
+        let start = Date()
+        var lastTime = Date()
+        var lastEvaluation: (loss: Double, accuracy: Double)?
+        var divergence: DivergenceGuard
+    }
+
     public func execute() throws -> Outcome {
-        let rank0 = communicator.isRoot
+        let parts = try prepare()
+        let progress = ProgressReporter(total: configuration.steps, label: "train", interactive: Self.interactiveOutput,
+                                        plainInterval: configuration.progressSeconds)
+        var loop = LoopState(divergence: DivergenceGuard(limit: configuration.maxNonFiniteSteps))
+        while parts.trainer.step < configuration.steps {
+            if communicator.isRoot, let simulated = simulatedSignalStep, parts.trainer.step + 1 == simulated { StopSignal.request() }
+            let stats = try parts.trainer.trainStep()
+            let imagesPerSecond = try record(stats, parts: parts, loop: &loop)
+            // Every rank judges the same reduced gradient, so all stop at the same step.
+            let diverged = loop.divergence.record(bad: stats.skipped)
+            if communicator.isRoot { show(stats, loop: loop, imagesPerSecond: imagesPerSecond, progress: progress) }
+            if try parts.folder.endStep(stats.step, of: configuration.steps, checkpointEvery: configuration.checkpointEvery,
+                                        stopRequested: stats.stopRequested, divergence: loop.divergence, diverged: diverged,
+                                        divergenceReason: "a non-finite loss or gradient (updates skipped)", unit: "step",
+                                        progress: progress, checkpoint: { try checkpoint(parts) }) {
+                return .stopped(step: stats.step)
+            }
+        }
+        progress.finish()
+        return .finished(try finish(parts, loop: loop))
+    }
+
+    /// Model, data, trainer and run folder; resumes from the newest checkpoint (or refuses to overwrite an
+    /// earlier run's results), makes every rank start from rank 0's state, and opens the logs.
+    private func prepare() throws -> Parts {
         let classCount = try DataSplits.classCount(configuration.data, dataDirectory: configuration.dataDirectory)
         let model = try Self.makeModel(configuration, classCount: max(classCount, 1))
         let (trainSet, testSet) = try DataSplits.load(for: configuration, model: model)
-        // Evaluation numbers are logged under the split they come from, so a tuning run's numbers can never be
-        // mistaken for test numbers.
-        let evaluated = configuration.evaluationSplit.rawValue
-        // The cheap accuracy curve: a fixed prefix of the evaluation split (configuration.curveEvaluationLimit).
-        let curveSet = configuration.curveEvaluationLimit > 0 && configuration.curveEvaluationLimit < testSet.count
-            ? testSet.subset(Array(0..<configuration.curveEvaluationLimit)) : (configuration.curveEvaluationLimit > 0 ? testSet : nil)
+        let limit = configuration.curveEvaluationLimit
+        let curveSet = limit > 0 && limit < testSet.count ? testSet.subset(Array(0..<limit)) : (limit > 0 ? testSet : nil)
         let trainer = try DataParallelTrainer(configuration: configuration, communicator: communicator, model: model,
                                               trainSet: trainSet, testSet: testSet)
         let folder = RunFolder(runsDirectory: configuration.runsDirectory, name: configuration.name,
                                keepCheckpoints: configuration.keepCheckpoints, record: try configuration.record(),
                                communicator: communicator, log: log)
         folder.allowChangedConfiguration = allowChangedConfiguration
-        let metricsURL = folder.file(RunFolder.metricsFileName)
-        let learnedLogURL = folder.file("l3rs.jsonl")
-
-        // Resume, or refuse to overwrite an earlier run's results.
         if let loaded = try folder.open(resume: resume, files: [CheckpointStore.modelFileName, CheckpointStore.stateFileName]) {
             try restore(loaded, into: trainer, folder: folder)
         }
         try trainer.broadcastInitialState()
-
-        var metrics: MetricsLog?
-        /// λ and μ per layer per step of a learned optimizer.
-        var learnedLog: MetricsLog?
+        var parts = Parts(trainer: trainer, folder: folder, curveSet: curveSet)
         try folder.writeConfiguration(try configuration.yaml())
-        if rank0 {
-            metrics = try MetricsLog(url: metricsURL, exports: .init(csvColumns: Self.metricsColumns(evaluated), tensorBoard: true))
-            if trainer.updateRule is L3RSUpdateRule { learnedLog = try MetricsLog(url: learnedLogURL) }
+        if communicator.isRoot {
+            // Evaluation numbers are logged under the split they come from, so a tuning run's numbers can
+            // never be mistaken for test numbers.
+            let evaluated = configuration.evaluationSplit.rawValue
+            parts.metrics = try MetricsLog(url: folder.file(RunFolder.metricsFileName),
+                                           exports: .init(csvColumns: Self.metricsColumns(evaluated), tensorBoard: true))
+            if trainer.updateRule is L3RSUpdateRule { parts.learnedLog = try MetricsLog(url: folder.file("l3rs.jsonl")) }
             log("model \(model.name): \(model.parameterCount) parameters; data \(trainSet.name): \(trainSet.count) train, \(testSet.count) \(evaluated); \(communicator.size) rank(s), global batch \(configuration.globalBatch)")
         }
+        return parts
+    }
 
-        let progress = ProgressReporter(total: configuration.steps, label: "train", interactive: Self.interactiveOutput,
-                                        plainInterval: configuration.progressSeconds)
-        let start = Date()
-        var lastTime = Date()
-        var lastEval: (loss: Double, accuracy: Double)?
-        func checkpoint() throws {
-            try folder.saveCheckpoint(step: trainer.step) {
-                let contents = trainer.updateRule.checkpointContents()
-                return CheckpointStore.trainerFiles(model: model, state: .init(
-                    step: trainer.step, worldSize: communicator.size, modelName: model.name,
-                    optimizerName: configuration.optimizer, optimizerTensors: contents.tensors,
-                    optimizerMetadata: contents.metadata))
-            }
+    /// Evaluates when due and appends the step's metrics (and λ and μ of a learned optimizer); returns the
+    /// step's images per second.
+    private func record(_ stats: StepStatistics, parts: Parts, loop: inout LoopState) throws -> Double {
+        let now = Date()
+        let imagesPerSecond = Double(configuration.globalBatch) / max(now.timeIntervalSince(loop.lastTime), 1e-9)
+        loop.lastTime = now
+        var values: [(String, Double?)] = [
+            ("step", Double(stats.step)), ("loss", stats.loss), ("accuracy", stats.accuracy),
+            ("learning_rate", stats.learningRate), ("gradient_norm", stats.gradientNorm),
+            ("images_per_second", imagesPerSecond), ("seconds", now.timeIntervalSince(loop.start)),
+        ]
+        let isLast = stats.step == configuration.steps
+        if (configuration.evalEvery > 0 && stats.step % configuration.evalEvery == 0) || isLast {
+            values += try evaluate(after: stats.step, isLast: isLast, parts: parts, loop: &loop)
         }
+        if stats.skipped { values.append(("skipped", 1)) }
+        try parts.metrics?.append(MetricsRecord(values))
+        if let learnedLog = parts.learnedLog, let rule = parts.trainer.updateRule as? L3RSUpdateRule {
+            try learnedLog.append(LearnedOptimizerLog.record(step: stats.step, rule: rule))
+        }
+        return imagesPerSecond
+    }
 
-        var divergence = DivergenceGuard(limit: configuration.maxNonFiniteSteps)
-        while trainer.step < configuration.steps {
-            if rank0, let simulated = simulatedSignalStep, trainer.step + 1 == simulated { StopSignal.request() }
-            let stats = try trainer.trainStep()
-            let now = Date()
-            let imagesPerSecond = Double(configuration.globalBatch) / max(now.timeIntervalSince(lastTime), 1e-9)
-            lastTime = now
-            var values: [(String, Double?)] = [
-                ("step", Double(stats.step)), ("loss", stats.loss), ("accuracy", stats.accuracy),
-                ("learning_rate", stats.learningRate), ("gradient_norm", stats.gradientNorm),
-                ("images_per_second", imagesPerSecond), ("seconds", now.timeIntervalSince(start)),
-            ]
-            let isLast = stats.step == configuration.steps
-            if (configuration.evalEvery > 0 && stats.step % configuration.evalEvery == 0) || isLast {
-                if let curveSet {
-                    communicator.enterPhase("curve evaluation after step \(stats.step)")
-                    let curve = try Evaluation.run(model: model, dataset: curveSet, communicator: communicator)
-                    lastEval = curve
-                    values += [("curve_loss", curve.loss), ("curve_accuracy", curve.accuracy)]
-                }
-                if curveSet == nil || isLast {
-                    let result = try trainer.evaluate()
-                    lastEval = result
-                    values += [("\(evaluated)_loss", result.loss), ("\(evaluated)_accuracy", result.accuracy)]
-                }
-            }
-            if stats.skipped { values.append(("skipped", 1)) }
-            try metrics?.append(MetricsRecord(values))
-            if let learnedLog, let rule = trainer.updateRule as? L3RSUpdateRule {
-                try learnedLog.append(LearnedOptimizerLog.record(step: stats.step, rule: rule))
-            }
-            // Every rank judges the same reduced gradient, so all stop at the same step.
-            let diverged = divergence.record(bad: stats.skipped)
-            if rank0 {
-                if stats.skipped && divergence.consecutive == 1 {
-                    log("step \(stats.step): non-finite loss or gradient, update skipped")
-                }
-                var shown = [("loss", String(format: "%.4f", stats.loss)), ("acc", String(format: "%.3f", stats.accuracy))]
-                if let lastEval { shown.append(("\(evaluated) acc", String(format: "%.4f", lastEval.accuracy))) }
-                if divergence.total > 0 { shown.append(("skipped", "\(divergence.total)")) }
-                progress.update(step: stats.step, values: shown, imagesPerSecond: imagesPerSecond)
-            }
-            if try folder.endStep(stats.step, of: configuration.steps, checkpointEvery: configuration.checkpointEvery,
-                                  stopRequested: stats.stopRequested, divergence: divergence, diverged: diverged,
-                                  divergenceReason: "a non-finite loss or gradient (updates skipped)", unit: "step",
-                                  progress: progress, checkpoint: checkpoint) {
-                return .stopped(step: stats.step)
-            }
+    /// The curve's evaluation, and the whole evaluation split's when there is no curve or at the last step.
+    private func evaluate(after step: Int, isLast: Bool, parts: Parts, loop: inout LoopState) throws -> [(String, Double?)] {
+        var values: [(String, Double?)] = []
+        if let curveSet = parts.curveSet {
+            communicator.enterPhase("curve evaluation after step \(step)")
+            let curve = try parts.trainer.objective.evaluate(curveSet)
+            loop.lastEvaluation = curve
+            values += [("curve_loss", curve.loss), ("curve_accuracy", curve.accuracy)]
         }
-        progress.finish()
+        if parts.curveSet == nil || isLast {
+            let result = try parts.trainer.evaluate()
+            loop.lastEvaluation = result
+            let evaluated = configuration.evaluationSplit.rawValue
+            values += [("\(evaluated)_loss", result.loss), ("\(evaluated)_accuracy", result.accuracy)]
+        }
+        return values
+    }
+
+    /// Rank 0's progress line (and the first of a streak of skipped updates).
+    private func show(_ stats: StepStatistics, loop: LoopState, imagesPerSecond: Double, progress: ProgressReporter) {
+        if stats.skipped && loop.divergence.consecutive == 1 {
+            log("step \(stats.step): non-finite loss or gradient, update skipped")
+        }
+        var shown = [("loss", String(format: "%.4f", stats.loss)), ("acc", String(format: "%.3f", stats.accuracy))]
+        if let last = loop.lastEvaluation {
+            shown.append(("\(configuration.evaluationSplit.rawValue) acc", String(format: "%.4f", last.accuracy)))
+        }
+        if loop.divergence.total > 0 { shown.append(("skipped", "\(loop.divergence.total)")) }
+        progress.update(step: stats.step, values: shown, imagesPerSecond: imagesPerSecond)
+    }
+
+    /// The model and the update rule's state at the trainer's step.
+    private func checkpoint(_ parts: Parts) throws {
+        let trainer = parts.trainer
+        try parts.folder.saveCheckpoint(step: trainer.step) {
+            let contents = trainer.updateRule.checkpointContents()
+            return CheckpointStore.trainerFiles(model: trainer.model, state: .init(
+                step: trainer.step, worldSize: communicator.size, modelName: trainer.model.name,
+                optimizerName: configuration.optimizer, optimizerTensors: contents.tensors,
+                optimizerMetadata: contents.metadata))
+        }
+    }
+
+    /// The final consistency check, summary and results.
+    private func finish(_ parts: Parts, loop: LoopState) throws -> TrainingSummary {
         // A resumed run that was already complete still reports its final numbers.
-        if lastEval == nil { lastEval = try trainer.evaluate() }
-        try trainer.checkConsistency()
-        let summary = TrainingSummary(steps: trainer.step, testLoss: lastEval?.loss, testAccuracy: lastEval?.accuracy,
-                                      seconds: Date().timeIntervalSince(start), parameterHash: trainer.parameterHash,
-                                      stoppedBySignal: false)
-        try writeResults(summary, model: model, folder: folder)
-        return .finished(summary)
+        let lastEvaluation = try loop.lastEvaluation ?? parts.trainer.evaluate()
+        try parts.trainer.checkConsistency()
+        let summary = TrainingSummary(steps: parts.trainer.step, testLoss: lastEvaluation.loss,
+                                      testAccuracy: lastEvaluation.accuracy, seconds: Date().timeIntervalSince(loop.start),
+                                      parameterHash: parts.trainer.parameterHash, stoppedBySignal: false)
+        try writeResults(summary, model: parts.model, folder: parts.folder)
+        return summary
     }
 
     /// Puts a checkpoint into the model and trainer after checking it was written for this model, world size and

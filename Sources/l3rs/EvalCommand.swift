@@ -51,7 +51,7 @@ struct EvalCommand: ParsableCommand {
                 let raw = try DatasetRegistry.load(data, split: chosen, dataDirectory: dataDirectory, imageShape: network.inputShape)
                 let dataset = try InputPipeline.prepare(raw, for: network, resize: resize)
                 let start = Date()
-                let result = try Evaluation.run(model: network, dataset: dataset, communicator: communicator)
+                let result = try ShardedObjective(model: network, communicator: communicator).evaluate(dataset)
                 if communicator.isRoot {
                     printLine(String(format: "%@ on %@ (%@, %d images, %d rank(s)): accuracy %.4f, loss %.4f (%.1f s)",
                                      model, data, chosen.rawValue, dataset.count, communicator.size,

@@ -21,6 +21,17 @@ final class MultiRankMetaTrainingTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(executed, 2, result.transcript)
     }
 
+    /// The inner problem's training gradient is bitwise the trainer's on two ranks, with and without
+    /// SyncBatchNorm, and rank shares sum to the global mean (see GradientPathRankChecks).
+    func testGradientPathIsSharedOnTwoRanks() throws {
+        let result = try MPIRun.launch(ranks: 2, [MPIRun.testBundleExecutable, "MetaTrainingTests.GradientPathRankChecks"],
+                                       timeout: 120)
+        XCTAssertFalse(result.timedOut, "mpirun timed out after \(result.seconds) s\n\(result.transcript)")
+        XCTAssertEqual(result.exitCode, 0, result.transcript)
+        let executed = result.standardOutput.components(separatedBy: "Executed 3 tests, with 0 failures").count - 1
+        XCTAssertGreaterThanOrEqual(executed, 2, result.transcript)
+    }
+
     /// `l3rs meta-train` with jobs/configs/meta-train-tiny.yaml and `extra` flags on two ranks, in a fresh runs
     /// folder that `check` inspects and that is removed afterwards.
     private func metaTrainTiny(_ extra: [String] = [], timeout: Double,
