@@ -158,19 +158,3 @@ public struct LinePlot: Sendable {
 
     private func fmt(_ value: Double) -> String { String(format: "%.1f", value) }
 }
-
-/// Text safe inside XML and HTML elements and attributes.
-public func xmlEscape(_ text: String) -> String {
-    var out = ""
-    for character in text {
-        switch character {
-        case "&": out += "&amp;"
-        case "<": out += "&lt;"
-        case ">": out += "&gt;"
-        case "\"": out += "&quot;"
-        case "'": out += "&#39;"
-        default: out.append(character)
-        }
-    }
-    return out
-}
