@@ -25,19 +25,20 @@ public struct NamedTensor: Sendable, Equatable {
     }
 
     public init(name: String, shape: [Int], floats: [Float]) {
-        precondition(NamedTensor.elementCount(shape) == floats.count, "\(name): \(floats.count) values for shape \(shape)")
-        self.name = name
-        dtype = .f32
-        self.shape = shape
-        bytes = floats.withUnsafeBytes { Array($0) }
+        self.init(name: name, dtype: .f32, shape: shape, elements: floats)
     }
 
     public init(name: String, shape: [Int], int64s: [Int64]) {
-        precondition(NamedTensor.elementCount(shape) == int64s.count, "\(name): \(int64s.count) values for shape \(shape)")
+        self.init(name: name, dtype: .i64, shape: shape, elements: int64s)
+    }
+
+    /// The raw bytes of `elements`, whose type `dtype` names, as a tensor of `shape` (their count must fit).
+    private init<Element>(name: String, dtype: TensorDType, shape: [Int], elements: [Element]) {
+        precondition(NamedTensor.elementCount(shape) == elements.count, "\(name): \(elements.count) values for shape \(shape)")
         self.name = name
-        dtype = .i64
+        self.dtype = dtype
         self.shape = shape
-        bytes = int64s.withUnsafeBytes { Array($0) }
+        bytes = elements.withUnsafeBytes { Array($0) }
     }
 
     public var elementCount: Int { NamedTensor.elementCount(shape) }

@@ -37,15 +37,11 @@ public struct Adam: DirectionRule, Equatable {
     public var name: String { "adam" }
     public var weightDecayCoupling: WeightDecayCoupling { .coupledL2 }
 
-    public func makeState(count: Int) -> OptimizerState {
-        OptimizerState(count: count, usesFirstMoment: true, usesSecondMoment: true)
-    }
+    public var stateSlots: OptimizerStateSlots { [.firstMoment, .secondMoment] }
 
     public func advance(_ range: Range<Int>, gradient: UnsafeBufferPointer<Float>, state: inout OptimizerState,
                         into direction: UnsafeMutablePointer<Float>) {
-        checkAdvanceShapes(name, range: range, gradient: gradient, state: state,
-                           usesFirstMoment: true, usesSecondMoment: true)
-        guard let g = gradient.baseAddress, !range.isEmpty else { return }
+        guard let g = checkedGradientStart(range, of: gradient, state: state) else { return }
         // d = (m / c1) / (√v / √c2 + ε), rearranged so the loop multiplies by precomputed reciprocals.
         let (firstCorrection, secondCorrectionRoot) = biasCorrections(step: state.step + 1)
         let (beta1, beta2, epsilon) = (self.beta1, self.beta2, self.epsilon)
@@ -53,7 +49,7 @@ public struct Adam: DirectionRule, Equatable {
         // errno fallback on Linux, even inside SIMD types, which keeps the whole loop scalar.
         state.firstMoment.withUnsafeMutableBufferPointer { m in
             state.secondMoment.withUnsafeMutableBufferPointer { v in
-                l3rs_adam_direction(g + range.lowerBound, m.baseAddress! + range.lowerBound,
+                l3rs_adam_direction(g, m.baseAddress! + range.lowerBound,
                                     v.baseAddress! + range.lowerBound, direction, range.count,
                                     beta1, beta2, firstCorrection, secondCorrectionRoot, epsilon)
             }

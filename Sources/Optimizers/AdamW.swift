@@ -15,9 +15,7 @@ public struct AdamW: DirectionRule {
     public var name: String { "adamw" }
     public var weightDecayCoupling: WeightDecayCoupling { .decoupled }
 
-    public func makeState(count: Int) -> OptimizerState {
-        adam.makeState(count: count)
-    }
+    public var stateSlots: OptimizerStateSlots { adam.stateSlots }
 
     public func advance(_ range: Range<Int>, gradient: UnsafeBufferPointer<Float>, state: inout OptimizerState,
                         into direction: UnsafeMutablePointer<Float>) {

@@ -19,6 +19,9 @@ public protocol DirectionRule: Sendable {
     var name: String { get }
     /// Where this rule's weight decay goes when it runs as a hand-designed optimizer.
     var weightDecayCoupling: WeightDecayCoupling { get }
+    /// The per-element slots of `OptimizerState` this rule reads and writes: what `makeState` allocates and
+    /// what `advance` checks, stated once so the two cannot disagree.
+    var stateSlots: OptimizerStateSlots { get }
     /// A state at step 0 for a buffer of `count` elements, with the slots this rule uses allocated.
     func makeState(count: Int) -> OptimizerState
     /// Advances the elements `range` of `state` by one step on `gradient` (the whole buffer; only `range` is
@@ -54,6 +57,26 @@ public enum DirectionSource: Sendable, Equatable {
 extension DirectionRule {
     public var directionSource: DirectionSource { .computed }
 
+    public func makeState(count: Int) -> OptimizerState {
+        OptimizerState(count: count, usesFirstMoment: stateSlots.contains(.firstMoment),
+                       usesSecondMoment: stateSlots.contains(.secondMoment))
+    }
+
+    /// The start of `advance`: checks that `range` lies inside `gradient` and inside each slot of `state` this
+    /// rule uses, and returns g's element at `range.lowerBound`, or nil when there is nothing to advance.
+    @inline(__always)
+    func checkedGradientStart(_ range: Range<Int>, of gradient: UnsafeBufferPointer<Float>,
+                              state: OptimizerState) -> UnsafePointer<Float>? {
+        precondition(range.lowerBound >= 0 && range.upperBound <= gradient.count,
+                     "\(name): range \(range) outside a gradient of \(gradient.count) elements")
+        precondition(!stateSlots.contains(.firstMoment) || state.firstMoment.count == gradient.count,
+                     "\(name): state has \(state.firstMoment.count) first-moment elements, gradient \(gradient.count)")
+        precondition(!stateSlots.contains(.secondMoment) || state.secondMoment.count == gradient.count,
+                     "\(name): state has \(state.secondMoment.count) second-moment elements, gradient \(gradient.count)")
+        guard let g = gradient.baseAddress, !range.isEmpty else { return nil }
+        return g + range.lowerBound
+    }
+
     public func rebuildDirection(_ range: Range<Int>, gradient: UnsafeBufferPointer<Float>, state: OptimizerState,
                                  into direction: UnsafeMutablePointer<Float>) {
         preconditionFailure("\(name) cannot rebuild its direction from its state (directionSource .computed)")
@@ -84,23 +107,4 @@ extension DirectionRule {
         }
         return result
     }
-}
-
-/// Checks the shared preconditions of every rule's `advance`: the range lies inside the gradient and inside
-/// each slot the rule uses.
-@inline(__always)
-func checkAdvanceShapes(
-    _ rule: String,
-    range: Range<Int>,
-    gradient: UnsafeBufferPointer<Float>,
-    state: OptimizerState,
-    usesFirstMoment: Bool,
-    usesSecondMoment: Bool
-) {
-    precondition(range.lowerBound >= 0 && range.upperBound <= gradient.count,
-                 "\(rule): range \(range) outside a gradient of \(gradient.count) elements")
-    precondition(!usesFirstMoment || state.firstMoment.count == gradient.count,
-                 "\(rule): state has \(state.firstMoment.count) first-moment elements, gradient \(gradient.count)")
-    precondition(!usesSecondMoment || state.secondMoment.count == gradient.count,
-                 "\(rule): state has \(state.secondMoment.count) second-moment elements, gradient \(gradient.count)")
 }

@@ -22,18 +22,13 @@ public struct Lion: DirectionRule {
     public var name: String { "lion" }
     public var weightDecayCoupling: WeightDecayCoupling { .decoupled }
 
-    public func makeState(count: Int) -> OptimizerState {
-        OptimizerState(count: count, usesFirstMoment: true, usesSecondMoment: false)
-    }
+    public var stateSlots: OptimizerStateSlots { .firstMoment }
 
     public func advance(_ range: Range<Int>, gradient: UnsafeBufferPointer<Float>, state: inout OptimizerState,
                         into direction: UnsafeMutablePointer<Float>) {
-        checkAdvanceShapes(name, range: range, gradient: gradient, state: state,
-                           usesFirstMoment: true, usesSecondMoment: false)
-        guard let gradientBase = gradient.baseAddress, !range.isEmpty else { return }
+        guard let g = checkedGradientStart(range, of: gradient, state: state) else { return }
         let (beta1, beta2) = (self.beta1, self.beta2)
         let (oneMinusBeta1, oneMinusBeta2) = (1 - beta1, 1 - beta2)
-        let g = gradientBase + range.lowerBound
         state.firstMoment.withUnsafeMutableBufferPointer { moment in
             let m = moment.baseAddress! + range.lowerBound
             for i in 0..<range.count {

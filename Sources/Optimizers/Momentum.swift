@@ -26,19 +26,15 @@ public struct Momentum: DirectionRule {
     public var name: String { nesterov ? "nesterov" : "momentum" }
     public var weightDecayCoupling: WeightDecayCoupling { .coupledL2 }
 
-    public func makeState(count: Int) -> OptimizerState {
-        OptimizerState(count: count, usesFirstMoment: true, usesSecondMoment: false)
-    }
+    public var stateSlots: OptimizerStateSlots { .firstMoment }
 
     public func advance(_ range: Range<Int>, gradient: UnsafeBufferPointer<Float>, state: inout OptimizerState,
                         into direction: UnsafeMutablePointer<Float>) {
-        checkAdvanceShapes(name, range: range, gradient: gradient, state: state,
-                           usesFirstMoment: true, usesSecondMoment: false)
-        guard let g = gradient.baseAddress, !range.isEmpty else { return }
+        guard let g = checkedGradientStart(range, of: gradient, state: state) else { return }
         // In C (CVectorKernels), with restrict pointers and an AVX2 clone: the Swift loop, built for baseline
         // x86-64, was 1.2% of the optimizer bench's perf samples, the C one 0.8%.
         state.firstMoment.withUnsafeMutableBufferPointer { moment in
-            l3rs_momentum_advance(g + range.lowerBound, moment.baseAddress! + range.lowerBound, direction,
+            l3rs_momentum_advance(g, moment.baseAddress! + range.lowerBound, direction,
                                   range.count, beta, nesterov ? 1 : 0)
         }
     }

@@ -23,18 +23,13 @@ public struct RMSprop: DirectionRule {
     public var name: String { "rmsprop" }
     public var weightDecayCoupling: WeightDecayCoupling { .coupledL2 }
 
-    public func makeState(count: Int) -> OptimizerState {
-        OptimizerState(count: count, usesFirstMoment: false, usesSecondMoment: true)
-    }
+    public var stateSlots: OptimizerStateSlots { .secondMoment }
 
     public func advance(_ range: Range<Int>, gradient: UnsafeBufferPointer<Float>, state: inout OptimizerState,
                         into direction: UnsafeMutablePointer<Float>) {
-        checkAdvanceShapes(name, range: range, gradient: gradient, state: state,
-                           usesFirstMoment: false, usesSecondMoment: true)
-        guard let gradientBase = gradient.baseAddress, !range.isEmpty else { return }
+        guard let g = checkedGradientStart(range, of: gradient, state: state) else { return }
         let (alpha, epsilon) = (self.alpha, self.epsilon)
         let oneMinusAlpha = 1 - alpha
-        let g = gradientBase + range.lowerBound
         state.secondMoment.withUnsafeMutableBufferPointer { second in
             let v = second.baseAddress! + range.lowerBound
             for i in 0..<range.count {

@@ -10,15 +10,12 @@ public struct SGD: DirectionRule {
     public var name: String { "sgd" }
     public var weightDecayCoupling: WeightDecayCoupling { .coupledL2 }
 
-    public func makeState(count: Int) -> OptimizerState {
-        OptimizerState(count: count, usesFirstMoment: false, usesSecondMoment: false)
-    }
+    public var stateSlots: OptimizerStateSlots { [] }
 
     public func advance(_ range: Range<Int>, gradient: UnsafeBufferPointer<Float>, state: inout OptimizerState,
                         into direction: UnsafeMutablePointer<Float>) {
-        checkAdvanceShapes(name, range: range, gradient: gradient, state: state,
-                           usesFirstMoment: false, usesSecondMoment: false)
-        rebuildDirection(range, gradient: gradient, state: state, into: direction)
+        guard let g = checkedGradientStart(range, of: gradient, state: state) else { return }
+        direction.update(from: g, count: range.count)
     }
 
     public var directionSource: DirectionSource { .gradient }

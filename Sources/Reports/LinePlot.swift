@@ -60,7 +60,7 @@ public struct LinePlot: Sendable {
         out += "<text x=\"\(fmt(width / 2))\" y=\"18\" text-anchor=\"middle\" font-size=\"13\">\(xmlEscape(title))</text>\n"
         guard let minX = finite.map(\.x).min(), let maxX = finite.map(\.x).max(),
               let rawMinY = finite.map(\.y).min(), let rawMaxY = finite.map(\.y).max() else {
-            out += "<text x=\"\(fmt(width / 2))\" y=\"\(fmt(height / 2))\" text-anchor=\"middle\">no data</text>\n</svg>\n"
+            out += svgText("no data", x: width / 2, y: height / 2, anchor: "middle") + "</svg>\n"
             return out
         }
         let transform: (Double) -> Double = logY ? { log10($0) } : { $0 }
@@ -73,21 +73,14 @@ public struct LinePlot: Sendable {
 
         // Axes, grid and ticks.
         out += "<g stroke=\"#ccc\" stroke-width=\"1\">\n"
-        for tick in Self.ticks(minX, maxX) {
-            out += "<line x1=\"\(fmt(px(tick)))\" y1=\"\(fmt(top))\" x2=\"\(fmt(px(tick)))\" y2=\"\(fmt(top + plotHeight))\"/>\n"
-        }
-        for tick in yTicks {
-            out += "<line x1=\"\(fmt(left))\" y1=\"\(fmt(py(tick)))\" x2=\"\(fmt(left + plotWidth))\" y2=\"\(fmt(py(tick)))\"/>\n"
-        }
+        let xTicks = Self.ticks(minX, maxX)
+        out += xTicks.map { svgLine(px($0), top, px($0), top + plotHeight) }.joined()
+        out += yTicks.map { svgLine(left, py($0), left + plotWidth, py($0)) }.joined()
         out += "</g>\n"
         out += "<rect x=\"\(fmt(left))\" y=\"\(fmt(top))\" width=\"\(fmt(plotWidth))\" height=\"\(fmt(plotHeight))\" fill=\"none\" stroke=\"#333\"/>\n"
-        for tick in Self.ticks(minX, maxX) {
-            out += "<text x=\"\(fmt(px(tick)))\" y=\"\(fmt(top + plotHeight + 14))\" text-anchor=\"middle\">\(Self.label(tick))</text>\n"
-        }
-        for tick in yTicks {
-            out += "<text x=\"\(fmt(left - 6))\" y=\"\(fmt(py(tick) + 4))\" text-anchor=\"end\">\(Self.label(tick))</text>\n"
-        }
-        out += "<text x=\"\(fmt(left + plotWidth / 2))\" y=\"\(fmt(height - 10))\" text-anchor=\"middle\">\(xmlEscape(xLabel))</text>\n"
+        out += xTicks.map { svgText(Self.label($0), x: px($0), y: top + plotHeight + 14, anchor: "middle") }.joined()
+        out += yTicks.map { svgText(Self.label($0), x: left - 6, y: py($0) + 4, anchor: "end") }.joined()
+        out += svgText(xmlEscape(xLabel), x: left + plotWidth / 2, y: height - 10, anchor: "middle")
         out += "<text transform=\"translate(14 \(fmt(top + plotHeight / 2))) rotate(-90)\" text-anchor=\"middle\">\(xmlEscape(yLabel + (logY ? " (log)" : "")))</text>\n"
 
         // Bands first, so every line stays visible on top of them.
@@ -106,8 +99,9 @@ public struct LinePlot: Sendable {
                 out += "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"1.6\"\(line.dashed ? " stroke-dasharray=\"5 3\"" : "") points=\"\(path)\"/>\n"
             }
             let legendY = top + 8 + Double(index) * 16
-            out += "<line x1=\"\(fmt(left + plotWidth + 10))\" y1=\"\(fmt(legendY))\" x2=\"\(fmt(left + plotWidth + 30))\" y2=\"\(fmt(legendY))\" stroke=\"\(colour)\" stroke-width=\"2\"\(line.dashed ? " stroke-dasharray=\"5 3\"" : "")/>\n"
-            out += "<text x=\"\(fmt(left + plotWidth + 34))\" y=\"\(fmt(legendY + 4))\">\(xmlEscape(line.name))</text>\n"
+            out += svgLine(left + plotWidth + 10, legendY, left + plotWidth + 30, legendY,
+                           attributes: " stroke=\"\(colour)\" stroke-width=\"2\"\(line.dashed ? " stroke-dasharray=\"5 3\"" : "")")
+            out += svgText(xmlEscape(line.name), x: left + plotWidth + 34, y: legendY + 4)
         }
         out += "</svg>\n"
         return out
@@ -157,20 +151,14 @@ public struct LinePlot: Sendable {
     static func textWidth(_ text: String) -> Double { 6.5 * Double(text.count) }
 
     private func fmt(_ value: Double) -> String { String(format: "%.1f", value) }
-}
 
-/// Text safe inside XML and HTML elements and attributes.
-public func xmlEscape(_ text: String) -> String {
-    var out = ""
-    for character in text {
-        switch character {
-        case "&": out += "&amp;"
-        case "<": out += "&lt;"
-        case ">": out += "&gt;"
-        case "\"": out += "&quot;"
-        case "'": out += "&#39;"
-        default: out.append(character)
-        }
+    /// An SVG `<line>` from (x1, y1) to (x2, y2); `attributes` (each with a leading space) style it.
+    private func svgLine(_ x1: Double, _ y1: Double, _ x2: Double, _ y2: Double, attributes: String = "") -> String {
+        "<line x1=\"\(fmt(x1))\" y1=\"\(fmt(y1))\" x2=\"\(fmt(x2))\" y2=\"\(fmt(y2))\"\(attributes)/>\n"
     }
-    return out
+
+    /// An SVG `<text>` at (x, y) holding `content` (already escaped), anchored at `anchor` when one is given.
+    private func svgText(_ content: String, x: Double, y: Double, anchor: String? = nil) -> String {
+        "<text x=\"\(fmt(x))\" y=\"\(fmt(y))\"\(anchor.map { " text-anchor=\"\($0)\"" } ?? "")>\(content)</text>\n"
+    }
 }

@@ -12,6 +12,17 @@ final class BatchedIm2ColTests: XCTestCase {
         ConvolutionGeometry(channels: 2, height: 7, width: 5, kernelHeight: 5, kernelWidth: 3, stride: 3, padding: 2),
     ]
 
+    /// Runs `kernel` once per image n of a batch, on `source` from element n·`sourceStride` and `target` from
+    /// element n·`targetStride`: how Conv2d hands each image's block to the batched kernels.
+    private func forEachImage(of batch: Int, in source: [Float], stride sourceStride: Int, into target: inout [Float],
+                              stride targetStride: Int, _ kernel: (UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
+        source.withUnsafeBufferPointer { source in
+            target.withUnsafeMutableBufferPointer { target in
+                for n in 0..<batch { kernel(source.baseAddress! + n * sourceStride, target.baseAddress! + n * targetStride) }
+            }
+        }
+    }
+
     func testBatchedExpandEqualsPerImageBlocks() {
         let batch = 3
         for g in geometries {
@@ -19,13 +30,10 @@ final class BatchedIm2ColTests: XCTestCase {
             let span = batch * g.columnCount
             var batched = [Float](repeating: .nan, count: g.columnRows * span)
             var single = [Float](repeating: .nan, count: g.columnRows * g.columnCount)
+            forEachImage(of: batch, in: images, stride: g.imageSize, into: &batched, stride: g.columnCount) {
+                Im2Col.expand(image: $0, into: $1, geometry: g, rowStride: span)
+            }
             images.withUnsafeBufferPointer { source in
-                batched.withUnsafeMutableBufferPointer { target in
-                    for n in 0..<batch {
-                        Im2Col.expand(image: source.baseAddress! + n * g.imageSize,
-                                      into: target.baseAddress! + n * g.columnCount, geometry: g, rowStride: span)
-                    }
-                }
                 for n in 0..<batch {
                     single.withUnsafeMutableBufferPointer { target in
                         Im2Col.expand(image: source.baseAddress! + n * g.imageSize, into: target.baseAddress!, geometry: g)
@@ -47,13 +55,8 @@ final class BatchedIm2ColTests: XCTestCase {
             let columns = (0..<(g.columnRows * span)).map { Float(($0 * 7) % 11) - 5 }
             var batched = [Float](repeating: 1, count: batch * g.imageSize)
             var reference = batched
-            columns.withUnsafeBufferPointer { source in
-                batched.withUnsafeMutableBufferPointer { target in
-                    for n in 0..<batch {
-                        Im2Col.accumulate(columns: source.baseAddress! + n * g.columnCount,
-                                          into: target.baseAddress! + n * g.imageSize, geometry: g, rowStride: span)
-                    }
-                }
+            forEachImage(of: batch, in: columns, stride: g.columnCount, into: &batched, stride: g.imageSize) {
+                Im2Col.accumulate(columns: $0, into: $1, geometry: g, rowStride: span)
             }
             for n in 0..<batch {
                 // The dense per-image block of image n, then the original dense col2im.

@@ -12,23 +12,9 @@ public final class BackgroundProcess {
     /// Starts `executable` with `arguments`; the environment is this process's, without any launcher's variables,
     /// plus `extra`.
     public init(_ executable: String, _ arguments: [String], environment extra: [String: String] = [:]) throws {
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
-        for key in environment.keys where key.hasPrefix("OMPI_") || key.hasPrefix("PMIX_") || key.hasPrefix("PMI_") {
-            environment.removeValue(forKey: key)
-        }
-        for (key, value) in extra { environment[key] = value }
-        process.environment = environment
-        let folder = FileManager.default.temporaryDirectory
-        outputFile = folder.appendingPathComponent("l3rs-bg-\(UUID().uuidString)-stdout.txt")
-        errorFile = folder.appendingPathComponent("l3rs-bg-\(UUID().uuidString)-stderr.txt")
-        _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: outputFile)
-        process.standardError = try FileHandle(forWritingTo: errorFile)
-        process.standardInput = FileHandle.nullDevice
+        outputFile = try emptyTemporaryFile(prefix: "l3rs-bg", tag: "stdout")
+        errorFile = try emptyTemporaryFile(prefix: "l3rs-bg", tag: "stderr")
+        process = try Process.child(executable, arguments, environment: extra, outputFile: outputFile, errorFile: errorFile)
         try process.run()
     }
 

@@ -39,26 +39,13 @@ public enum MPIRun {
     /// Runs any program with a time limit; on timeout the child gets SIGTERM, then SIGKILL 5 s later.
     public static func run(_ executable: String, _ arguments: [String], timeout: Double,
                            environment extra: [String: String] = [:]) throws -> LaunchResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
-        // A child must not believe it was launched by the parent's launcher.
-        for key in environment.keys where key.hasPrefix("OMPI_") || key.hasPrefix("PMIX_") || key.hasPrefix("PMI_") {
-            environment.removeValue(forKey: key)
-        }
-        for (key, value) in extra { environment[key] = value }
-        process.environment = environment
-
-        let outputFile = try temporaryFile("stdout")
-        let errorFile = try temporaryFile("stderr")
+        let outputFile = try emptyTemporaryFile(prefix: "l3rs-test", tag: "stdout")
+        let errorFile = try emptyTemporaryFile(prefix: "l3rs-test", tag: "stderr")
         defer {
             try? FileManager.default.removeItem(at: outputFile)
             try? FileManager.default.removeItem(at: errorFile)
         }
-        process.standardOutput = try FileHandle(forWritingTo: outputFile)
-        process.standardError = try FileHandle(forWritingTo: errorFile)
-        process.standardInput = FileHandle.nullDevice
+        let process = try Process.child(executable, arguments, environment: extra, outputFile: outputFile, errorFile: errorFile)
 
         let start = Date()
         try process.run()
@@ -86,15 +73,6 @@ public enum MPIRun {
         let error = (try? String(contentsOf: errorFile, encoding: .utf8)) ?? ""
         return LaunchResult(exitCode: killed ? nil : (exitedUnnoticed ?? process.terminationStatus),
                             standardOutput: output, standardError: error, seconds: seconds)
-    }
-
-    private static func temporaryFile(_ tag: String) throws -> URL {
-        let url = FileManager.default.temporaryDirectory
-            .appendingPathComponent("l3rs-test-\(UUID().uuidString)-\(tag).txt")
-        guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
-        }
-        return url
     }
 }
 
