@@ -92,7 +92,7 @@ final class SlurmJobTests: XCTestCase {
         let referenceHash = try XCTUnwrap(metaParameterHash(runFolder("meta-reference")), log(reference))
 
         let preempted = try submit("meta-train", name: "meta-preempted", arguments)
-        try preemptAndCheckTheRequeue(preempted, after: "meta-preempted/checkpoints/step-", timeout: 300)
+        try preemptAndCheckTheRequeue(preempted, after: "meta-preempted/checkpoints/step-", timeout: 300, resumed: "resuming from meta-step")
         XCTAssertEqual(try metaParameterHash(runFolder("meta-preempted")), referenceHash, log(preempted))
     }
 

@@ -36,6 +36,26 @@ l3rs_job_check_command() {
     esac
 }
 
+# Sets `launcher` to Open MPI's mpirun for RANKS ranks of CORES cores each (bound to them), with a HOSTFILE when
+# given (inside a Slurm allocation mpirun reads the allocation instead), as root where needed, and MPIRUN_FLAGS.
+l3rs_job_mpirun_launcher() {
+    local ranks="$1" cores="$2" hostfile="${3:-}"
+    launcher=(mpirun -np "$ranks")
+    [[ -n "$hostfile" ]] && launcher+=(--hostfile "$hostfile")
+    launcher+=(--map-by "slot:PE=$cores" --bind-to core -x OPENBLAS_NUM_THREADS)
+    [[ "$(id -u)" == 0 ]] && launcher+=(--allow-run-as-root)
+    # shellcheck disable=SC2206
+    [[ -n "${MPIRUN_FLAGS:-}" ]] && launcher+=(${MPIRUN_FLAGS})
+    return 0
+}
+
+# Runs `l3rs L3RS_COMMAND` under `launcher` on `config`, in the run `runs`/`name`, with --resume auto and "$@"
+# (extra l3rs flags), forwarding a stop signal; sets `status`.
+l3rs_job_run_l3rs() {
+    l3rs_job_run_forwarding_stop "${launcher[@]}" "$bin" "$L3RS_COMMAND" --config "$config" --runs-directory "$runs" \
+        --name "$name" --resume auto "$@"
+}
+
 # Runs "$@" (the launcher and the l3rs command line) in the background and sets `status` to its exit status.
 # TERM (and INT) to this shell is forwarded to the launcher as USR1; `wait` returns early (status > 128) when a
 # trapped signal arrives, so it waits again for the launcher's own status.

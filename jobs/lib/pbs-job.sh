@@ -28,13 +28,8 @@ export OPENBLAS_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 echo "=== l3rs job ${PBS_JOBID:-?} start $(date -Is): l3rs $L3RS_COMMAND, $ranks rank(s) on $(sort -u "$nodefile" | wc -l) node(s)"
 echo "=== configuration $config, run $runs/$name, OPENBLAS_NUM_THREADS=$OPENBLAS_NUM_THREADS (cores per rank, from ompthreads)"
 
-launcher=(mpirun -np "$ranks" --hostfile "$nodefile" --map-by "slot:PE=$OPENBLAS_NUM_THREADS" --bind-to core -x OPENBLAS_NUM_THREADS)
-[[ "$(id -u)" == 0 ]] && launcher+=(--allow-run-as-root)
-# shellcheck disable=SC2206
-[[ -n "${MPIRUN_FLAGS:-}" ]] && launcher+=(${MPIRUN_FLAGS})
-
-l3rs_job_run_forwarding_stop "${launcher[@]}" "$bin" "$L3RS_COMMAND" --config "$config" --runs-directory "$runs" \
-    --name "$name" --resume auto "$@"
+l3rs_job_mpirun_launcher "$ranks" "$OPENBLAS_NUM_THREADS" "$nodefile"
+l3rs_job_run_l3rs "$@"
 
 echo "=== l3rs job ${PBS_JOBID:-?} end $(date -Is): exit status $status"
 if [[ $status == 75 && "${L3RS_REQUEUE:-1}" == 1 && -n "${PBS_JOBID:-}" ]]; then

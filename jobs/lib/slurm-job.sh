@@ -28,14 +28,12 @@ case "$launch" in
         ;;
     mpirun)
         # Open MPI reads the allocation from Slurm; each rank is bound to its cores.
-        launcher=(mpirun -np "${SLURM_NTASKS:?}" --map-by "slot:PE=$cores_per_rank" --bind-to core -x OPENBLAS_NUM_THREADS)
-        [[ "$(id -u)" == 0 ]] && launcher+=(--allow-run-as-root)
+        l3rs_job_mpirun_launcher "${SLURM_NTASKS:?}" "$cores_per_rank"
         ;;
     *) echo "l3rs job: L3RS_LAUNCH must be srun or mpirun, got $launch" >&2; exit 64 ;;
 esac
 
-l3rs_job_run_forwarding_stop "${launcher[@]}" "$bin" "$L3RS_COMMAND" --config "$config" --runs-directory "$runs" \
-    --name "$name" --resume auto "$@"
+l3rs_job_run_l3rs "$@"
 
 echo "=== l3rs job ${SLURM_JOB_ID:-?} end $(date -Is): exit status $status"
 if [[ $status == 75 && "${L3RS_REQUEUE:-1}" == 1 && -n "${SLURM_JOB_ID:-}" ]]; then

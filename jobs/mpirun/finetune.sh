@@ -42,13 +42,8 @@ export OPENBLAS_NUM_THREADS="$cores_per_rank"
 echo "=== l3rs: $ranks rank(s) from $hostfile, OPENBLAS_NUM_THREADS=$OPENBLAS_NUM_THREADS (cores per rank)"
 echo "=== configuration $config, run $runs/$name"
 
-launcher=(mpirun -np "$ranks" --hostfile "$hostfile" --map-by "slot:PE=$cores_per_rank" --bind-to core -x OPENBLAS_NUM_THREADS)
-[[ "$(id -u)" == 0 ]] && launcher+=(--allow-run-as-root)
-# shellcheck disable=SC2206
-[[ -n "${MPIRUN_FLAGS:-}" ]] && launcher+=(${MPIRUN_FLAGS})
-
-l3rs_job_run_forwarding_stop "${launcher[@]}" "$bin" "$L3RS_COMMAND" --config "$config" --runs-directory "$runs" \
-    --name "$name" --resume auto "$@"
+l3rs_job_mpirun_launcher "$ranks" "$cores_per_rank" "$hostfile"
+l3rs_job_run_l3rs "$@"
 [[ $status == 75 ]] && echo "=== stopped after a checkpoint: run the same command again to continue"
 echo "=== exit status $status"
 exit "$status"
