@@ -7,7 +7,7 @@ public enum DefaultPipelineConfiguration {
 # The main job (`make demo`, `l3rs pipeline` with no --config): the paper's protocol (docs/method.md §6) on the
 # imported ccexam MNIST net with the seeded comparison (5 seeds per arm, intervals, baselines tuned at
 # the horizon, a small schedule oracle), small enough for 2 ranks on a 2-core machine in under 15 minutes
-# with the build (README, "The pipeline", for the estimate; jobs/configs/pipeline-large.yaml is the full set).
+# with the build (docs/pipeline.md, "Size and time"; jobs/configs/pipeline-large.yaml is the full set).
 #   mpirun --allow-run-as-root --oversubscribe -np 2 -x OPENBLAS_NUM_THREADS=1 .build/release/l3rs pipeline
 # Embedded in the binary (Sources/Pipeline/DefaultPipelineConfiguration.swift holds the same text; a test
 # keeps them equal). Paths of data and weights are relative to dataDirectory.

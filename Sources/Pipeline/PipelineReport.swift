@@ -3,18 +3,23 @@ import Foundation
 import Reports
 
 /// report.md, report.html, report.json and plots/ in the pipeline's folder, built only from the stages' own
-/// metrics files: the verdict per condition with its interval, speed-ups over the strongest tuned baseline,
-/// accuracy curves with 95% bands over seeds, final test accuracy per arm, the tuning grids, the schedule
-/// oracle's search, wall times, λ and μ per layer over time, and the meta-training curves.
+/// metrics files. It opens with its story at a glance: the headline plot (accuracy against steps per arm on the
+/// seen data, 95% bands over seeds, the speed-up and its interval in the title) and the run's metadata (commit,
+/// command line, ranks, host, wall time, date); then the verdict per condition with its interval, speed-ups over
+/// the strongest tuned baseline, the other conditions' accuracy curves, final test accuracy per arm, the tuning
+/// grids as a heat map, the schedule oracle's search, wall times, λ and μ per layer over time, and the
+/// meta-training curves.
 struct PipelineReport {
     let plan: PipelinePlan
     /// The tuning at every horizon (steps → choice).
     let tuning: [Int: PipelineTuning]
     let oracle: OracleSearch?
+    /// Commit, command line, ranks, host, wall time and date of the run that writes the report.
+    let metadata: RunMetadata
 
     /// The section headings, in order (the tests check every one is there).
     static let sections = [
-        "Verdict", "Speed-up over the strongest baseline", "Accuracy curves", "Final test accuracy", "Learning-rate tuning",
+        "At a glance", "Run", "Method", "Verdict", "Speed-up over the strongest baseline", "Accuracy curves", "Final test accuracy", "Learning-rate tuning",
         "Schedule oracle", "Wall time", "Training loss", "λ and μ per layer over time", "Meta-training",
     ]
 
@@ -32,7 +37,7 @@ struct PipelineReport {
         let json = folder.appendingPathComponent("report.json")
         try Data(document.markdown(plotFolder: "plots").utf8).write(to: markdown, options: .atomic)
         try Data(document.html().utf8).write(to: html, options: .atomic)
-        try results.json(plan: plan).write(to: json, options: .atomic)
+        try results.json(plan: plan, run: metadata).write(to: json, options: .atomic)
         return (markdown, html, json)
     }
 
@@ -54,6 +59,17 @@ struct PipelineReport {
             ? "the first \(c.curveImages) images of each condition's test split (a fixed subset, the same for every arm and seed)"
             : "the whole test split"
         var doc = ReportDocument(title: "L3RS pipeline report: \(c.name)")
+
+        doc.heading("At a glance")
+        let headline = results.conditions.first { $0.condition.name == "seen" } ?? results.conditions.first
+        if let headline { doc.paragraph(sentence(headline)) }
+        doc.plot(headline.map { "accuracy-\($0.condition.name).svg" } ?? "accuracy.svg", accuracyPlot(headline, headline: true))
+        doc.paragraph("Mean accuracy over \(c.seeds) seeds with its 95% t-interval shaded (clipped to [0, 1]), on \(curveText), every \(c.evalEvery) steps. Dashed: tuned baselines; solid: L3RS, its ablations and the schedule oracle. The other conditions are under \"Accuracy curves\".")
+
+        doc.heading("Run")
+        doc.bullets(metadata.items(duration: ProgressReporter.duration).map { "\($0.label): \($0.value)" })
+
+        doc.heading("Method")
         doc.paragraph("Backbone \(c.model) (\(c.weights), head re-initialised). L3RS meta-trained on \(c.seenData) for \(c.metaSteps) meta-steps (truncation \(c.truncation), horizon H = \(c.horizon) steps, \(c.innerRuns) inner runs, meta-learning rate \(PipelineFormat.compact(c.metaLearningRate)), λ0 = \(PipelineFormat.compact(c.baseLearningRate)), initial Adam logit \(PipelineFormat.compact(c.initialPreferredLogit)), step-size penalty ρ = \(PipelineFormat.compact(c.stepSizePenalty)), meta-validation: \(PipelineFormat.percent(c.validationFraction)) of the training split). Every arm of every condition ran with the same \(c.seeds) seeds (head initialisation and data order), global batch \(c.globalBatch), and the same steps and data. Accuracy curves: every \(c.evalEvery) steps on \(curveText); final accuracy: the whole test split at the last step. Baselines were tuned on the held-out meta-validation split (never on test data) by runs as long as the horizon they are compared at. Means and 95% t-intervals are over seeds; speed-ups have 95% bootstrap intervals (\(c.bootstrapResamples) resamples of the seeds of both arms). Every number below is read from the runs' metrics files under this folder." + (c.evaluationLimit > 0 ? " Evaluation used only the first \(c.evaluationLimit) images of each evaluation split (a quick check, not a result)." : ""))
 
         doc.heading("Verdict")
@@ -75,12 +91,9 @@ struct PipelineReport {
         doc.table(speedups)
 
         doc.heading("Accuracy curves")
-        doc.paragraph("Mean accuracy over \(c.seeds) seeds with its 95% t-interval shaded, on \(curveText), every \(c.evalEvery) steps. Dashed: tuned baselines; solid: L3RS, its ablations and the schedule oracle.")
-        for result in results.conditions {
-            doc.plot("accuracy-\(result.condition.name).svg", LinePlot(
-                title: "Accuracy: \(result.condition.name) (\(result.condition.title))", xLabel: "step", yLabel: "accuracy",
-                series: result.arms.map { .init(name: $0.label, points: $0.meanCurve.map { ($0.step, $0.accuracy) },
-                                                dashed: $0.kind == .baseline, band: $0.band) }))
+        doc.paragraph("As the headline plot, in the other conditions: mean accuracy over \(c.seeds) seeds with its 95% t-interval shaded. Dashed: tuned baselines; solid: L3RS, its ablations and the schedule oracle.")
+        for result in results.conditions where result.condition.name != headline?.condition.name {
+            doc.plot("accuracy-\(result.condition.name).svg", accuracyPlot(result, headline: false))
         }
 
         doc.heading("Final test accuracy")
@@ -98,23 +111,15 @@ struct PipelineReport {
         doc.paragraph("Mean [95% t-interval] over seeds, in percent, on the whole test split. — : not run in that condition. Conditions: " + plan.conditions.map { "\($0.name) = \($0.title), \($0.steps) steps" }.joined(separator: "; ") + ". Ablations: " + (plan.ablations.isEmpty ? "none" : plan.ablations.map { "\($0.label) = \($0.summary)" }.joined(separator: "; ")) + "." + (collapsed.isEmpty ? "" : " Ended at chance level (diverged): \(collapsed.joined(separator: ", "))."))
 
         doc.heading("Learning-rate tuning")
-        var tuningTable = Table(header: ["horizon", "baseline", "learning rate", "held-out accuracy", "chosen"])
         var edges: [String] = []
         for steps in plan.horizons {
             guard let choice = tuning[steps] else { continue }
-            for baseline in choice.ranking {
-                if choice.isAtGridEdge(baseline) { edges.append("\(baseline.label) at \(steps) steps") }
-                for point in choice.grid[baseline] ?? [] {
-                    let chosen = choice.learningRates[baseline] == point.learningRate
-                    tuningTable.append(["\(steps)", baseline.label, PipelineFormat.compact(point.learningRate), PipelineFormat.percent(point.accuracy),
-                                        chosen ? (choice.isAtGridEdge(baseline) ? "yes (grid edge)" : "yes") : ""])
-                }
-            }
+            edges += choice.ranking.filter(choice.isAtGridEdge).map { "\($0.label) at \(steps) steps" }
         }
-        doc.paragraph("Every baseline ran as many steps on \(c.seenData) as the horizon it is compared at, at every learning rate of its grid, and the held-out (meta-validation) accuracy at the end chose the learning rate (one seed, \(c.seed)). At H = \(c.horizon) every baseline was tuned; \(c.evaluatedBaselines == 0 ? "every baseline" : "the best \(c.evaluatedBaselines) by held-out accuracy") then ran in every condition and was tuned again at each longer horizon. Best tuned baseline at H: \(atHorizon.best.label). Baselines ranked best first. "
+        doc.paragraph("Every baseline ran as many steps on \(c.seenData) as the horizon it is compared at, at every learning rate of its grid, and the held-out (meta-validation) accuracy at the end chose the learning rate (one seed, \(c.seed)). At H = \(c.horizon) every baseline was tuned; \(c.evaluatedBaselines == 0 ? "every baseline" : "the best \(c.evaluatedBaselines) by held-out accuracy") then ran in every condition and was tuned again at each longer horizon. Best tuned baseline at H: \(atHorizon.best.label). The heat map shows every grid point's held-out accuracy (rows: baseline at a horizon, best first; colours scaled within each row, darkest its best); the chosen learning rate of each row is outlined. "
             + (edges.isEmpty ? "Every choice lies inside its grid."
                : "Chosen at the edge of the grid (its optimum may lie outside; widen learningRateGrids to be sure): \(edges.joined(separator: ", "))."))
-        doc.table(tuningTable)
+        doc.plot("tuning.svg", tuningHeatMap())
 
         doc.heading("Schedule oracle")
         if let oracle {
@@ -197,6 +202,48 @@ struct PipelineReport {
             title: "Meta-training curve", xLabel: "meta-step", yLabel: "meta-loss",
             series: metaRuns.map { .init(name: $0.0, points: movingAverage($0.1.points("meta_loss", x: "meta_step"), window: 5)) }))
         return doc
+    }
+
+    /// Accuracy against steps per arm in one condition, 95% bands over seeds; the headline plot names L3RS's
+    /// speed-up over the strongest baseline and its interval in the title.
+    private func accuracyPlot(_ result: PipelineResults.Condition?, headline: Bool) -> LinePlot {
+        guard let result else { return LinePlot(title: "Accuracy: no condition ran", xLabel: "step", yLabel: "accuracy", series: []) }
+        var title = "Accuracy: \(result.condition.name) (\(result.condition.title))"
+        if headline, let l3rs = result.comparison(PipelinePlan.learnedLabel), let strongest = result.strongest {
+            title += ". L3RS speed-up over \(strongest.label): \(Self.speedup(l3rs)), \(l3rs.verdict.rawValue)"
+        }
+        // A t-interval over few seeds can reach past 0 or 1; accuracy cannot, so the band is drawn clipped to [0, 1].
+        var plot = LinePlot(title: title, xLabel: "step", yLabel: "accuracy",
+                            series: result.arms.map { arm in
+                                .init(name: arm.label, points: arm.meanCurve.map { ($0.step, $0.accuracy) }, dashed: arm.kind == .baseline,
+                                      band: arm.band.map { ($0.x, max($0.low, 0), min($0.high, 1)) })
+                            })
+        if headline { (plot.width, plot.height) = (960, 440) }
+        return plot
+    }
+
+    /// The tuning grids as one heat map: a row per baseline and horizon (best first), a column per learning rate of
+    /// any grid, the held-out accuracy in the cells, the chosen learning rate outlined.
+    private func tuningHeatMap() -> HeatMap {
+        let choices = plan.horizons.compactMap { steps in tuning[steps].map { (steps, $0) } }
+        let rates = Array(Set(choices.flatMap { $0.1.grid.values.flatMap { $0.map(\.learningRate) } })).sorted()
+        var rows: [String] = [], values: [[Double?]] = [], marked = Set<[Int]>()
+        for (steps, choice) in choices {
+            for baseline in choice.ranking {
+                let grid = choice.grid[baseline] ?? []
+                let row = rates.map { rate in grid.first { $0.learningRate == rate }?.accuracy }
+                if let chosen = choice.learningRates[baseline], let column = rates.firstIndex(of: chosen) {
+                    marked.insert([rows.count, column])
+                }
+                rows.append("\(baseline.label) @\(steps)")
+                values.append(row)
+            }
+        }
+        var map = HeatMap(title: "Held-out accuracy after tuning runs (outlined: chosen)", rowLabels: rows,
+                          columnLabels: rates.map(PipelineFormat.compact), rowCaption: "baseline @ steps",
+                          columnCaption: "learning rate", values: values, marked: marked) { PipelineFormat.percent($0) }
+        map.colourPerRow = true
+        return map
     }
 
     /// One plain sentence per condition: L3RS against the strongest baseline, with the interval and verdict.

@@ -1,4 +1,5 @@
 import Foundation
+import Reports
 
 /// The comparison in numbers, read from the evaluation runs' metrics: per condition and arm the seeds' accuracy
 /// curves and final test accuracies, their means and 95% intervals, the strongest baseline, and every other
@@ -79,8 +80,9 @@ struct PipelineResults {
     }
 
     /// report.json: for every condition the strongest baseline, L3RS's speed-up over it with its interval and
-    /// verdict (and on the seen data the oracle's), and every arm's final test accuracy with its interval.
-    func json(plan: PipelinePlan) throws -> Data {
+    /// verdict (and on the seen data the oracle's), and every arm's final test accuracy with its interval; `run`
+    /// (the run that wrote the report) under "run" when given.
+    func json(plan: PipelinePlan, run: RunMetadata? = nil) throws -> Data {
         let c = plan.configuration
         func number(_ value: Double?) -> Any { value.flatMap { $0.isFinite ? $0 : nil } ?? NSNull() }
         var conditions: [String: Any] = [:]
@@ -122,11 +124,12 @@ struct PipelineResults {
             }
             conditions[result.condition.name] = entry
         }
-        let document: [String: Any] = [
+        var document: [String: Any] = [
             "name": c.name, "seeds": c.seeds, "eval_every": c.evalEvery, "curve_images": c.curveImages,
             "bootstrap_resamples": c.bootstrapResamples, "curve_key": plan.curveKey,
             "condition_order": plan.conditions.map(\.name), "conditions": conditions,
         ]
+        if let run { document["run"] = run.json }
         return try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
     }
 }

@@ -97,7 +97,9 @@ public final class PipelineRun {
         if let stopped = try runAll(evaluation.map(\.stage)) { return .stopped(stage: stopped) }
 
         if rank0 {
-            let report = try PipelineReport(plan: plan, tuning: tuning, oracle: oracle).write()
+            let metadata = RunMetadata.current(ranks: communicator.size, nodes: max(communicator.size / max(communicator.localSize, 1), 1),
+                                               host: communicator.hostName, started: started)
+            let report = try PipelineReport(plan: plan, tuning: tuning, oracle: oracle, metadata: metadata).write()
             log("report: \(report.markdown.path), \(report.html.path) and \(report.json.path)")
         }
         try communicator.barrier()

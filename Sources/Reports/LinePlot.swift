@@ -52,7 +52,8 @@ public struct LinePlot: Sendable {
         let left = max(56.0, Self.textWidth(yTicks.map { Self.label($0) }.max { $0.count < $1.count } ?? "") + 30)
         let right = 44.0 + Self.textWidth(series.map(\.name).max { $0.count < $1.count } ?? "")
         let top = 34.0, bottom = 48.0
-        let width = max(self.width, left + right + 320)
+        // Wide enough for the title (13 px: about 7.5 px per character) as well.
+        let width = max(self.width, left + right + 320, 7.5 * Double(title.count) + 40)
         let plotWidth = width - left - right, plotHeight = height - top - bottom
         var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(fmt(width))\" height=\"\(fmt(height))\" "
             + "viewBox=\"0 0 \(fmt(width)) \(fmt(height))\" font-family=\"sans-serif\" font-size=\"11\">\n"

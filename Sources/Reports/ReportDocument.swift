@@ -9,8 +9,8 @@ public struct ReportDocument: Sendable {
         case paragraph(String)
         case bullets([String])
         case table(Table)
-        /// A plot; `file` is its name in the plot folder (Markdown links to it).
-        case plot(file: String, LinePlot)
+        /// A plot (a line chart, a heat map); `file` is its name in the plot folder (Markdown links to it).
+        case plot(file: String, any Figure)
     }
 
     public var title: String
@@ -22,7 +22,7 @@ public struct ReportDocument: Sendable {
     public mutating func paragraph(_ text: String) { blocks.append(.paragraph(text)) }
     public mutating func bullets(_ items: [String]) { blocks.append(.bullets(items)) }
     public mutating func table(_ table: Table) { blocks.append(.table(table)) }
-    public mutating func plot(_ file: String, _ plot: LinePlot) { blocks.append(.plot(file: file, plot)) }
+    public mutating func plot(_ file: String, _ plot: some Figure) { blocks.append(.plot(file: file, plot)) }
 
     /// Markdown, with plots linked as `plotFolder/FILE`.
     public func markdown(plotFolder: String) -> String {

@@ -14,9 +14,12 @@ enum ClusterJob {
     /// A path inside the repository (a job script, a configuration).
     static func script(_ path: String) -> String { MPIRun.repositoryRoot.appendingPathComponent(path).path }
 
-    /// `l3rs finetune` arguments of the short job (the configuration the batch scripts default to), `steps` long.
+    /// The short job's configuration (jobs/configs/cluster-smoke.yaml).
+    static var smokeConfiguration: String { script("jobs/configs/cluster-smoke.yaml") }
+
+    /// `l3rs finetune` arguments of the short job, `steps` long.
     static func finetuneArguments(name: String, runs: URL, steps: Int) -> [String] {
-        ["finetune", "--config", script("jobs/configs/cluster-smoke.yaml"), "--data-directory", MPIRun.dataDirectory,
+        ["finetune", "--config", smokeConfiguration, "--data-directory", MPIRun.dataDirectory,
          "--runs-directory", runs.path, "--name", name, "--steps", String(steps)]
     }
 

@@ -231,7 +231,7 @@ final class FaultInjectionTests: XCTestCase {
     /// with USR1, they checkpoint, and the script exits 75.
     func testTERMToTheMpirunScriptCheckpointsAndExits75() throws {
         let script = try BackgroundProcess(ClusterJob.script("jobs/mpirun/finetune.sh"),
-                                           ["--data-directory", MPIRun.dataDirectory, "--steps", "100000"],
+                                           [ClusterJob.smokeConfiguration, "--data-directory", MPIRun.dataDirectory, "--steps", "100000"],
                                            environment: ["RANKS": "2", "HOSTFILE": "hostfiles/single-node", "L3RS_BIN": MPIRun.l3rsExecutable,
                                                          "L3RS_RUNS": runs.path, "L3RS_NAME": "term", "MPIRUN_FLAGS": "--oversubscribe"])
         let metrics = runs.appendingPathComponent("term/metrics.jsonl")

@@ -9,7 +9,7 @@ final class MPIRunJobTests: XCTestCase {
         let runs = try ClusterJob.scratchFolder("mpirun-job")
         defer { try? FileManager.default.removeItem(at: runs) }
         let result = try MPIRun.run(ClusterJob.script("jobs/mpirun/finetune.sh"),
-                                    ["--data-directory", MPIRun.dataDirectory, "--steps", "40"], timeout: 120,
+                                    [ClusterJob.smokeConfiguration, "--data-directory", MPIRun.dataDirectory, "--steps", "40"], timeout: 120,
                                     environment: ["RANKS": "2", "HOSTFILE": "hostfiles/single-node", "L3RS_BIN": MPIRun.l3rsExecutable,
                                                   "L3RS_RUNS": runs.path, "L3RS_NAME": "hostfile-run"])
         XCTAssertFalse(result.timedOut, result.transcript)

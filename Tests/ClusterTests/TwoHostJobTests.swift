@@ -39,7 +39,7 @@ final class TwoHostJobTests: XCTestCase {
         let runs = try ClusterJob.scratchFolder("two-hosts")
         defer { try? FileManager.default.removeItem(at: runs) }
         let steps = 40
-        let twoHosts = try runOnTwoHosts([ClusterJob.script("jobs/mpirun/finetune.sh"),
+        let twoHosts = try runOnTwoHosts([ClusterJob.script("jobs/mpirun/finetune.sh"), ClusterJob.smokeConfiguration,
                                           "--data-directory", MPIRun.dataDirectory, "--steps", String(steps)],
                                          timeout: 240,
                                          environment: ["RANKS": "2", "L3RS_RUNS": runs.path, "L3RS_NAME": "two-hosts"])
@@ -90,7 +90,7 @@ final class TwoHostJobTests: XCTestCase {
         let summary = try String(contentsOf: runs.appendingPathComponent("reference/summary.txt"), encoding: .utf8)
         let referenceHash = try XCTUnwrap(ClusterJob.parameterHash(in: summary), summary)
 
-        let job = [ClusterJob.script("jobs/mpirun/finetune.sh"), "--data-directory", MPIRun.dataDirectory, "--steps", String(steps)]
+        let job = [ClusterJob.script("jobs/mpirun/finetune.sh"), ClusterJob.smokeConfiguration, "--data-directory", MPIRun.dataDirectory, "--steps", String(steps)]
         let environment = ["RANKS": "2", "L3RS_RUNS": runs.path, "L3RS_NAME": "resumed"]
         guard let stopped = try runOnTwoHosts(job + ["--simulate-signal-at-step", "20"], timeout: 240, environment: environment) else { return }
         XCTAssertEqual(stopped.exitCode, 75, stopped.transcript)

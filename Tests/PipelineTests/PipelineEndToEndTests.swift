@@ -96,7 +96,7 @@ final class PipelineEndToEndTests: XCTestCase {
 
     func checkReport(_ folder: URL) throws {
         let markdown = try String(contentsOf: folder.appendingPathComponent("report.md"), encoding: .utf8)
-        for section in ["Verdict", "Speed-up over the strongest baseline", "Accuracy curves", "Final test accuracy",
+        for section in ["At a glance", "Run", "Method", "Verdict", "Speed-up over the strongest baseline", "Accuracy curves", "Final test accuracy",
                         "Learning-rate tuning", "Schedule oracle", "Wall time", "Training loss", "λ and μ per layer over time",
                         "Meta-training"] {
             XCTAssertTrue(markdown.contains("\n## \(section)\n"), "report.md lacks the section \(section)")
@@ -104,7 +104,16 @@ final class PipelineEndToEndTests: XCTestCase {
 
         // Markdown tables: a header, a separator of the same width, rows of the same width.
         let tables = markdownTables(markdown)
-        XCTAssertEqual(tables.count, 5, "speed-ups, final accuracy, tuning grids, oracle, wall time")
+        XCTAssertEqual(tables.count, 4, "speed-ups, final accuracy, oracle, wall time (the tuning grids are a heat map)")
+
+        // The story at a glance: the headline plot (the seen data, its speed-up in the title) first, then the run's
+        // metadata.
+        let glance = try XCTUnwrap(markdown.components(separatedBy: "\n## Verdict\n").first)
+        XCTAssertTrue(glance.contains("![Accuracy: seen (") && glance.contains("L3RS speed-up over ") && glance.contains("(plots/accuracy-seen.svg)"), glance)
+        for item in ["Date: ", "Commit: ", "Command line: ", "Ranks: 2 on 1 node(s); rank 0 on ", "Machine (rank 0): ", "Wall time: "] {
+            XCTAssertTrue(glance.contains("\n- " + item), "no metadata item \(item)\n\(glance)")
+        }
+        XCTAssertTrue(glance.contains(" pipeline --config "), "the command line\n\(glance)")
         for table in tables {
             XCTAssertGreaterThanOrEqual(table.count, 3, "a table has a header, a separator and rows")
             let width = table[0].count
@@ -157,7 +166,7 @@ final class PipelineEndToEndTests: XCTestCase {
 
         // Plots: every linked SVG exists and is well-formed; the HTML is one well-formed page with them inline.
         let plots = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("plots").path).sorted()
-        XCTAssertGreaterThanOrEqual(plots.count, 2 * 4 + 1 + 3 + 1, "accuracy and loss per condition, λ, μ per base, meta-training")
+        XCTAssertGreaterThanOrEqual(plots.count, 2 * 4 + 1 + 3 + 1 + 1, "accuracy and loss per condition, λ, μ per base, meta-training, tuning")
         for plot in plots {
             XCTAssertTrue(markdown.contains("(plots/\(plot))"), "report.md links \(plot)")
             let svg = try String(contentsOf: folder.appendingPathComponent("plots/\(plot)"), encoding: .utf8)
@@ -168,7 +177,16 @@ final class PipelineEndToEndTests: XCTestCase {
         let html = try String(contentsOf: folder.appendingPathComponent("report.html"), encoding: .utf8)
         let counts = try wellFormedCounts(html, "report.html")
         XCTAssertEqual(counts["svg"], plots.count, "every plot inline")
-        XCTAssertEqual(counts["table"], 5)
+        XCTAssertEqual(counts["table"], 4)
+        // The tuning grids as a heat map: a cell per grid point, the chosen ones outlined.
+        let heatMap = try String(contentsOf: folder.appendingPathComponent("plots/tuning.svg"), encoding: .utf8)
+        XCTAssertEqual(try wellFormedCounts(heatMap, "tuning.svg")["rect"].map { $0 >= 1 + 4 + 2 }, true, "background, grid cells, outlines")
+        XCTAssertTrue(heatMap.contains("adam-constant @4") && heatMap.contains("stroke=\"#D55E00\""), heatMap)
+        XCTAssertTrue(html.contains("Held-out accuracy after tuning runs"), "the heat map is inline in the HTML")
+        let run = try XCTUnwrap(json["run"] as? [String: Any])
+        XCTAssertEqual(run["ranks"] as? Int, 2)
+        XCTAssertNotNil(run["commit"] as? String)
+        XCTAssertGreaterThan(try XCTUnwrap(run["wall_seconds"] as? Double), 0)
         XCTAssertFalse(html.contains("src="), "self-contained: nothing loaded from elsewhere")
     }
 

@@ -11,7 +11,9 @@
 # - Everything Slurm writes (configuration, state, logs, pid files, spool) lives in SCRATCH, and every
 #   client finds the configuration through SLURM_CONF, so /etc/slurm is left alone. Callers export
 #   SLURM_CONF=SCRATCH/slurm.conf before running sbatch, squeue or scontrol.
-# - Daemons listen on loopback only, on ports away from Slurm's defaults.
+# - Daemons listen on loopback only, on ports away from Slurm's defaults, so one test cluster runs on a machine
+#   at a time: `start` takes a lock (/tmp/l3rs-slurm-harness.lock) that `stop` releases, and waits while another
+#   checkout's cluster holds it or the ports (up to SLURM_HARNESS_PORT_WAIT seconds, default 480).
 # - cred_expire=10 and a 5 s scheduler interval bring the start of a requeued job from about 140 s (Slurm's
 #   defaults) down to 12-16 s, which a test can afford.
 set -euo pipefail
@@ -128,17 +130,33 @@ start() {
     export SLURM_CONF="$scratch/slurm.conf"
     start_munge "$scratch"
     write_config "$scratch"
-    local t0=$SECONDS port
-    # Another cluster on our ports would answer in place of ours: refuse to start beside it.
+    local t0=$SECONDS port waited=0
+    take_lock "$scratch"
+    # Another cluster on our ports (one started by an older copy of this script) would answer in place of ours:
+    # wait for it to go, then refuse to start beside it.
     for port in 16817 16818; do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            die "port $port on 127.0.0.1 is in use (another test cluster still running? stop it with: $0 stop ITS_SCRATCH)"
-        fi
+        while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+            if (( waited >= ${SLURM_HARNESS_PORT_WAIT:-480} )); then
+                release_lock "$scratch"
+                die "port $port on 127.0.0.1 is still in use after ${waited} s (another test cluster still running? stop it with: $0 stop ITS_SCRATCH)"
+            fi
+            (( waited == 0 )) && echo "slurm-harness: port $port on 127.0.0.1 is in use: waiting for the other test cluster to stop"
+            sleep 5
+            waited=$((waited + 5))
+        done
     done
+    t0=$SECONDS
     # -c: a clean start (no jobs from an earlier run of the test), -i: ignore stale state.
     /usr/sbin/slurmctld -c -i -f "$SLURM_CONF"
     for _ in $(seq 100); do scontrol ping >/dev/null 2>&1 && break; sleep 0.1; done
-    alive "$scratch/slurmctld.pid" || { tail -n 20 "$scratch/slurmctld.log" >&2; die "slurmctld did not start"; }
+    # A controller that lost the race for its port answers nothing itself and exits; the ping may have been
+    # answered by another: make sure ours is the one running.
+    sleep 1
+    if ! alive "$scratch/slurmctld.pid" || grep -q "fatal" "$scratch/slurmctld.log" 2>/dev/null; then
+        tail -n 20 "$scratch/slurmctld.log" >&2
+        release_lock "$scratch"
+        die "slurmctld did not start"
+    fi
     /usr/sbin/slurmd -f "$SLURM_CONF"
     # Ready when the node is idle.
     for _ in $(seq 300); do
@@ -153,9 +171,38 @@ start() {
     die "the node did not become idle within 30 s"
 }
 
+# One test cluster on this machine at a time, whichever checkout's tests start it: a lock folder naming the
+# scratch folder of the cluster that holds it. A lock whose scratch folder is gone, or whose controller has been
+# gone for 90 s (a test killed before its stop), is taken over. Waits up to SLURM_HARNESS_PORT_WAIT seconds (default 480).
+LOCK=/tmp/l3rs-slurm-harness.lock
+take_lock() {
+    local scratch="$1" waited=0 owner age
+    until mkdir "$LOCK" 2>/dev/null; do
+        owner="$(cat "$LOCK/owner" 2>/dev/null || true)"
+        age=$(( $(date +%s) - $(stat -c %Y "$LOCK" 2>/dev/null || date +%s) ))
+        if [[ -n "$owner" && "$owner" != "$scratch" ]] \
+            && { [[ ! -d "$owner" ]] || { ! alive "$owner/slurmctld.pid" && (( age > 90 )); }; }; then
+            echo "slurm-harness: taking over the lock of $owner (its controller is gone)"
+            rm -rf "$LOCK"
+            continue
+        fi
+        [[ "$owner" == "$scratch" ]] && return 0
+        (( waited >= ${SLURM_HARNESS_PORT_WAIT:-480} )) && die "another test cluster ($owner) still holds $LOCK after ${waited} s"
+        (( waited == 0 )) && echo "slurm-harness: waiting for the test cluster of ${owner:-another test} to stop"
+        sleep 2
+        waited=$((waited + 2))
+    done
+    echo "$scratch" >"$LOCK/owner"
+}
+
+release_lock() {
+    [[ "$(cat "$LOCK/owner" 2>/dev/null)" == "$1" ]] && rm -rf "$LOCK"
+    return 0
+}
+
 stop() {
     local scratch="$1"
-    [[ -d "$scratch" ]] || return 0
+    [[ -d "$scratch" ]] || { release_lock "$scratch"; return 0; }
     stop_by_pidfile "$scratch/slurmd.pid"
     stop_by_pidfile "$scratch/slurmctld.pid"
     # munged is stopped only if this script started it.
@@ -163,6 +210,7 @@ stop() {
         stop_by_pidfile "$scratch/munged.pid"
         rm -f "$scratch/munged.pid"
     fi
+    release_lock "$scratch"
 }
 
 case "${1:-}" in

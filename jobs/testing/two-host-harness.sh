@@ -7,7 +7,7 @@
 #   jobs/testing/two-host-harness.sh teardown          # removes what a killed run left behind
 #
 #   jobs/testing/two-host-harness.sh bash -c 'mpirun -np 2 --hostfile "$HOSTFILE" $MPIRUN_FLAGS hostname'
-#   RANKS=2 L3RS_BIN=.build/release/l3rs jobs/testing/two-host-harness.sh jobs/mpirun/finetune.sh --steps 40
+#   RANKS=2 L3RS_BIN=.build/release/l3rs jobs/testing/two-host-harness.sh jobs/mpirun/finetune.sh jobs/configs/cluster-smoke.yaml --steps 40
 #
 # COMMAND runs in the namespace l3rs-host-a, under the host name l3rs-host-a, in the repository root, with
 #   HOSTFILE      hostfiles/two-namespaces (l3rs-host-a and l3rs-host-b, one slot each)
