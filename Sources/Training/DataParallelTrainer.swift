@@ -1,3 +1,4 @@
+import Checkpoints
 import Datasets
 import Distributed
 import Foundation
@@ -42,8 +43,11 @@ public final class DataParallelTrainer {
     public let model: Model
     public let trainSet: Dataset
     public let testSet: Dataset
-    /// The optimizer: a hand-designed baseline or a learned L3RS optimizer (`UpdateRules.make`).
+    /// The optimizer: a hand-designed baseline or a learned L3RS optimizer (`UpdateRules.make`); under sharded
+    /// optimizer state, this rank's rule over its own layers (`shardedStep.rule`).
     public let updateRule: any UpdateRule
+    /// The update step of `optimizerState: sharded` (nil: replicated).
+    public let shardedStep: ShardedUpdateStep?
     public let sampler: GlobalBatchSampler
     /// Steps completed so far.
     public private(set) var step = 0
@@ -72,7 +76,14 @@ public final class DataParallelTrainer {
         }
         sampler = try GlobalBatchSampler(sampleCount: trainSet.count, globalBatchSize: configuration.globalBatch, seed: configuration.seed)
         try sampler.validate(worldSize: communicator.size)
-        updateRule = try UpdateRules.make(configuration: configuration, model: model)
+        if configuration.optimizerState == .sharded {
+            let sharded = try ShardedUpdateStep(configuration: configuration, model: model, communicator: communicator)
+            shardedStep = sharded
+            updateRule = sharded.rule
+        } else {
+            shardedStep = nil
+            updateRule = try UpdateRules.make(configuration: configuration, model: model)
+        }
         reducer = BucketedAllreduce(
             layers: model.parameters.entries.map { (offset: $0.offset, count: $0.count) },
             bucketElements: configuration.bucketElements, communicator: communicator)
@@ -95,7 +106,17 @@ public final class DataParallelTrainer {
     /// Restores the step counter and the update rule's state (from a checkpoint).
     public func restore(step: Int, state: CheckpointStore.TrainerState) throws {
         self.step = step
-        try updateRule.restore(tensors: state.optimizerTensors, metadata: state.optimizerMetadata)
+        if let shardedStep {
+            try shardedStep.restore(tensors: state.optimizerTensors, metadata: state.optimizerMetadata)
+        } else {
+            try updateRule.restore(tensors: state.optimizerTensors, metadata: state.optimizerMetadata)
+        }
+    }
+
+    /// The update rule's whole state for a checkpoint, gathered from every rank when it is sharded (a
+    /// collective then: every rank calls it).
+    public func optimizerCheckpointContents() throws -> (tensors: [NamedTensor], metadata: [String: String]) {
+        try shardedStep?.checkpointContents() ?? updateRule.checkpointContents()
     }
 
     /// One step: forward and backward on this rank's slice, bucketed gradient mean, update.
@@ -126,16 +147,22 @@ public final class DataParallelTrainer {
         let factor = Float(weight * Double(communicator.size))
         if factor != 1 { for index in 0..<gradLogits.count { gradLogits.storage[index] *= factor } }
         // Each bucket's allreduce starts as soon as backward has finished its layers, overlapping the rest.
+        // Sharded optimizer state reduce-scatters the whole gradient in its update step instead.
         let gradients = model.parameters.gradients
-        try model.accumulateParameterGradients(gradLogits) { try reducer.layerFinished($0, gradients: gradients) }
-        try reducer.finish(gradients: gradients)
+        if shardedStep == nil {
+            try model.accumulateParameterGradients(gradLogits) { try reducer.layerFinished($0, gradients: gradients) }
+            try reducer.finish(gradients: gradients)
+        } else {
+            model.accumulateParameterGradients(gradLogits)
+        }
         try batchStatistics?.rethrowFailure()
 
         var reduced = [localLoss * weight, localAccuracy * weight, StopSignal.pending != 0 ? 1 : 0]
         try communicator.allreduce(&reduced, op: .sum)
 
-        let report = updateRule.step(parameters: model.parameters.values,
-                                     gradient: UnsafeBufferPointer(model.parameters.gradients), loss: reduced[0])
+        let report = try shardedStep?.step(parameters: model.parameters.values, localGradient: UnsafeBufferPointer(gradients),
+                                           loss: reduced[0])
+            ?? updateRule.step(parameters: model.parameters.values, gradient: UnsafeBufferPointer(gradients), loss: reduced[0])
         step += 1
         if configuration.hashEvery > 0 && step % configuration.hashEvery == 0 { try checkConsistency() }
         return StepStatistics(step: step, loss: reduced[0], accuracy: reduced[1], learningRate: report.learningRate,

@@ -69,6 +69,9 @@ public struct TrainingConfiguration: YAMLConfiguration, RunConfiguration, Equata
     /// 1 and R ranks train the same model), local (each rank's slice), frozen (running statistics, not
     /// updated; scale and shift still trained). Evaluation always uses the running statistics.
     public var batchNorm: BatchNormMode = .sync
+    /// replicated: every rank holds the whole optimizer state; sharded: each rank holds the state of its own
+    /// layers only (ZeRO stage 1, `OptimizerStateMode`), the same parameters for about 1/R of the state memory.
+    public var optimizerState: OptimizerStateMode = .replicated
     /// Complete checkpoints kept in the run folder.
     public var keepCheckpoints: Int = 2
     /// Allow resuming a checkpoint written by another number of ranks (the global batches are the same for
@@ -98,10 +101,12 @@ public struct TrainingConfiguration: YAMLConfiguration, RunConfiguration, Equata
     public init() {}
 
     /// Keys a resume may change: the stopping point, checkpoint cadence, logging, folders, and settings that do
-    /// not change the numbers (bucket size, hash checks) or are checked on their own (allowReshard).
+    /// not change the numbers (bucket size, hash checks, where the optimizer state lives) or are checked on their
+    /// own (allowReshard).
     public static let keysFreeOnResume: Set<String> = [
         "name", "runsDirectory", "dataDirectory", "steps", "evalEvery", "checkpointEvery", "keepCheckpoints",
         "hashEvery", "onHashMismatch", "bucketElements", "progressSeconds", "allowReshard", "maxNonFiniteSteps",
+        "optimizerState",
     ]
 
     enum CodingKeys: String, CodingKey, CaseIterable {
@@ -110,6 +115,7 @@ public struct TrainingConfiguration: YAMLConfiguration, RunConfiguration, Equata
         case evalEvery, checkpointEvery, hashEvery, onHashMismatch, bucketElements, progressSeconds, seed, augment
         case resize, keepCheckpoints, allowReshard, evaluationSplit, validationFraction, validationSeed
         case evaluationLimit, groupMultipliers, groupSchedules, curveEvaluationLimit, maxNonFiniteSteps, batchNorm
+        case optimizerState
     }
 
     public static var yamlKeys: [String] { CodingKeys.allCases.map(\.rawValue) }
@@ -134,6 +140,7 @@ public struct TrainingConfiguration: YAMLConfiguration, RunConfiguration, Equata
         try c.read(.curveEvaluationLimit, &curveEvaluationLimit)
         try c.read(.maxNonFiniteSteps, &maxNonFiniteSteps)
         try c.read(.batchNorm, &batchNorm)
+        try c.read(.optimizerState, &optimizerState)
     }
 
     /// Every inconsistency, found before any work starts.

@@ -90,7 +90,10 @@ public final class TrainingRun {
         /// λ and μ per layer per step of a learned optimizer.
         var learnedLog: MetricsLog?
         try folder.writeConfiguration(try configuration.yaml())
+        // The largest rank's optimizer state, so that sharded and replicated runs can be compared.
+        let stateBytes = try communicator.allreduce(Double(trainer.updateRule.stateBytes), op: .max)
         if rank0 {
+            log("optimizer state (\(configuration.optimizerState.rawValue)): \(Int(stateBytes)) bytes on the largest rank")
             metrics = try MetricsLog(url: metricsURL, exports: .init(csvColumns: Self.metricsColumns(evaluated), tensorBoard: true))
             if trainer.updateRule is L3RSUpdateRule { learnedLog = try MetricsLog(url: learnedLogURL) }
             log("model \(model.name): \(model.parameterCount) parameters; data \(trainSet.name): \(trainSet.count) train, \(testSet.count) \(evaluated); \(communicator.size) rank(s), global batch \(configuration.globalBatch)")
@@ -102,8 +105,9 @@ public final class TrainingRun {
         var lastTime = Date()
         var lastEval: (loss: Double, accuracy: Double)?
         func checkpoint() throws {
+            // Every rank takes part: sharded optimizer state is gathered here.
+            let contents = try trainer.optimizerCheckpointContents()
             try folder.saveCheckpoint(step: trainer.step) {
-                let contents = trainer.updateRule.checkpointContents()
                 return CheckpointStore.trainerFiles(model: model, state: .init(
                     step: trainer.step, worldSize: communicator.size, modelName: model.name,
                     optimizerName: configuration.optimizer, optimizerTensors: contents.tensors,

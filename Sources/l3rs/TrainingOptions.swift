@@ -5,6 +5,7 @@ import Training
 /// The values a flag left out takes when no configuration file sets it, shown in --help.
 private let defaults = TrainingConfiguration()
 extension BatchNormMode: ExpressibleByArgument {}
+extension OptimizerStateMode: ExpressibleByArgument {}
 
 /// Options of `finetune` and `pretrain`: a YAML configuration, and flags that override its keys.
 struct TrainingOptions: ParsableArguments {
@@ -32,6 +33,8 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Seed of initialisation, head, data order and dropout (default: \(defaults.seed)).") var seed: UInt64?
     @Option(help: "BatchNorm in training: sync (global batch statistics over ranks, the default), local (each rank's slice), frozen (running statistics; scale and shift still trained).")
     var batchNorm: BatchNormMode?
+    @Option(help: "replicated (every rank holds the whole optimizer state, the default) or sharded (each rank holds its own layers' state, ZeRO stage 1: the same parameters, about 1/ranks of the state memory).")
+    var optimizerState: OptimizerStateMode?
     @Flag(help: "Resize images to the backbone's input when shapes differ.") var resize = false
     @Flag(help: "Random crop and flip augmentation.") var augment = false
     @Option(help: "Stop as diverged (exit 65) after this many consecutive steps with a non-finite loss or gradient (0: never).")
@@ -78,6 +81,7 @@ struct TrainingOptions: ParsableArguments {
         if let seed { c.seed = seed }
         if let maxNonFiniteSteps { c.maxNonFiniteSteps = maxNonFiniteSteps }
         if let batchNorm { c.batchNorm = batchNorm }
+        if let optimizerState { c.optimizerState = optimizerState }
         if resize { c.resize = true }
         if augment { c.augment = true }
         try c.validate()
