@@ -56,8 +56,9 @@ public final class DataParallelTrainer {
     /// Sums BatchNorm statistics over ranks (`batchNorm: sync` with more than one rank).
     private let batchStatistics: RankBatchStatistics?
     private let lossFunction = SoftmaxCrossEntropy()
-    private var input: Tensor
-    private var labels: [Int]
+    /// One input tensor and label array per micro-batch of this rank's slice (`microBatches`).
+    private var inputs: [Tensor]
+    private var labels: [[Int]]
     private var epochOrder: (epoch: Int, order: [Int])?
     private let augmentation: Augmentation
 
@@ -90,8 +91,9 @@ public final class DataParallelTrainer {
         batchStatistics = configuration.batchNorm == .sync && communicator.size > 1 ? RankBatchStatistics(communicator: communicator) : nil
         model.configureBatchNorm(configuration.batchNorm, reducer: batchStatistics)
         let localCount = sampler.rankSlice(rank: communicator.rank, worldSize: communicator.size).count
-        input = Tensor(shape: [localCount] + model.inputShape)
-        labels = [Int](repeating: 0, count: localCount)
+        let sizes = try MicroBatches.sizes(of: localCount, into: configuration.microBatches, rank: communicator.rank)
+        inputs = sizes.map { Tensor(shape: [$0] + model.inputShape) }
+        labels = sizes.map { [Int](repeating: 0, count: $0) }
         augmentation = configuration.augment
             ? Augmentation(cropPadding: 2, horizontalFlip: true, seed: configuration.seed) : Augmentation()
     }
@@ -124,40 +126,47 @@ public final class DataParallelTrainer {
         communicator.enterPhase("step \(step + 1)")
         let epoch = step / sampler.stepsPerEpoch
         if epochOrder?.epoch != epoch { epochOrder = (epoch, sampler.epochOrder(epoch: epoch)) }
-        // This rank's slice of the cached epoch order, gathered into the preallocated input and labels.
+        // This rank's slice of the cached epoch order.
         let order = epochOrder!.order
         let indices = order[sampler.localPositions(step: step % sampler.stepsPerEpoch, rank: communicator.rank,
                                                    worldSize: communicator.size)]
-        trainSet.gather(indices, into: input.storage, labels: &labels)
-        if augmentation.isEnabled {
-            augmentation.apply(to: input.storage, channels: trainSet.channels, height: trainSet.height, width: trainSet.width,
-                               sampleIndices: indices, epoch: epoch)
-        }
-
         // Dropout masks depend on (seed, step, rank) only, so a resumed run draws the same masks.
         model.reseedStochasticLayers(seed: configuration.seed &+ UInt64(step) &* 0x9E37_79B9 &+ UInt64(communicator.rank) << 40)
         model.parameters.zeroGradients()
-        let logits = model.forward(input, training: true)
-        try batchStatistics?.rethrowFailure()
-        let localLoss = Double(lossFunction.loss(logits: logits, labels: labels))
-        let localAccuracy = Double(accuracy(logits: logits, labels: labels))
-        // This rank's share of the global mean: weight w_r = n_r / B, times R because the allreduce averages.
-        let weight = sampler.sliceWeight(rank: communicator.rank, worldSize: communicator.size)
-        let gradLogits = lossFunction.gradient()
-        let factor = Float(weight * Double(communicator.size))
-        if factor != 1 { for index in 0..<gradLogits.count { gradLogits.storage[index] *= factor } }
-        // Each bucket's allreduce starts as soon as backward has finished its layers, overlapping the rest.
-        // Sharded optimizer state reduce-scatters the whole gradient in its update step instead.
         let gradients = model.parameters.gradients
-        if shardedStep == nil {
-            try model.accumulateParameterGradients(gradLogits) { try reducer.layerFinished($0, gradients: gradients) }
-            try reducer.finish(gradients: gradients)
-        } else {
-            model.accumulateParameterGradients(gradLogits)
+        // Forward and backward micro-batch by micro-batch, gradients accumulating; the loss and accuracy are
+        // this rank's shares (n_m / B) of the global means.
+        var localLoss = 0.0, localAccuracy = 0.0
+        var next = indices.startIndex
+        for (micro, input) in inputs.enumerated() {
+            let sample = indices[next..<(next + input.shape[0])]
+            next += input.shape[0]
+            trainSet.gather(sample, into: input.storage, labels: &labels[micro])
+            if augmentation.isEnabled {
+                augmentation.apply(to: input.storage, channels: trainSet.channels, height: trainSet.height, width: trainSet.width,
+                                   sampleIndices: sample, epoch: epoch)
+            }
+            let logits = model.forward(input, training: true)
+            try batchStatistics?.rethrowFailure()
+            // This micro-batch's share of the global mean: weight w = n_m / B, times R because the allreduce averages.
+            let weight = Double(sample.count) / Double(sampler.globalBatchSize)
+            localLoss += Double(lossFunction.loss(logits: logits, labels: labels[micro])) * weight
+            localAccuracy += Double(accuracy(logits: logits, labels: labels[micro])) * weight
+            let gradLogits = lossFunction.gradient()
+            let factor = Float(weight * Double(communicator.size))
+            if factor != 1 { for index in 0..<gradLogits.count { gradLogits.storage[index] *= factor } }
+            if micro == inputs.count - 1 && shardedStep == nil {
+                // Each bucket's allreduce starts as soon as the last backward has finished its layers, overlapping
+                // the rest. (Sharded optimizer state reduce-scatters the whole gradient in its update step.)
+                try model.accumulateParameterGradients(gradLogits) { try reducer.layerFinished($0, gradients: gradients) }
+                try reducer.finish(gradients: gradients)
+            } else {
+                model.accumulateParameterGradients(gradLogits)
+            }
         }
         try batchStatistics?.rethrowFailure()
 
-        var reduced = [localLoss * weight, localAccuracy * weight, StopSignal.pending != 0 ? 1 : 0]
+        var reduced = [localLoss, localAccuracy, StopSignal.pending != 0 ? 1 : 0]
         try communicator.allreduce(&reduced, op: .sum)
 
         let report = try shardedStep?.step(parameters: model.parameters.values, localGradient: UnsafeBufferPointer(gradients),

@@ -35,6 +35,8 @@ struct TrainingOptions: ParsableArguments {
     var batchNorm: BatchNormMode?
     @Option(help: "replicated (every rank holds the whole optimizer state, the default) or sharded (each rank holds its own layers' state, ZeRO stage 1: the same parameters, about 1/ranks of the state memory).")
     var optimizerState: OptimizerStateMode?
+    @Option(help: "Gradient accumulation: forward and backward each rank's slice in this many micro-batches (the same gradient to rounding, 1/k of the activation memory; BatchNorm then uses each micro-batch's statistics) (default: \(defaults.microBatches)).")
+    var microBatches: Int?
     @Flag(help: "Resize images to the backbone's input when shapes differ.") var resize = false
     @Flag(help: "Random crop and flip augmentation.") var augment = false
     @Option(help: "Stop as diverged (exit 65) after this many consecutive steps with a non-finite loss or gradient (0: never).")
@@ -82,6 +84,7 @@ struct TrainingOptions: ParsableArguments {
         if let maxNonFiniteSteps { c.maxNonFiniteSteps = maxNonFiniteSteps }
         if let batchNorm { c.batchNorm = batchNorm }
         if let optimizerState { c.optimizerState = optimizerState }
+        if let microBatches { c.microBatches = microBatches }
         if resize { c.resize = true }
         if augment { c.augment = true }
         try c.validate()
