@@ -1,11 +1,11 @@
-/// How sharded optimizer state (ZeRO stage 1) cuts a flat parameter buffer among the ranks: into consecutive
-/// runs of whole layers, one run per rank in rank order, balanced by element count. Whole layers, so that each
-/// layer's optimizer state and per-layer statistics (L3RS's rms features) live on exactly one rank and need no
-/// reduction across a shard boundary; consecutive, so that a rank's shard is one contiguous segment of the
-/// buffer, which is what `reduceScatter` and `allgather` move.
+/// How sharded optimizer state (ZeRO stage 1) cuts a flat parameter buffer among the ranks, one consecutive
+/// segment per rank in rank order (what `reduceScatter` and `allgather` move). Two cuts: into runs of whole
+/// layers balanced by element count, for optimizers with per-layer statistics (L3RS's rms features), so that
+/// each layer's state and statistics live on exactly one rank and need no reduction across a shard boundary;
+/// or into equal element counts, for rules that work element by element (the hand-designed ones).
 public struct ParameterShards: Sendable, Equatable {
-    /// Per rank: the indices (into the layer table) of the layers it owns.
-    public let layerRanges: [Range<Int>]
+    /// Per rank: the indices (into the layer table) of the layers it owns; nil when the cut goes through layers.
+    public let layerRanges: [Range<Int>]?
     /// Per rank: the elements of the flat buffer it owns.
     public let elementRanges: [Range<Int>]
 
@@ -39,7 +39,21 @@ public struct ParameterShards: Sendable, Equatable {
             boundaries.append(best)
         }
         boundaries.append(layers.count)
-        layerRanges = (0..<ranks).map { boundaries[$0]..<boundaries[$0 + 1] }
+        let layerRanges = (0..<ranks).map { boundaries[$0]..<boundaries[$0 + 1] }
+        self.layerRanges = layerRanges
         elementRanges = layerRanges.map { prefix[$0.lowerBound]..<prefix[$0.upperBound] }
+    }
+
+    /// Equal element counts (the first `elementCount % ranks` ranks hold one more), whatever the layers.
+    public init(elementCount: Int, ranks: Int) throws {
+        guard ranks >= 1, elementCount >= ranks else {
+            throw CommunicatorError.invalidArgument("cannot shard \(elementCount) elements over \(ranks) ranks")
+        }
+        let base = elementCount / ranks, extra = elementCount % ranks
+        elementRanges = (0..<ranks).map { rank in
+            let start = rank * base + min(rank, extra)
+            return start..<(start + base + (rank < extra ? 1 : 0))
+        }
+        layerRanges = nil
     }
 }

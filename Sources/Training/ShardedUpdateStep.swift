@@ -5,8 +5,9 @@ import Optimizers
 
 /// The update step under sharded optimizer state (ZeRO stage 1, `optimizerState: sharded`).
 ///
-/// The parameters are cut into `ParameterShards`: one run of whole layers per rank, balanced by element count.
-/// Rank r keeps the update rule's state (base-rule moments, L3RS statistics) for its own layers only. One step:
+/// The parameters are cut into `ParameterShards`: for L3RS one run of whole layers per rank, balanced by
+/// element count; for the hand-designed rules (element-wise) equal element counts. Rank r keeps the update
+/// rule's state (base-rule moments, L3RS statistics) for its own shard only. One step:
 ///
 ///     g_r  = reduce-scatter(local gradients, mean)   rank r receives the mean gradient of its shard only
 ///     ‖g‖  = sqrt(Σ_r Σ g_r²), added in rank order    the whole gradient's norm, for clipping and the skip test
@@ -34,12 +35,16 @@ public final class ShardedUpdateStep {
 
     public init(configuration: TrainingConfiguration, model: Model, communicator: any Communicator) throws {
         do {
-            shards = try ParameterShards(layers: model.parameters.entries.map { (offset: $0.offset, count: $0.count) },
-                                         ranks: communicator.size)
+            // L3RS's statistics are per layer: whole layers. Hand-designed rules work element by element.
+            shards = configuration.optimizer == UpdateRules.learnedOptimizerName
+                ? try ParameterShards(layers: model.parameters.entries.map { (offset: $0.offset, count: $0.count) },
+                                      ranks: communicator.size)
+                : try ParameterShards(elementCount: model.parameterCount, ranks: communicator.size)
         } catch {
             throw ConfigurationError.invalid(["optimizerState sharded: \(error)"])
         }
-        rule = try UpdateRules.make(configuration: configuration, model: model, layers: shards.layerRanges[communicator.rank])
+        rule = try UpdateRules.make(configuration: configuration, model: model, elements: shards.elementRanges[communicator.rank],
+                                    layers: shards.layerRanges?[communicator.rank])
         self.communicator = communicator
         shardGradient = [Float](repeating: 0, count: shards.elementRanges[communicator.rank].count)
     }
@@ -70,7 +75,7 @@ public final class ShardedUpdateStep {
             // The mean λ over all layers, not only this shard's.
             var sums = [learned.lastStepSizes.reduce(0.0) { $0 + Double($1) }]
             try sums.withUnsafeMutableBufferPointer { try communicator.allreduceSumInRankOrder($0, scratch: &scratch) }
-            report.learningRate = sums[0] / Double(max(shards.layerRanges.last!.upperBound, 1))
+            report.learningRate = sums[0] / Double(max(shards.layerRanges?.last?.upperBound ?? 0, 1))
         }
         return report
     }
@@ -85,7 +90,7 @@ public final class ShardedUpdateStep {
             switch try axis(of: tensor.name) {
             case .replicated: continue
             case .elements: counts = shards.counts
-            case .layers: counts = shards.layerRanges.map(\.count)
+            case .layers: counts = try layerRanges().map(\.count)
             }
             let mine = counts[communicator.rank], total = counts.reduce(0, +)
             let rows = mine == 0 ? 0 : tensor.elementCount / mine
@@ -111,7 +116,6 @@ public final class ShardedUpdateStep {
 
     /// Restores this rank's shard from a whole state (as `checkpointContents` or a replicated run wrote it).
     public func restore(tensors: [NamedTensor], metadata: [String: String]) throws {
-        let layers = shards.layerRanges[communicator.rank]
         var shard: [NamedTensor] = []
         for tensor in tensors {
             guard let axis = rule.stateTensorAxis(tensor.name) else { continue }
@@ -121,7 +125,9 @@ public final class ShardedUpdateStep {
                 shard.append(tensor)
                 continue
             case .elements: (range, total) = (elements, shards.elementRanges.last!.upperBound)
-            case .layers: (range, total) = (layers, shards.layerRanges.last!.upperBound)
+            case .layers:
+                let layerRanges = try layerRanges()
+                (range, total) = (layerRanges[communicator.rank], layerRanges.last!.upperBound)
             }
             guard tensor.dtype == .f32, tensor.shape.last == total, tensor.elementCount % total == 0 else {
                 throw TrainingError.checkpoint("optimizer state tensor \(tensor.name) has shape \(tensor.shape), expected a last axis of \(total)")
@@ -136,6 +142,14 @@ public final class ShardedUpdateStep {
         // Counts over layers: rank 0 carries the whole count, so the shards add up to it again.
         for key in rule.metadataSummedOverShards where communicator.rank != 0 && metadata[key] != nil { metadata[key] = "0" }
         try rule.restore(tensors: shard, metadata: metadata)
+    }
+
+    /// The shards as runs of layers, for per-layer state (which only a whole-layer cut can hold).
+    private func layerRanges() throws -> [Range<Int>] {
+        guard let ranges = shards.layerRanges else {
+            throw TrainingError.checkpoint("per-layer optimizer state in a shard cut through layers")
+        }
+        return ranges
     }
 
     private func axis(of name: String) throws -> StateTensorAxis {

@@ -8,20 +8,24 @@ public enum UpdateRules {
     /// The `optimizer` value that selects a learned optimizer.
     public static let learnedOptimizerName = "l3rs"
 
-    /// - Parameter layers: nil: the rule over all parameters; a run of whole layers of the model's parameter
-    ///   table: the rule over their elements only, offsets counted from the first one's (one rank's shard under
-    ///   sharded optimizer state), with its state for those layers alone.
-    public static func make(configuration: TrainingConfiguration, model: Model, layers shard: Range<Int>? = nil)
-        throws -> any UpdateRule {
-        let entries = model.parameters.entries
-        let elements = shard.map { entries[$0.lowerBound].offset..<(entries[$0.upperBound - 1].offset + entries[$0.upperBound - 1].count) }
-            ?? 0..<model.parameterCount
+    /// - Parameters:
+    ///   - elements: nil: the rule over all parameters; a range: over those elements only, offsets counted from its
+    ///     start, with state for them alone (one rank's shard under sharded optimizer state). A hand-designed
+    ///     rule may be cut anywhere.
+    ///   - layers: the same shard as a run of whole layers of the model's parameter table, which L3RS needs (its
+    ///     statistics are per layer).
+    public static func make(configuration: TrainingConfiguration, model: Model, elements shardElements: Range<Int>? = nil,
+                            layers shard: Range<Int>? = nil) throws -> any UpdateRule {
+        let elements = shardElements ?? 0..<model.parameterCount
         guard configuration.optimizer == learnedOptimizerName else {
             let groups = ParameterGroup.restricted(try ParameterGroups.make(for: model, configuration: configuration), to: elements)
             let optimizer = try HandDesignedOptimizer(
                 configuration: try configuration.optimizerConfiguration(), parameterCount: elements.count,
                 groups: groups)
             return HandDesignedUpdateRule(name: configuration.optimizer, optimizer: optimizer)
+        }
+        guard shardElements == nil || shard != nil else {
+            throw ConfigurationError.invalid(["optimizer l3rs is sharded by whole layers only"])
         }
         let layers = LayerSlices.make(for: model)
         let whole: L3RSOptimizer

@@ -25,6 +25,13 @@ final class ParameterShardsTests: XCTestCase {
         XCTAssertEqual(one.elementRanges, [0..<393_482])
     }
 
+    func testElementCutIsEqualWhateverTheLayers() throws {
+        let shards = try ParameterShards(elementCount: 10, ranks: 3)
+        XCTAssertEqual(shards.elementRanges, [0..<4, 4..<7, 7..<10])
+        XCTAssertNil(shards.layerRanges)
+        XCTAssertThrowsError(try ParameterShards(elementCount: 1, ranks: 2))
+    }
+
     func testTooFewLayersOrAGapIsAnError() {
         XCTAssertThrowsError(try ParameterShards(layers: table([5]), ranks: 2)) { error in
             XCTAssertTrue(String(describing: error).contains("1 layer(s) cannot be shared by 2 ranks"), "\(error)")

@@ -1,5 +1,6 @@
 import Distributed
 import Foundation
+import TestSupport
 import XCTest
 @testable import Training
 
@@ -7,18 +8,14 @@ import XCTest
 /// and loss to float rounding, and a net without BatchNorm (mlp) the same trajectory; k = 1 is the old step
 /// bit for bit (HandDesignedResumeTests and TrainerLaunchTests pin it).
 final class MicroBatchTests: XCTestCase {
-    private var dataDirectory: String {
-        ProcessInfo.processInfo.environment["L3RS_DATA_DIR"]
-            ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-                .deletingLastPathComponent().path + "/data"
-    }
+    private let files = TestFiles(testFile: #filePath, scratchPrefix: "l3rs-micro")
 
     private func trainer(microBatches: Int, optimizer: String) throws -> DataParallelTrainer {
         var c = TrainingConfiguration()
         c.model = "mlp"
         c.data = "digits"
         c.resize = true
-        c.dataDirectory = dataDirectory
+        c.dataDirectory = files.data
         c.optimizer = optimizer
         c.learningRate = 0.05
         c.globalBatch = 16

@@ -12,17 +12,15 @@ import XCTest
 /// digits (`make data`). A net whose one layer holds most elements (ccexam-mnist's first dense layer: 95%) cannot be
 /// balanced by whole layers.
 final class ShardedOptimizerStateTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
+    let files = TestFiles(testFile: #filePath, scratchPrefix: "l3rs-zero-runs")
     var runs: URL!
     var configuration = ""
 
     override func setUpWithError() throws {
         try super.setUpWithError()
-        let data = Self.root.appendingPathComponent("data").path
-        XCTAssertTrue(FileManager.default.fileExists(atPath: data + "/mnist-5k"), "missing \(data)/mnist-5k: run `make data`")
-        runs = FileManager.default.temporaryDirectory.appendingPathComponent("l3rs-zero-runs-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: runs, withIntermediateDirectories: true)
+        _ = try files.requireData("mnist-5k")
+        let data = files.data
+        runs = URL(fileURLWithPath: try files.scratch())
         configuration = runs.appendingPathComponent("zero.yaml").path
         try """
         model: resnet-28
