@@ -1,6 +1,5 @@
 import Distributed
 import Foundation
-import TestSupport
 import XCTest
 @testable import Training
 
@@ -8,33 +7,11 @@ import XCTest
 /// and loss to float rounding, and a net without BatchNorm (mlp) the same trajectory; k = 1 is the old step
 /// bit for bit (HandDesignedResumeTests and TrainerLaunchTests pin it).
 final class MicroBatchTests: XCTestCase {
-    private let files = TestFiles(testFile: #filePath, scratchPrefix: "l3rs-micro")
-
     private func trainer(microBatches: Int, optimizer: String) throws -> DataParallelTrainer {
-        var c = TrainingConfiguration()
-        c.model = "mlp"
-        c.data = "digits"
-        c.resize = true
-        c.dataDirectory = files.data
-        c.optimizer = optimizer
-        c.learningRate = 0.05
-        c.globalBatch = 16
-        c.microBatches = microBatches
-        try c.validate()
-        let model = try TrainingRun.makeModel(c, classCount: 10)
-        let (train, test) = try DataSplits.load(for: c, model: model)
-        return try DataParallelTrainer(configuration: c, communicator: SingleProcessCommunicator(), model: model,
-                                       trainSet: train, testSet: test)
+        try SmallTrainer.make { $0.microBatches = microBatches; $0.optimizer = optimizer }
     }
 
-    private func relativeDifference(_ a: [Float], _ b: [Float]) -> Double {
-        var difference = 0.0, norm = 0.0
-        for (x, y) in zip(a, b) {
-            difference += Double(x - y) * Double(x - y)
-            norm += Double(x) * Double(x)
-        }
-        return (difference / norm).squareRoot()
-    }
+    private func relativeDifference(_ a: [Float], _ b: [Float]) -> Double { SmallTrainer.relativeDifference(a, b) }
 
     func testMicroBatchesGiveTheSameGradientAndLoss() throws {
         let whole = try trainer(microBatches: 1, optimizer: "sgd")
