@@ -3,6 +3,7 @@ import Foundation
 import Kernels
 import LearnedOptimizer
 import Network
+import Training
 
 /// `l3rs bench`: every table of the performance report, each ratio against a baseline measured in the same
 /// run. The single-rank part runs without a launcher; the distributed part under `mpirun -np 2`.
@@ -17,9 +18,10 @@ public struct BenchSuite {
     public var runCase: (String) throws -> String
     /// Where each table goes as soon as it is measured.
     public var emit: (String) -> Void
-    /// Which tables to measure: memory, sweep, step, layers, optimizer, meta, scaling, allreduce.
+    /// Which tables to measure: memory, sweep, step, layers, optimizer, meta, scaling, allreduce, state.
     public var sections: Set<String> = BenchSuite.allSections
-    public static let allSections: Set<String> = ["memory", "sweep", "step", "layers", "optimizer", "meta", "scaling", "allreduce"]
+    public static let allSections: Set<String> = ["memory", "sweep", "step", "layers", "optimizer", "meta", "scaling", "allreduce",
+                                                  "state"]
 
     public init(models: [String], batch: Int, repeats: Int, truncationLength: Int, torchSeconds: [String: Double],
                 runCase: @escaping (String) throws -> String, emit: @escaping (String) -> Void) {
@@ -154,6 +156,7 @@ public struct BenchSuite {
     /// Under mpirun: one rank alone against all ranks (images/s), the allreduce's share of the step with and
     /// without overlap, and allreduce time against message size.
     public func runDistributed(communicator: any Communicator) throws {
+        try runShardedState(communicator: communicator)
         let ranks = communicator.size
         let localBatch = batch / ranks
         var scaling = BenchTable(
@@ -200,5 +203,28 @@ public struct BenchSuite {
                        Format.fixed(Double(elements * 4) / seconds / 1e9, 2)])
         }
         if communicator.isRoot { emit(sizes.render()) }
+    }
+
+    /// The memory row of sharded optimizer state (`optimizerState: sharded`): the optimizer's state (Adam's
+    /// moments; L3RS's base-rule moments and statistics) on the largest rank, against the replicated state
+    /// every rank holds otherwise. Bytes of the state tensors (`UpdateRule.stateBytes`), not resident memory.
+    func runShardedState(communicator: any Communicator) throws {
+        guard sections.contains("state") else { return }
+        var table = BenchTable(
+            title: "Optimizer + L3RS state memory per rank, \(communicator.size) ranks: sharded against replicated (target at 2 ranks: <= 0.55x)",
+            header: ["model", "optimizer", "replicated MiB", "sharded MiB (largest rank)", "sharded / replicated"])
+        for name in models {
+            let model = try ModelZoo.make(named: name, seed: 1)
+            for optimizer in ["adam", UpdateRules.learnedOptimizerName] {
+                var configuration = TrainingConfiguration()
+                configuration.optimizer = optimizer
+                let replicated = Double(try UpdateRules.make(configuration: configuration, model: model).stateBytes)
+                let shard = try ShardedUpdateStep(configuration: configuration, model: model, communicator: communicator)
+                let sharded = try communicator.allreduce(Double(shard.rule.stateBytes), op: .max)
+                table.add([name, optimizer, Format.mebibytes(Int(replicated)), Format.mebibytes(Int(sharded)),
+                           Format.ratio(sharded / replicated)])
+            }
+        }
+        if communicator.isRoot { emit(table.render()) }
     }
 }

@@ -41,6 +41,16 @@ public protocol Communicator: AnyObject {
     func allreduce(_ buffer: UnsafeMutableBufferPointer<Double>, op: ReduceOp) throws
     /// Starts an in-place allreduce of a Float buffer and returns at once.
     func startAllreduce(_ buffer: UnsafeMutableBufferPointer<Float>, op: ReduceOp) throws -> any AllreduceRequest
+    /// Reduces `input` (the same length on every rank) element-wise over ranks and hands rank r only segment r
+    /// of the result, in `output` (`counts[r]` elements). Segments are consecutive, in rank order, of lengths
+    /// `counts` (one per rank, summing to `input.count`). Sharded optimizer state needs only its own segment of
+    /// the mean gradient, and this moves half the data of an allreduce.
+    func reduceScatter(_ input: UnsafeBufferPointer<Float>, counts: [Int], into output: UnsafeMutableBufferPointer<Float>,
+                       op: ReduceOp) throws
+    /// In-place all-gather: on entry rank r's segment (consecutive segments of lengths `counts`, in rank order)
+    /// is in place in `buffer`; on return every rank's `buffer` holds every segment. The other ranks' segments
+    /// are overwritten, bit for bit.
+    func allgather(_ buffer: UnsafeMutableBufferPointer<Float>, counts: [Int]) throws
     /// Copies `root`'s bytes into every other rank's buffer (all buffers have the same size).
     func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws
     /// Returns when every rank has entered it.
@@ -53,6 +63,27 @@ public protocol Communicator: AnyObject {
 }
 
 extension Communicator {
+    /// Checks the segment lengths of `reduceScatter` and `allgather`: one per rank, none negative, adding up to
+    /// `total`, and (MPI counts are Int32) none beyond Int32.max; `mine`, when given, must be this rank's.
+    public func validateSegments(_ counts: [Int], total: Int, mine: Int? = nil) throws {
+        guard counts.count == size else {
+            throw CommunicatorError.invalidArgument("\(counts.count) segment lengths for a world of \(size) rank(s)")
+        }
+        guard counts.allSatisfy({ $0 >= 0 && $0 <= Int(Int32.max) }), counts.reduce(0, +) == total else {
+            throw CommunicatorError.invalidArgument("segment lengths \(counts) do not cut a buffer of \(total) elements")
+        }
+        if let mine, mine != counts[rank] {
+            throw CommunicatorError.invalidArgument("rank \(rank)'s output holds \(mine) elements, its segment \(counts[rank])")
+        }
+    }
+
+    /// The first element of each segment (exclusive prefix sums of `counts`).
+    public static func segmentOffsets(_ counts: [Int]) -> [Int] {
+        var offsets: [Int] = [], next = 0
+        for count in counts { offsets.append(next); next += count }
+        return offsets
+    }
+
     /// Whether this rank writes shared files and prints the job's progress.
     public var isRoot: Bool { rank == 0 }
 

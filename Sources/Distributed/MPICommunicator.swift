@@ -72,6 +72,24 @@ public final class MPICommunicator: Communicator {
         return MPIAllreduceRequest(requests: requests, buffer: buffer, meanFactor: op == .mean ? 1 / Float(size) : nil, rank: rank)
     }
 
+    public func reduceScatter(_ input: UnsafeBufferPointer<Float>, counts: [Int], into output: UnsafeMutableBufferPointer<Float>,
+                              op: ReduceOp) throws {
+        try validateSegments(counts, total: input.count, mine: output.count)
+        let lengths = counts.map { Int32($0) }
+        // MPI_Reduce_scatter's send and receive buffers must not overlap, hence the separate output.
+        try check("MPI_Reduce_scatter", MPI_Reduce_scatter(input.baseAddress, output.baseAddress, lengths, cmpi_float(),
+                                                           mpiOp(op), world))
+        if op == .mean { scale(output, by: 1 / Float(size)) }
+    }
+
+    public func allgather(_ buffer: UnsafeMutableBufferPointer<Float>, counts: [Int]) throws {
+        try validateSegments(counts, total: buffer.count)
+        let lengths = counts.map { Int32($0) }
+        let offsets = Self.segmentOffsets(counts).map { Int32($0) }
+        try check("MPI_Allgatherv", MPI_Allgatherv(cmpi_in_place(), 0, cmpi_float(), buffer.baseAddress, lengths, offsets,
+                                                   cmpi_float(), world))
+    }
+
     public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws {
         var start = 0
         while start < buffer.count {

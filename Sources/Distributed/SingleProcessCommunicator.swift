@@ -20,6 +20,14 @@ public final class SingleProcessCommunicator: Communicator {
     public func startAllreduce(_ buffer: UnsafeMutableBufferPointer<Float>, op: ReduceOp) throws -> any AllreduceRequest {
         CompletedRequest()
     }
+    public func reduceScatter(_ input: UnsafeBufferPointer<Float>, counts: [Int], into output: UnsafeMutableBufferPointer<Float>,
+                              op: ReduceOp) throws {
+        try validateSegments(counts, total: input.count, mine: output.count)
+        _ = output.initialize(from: input)
+    }
+    public func allgather(_ buffer: UnsafeMutableBufferPointer<Float>, counts: [Int]) throws {
+        try validateSegments(counts, total: buffer.count)
+    }
     public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws {
         guard root == 0 else { throw CommunicatorError.invalidArgument("broadcast root \(root) is not a rank of a world of size 1") }
     }

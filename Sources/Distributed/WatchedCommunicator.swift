@@ -64,6 +64,17 @@ public final class WatchedCommunicator: Communicator {
                               name: "nonblocking allreduce (\(op.rawValue)) of \(buffer.count) floats (wait)")
     }
 
+    public func reduceScatter(_ input: UnsafeBufferPointer<Float>, counts: [Int], into output: UnsafeMutableBufferPointer<Float>,
+                              op: ReduceOp) throws {
+        try watched("reduce-scatter (\(op.rawValue)) of \(input.count) floats") {
+            try inner.reduceScatter(input, counts: counts, into: output, op: op)
+        }
+    }
+
+    public func allgather(_ buffer: UnsafeMutableBufferPointer<Float>, counts: [Int]) throws {
+        try watched("all-gather of \(buffer.count) floats") { try inner.allgather(buffer, counts: counts) }
+    }
+
     public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws {
         try watched("broadcast of \(buffer.count) bytes from rank \(root)") { try inner.broadcast(buffer, root: root) }
     }

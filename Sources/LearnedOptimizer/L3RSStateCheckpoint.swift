@@ -33,6 +33,21 @@ extension L3RSState {
         return tensors
     }
 
+    /// How each tensor of `checkpointTensors` relates to the parameters (nil: not a tensor of this state).
+    public static func checkpointTensorAxis(_ name: String) -> StateTensorAxis? {
+        if name.hasPrefix("l3rs.base.") { return .elements }
+        switch name {
+        case "l3rs.initial_parameter_rms", "l3rs.initial_gradient_rms", "l3rs.parameter_rms_averages",
+             "l3rs.gradient_rms_averages":
+            return .layers
+        case "l3rs.loss_averages": return .replicated
+        default: return nil
+        }
+    }
+
+    /// Metadata that counts over layers, so that shards of the state add up to the whole state's value.
+    public static let checkpointMetadataSummedOverLayers: Set<String> = ["l3rs.non_finite_feature_count"]
+
     public var checkpointMetadata: [String: String] {
         var metadata = [
             "l3rs.step": String(step),

@@ -63,16 +63,18 @@ public struct HandDesignedOptimizer: Sendable {
                       schedule: try configuration.makeSchedule(), maxGradientNorm: configuration.maxGradientNorm)
     }
 
-    /// Applies one update to `parameters` from `gradient` (which is left unchanged).
+    /// Applies one update to `parameters` from `gradient` (which is left unchanged). `gradientNorm`: the norm of
+    /// the whole gradient when `gradient` is only one rank's shard of it (sharded optimizer state), so that
+    /// clipping scales every shard alike; nil computes it from `gradient`.
     @discardableResult
     public mutating func step(parameters: UnsafeMutableBufferPointer<Float>,
-                              gradient: UnsafeBufferPointer<Float>) -> StepReport {
+                              gradient: UnsafeBufferPointer<Float>, gradientNorm: Double? = nil) -> StepReport {
         precondition(parameters.count == effectiveGradient.count && gradient.count == effectiveGradient.count,
                      "HandDesignedOptimizer: expected \(effectiveGradient.count) parameters and gradients, "
                      + "got \(parameters.count) and \(gradient.count)")
         let stepIndex = state.step
         let scheduledRate = learningRate * schedule.multiplier(atStep: stepIndex)
-        let norm = GradientClipping.globalNorm(gradient)
+        let norm = gradientNorm ?? GradientClipping.globalNorm(gradient)
         guard norm.isFinite else {
             return StepReport(step: stepIndex, learningRate: scheduledRate, gradientNorm: norm, skipped: true)
         }

@@ -38,6 +38,19 @@ public struct ParameterGroup: FlatBufferSlice, Sendable, Equatable, Codable {
         [ParameterGroup(name: "all", offset: 0, count: count)]
     }
 
+    /// The groups as seen by the elements `range` of the buffer alone, offsets counted from its start: each
+    /// group cut to the range, the ones outside it dropped (one rank's shard under sharded optimizer state).
+    public static func restricted(_ groups: [ParameterGroup], to range: Range<Int>) -> [ParameterGroup] {
+        groups.compactMap { group in
+            let overlap = group.range.clamped(to: range)
+            guard !overlap.isEmpty else { return nil }
+            var cut = group
+            cut.offset = overlap.lowerBound - range.lowerBound
+            cut.count = overlap.count
+            return cut
+        }
+    }
+
     /// Checks that `groups` cover `0..<parameterCount` exactly once each (no gaps, no overlaps) with finite,
     /// non-negative multipliers. A gap would leave parameters silently untrained, so it is an error.
     public static func validate(_ groups: [ParameterGroup], parameterCount: Int) throws(ParameterGroupError) {

@@ -1,3 +1,4 @@
+import Checkpoints
 import Datasets
 import Distributed
 import Foundation
@@ -42,16 +43,20 @@ public final class DataParallelTrainer {
     public let model: Model
     public let trainSet: Dataset
     public let testSet: Dataset
-    /// The optimizer: a hand-designed baseline or a learned L3RS optimizer (`UpdateRules.make`).
+    /// The optimizer: a hand-designed baseline or a learned L3RS optimizer (`UpdateRules.make`); under sharded
+    /// optimizer state, this rank's rule over its own layers (`shardedStep.rule`).
     public let updateRule: any UpdateRule
+    /// The update step of `optimizerState: sharded` (nil: replicated).
+    public let shardedStep: ShardedUpdateStep?
     public let sampler: GlobalBatchSampler
     /// Steps completed so far.
     public private(set) var step = 0
 
     /// Forward, loss, backward and the bucketed gradient mean over ranks (with SyncBatchNorm's reducer).
     public let objective: ShardedObjective
-    private var input: Tensor
-    private var labels: [Int]
+    /// One input tensor and label array per micro-batch of this rank's slice (`microBatches`).
+    private var inputs: [Tensor]
+    private var labels: [[Int]]
     private var epochOrder: (epoch: Int, order: [Int])?
     private let augmentation: Augmentation
 
@@ -70,12 +75,20 @@ public final class DataParallelTrainer {
         }
         sampler = try GlobalBatchSampler(sampleCount: trainSet.count, globalBatchSize: configuration.globalBatch, seed: configuration.seed)
         try sampler.validate(worldSize: communicator.size)
-        updateRule = try UpdateRules.make(configuration: configuration, model: model)
+        if configuration.optimizerState == .sharded {
+            let sharded = try ShardedUpdateStep(configuration: configuration, model: model, communicator: communicator)
+            shardedStep = sharded
+            updateRule = sharded.rule
+        } else {
+            shardedStep = nil
+            updateRule = try UpdateRules.make(configuration: configuration, model: model)
+        }
         objective = ShardedObjective(model: model, communicator: communicator, bucketElements: configuration.bucketElements)
         objective.configureBatchNorm(configuration.batchNorm)
         let localCount = sampler.rankSlice(rank: communicator.rank, worldSize: communicator.size).count
-        input = Tensor(shape: [localCount] + model.inputShape)
-        labels = [Int](repeating: 0, count: localCount)
+        let sizes = try MicroBatches.sizes(of: localCount, into: configuration.microBatches, rank: communicator.rank)
+        inputs = sizes.map { Tensor(shape: [$0] + model.inputShape) }
+        labels = sizes.map { [Int](repeating: 0, count: $0) }
         augmentation = configuration.augment
             ? Augmentation(cropPadding: 2, horizontalFlip: true, seed: configuration.seed) : Augmentation()
     }
@@ -90,19 +103,29 @@ public final class DataParallelTrainer {
     /// Restores the step counter and the update rule's state (from a checkpoint).
     public func restore(step: Int, state: CheckpointStore.TrainerState) throws {
         self.step = step
-        try updateRule.restore(tensors: state.optimizerTensors, metadata: state.optimizerMetadata)
+        if let shardedStep {
+            try shardedStep.restore(tensors: state.optimizerTensors, metadata: state.optimizerMetadata)
+        } else {
+            try updateRule.restore(tensors: state.optimizerTensors, metadata: state.optimizerMetadata)
+        }
+    }
+
+    /// The update rule's whole state for a checkpoint, gathered from every rank when it is sharded (a
+    /// collective then: every rank calls it).
+    public func optimizerCheckpointContents() throws -> (tensors: [NamedTensor], metadata: [String: String]) {
+        try shardedStep?.checkpointContents() ?? updateRule.checkpointContents()
     }
 
     /// One step: forward and backward on this rank's slice, bucketed gradient mean, update.
     public func trainStep() throws -> StepStatistics {
         communicator.enterPhase("step \(step + 1)")
-        let shard = try computeGradient()
-        let weight = sampler.sliceWeight(rank: communicator.rank, worldSize: communicator.size)
-        var reduced = [shard.loss * weight, shard.accuracy * weight, StopSignal.pending != 0 ? 1 : 0]
+        let share = try computeGradient()
+        var reduced = [share.loss, share.accuracy, StopSignal.pending != 0 ? 1 : 0]
         try communicator.allreduce(&reduced, op: .sum)
 
-        let report = updateRule.step(parameters: model.parameters.values,
-                                     gradient: UnsafeBufferPointer(model.parameters.gradients), loss: reduced[0])
+        let gradients = UnsafeBufferPointer(model.parameters.gradients)
+        let report = try shardedStep?.step(parameters: model.parameters.values, localGradient: gradients, loss: reduced[0])
+            ?? updateRule.step(parameters: model.parameters.values, gradient: gradients, loss: reduced[0])
         step += 1
         if configuration.hashEvery > 0 && step % configuration.hashEvery == 0 { try checkConsistency() }
         return StepStatistics(step: step, loss: reduced[0], accuracy: reduced[1], learningRate: report.learningRate,
@@ -110,29 +133,50 @@ public final class DataParallelTrainer {
     }
 
     /// The current step's gradient of the global batch's mean loss, left in `model.parameters.gradients`
-    /// (identical on every rank); returns this rank's shard loss and accuracy. Does not advance the step.
+    /// (identical on every rank; under sharded optimizer state, this rank's unaveraged term, which the update
+    /// step reduce-scatters). Returns this rank's shares of the global mean loss and accuracy (Σ over its
+    /// micro-batches of n_m / B times their means), which sum over ranks to the global ones. Does not advance
+    /// the step.
     public func computeGradient() throws -> ShardedObjective.ShardLoss {
-        loadBatch()
-        // This rank's share of the global mean: weight w_r = n_r / B (see `ShardedObjective`).
-        let weight = sampler.sliceWeight(rank: communicator.rank, worldSize: communicator.size)
+        let (epoch, indices) = currentSlice()
         // Dropout masks depend on (seed, step, rank) only, so a resumed run draws the same masks.
         let dropoutSeed = configuration.seed &+ UInt64(step) &* 0x9E37_79B9 &+ UInt64(communicator.rank) << 40
-        return try objective.lossAndGradient(input: input, labels: labels, weight: weight, reduction: .globalMean,
-                                             dropoutSeed: dropoutSeed)
+        var share = ShardedObjective.ShardLoss(loss: 0, accuracy: 0)
+        var next = indices.startIndex
+        // Micro-batch by micro-batch, gradients accumulating; the last one's backward starts the bucketed mean
+        // (sharded optimizer state reduce-scatters the whole gradient in its update step instead).
+        for (micro, input) in inputs.enumerated() {
+            let sample = indices[next..<(next + input.shape[0])]
+            next += input.shape[0]
+            load(sample, into: input, labels: &labels[micro], epoch: epoch)
+            // This micro-batch's share of the global mean: weight w = n_m / B (see `ShardedObjective`).
+            let weight = Double(sample.count) / Double(sampler.globalBatchSize)
+            let isLast = micro == inputs.count - 1
+            let shard = try objective.lossAndGradient(
+                input: input, labels: labels[micro], weight: weight,
+                reduction: isLast && shardedStep == nil ? .globalMean : .unaveragedMeanTerm,
+                dropoutSeed: micro == 0 ? dropoutSeed : nil, accumulate: micro > 0)
+            share.loss += shard.loss * weight
+            share.accuracy += shard.accuracy * weight
+        }
+        return share
     }
 
-    /// Gathers this rank's slice of the current step's global batch (of the cached epoch order) into the
-    /// preallocated input and labels, augmented when configured.
-    private func loadBatch() {
+    /// This rank's slice of the current step's global batch, from the cached epoch order.
+    private func currentSlice() -> (epoch: Int, indices: ArraySlice<Int>) {
         let epoch = step / sampler.stepsPerEpoch
         if epochOrder?.epoch != epoch { epochOrder = (epoch, sampler.epochOrder(epoch: epoch)) }
         let order = epochOrder!.order
-        let indices = order[sampler.localPositions(step: step % sampler.stepsPerEpoch, rank: communicator.rank,
-                                                   worldSize: communicator.size)]
-        trainSet.gather(indices, into: input.storage, labels: &labels)
+        return (epoch, order[sampler.localPositions(step: step % sampler.stepsPerEpoch, rank: communicator.rank,
+                                                    worldSize: communicator.size)])
+    }
+
+    /// Gathers `sample` into a micro-batch's preallocated input and labels, augmented when configured.
+    private func load(_ sample: ArraySlice<Int>, into input: Tensor, labels: inout [Int], epoch: Int) {
+        trainSet.gather(sample, into: input.storage, labels: &labels)
         if augmentation.isEnabled {
             augmentation.apply(to: input.storage, channels: trainSet.channels, height: trainSet.height, width: trainSet.width,
-                               sampleIndices: indices, epoch: epoch)
+                               sampleIndices: sample, epoch: epoch)
         }
     }
 

@@ -15,9 +15,9 @@ public final class HandDesignedUpdateRule: UpdateRule {
 
     public var stepCount: Int { optimizer.state.step }
 
-    public func step(parameters: UnsafeMutableBufferPointer<Float>, gradient: UnsafeBufferPointer<Float>, loss: Double)
-        -> UpdateReport {
-        let report = optimizer.step(parameters: parameters, gradient: gradient)
+    public func step(parameters: UnsafeMutableBufferPointer<Float>, gradient: UnsafeBufferPointer<Float>, loss: Double,
+                     gradientNorm: Double?) -> UpdateReport {
+        let report = optimizer.step(parameters: parameters, gradient: gradient, gradientNorm: gradientNorm)
         return UpdateReport(learningRate: report.learningRate, gradientNorm: report.gradientNorm, skipped: report.skipped)
     }
 
@@ -32,6 +32,13 @@ public final class HandDesignedUpdateRule: UpdateRule {
         }
         return (tensors, ["optimizer_step": String(state.step)])
     }
+
+    /// Both moments are per element.
+    public func stateTensorAxis(_ name: String) -> StateTensorAxis? {
+        ["optimizer.first_moment", "optimizer.second_moment"].contains(name) ? .elements : nil
+    }
+
+    public var metadataSummedOverShards: Set<String> { [] }
 
     public func restore(tensors: [NamedTensor], metadata: [String: String]) throws {
         guard let text = metadata["optimizer_step"], let step = Int(text) else {

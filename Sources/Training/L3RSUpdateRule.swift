@@ -24,10 +24,10 @@ public final class L3RSUpdateRule: UpdateRule {
     /// μ_l,p of the last step, row-major [layer, base].
     public var lastMixingWeights: [Float] { optimizer.lastMixingWeights }
 
-    public func step(parameters: UnsafeMutableBufferPointer<Float>, gradient: UnsafeBufferPointer<Float>, loss: Double)
-        -> UpdateReport {
+    public func step(parameters: UnsafeMutableBufferPointer<Float>, gradient: UnsafeBufferPointer<Float>, loss: Double,
+                     gradientNorm: Double?) -> UpdateReport {
         // One serial Double sum here cost as much as the L3RS update itself on a small model.
-        let norm = GradientClipping.globalNorm(gradient)
+        let norm = gradientNorm ?? GradientClipping.globalNorm(gradient)
         guard norm.isFinite, loss.isFinite else {
             return UpdateReport(learningRate: 0, gradientNorm: norm, skipped: true)
         }
@@ -40,6 +40,10 @@ public final class L3RSUpdateRule: UpdateRule {
     public func checkpointContents() -> (tensors: [NamedTensor], metadata: [String: String]) {
         (state.checkpointTensors, state.checkpointMetadata)
     }
+
+    public func stateTensorAxis(_ name: String) -> StateTensorAxis? { L3RSState.checkpointTensorAxis(name) }
+
+    public var metadataSummedOverShards: Set<String> { L3RSState.checkpointMetadataSummedOverLayers }
 
     public func restore(tensors: [NamedTensor], metadata: [String: String]) throws {
         do {

@@ -81,12 +81,13 @@ public final class ShardedObjective {
 
     /// Forward, loss and backward on this rank's shard (weight w_r), reduced as `reduction` says; the gradient
     /// is left in `model.parameters.gradients`. `dropoutSeed` restarts the dropout streams first, so that a
-    /// step's masks depend on the seed alone.
+    /// step's masks depend on the seed alone. `accumulate` adds to the gradients already there (the later
+    /// micro-batches of a step) instead of starting from zero.
     @discardableResult
     public func lossAndGradient(input: Tensor, labels: [Int], weight: Double, reduction: Reduction,
-                                mode: Mode = .training, dropoutSeed: UInt64? = nil) throws -> ShardLoss {
+                                mode: Mode = .training, dropoutSeed: UInt64? = nil, accumulate: Bool = false) throws -> ShardLoss {
         if let dropoutSeed { model.reseedStochasticLayers(seed: dropoutSeed) }
-        model.parameters.zeroGradients()
+        if !accumulate { model.parameters.zeroGradients() }
         let shard = try loss(input: input, labels: labels, mode: mode)
         let gradLogits = lossFunction.gradient()
         let factor = Float(reduction == .rankShare ? weight : weight * Double(communicator.size))

@@ -70,6 +70,13 @@ public struct TrainingConfiguration: YAMLConfiguration, RunConfiguration, Equata
     /// 1 and R ranks train the same model), local (each rank's slice), frozen (running statistics, not
     /// updated; scale and shift still trained). Evaluation always uses the running statistics.
     public var batchNorm: BatchNormMode = .sync
+    /// replicated: every rank holds the whole optimizer state; sharded: each rank holds the state of its own
+    /// layers only (ZeRO stage 1, `OptimizerStateMode`), the same parameters for about 1/R of the state memory.
+    public var optimizerState: OptimizerStateMode = .replicated
+    /// Gradient accumulation: each rank's slice of the global batch runs forward and backward in this many
+    /// micro-batches (`MicroBatches`), for the same gradient with 1/k of the activation memory. BatchNorm then
+    /// normalises with each micro-batch's statistics.
+    public var microBatches: Int = 1
     /// Complete checkpoints kept in the run folder.
     public var keepCheckpoints: Int = 2
     /// Allow resuming a checkpoint written by another number of ranks (the global batches are the same for
@@ -99,10 +106,12 @@ public struct TrainingConfiguration: YAMLConfiguration, RunConfiguration, Equata
     public init() {}
 
     /// Keys a resume may change: the stopping point, checkpoint cadence, logging, folders, and settings that do
-    /// not change the numbers (bucket size, hash checks) or are checked on their own (allowReshard).
+    /// not change the numbers (bucket size, hash checks, where the optimizer state lives) or are checked on their
+    /// own (allowReshard).
     public static let keysFreeOnResume: Set<String> = [
         "name", "runsDirectory", "dataDirectory", "steps", "evalEvery", "checkpointEvery", "keepCheckpoints",
         "hashEvery", "onHashMismatch", "bucketElements", "progressSeconds", "allowReshard", "maxNonFiniteSteps",
+        "optimizerState",
     ]
 
     /// Every inconsistency, found before any work starts.
@@ -119,6 +128,9 @@ public struct TrainingConfiguration: YAMLConfiguration, RunConfiguration, Equata
         if steps < 1 { problems.append("steps must be positive, got \(steps)") }
         if evalEvery < 0 || checkpointEvery < 0 || hashEvery < 0 { problems.append("evalEvery, checkpointEvery and hashEvery must be >= 0") }
         if bucketElements < 1024 { problems.append("bucketElements must be at least 1024, got \(bucketElements)") }
+        if microBatches < 1 || microBatches > globalBatch {
+            problems.append("microBatches must be in 1...globalBatch (\(globalBatch)), got \(microBatches)")
+        }
         if keepCheckpoints < 1 { problems.append("keepCheckpoints must be at least 1, got \(keepCheckpoints)") }
         if maxNonFiniteSteps < 0 { problems.append("maxNonFiniteSteps must be >= 0 (0: never stop), got \(maxNonFiniteSteps)") }
         if optimizer == UpdateRules.learnedOptimizerName {

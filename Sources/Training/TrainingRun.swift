@@ -123,7 +123,10 @@ public final class TrainingRun {
         try trainer.broadcastInitialState()
         var parts = Parts(trainer: trainer, folder: folder, curveSet: curveSet)
         try folder.writeConfiguration(try configuration.yaml())
+        // The largest rank's optimizer state, so that sharded and replicated runs can be compared.
+        let stateBytes = try communicator.allreduce(Double(trainer.updateRule.stateBytes), op: .max)
         if communicator.isRoot {
+            log("optimizer state (\(configuration.optimizerState.rawValue)): \(Int(stateBytes)) bytes on the largest rank")
             // Evaluation numbers are logged under the split they come from, so a tuning run's numbers can
             // never be mistaken for test numbers.
             let evaluated = configuration.evaluationSplit.rawValue
@@ -189,11 +192,14 @@ public final class TrainingRun {
         progress.update(step: stats.step, values: shown, imagesPerSecond: imagesPerSecond)
     }
 
-    /// The model and the update rule's state at the trainer's step.
+    /// The model and the update rule's state at the trainer's step. Every rank takes part: sharded optimizer
+    /// state is gathered here.
     private func checkpoint(_ parts: Parts) throws {
         let trainer = parts.trainer
+        // Only rank 0 writes; the others gather (sharded) or skip the copy (replicated).
+        let contents = trainer.shardedStep != nil || communicator.isRoot
+            ? try trainer.optimizerCheckpointContents() : (tensors: [], metadata: [:])
         try parts.folder.saveCheckpoint(step: trainer.step) {
-            let contents = trainer.updateRule.checkpointContents()
             return CheckpointStore.trainerFiles(model: trainer.model, state: .init(
                 step: trainer.step, worldSize: communicator.size, modelName: trainer.model.name,
                 optimizerName: configuration.optimizer, optimizerTensors: contents.tensors,

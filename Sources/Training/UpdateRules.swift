@@ -8,25 +8,37 @@ public enum UpdateRules {
     /// The `optimizer` value that selects a learned optimizer.
     public static let learnedOptimizerName = "l3rs"
 
-    public static func make(configuration: TrainingConfiguration, model: Model) throws -> any UpdateRule {
+    /// - Parameters:
+    ///   - elements: nil: the rule over all parameters; a range: over those elements only, offsets counted from its
+    ///     start, with state for them alone (one rank's shard under sharded optimizer state). A hand-designed
+    ///     rule may be cut anywhere.
+    ///   - layers: the same shard as a run of whole layers of the model's parameter table, which L3RS needs (its
+    ///     statistics are per layer).
+    public static func make(configuration: TrainingConfiguration, model: Model, elements shardElements: Range<Int>? = nil,
+                            layers shard: Range<Int>? = nil) throws -> any UpdateRule {
+        let elements = shardElements ?? 0..<model.parameterCount
         guard configuration.optimizer == learnedOptimizerName else {
-            let groups = try ParameterGroups.make(for: model, configuration: configuration)
+            let groups = ParameterGroup.restricted(try ParameterGroups.make(for: model, configuration: configuration), to: elements)
             let optimizer = try HandDesignedOptimizer(
-                configuration: try configuration.optimizerConfiguration(), parameterCount: model.parameterCount,
+                configuration: try configuration.optimizerConfiguration(), parameterCount: elements.count,
                 groups: groups)
             return HandDesignedUpdateRule(name: configuration.optimizer, optimizer: optimizer)
         }
-        let layers = LayerSlices.make(for: model)
-        if !configuration.l3rsWeights.isEmpty {
-            return L3RSUpdateRule(optimizer: try LearnedOptimizerFile.load(
-                configuration.l3rsWeights, layers: layers, parameterCount: model.parameterCount),
-                horizon: configuration.steps)
+        guard shardElements == nil || shard != nil else {
+            throw ConfigurationError.invalid(["optimizer l3rs is sharded by whole layers only"])
         }
-        // The untrained L3RS: exactly normalised Adam with step λ0 = learningRate (the baseline a learned
-        // optimizer must beat).
-        let initial = L3RSConfiguration(baseLearningRate: Float(configuration.learningRate))
-        return L3RSUpdateRule(optimizer: try L3RSOptimizer(configuration: initial, layers: layers,
-                                                           parameterCount: model.parameterCount),
+        let layers = LayerSlices.make(for: model)
+        let whole: L3RSOptimizer
+        if !configuration.l3rsWeights.isEmpty {
+            whole = try LearnedOptimizerFile.load(configuration.l3rsWeights, layers: layers, parameterCount: model.parameterCount)
+        } else {
+            // The untrained L3RS: exactly normalised Adam with step λ0 = learningRate (the baseline a learned
+            // optimizer must beat).
+            let initial = L3RSConfiguration(baseLearningRate: Float(configuration.learningRate))
+            whole = try L3RSOptimizer(configuration: initial, layers: layers, parameterCount: model.parameterCount)
+        }
+        // The whole optimizer holds no per-element memory until its first step, so cutting it is cheap.
+        return L3RSUpdateRule(optimizer: try shard.map { try whole.restricted(toLayers: $0) } ?? whole,
                               horizon: configuration.steps)
     }
 }

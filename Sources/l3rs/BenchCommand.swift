@@ -39,7 +39,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Inner steps T of the backbone-size sweep (long enough for recompute mode to save memory).")
     var sweepTruncation: Int = 16
 
-    @Option(help: "Comma-separated tables to measure: memory, sweep, step, layers, optimizer, meta (one rank); scaling, allreduce (several).")
+    @Option(help: "Comma-separated tables to measure: memory, sweep, step, layers, optimizer, meta (one rank); scaling, allreduce, state (several).")
     var tables: String = BenchSuite.allSections.sorted().joined(separator: ",")
 
     @Option(help: "JSON file {model: seconds per step} written by benchmarks/torch_reference.py.")

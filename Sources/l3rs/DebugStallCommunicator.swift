@@ -40,6 +40,17 @@ final class DebugStallCommunicator: Communicator {
         return try inner.startAllreduce(buffer, op: op)
     }
 
+    func reduceScatter(_ input: UnsafeBufferPointer<Float>, counts: [Int], into output: UnsafeMutableBufferPointer<Float>,
+                       op: ReduceOp) throws {
+        stallIfAsked()
+        try inner.reduceScatter(input, counts: counts, into: output, op: op)
+    }
+
+    func allgather(_ buffer: UnsafeMutableBufferPointer<Float>, counts: [Int]) throws {
+        stallIfAsked()
+        try inner.allgather(buffer, counts: counts)
+    }
+
     func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws {
         stallIfAsked()
         try inner.broadcast(buffer, root: root)

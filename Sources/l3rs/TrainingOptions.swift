@@ -4,6 +4,7 @@ import Network
 import Training
 
 extension BatchNormMode: ExpressibleByArgument {}
+extension OptimizerStateMode: ExpressibleByArgument {}
 
 /// Options of `finetune` and `pretrain`: a YAML configuration, and flags that override its keys.
 struct TrainingOptions: ParsableArguments {
@@ -29,6 +30,10 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Compare parameter hashes across ranks every N steps (0: off) (default: \(trainingDefaults.hashEvery)).") var hashEvery: Int?
     @Option(help: "BatchNorm in training: sync (global batch statistics over ranks, the default), local (each rank's slice), frozen (running statistics; scale and shift still trained).")
     var batchNorm: BatchNormMode?
+    @Option(help: "replicated (every rank holds the whole optimizer state, the default) or sharded (each rank holds its own layers' state, ZeRO stage 1: the same parameters, about 1/ranks of the state memory).")
+    var optimizerState: OptimizerStateMode?
+    @Option(help: "Gradient accumulation: forward and backward each rank's slice in this many micro-batches (the same gradient to rounding, 1/k of the activation memory; BatchNorm then uses each micro-batch's statistics) (default: \(trainingDefaults.microBatches)).")
+    var microBatches: Int?
     @Flag(help: "Resize images to the backbone's input when shapes differ.") var resize = false
     @Flag(help: "Random crop and flip augmentation.") var augment = false
 
@@ -60,6 +65,8 @@ struct TrainingOptions: ParsableArguments {
         if let evaluationSplit { c.evaluationSplit = try EvaluationSplit(parsing: evaluationSplit, key: "--evaluation-split") }
         if let hashEvery { c.hashEvery = hashEvery }
         if let batchNorm { c.batchNorm = batchNorm }
+        if let optimizerState { c.optimizerState = optimizerState }
+        if let microBatches { c.microBatches = microBatches }
         if resize { c.resize = true }
         if augment { c.augment = true }
         try c.validate()

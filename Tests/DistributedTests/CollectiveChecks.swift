@@ -115,6 +115,38 @@ final class CollectiveChecks: XCTestCase {
         XCTAssertEqual(all, (0..<comm.size).map { UInt64(0xFFFF_FFFF_FFFF_0000) + UInt64($0) })
     }
 
+    /// Reduce-scatter hands each rank exactly its segment of the allreduce's result (bitwise, for sharded
+    /// optimizer state), with uneven segments and an empty one; all-gather puts every segment everywhere.
+    func testReduceScatterIsTheAllreducesSegmentAndAllgatherJoinsSegments() throws {
+        let comm = try Self.communicator()
+        // Rank r's segment has 3r + 5 elements, except that rank 1's (when there is one) is empty.
+        let counts = (0..<comm.size).map { $0 == 1 ? 0 : 3 * $0 + 5 }
+        let offsets = (0..<comm.size).map { counts[..<$0].reduce(0, +) }
+        let total = counts.reduce(0, +)
+        let input = (0..<total).map { Float(comm.rank + 1) * 0.1 * Float($0 % 7) + 1 / Float($0 + 3) }
+        for op in [ReduceOp.sum, .mean] {
+            var expected = input
+            try comm.allreduce(&expected, op: op)
+            var mine = [Float](repeating: -1, count: counts[comm.rank])
+            try input.withUnsafeBufferPointer { inputBuffer in
+                try mine.withUnsafeMutableBufferPointer { try comm.reduceScatter(inputBuffer, counts: counts, into: $0, op: op) }
+            }
+            let segment = Array(expected[offsets[comm.rank]..<(offsets[comm.rank] + counts[comm.rank])])
+            XCTAssertEqual(mine.map(\.bitPattern), segment.map(\.bitPattern), "\(op)")
+        }
+        var gathered = [Float](repeating: .nan, count: total)
+        for index in 0..<counts[comm.rank] { gathered[offsets[comm.rank] + index] = Float(1000 * comm.rank + index) }
+        try gathered.withUnsafeMutableBufferPointer { try comm.allgather($0, counts: counts) }
+        let expected = (0..<comm.size).flatMap { rank in (0..<counts[rank]).map { Float(1000 * rank + $0) } }
+        XCTAssertEqual(gathered, expected)
+        // Segment lengths that do not fit are refused on every rank, before any communication.
+        XCTAssertThrowsError(try gathered.withUnsafeMutableBufferPointer { try comm.allgather($0, counts: counts + [1]) })
+        XCTAssertThrowsError(try input.withUnsafeBufferPointer { inputBuffer in
+            var wrong = [Float](repeating: 0, count: counts[comm.rank] + 1)
+            try wrong.withUnsafeMutableBufferPointer { try comm.reduceScatter(inputBuffer, counts: counts, into: $0, op: .sum) }
+        })
+    }
+
     func testBadRootIsAnErrorNamingTheRank() throws {
         let comm = try Self.communicator()
         var values: [Float] = [1]

@@ -30,15 +30,31 @@ final class TrainingConfigurationTests: XCTestCase {
     /// batchNorm is a typed key: sync by default, frozen/local from YAML (and back), anything else named.
     func testBatchNormModeKey() throws {
         XCTAssertEqual(TrainingConfiguration().batchNorm, .sync)
-        let frozen = try TrainingConfiguration.load(yaml: "batchNorm: frozen\n", source: "bn.yaml")
+        let frozen = try assertTypedKey("batchNorm", value: "frozen", bad: "global", message: "batchNorm must be sync, local, frozen, got 'global'")
         XCTAssertEqual(frozen.batchNorm, .frozen)
-        XCTAssertTrue(try frozen.yaml().contains("batchNorm: frozen"))
-        XCTAssertEqual(try TrainingConfiguration.load(yaml: try frozen.yaml(), source: "round trip"), frozen)
-        XCTAssertThrowsError(try TrainingConfiguration.load(yaml: "batchNorm: global\n", source: "bn.yaml")) { error in
+    }
+
+    /// optimizerState is a typed key: replicated by default, sharded from YAML (and back), free on resume.
+    func testOptimizerStateKey() throws {
+        XCTAssertEqual(TrainingConfiguration().optimizerState, .replicated)
+        let sharded = try assertTypedKey("optimizerState", value: "sharded", bad: "zero",
+                                         message: "optimizerState must be one of replicated, sharded, got 'zero'")
+        XCTAssertEqual(sharded.optimizerState, .sharded)
+        XCTAssertTrue(TrainingConfiguration.keysFreeOnResume.contains("optimizerState"))
+    }
+
+    /// Loads `key: value`, checks it survives a YAML round trip, and that `key: bad` is a one-line error naming
+    /// the file and `message`.
+    private func assertTypedKey(_ key: String, value: String, bad: String, message: String) throws -> TrainingConfiguration {
+        let loaded = try TrainingConfiguration.load(yaml: "\(key): \(value)\n", source: "key.yaml")
+        XCTAssertTrue(try loaded.yaml().contains("\(key): \(value)"))
+        XCTAssertEqual(try TrainingConfiguration.load(yaml: try loaded.yaml(), source: "round trip"), loaded)
+        XCTAssertThrowsError(try TrainingConfiguration.load(yaml: "\(key): \(bad)\n", source: "key.yaml")) { error in
             let text = String(describing: error)
-            XCTAssertTrue(text.contains("bn.yaml") && text.contains("batchNorm must be sync, local, frozen, got 'global'"), text)
+            XCTAssertTrue(text.contains("key.yaml") && text.contains(message), text)
             XCTAssertFalse(text.contains("\n"), "one line: \(text)")
         }
+        return loaded
     }
 
     func testValidationListsEveryProblem() {
