@@ -3,14 +3,15 @@ import Network
 import Optimizers
 
 /// The data-parallel training step as `DataParallelTrainer.trainStep` runs it (forward, loss, backward,
-/// bucketed gradient mean, Adam update) on a synthetic batch, timed as a whole and with the time spent
-/// waiting for the allreduce measured separately.
+/// bucketed gradient mean, Adam update) on a synthetic batch (or, for the comparison with PyTorch, a cycle of
+/// real batches), timed as a whole and with the time spent waiting for the allreduce measured separately.
 public final class TrainingStepBench {
     public let model: Model
     public let communicator: any Communicator
     /// Start each bucket's allreduce from the backward hook as soon as its layers' gradients are final.
     public let overlap: Bool
-    private let batch: SyntheticBatch
+    private let batches: [SyntheticBatch]
+    private var nextBatch = 0
     private let loss = SoftmaxCrossEntropy()
     private let reducer: BucketedAllreduce
     private var optimizer: HandDesignedOptimizer
@@ -18,13 +19,14 @@ public final class TrainingStepBench {
     /// reduction without overlap; the final wait with it).
     public private(set) var lastExposedReduceSeconds = 0.0
 
-    /// `batch` is this rank's share of the global batch.
+    /// `batch` is this rank's share of the global batch; `batches`, when given, are stepped through in turn
+    /// instead of one synthetic batch.
     public init(model: Model, batch: Int, communicator: any Communicator, overlap: Bool,
-                bucketElements: Int = 1 << 18) throws {
+                bucketElements: Int = 1 << 18, batches: [SyntheticBatch] = []) throws {
         self.model = model
         self.communicator = communicator
         self.overlap = overlap
-        self.batch = SyntheticBatch(model: model, batch: batch, seed: 7 &+ UInt64(communicator.rank))
+        self.batches = batches.isEmpty ? [SyntheticBatch(model: model, batch: batch, seed: 7 &+ UInt64(communicator.rank))] : batches
         reducer = BucketedAllreduce(layers: model.parameters.entries.map { (offset: $0.offset, count: $0.count) },
                                     bucketElements: bucketElements, communicator: communicator)
         optimizer = try HandDesignedOptimizer(rule: Adam(), parameterCount: model.parameterCount, learningRate: 1e-4)
@@ -32,6 +34,8 @@ public final class TrainingStepBench {
 
     /// One step.
     public func step() throws {
+        let batch = batches[nextBatch]
+        nextBatch = (nextBatch + 1) % batches.count
         model.parameters.zeroGradients()
         let logits = model.forward(batch.input, training: true)
         _ = loss.loss(logits: logits, labels: batch.labels)
@@ -82,6 +86,12 @@ public final class TrainingStepBench {
     /// after `warmup`. The fastest step is what the code achieves when no other process takes a core away
     /// (on a shared machine the median of a multi-rank step carries every rank's worst scheduling delay).
     public func measure(warmup: Int, repeats: Int) throws -> (step: Double, exposedReduce: Double, fastest: Double) {
+        let (steps, reduces) = try samples(warmup: warmup, repeats: repeats)
+        return (Stopwatch.median(of: steps), Stopwatch.median(of: reduces), steps.min() ?? .nan)
+    }
+
+    /// Every timed step's seconds and exposed allreduce seconds, `repeats` of them after `warmup`.
+    public func samples(warmup: Int, repeats: Int) throws -> (steps: [Double], exposedReduce: [Double]) {
         for _ in 0..<warmup { try step() }
         var steps: [Double] = [], reduces: [Double] = []
         for _ in 0..<max(1, repeats) {
@@ -91,6 +101,6 @@ public final class TrainingStepBench {
             steps.append(Stopwatch.now() - start)
             reduces.append(lastExposedReduceSeconds)
         }
-        return (Stopwatch.median(of: steps), Stopwatch.median(of: reduces), steps.min() ?? .nan)
+        return (steps, reduces)
     }
 }
