@@ -13,7 +13,7 @@ import Kernels
 /// (N, out, P) with the bias fused.
 ///
 /// A 3×3 stride-1 or stride-2 convolution with few input channels (`DirectConvolution.supports`,
-/// `supportsStride2Forward`) runs the direct kernels instead, for forward, weight gradient and the input
+/// `supportsForwardByChannels`) runs the direct kernels instead, for forward, weight gradient and the input
 /// gradient (stride 1 where the swapped geometry is supported too, stride 2 with padding 1): there the sgemm
 /// has a small k or m and is bound by packing and the transpose. Each pass has its predicate
 /// (`supportsWeightGradient`, `supportsStride2InputGradient`), so one may run direct where another does not.
@@ -114,7 +114,7 @@ public final class Conv2d: Layer {
                                     kernelHeight: kernelSize, kernelWidth: kernelSize, stride: stride, padding: padding)
         geometry = g
         input = x
-        if allowsDirectKernel && DirectConvolution.supportsStride2Forward(g) { return directStride2Forward(x, geometry: g) }
+        if allowsDirectKernel && DirectConvolution.supportsForwardByChannels(g) { return directForwardByChannels(x, geometry: g) }
         if usesDirectKernel(g) { return directForward(x, geometry: g) }
         let rows = g.columnRows, positions = g.columnCount
         let chunk = chunkImages(g, batch: batch)
@@ -257,10 +257,10 @@ public final class Conv2d: Layer {
         return y
     }
 
-    /// Forward by `DirectConvolution.stride2Forward`, image by image, on W transposed once. The output's
+    /// Forward by `DirectConvolution.forwardByChannels`, image by image, on W transposed once. The output's
     /// transposed scratch is the weight gradient's dYᵀ scratch (the same size; forward is done with it before
     /// backward refills it).
-    private func directStride2Forward(_ x: Tensor, geometry g: ConvolutionGeometry) -> Tensor {
+    private func directForwardByChannels(_ x: Tensor, geometry g: ConvolutionGeometry) -> Tensor {
         let batch = x.shape[0], images = paddedScratch(g), scratch = transposedGradientScratch(g)
         let y = Tensor.reusing(output, shape: [batch, outputChannels, g.outputHeight, g.outputWidth])
         output = y
@@ -272,9 +272,9 @@ public final class Conv2d: Layer {
         let outputSize = outputChannels * g.columnCount, outputChannels = outputChannels
         WorkerPool.shared.run(tasks: batch) { n, thread in
             DirectConvolution.pad(image: x.pointer + n * g.imageSize, into: images[thread], geometry: g)
-            DirectConvolution.stride2Forward(padded: images[thread], transposedWeight: wt.pointer, bias: b,
-                                             into: y.pointer + n * outputSize, scratch: scratch[thread],
-                                             outputChannels: outputChannels, geometry: g)
+            DirectConvolution.forwardByChannels(padded: images[thread], transposedWeight: wt.pointer, bias: b,
+                                                into: y.pointer + n * outputSize, scratch: scratch[thread],
+                                                outputChannels: outputChannels, geometry: g)
         }
         return y
     }
