@@ -225,6 +225,9 @@ def main():
         batch_files[model] = os.path.join(args.work, f"batches-{model}-{args.batch}.f32")
         write_batches(batch_files[model], args.data, INPUT_SHAPES[model], args.batch, args.batch_count)
     start_load = load_average()
+    if float(start_load) > (os.cpu_count() or 1):
+        print(f"warning: load average {start_load} exceeds the {os.cpu_count()} cores: threads wait for time slices, and "
+              "PyTorch's OpenMP barriers (spinning threads) suffer most at 2 threads; read only the 1-thread ratios")
     print(f"ours / PyTorch, alternated: {args.rounds} rounds, {args.warmup} warm-up steps, median of {args.steps}, "
           f"batch {args.batch}, real Fashion-MNIST batches; load average {start_load} at the start", flush=True)
     results = {}

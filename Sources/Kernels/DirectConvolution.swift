@@ -42,10 +42,12 @@ public enum DirectConvolution {
     }
 
     /// Whether the direct weight gradient handles a geometry (and is expected to beat im2col's sgemm on it):
-    /// those of `supports`, and 3×3 stride 2 up to 32 input channels (ResNet's 32→64 on 16×16: it took that
-    /// layer's forward + backward from 60–62% of the sgemm ceiling to 66–75% under im2col's forward).
+    /// those of `supports` and of `supportsForwardByChannels`: 3×3 stride 2 up to 32 input channels (ResNet's
+    /// 32→64 on 16×16: it took that layer's forward + backward from 60–62% of the sgemm ceiling to 66–75% under
+    /// im2col's forward) and stride 1 with 17–32 channels on rows of no whole vectors (MNIST's 32→64 on 14×14,
+    /// whose backward then needs no im2col: only dX stays on the sgemm and col2im).
     public static func supportsWeightGradient(_ g: ConvolutionGeometry) -> Bool {
-        supports(g) || g.kernelHeight == 3 && g.kernelWidth == 3 && g.stride == 2 && g.channels <= 32
+        supports(g) || supportsForwardByChannels(g)
     }
 
     /// Floats of the weight gradient's dY scratch (one image's dY transposed, (outH·outW, roundUp(out, 8))).
