@@ -13,8 +13,10 @@ change of the machine's load lands on both sides of each ratio. Both sides:
 - set their threads: ours OPENBLAS_NUM_THREADS and --threads (BLAS and the worker pool); PyTorch
   OMP_NUM_THREADS, MKL_NUM_THREADS, torch.set_num_threads and one inter-op thread, checked with
   torch.get_num_threads() before timing.
-Prints a table of the medians over rounds, each round's ratio ours / PyTorch, and the load average before and
-after; writes the raw samples as JSON (--out). Not part of the tests.
+Prints a table of the medians over rounds, each round's ratio ours / PyTorch, the ratio of process CPU time per
+timed step (at one thread a measure that time slices taken by other processes do not move; at more threads it
+counts spinning threads too), and the load average before and after; writes the raw samples as JSON (--out).
+Not part of the tests.
 
 Usage: python3 benchmarks/torch_reference.py [--l3rs .build/release/l3rs] [--models ...] [--threads 1,2]
            [--rounds 3] [--steps 50] [--warmup 10] [--batch 128] [--out .build/bench/torch.json]
@@ -171,10 +173,12 @@ def torch_worker(args):
             step()
     trial = {name: statistics.median(timed(step, 10)) for name, step in steps.items()}
     chosen = min(trial, key=trial.get)
+    cpu_start = time.process_time()
     samples = timed(steps[chosen], args.steps)
+    cpu_per_step = (time.process_time() - cpu_start) / args.steps
     print(json.dumps({"side": "torch", "model": args.model, "threads": torch.get_num_threads(),
                       "version": torch.__version__, "format": chosen, "trial": trial,
-                      "median": statistics.median(samples), "samples": samples}))
+                      "median": statistics.median(samples), "cpuPerStep": cpu_per_step, "samples": samples}))
 
 
 # --- the driver --------------------------------------------------------------------------------------------
@@ -245,7 +249,8 @@ def main():
                 order = [("ours", ours), ("torch", theirs)]
                 if round_index % 2:
                     order.reverse()
-                entry = results.setdefault(f"{model}@{count}", {"ours": [], "torch": [], "ratios": [], "formats": []})
+                entry = results.setdefault(f"{model}@{count}", {"ours": [], "torch": [], "ratios": [], "formats": [],
+                                                                "cpuRatios": []})
                 measured = {}
                 for side, command in order:
                     measured[side] = run_json(command, env)
@@ -256,18 +261,22 @@ def main():
                 entry["torch"].append(measured["torch"]["median"])
                 entry["formats"].append(measured["torch"]["format"])
                 entry["ratios"].append(measured["ours"]["median"] / measured["torch"]["median"])
+                entry["cpuRatios"].append(measured["ours"]["cpuPerStep"] / measured["torch"]["cpuPerStep"])
                 print(f"round {round_index + 1} {model} {count} thr: ours {measured['ours']['median'] * 1e3:.2f} ms, "
                       f"torch {measured['torch']['median'] * 1e3:.2f} ms ({measured['torch']['format']}), "
-                      f"ratio {entry['ratios'][-1]:.2f}, load {load_average()}", flush=True)
+                      f"ratio {entry['ratios'][-1]:.2f}; CPU ms per step {measured['ours']['cpuPerStep'] * 1e3:.2f} / "
+                      f"{measured['torch']['cpuPerStep'] * 1e3:.2f}, ratio {entry['cpuRatios'][-1]:.2f}; "
+                      f"load {load_average()}", flush=True)
     end_load = load_average()
     header = ["model", "threads", "ours ms", "PyTorch ms", "ours / PyTorch (median of rounds)", "per-round ratios",
-              "PyTorch format"]
+              "CPU time ratio (median)", "PyTorch format"]
     rows = []
     for key, entry in results.items():
         model, count = key.split("@")
         rows.append([model, count, f"{statistics.median(entry['ours']) * 1e3:.2f}",
                      f"{statistics.median(entry['torch']) * 1e3:.2f}", f"{statistics.median(entry['ratios']):.2f}x",
-                     ", ".join(f"{r:.2f}" for r in entry["ratios"]), "/".join(sorted(set(entry["formats"])))])
+                     ", ".join(f"{r:.2f}" for r in entry["ratios"]), f"{statistics.median(entry['cpuRatios']):.2f}x",
+                     "/".join(sorted(set(entry["formats"])))])
     for model in models:
         ours = [statistics.median(results[f"{model}@{t}"]["ours"]) for t in threads]
         theirs = [statistics.median(results[f"{model}@{t}"]["torch"]) for t in threads]

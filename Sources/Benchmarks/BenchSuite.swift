@@ -121,7 +121,8 @@ public struct BenchSuite {
     }
 
     /// One training step of `model` at `threads` (BLAS and worker pool), on `batches` when given: every timed
-    /// step's seconds after `warmup`, as the JSON line that `benchmarks/torch_reference.py` reads.
+    /// step's seconds after `warmup`, and the process's CPU seconds per step, as the JSON line that
+    /// `benchmarks/torch_reference.py` reads.
     public static func measureStep(model name: String, batch: Int, threads: Int, warmup: Int, repeats: Int,
                                    batchFile: String?) throws -> String {
         ComputeThreads.set(threads)
@@ -131,9 +132,18 @@ public struct BenchSuite {
         } ?? []
         let bench = try TrainingStepBench(model: model, batch: batch, communicator: SingleProcessCommunicator(), overlap: false,
                                           batches: batches)
-        let steps = try bench.samples(warmup: warmup, repeats: repeats).steps
+        for _ in 0..<warmup { try bench.step() }
+        var steps: [Double] = []
+        let cpuStart = Stopwatch.processCPU()
+        for _ in 0..<repeats {
+            let start = Stopwatch.now()
+            try bench.step()
+            steps.append(Stopwatch.now() - start)
+        }
+        let cpuPerStep = (Stopwatch.processCPU() - cpuStart) / Double(repeats)
         let record: [String: Any] = ["side": "ours", "model": name, "threads": ComputeThreads.count,
-                                     "blasThreads": BLASInfo.threadCount, "median": Stopwatch.median(of: steps), "samples": steps]
+                                     "blasThreads": BLASInfo.threadCount, "median": Stopwatch.median(of: steps),
+                                     "cpuPerStep": cpuPerStep, "samples": steps]
         let data = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])
         return String(decoding: data, as: UTF8.self)
     }

@@ -12,6 +12,9 @@ import Darwin
 /// channels, fixed-size chunks), so every result is the same bit for bit at 1, 2 or 4 threads. Each call
 /// also gets the index of the thread running it (0 ..< `threadCount`), for per-thread scratch buffers.
 ///
+/// The caller waits for the tasks, not for the workers: a worker that wakes after every task was claimed (on a
+/// loaded machine it may wait a time slice) finds nothing to do, so a late thread never delays a step.
+///
 /// One `run` at a time: a call made while the pool is busy (from inside a task, or from another thread)
 /// runs its tasks serially on the calling thread, with thread index 0 of its own. `shared` is sized from
 /// `OPENBLAS_NUM_THREADS` (1 when unset), so one variable gives a rank its BLAS and its own threads; the
@@ -40,7 +43,7 @@ public final class WorkerPool: @unchecked Sendable {
     private var job: ((Int, Int) -> Void)?
     private var taskCount = 0
     private var nextTask = 0
-    private var activeWorkers = 0
+    private var finishedTasks = 0
 
     /// Threads that run tasks, the caller included.
     public private(set) var threadCount = 1
@@ -100,13 +103,14 @@ public final class WorkerPool: @unchecked Sendable {
             job = body
             taskCount = tasks
             nextTask = 0
-            activeWorkers = workers.count
+            finishedTasks = 0
             generation += 1
+            let current = generation
             pthread_cond_broadcast(wake)
             pthread_mutex_unlock(mutex)
-            runTasks(body, thread: 0)
+            runTasks(generation: current, thread: 0)
             pthread_mutex_lock(mutex)
-            while activeWorkers > 0 { pthread_cond_wait(done, mutex) }
+            while finishedTasks < taskCount { pthread_cond_wait(done, mutex) }
             job = nil
             pthread_mutex_unlock(mutex)
         }
@@ -120,16 +124,22 @@ public final class WorkerPool: @unchecked Sendable {
         }
     }
 
-    /// Claims tasks one at a time until none is left.
-    private func runTasks(_ body: (Int, Int) -> Void, thread: Int) {
-        while true {
-            pthread_mutex_lock(mutex)
+    /// Claims tasks of job `generation` one at a time until none is left. A task is claimed together with the
+    /// job's body under the lock, and `run` returns only when every claimed task has finished, so no thread
+    /// calls a body after its `run` returned; each loop pass drops its reference to the body before the lock is
+    /// released again (`withoutActuallyEscaping` checks that none is left).
+    private func runTasks(generation current: Int, thread: Int) {
+        pthread_mutex_lock(mutex)
+        while generation == current, nextTask < taskCount, let body = job {
             let task = nextTask
             nextTask += 1
             pthread_mutex_unlock(mutex)
-            guard task < taskCount else { return }
             body(task, thread)
+            pthread_mutex_lock(mutex)
+            finishedTasks += 1
+            if finishedTasks == taskCount { pthread_cond_signal(done) }
         }
+        pthread_mutex_unlock(mutex)
     }
 
     private func workerLoop(index: Int) {
@@ -139,12 +149,9 @@ public final class WorkerPool: @unchecked Sendable {
             while generation == seen && !stopping { pthread_cond_wait(wake, mutex) }
             if stopping { break }
             seen = generation
-            guard let body = job else { continue }
             pthread_mutex_unlock(mutex)
-            runTasks(body, thread: index)
+            runTasks(generation: seen, thread: index)
             pthread_mutex_lock(mutex)
-            activeWorkers -= 1
-            if activeWorkers == 0 { pthread_cond_signal(done) }
         }
         pthread_mutex_unlock(mutex)
     }

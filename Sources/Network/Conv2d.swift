@@ -20,8 +20,8 @@ import Kernels
 ///
 /// The loops around the sgemms (im2col, col2im, the layout copies, the bias sums) and the direct kernels run on
 /// `WorkerPool.shared`, image by image (channel by channel for the bias), each thread with scratch of its own.
-/// The direct weight gradient sums the batch in `weightGradientGroups` fixed groups of images, added in
-/// order: the result does not depend on the thread count.
+/// The direct weight gradient sums the batch in groups of `imagesPerWeightGradientGroup` consecutive images,
+/// added in order: the result does not depend on the thread count.
 public final class Conv2d: Layer {
     public let inputChannels: Int
     public let outputChannels: Int
@@ -57,9 +57,11 @@ public final class Conv2d: Layer {
     private var rotatedWeight: Tensor?
     private var paddedGradient: [Tensor] = []
 
-    /// Groups of images whose direct weight gradients are summed apart and then added in order: enough to keep
-    /// 4 threads busy, and fixed so the sum does not depend on the thread count.
-    public static let weightGradientGroups = 8
+    /// Images per group whose direct weight gradients are summed apart and then added in order: fixed so the
+    /// sum does not depend on the thread count; 8 groups (tasks) at a batch of 128. A batch of at most 16 is one
+    /// serial sum as before the pool, so 1 and 2 ranks on small batches still add in the same shape (one sum
+    /// per rank: TrainingTests' BatchNormRankTests compares them after 20 Adam steps, which amplify rounding).
+    public static let imagesPerWeightGradientGroup = 16
 
     public var parameterEntries: [ParameterEntry] { [weight] + (bias.map { [$0] } ?? []) }
 
@@ -330,10 +332,10 @@ public final class Conv2d: Layer {
     }
 
     /// dW and db by `DirectConvolution`, padding the last forward's images again; dW is summed transposed per
-    /// group of images (`weightGradientGroups`, one pool task each) and the groups are added in order.
+    /// group of images (`imagesPerWeightGradientGroup`, one pool task each) and the groups are added in order.
     private func directWeightGradient(_ x: Tensor, gradOutput: Tensor, geometry g: ConvolutionGeometry) {
         let batch = x.shape[0], images = paddedScratch(g), scratch = transposedGradientScratch(g)
-        let groups = min(batch, Self.weightGradientGroups)
+        let groupSize = Self.imagesPerWeightGradientGroup, groups = (batch + groupSize - 1) / groupSize
         let sumFloats = DirectConvolution.transposedWeightSize(g, outputChannels: outputChannels)
         let sums = Self.scratch(&transposedWeightGradient, floats: sumFloats, count: groups)
         let biasSums = bias == nil ? [] : Self.scratch(&groupBiasGradient, floats: outputChannels, count: groups)
@@ -342,7 +344,7 @@ public final class Conv2d: Layer {
             sums[group].update(repeating: 0, count: sumFloats)
             let gradBias = biasSums.isEmpty ? nil : biasSums[group]
             gradBias?.update(repeating: 0, count: outputChannels)
-            for n in (group * batch / groups)..<((group + 1) * batch / groups) {
+            for n in (group * groupSize)..<min(batch, (group + 1) * groupSize) {
                 DirectConvolution.pad(image: x.pointer + n * g.imageSize, into: images[thread], geometry: g)
                 DirectConvolution.accumulateWeightGradient(
                     padded: images[thread], gradOutput: gradOutput.pointer + n * outputSize, transposedGradWeight: sums[group],
