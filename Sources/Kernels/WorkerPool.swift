@@ -16,18 +16,12 @@ import Darwin
 /// loaded machine it may wait a time slice) finds nothing to do, so a late thread never delays a step.
 ///
 /// One `run` at a time: a call made while the pool is busy (from inside a task, or from another thread)
-/// runs its tasks serially on the calling thread, with thread index 0 of its own. `shared` is sized from
-/// `OPENBLAS_NUM_THREADS` (1 when unset), so one variable gives a rank its BLAS and its own threads; the
-/// benchmarks and `--threads` options change it with `setThreadCount`.
+/// runs its tasks serially on the calling thread, with thread index 0 of its own. `shared` starts with as many
+/// threads as OpenBLAS (`OPENBLAS_NUM_THREADS`, or every core when unset), so one variable gives a rank its BLAS
+/// and its own threads; `l3rs bench` changes both with `ComputeThreads.set`.
 public final class WorkerPool: @unchecked Sendable {
     /// The pool the layers use.
-    public static let shared = WorkerPool(threadCount: environmentThreadCount())
-
-    /// Threads from `OPENBLAS_NUM_THREADS`, 1 when unset or not a positive number.
-    public static func environmentThreadCount() -> Int {
-        guard let text = getenv("OPENBLAS_NUM_THREADS"), let count = Int(String(cString: text)), count > 0 else { return 1 }
-        return count
-    }
+    public static let shared = WorkerPool(threadCount: BLASInfo.threadCount)
 
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     /// Signalled when a job is posted (workers wait on it) and when the last worker leaves a job.

@@ -6,8 +6,15 @@ import XCTest
 /// their grouped weight gradient, BatchNorm, pooling, ReLU) give the same bits at 1, 2, 3 and 4 threads: forward
 /// outputs, parameter gradients, input gradients and BatchNorm's running statistics.
 final class ThreadCountInvarianceTests: XCTestCase {
+    private var threadsBefore = 1
+
+    override func setUp() {
+        super.setUp()
+        threadsBefore = WorkerPool.shared.threadCount
+    }
+
     override func tearDown() {
-        WorkerPool.shared.setThreadCount(1)
+        WorkerPool.shared.setThreadCount(threadsBefore)
         super.tearDown()
     }
 
