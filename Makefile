@@ -65,8 +65,10 @@ demo: release data
 paper: release data
 	mpirun -np $(RANKS) $(MPIRUN_FLAGS) $(RELEASE_BIN) pipeline --config jobs/configs/pipeline-whole.yaml --resume auto
 
-# Benchmarks: the PyTorch reference when torch is importable, the single-rank tables (no launcher, so the
-# bench can set 1 and 2 BLAS threads itself), then the multi-rank tables under mpirun (one thread per rank).
+# Benchmarks: ours against PyTorch alternated in one run (benchmarks/torch_reference.py launches `l3rs bench
+# --measure-step` and a PyTorch process in turn, real Fashion-MNIST batches, 1 and 2 threads) when torch is
+# importable, the single-rank tables (no launcher, so the bench can set 1 and 2 threads itself), then the
+# multi-rank tables under mpirun (one thread per rank).
 BENCH_DIR := .build/bench
 BENCH_FLAGS ?=
 # Rank binding of the multi-rank tables. none: on a machine shared with other jobs the scheduler can move a
@@ -77,9 +79,11 @@ BENCH_FLAGS ?=
 BENCH_BIND ?= none
 # The PyTorch reference runs the CPU build of the issue's PyTorch: the system python3's torch when it has one,
 # else a venv under .build/bench with `torch==2.13.0+cpu` (found by pip's find-links or index; PyPI itself has
-# only the CUDA build, several GB). When neither works the PyTorch columns stay empty and the command is named.
+# only the CUDA build, several GB). When neither works the comparison is skipped and the command is named.
 TORCH_REQUIREMENT := torch==2.13.0+cpu
-TORCH_VENV := $(BENCH_DIR)/torch-venv
+TORCH_VENV ?= $(BENCH_DIR)/torch-venv
+# Options of the PyTorch comparison, e.g. TORCH_FLAGS="--rounds 5 --models ccexam-mnist".
+TORCH_FLAGS ?=
 bench: release
 	@mkdir -p $(BENCH_DIR); rm -f $(BENCH_DIR)/torch.json
 	@py=python3; \
@@ -90,10 +94,10 @@ bench: release
 	    python3 -m venv $(TORCH_VENV) && $$py -m pip install -q "$(TORCH_REQUIREMENT)" numpy; \
 	  fi; \
 	fi; \
-	if $$py -c 'import torch' 2>/dev/null; then $$py benchmarks/torch_reference.py --out $(BENCH_DIR)/torch.json; \
-	else echo "torch is not importable: the PyTorch columns stay empty. To fill them run"; \
+	if $$py -c 'import torch' 2>/dev/null; then $$py benchmarks/torch_reference.py --l3rs $(RELEASE_BIN) --out $(BENCH_DIR)/torch.json $(TORCH_FLAGS); \
+	else echo "torch is not importable: the comparison with PyTorch is skipped. To run it install"; \
 	  echo "  python3 -m venv $(TORCH_VENV) && $(TORCH_VENV)/bin/pip install '$(TORCH_REQUIREMENT)' numpy --extra-index-url https://download.pytorch.org/whl/cpu"; fi
-	$(RELEASE_BIN) bench --launcher none --torch-reference $(BENCH_DIR)/torch.json --tables memory,sweep,step,layers,optimizer,meta $(BENCH_FLAGS)
+	$(RELEASE_BIN) bench --launcher none --tables memory,sweep,step,layers,optimizer,meta $(BENCH_FLAGS)
 	mpirun -np $(RANKS) $(subst --bind-to none,--bind-to $(BENCH_BIND),$(MPIRUN_FLAGS)) $(RELEASE_BIN) bench --tables scaling,allreduce $(BENCH_FLAGS)
 
 clean:

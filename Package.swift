@@ -88,6 +88,7 @@ let package = Package(
 
         .testTarget(name: "SeedingTests", dependencies: ["Seeding"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
+        .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks"]),
         // Shared by the test targets: launching mpirun with a time limit.
         .target(name: "TestSupport", dependencies: ["Distributed"], path: "Tests/TestSupport"),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TestSupport"]),

@@ -12,8 +12,6 @@ public struct BenchSuite {
     public var batch: Int
     public var repeats: Int
     public var truncationLength: Int
-    /// PyTorch's seconds per step by model name (benchmarks/torch_reference.py), when it could be run.
-    public var torchSeconds: [String: Double]
     /// Runs a `MemoryCase` in a fresh process and returns its output.
     public var runCase: (String) throws -> String
     /// Where each table goes as soon as it is measured.
@@ -23,13 +21,12 @@ public struct BenchSuite {
     public static let allSections: Set<String> = ["memory", "sweep", "step", "layers", "optimizer", "meta", "scaling", "allreduce",
                                                   "state"]
 
-    public init(models: [String], batch: Int, repeats: Int, truncationLength: Int, torchSeconds: [String: Double],
+    public init(models: [String], batch: Int, repeats: Int, truncationLength: Int,
                 runCase: @escaping (String) throws -> String, emit: @escaping (String) -> Void) {
         self.models = models
         self.batch = batch
         self.repeats = repeats
         self.truncationLength = truncationLength
-        self.torchSeconds = torchSeconds
         self.runCase = runCase
         self.emit = emit
     }
@@ -55,7 +52,7 @@ public struct BenchSuite {
     /// Step times, layer throughput, optimizer and meta-training costs, on one rank.
     public func runSingleRank() throws {
         let single = SingleProcessCommunicator()
-        BLASInfo.setThreadCount(1)
+        ComputeThreads.set(1)
         guard !sections.isDisjoint(with: ["step", "layers", "optimizer", "meta"]) else { return }
         let ceiling1 = LayerThroughput.sgemmCeiling()
         BLASInfo.setThreadCount(2)
@@ -69,22 +66,20 @@ public struct BenchSuite {
         // Step time, forward + backward + Adam, batch `batch`.
         var stepSeconds: [String: Double] = [:]
         if sections.contains("step") {
-            var steps = BenchTable(title: "Training step (forward + backward + Adam), batch \(batch), 1 rank",
-                                   header: ["model", "parameters", "1 thread ms", "images/s", "2 threads ms", "2 thr speed-up",
-                                            "PyTorch 1 thr ms", "ours / PyTorch"])
+            var steps = BenchTable(title: "Training step (forward + backward + Adam), batch \(batch), 1 rank, "
+                                   + "threads = BLAS and worker pool",
+                                   header: ["model", "parameters", "1 thread ms", "images/s", "2 threads ms", "2 thr speed-up"])
             for name in models {
                 let model = try ModelZoo.make(named: name, seed: 1)
                 let bench = try TrainingStepBench(model: model, batch: batch, communicator: single, overlap: false)
-                BLASInfo.setThreadCount(1)
+                ComputeThreads.set(1)
                 let one = try bench.measure(warmup: 2, repeats: repeats).step
-                BLASInfo.setThreadCount(2)
-                let two = try bench.measure(warmup: 1, repeats: repeats).step
-                BLASInfo.setThreadCount(1)
+                ComputeThreads.set(2)
+                let two = try bench.measure(warmup: 2, repeats: repeats).step
+                ComputeThreads.set(1)
                 stepSeconds[name] = one
-                let torch = torchSeconds[name]
                 steps.add([name, String(model.parameterCount), Format.milliseconds(one), Format.fixed(Double(batch) / one, 0),
-                           Format.milliseconds(two), Format.ratio(one / two),
-                           torch.map(Format.milliseconds) ?? "not run", torch.map { Format.ratio(one / $0) } ?? "n/a"])
+                           Format.milliseconds(two), Format.ratio(one / two)])
             }
             emit(steps.render())
         }
@@ -127,6 +122,34 @@ public struct BenchSuite {
         if sections.contains("meta") { emit(meta.render()) }
     }
 
+    /// One training step of `model` at `threads` (BLAS and worker pool), on `batches` when given: every timed
+    /// step's seconds after `warmup`, and the process's CPU seconds per step, as the JSON line that
+    /// `benchmarks/torch_reference.py` reads.
+    public static func measureStep(model name: String, batch: Int, threads: Int, warmup: Int, repeats: Int,
+                                   batchFile: String?) throws -> String {
+        ComputeThreads.set(threads)
+        let model = try ModelZoo.make(named: name, seed: 1)
+        let batches = try batchFile.map {
+            try BatchFile.read(path: $0, batch: batch, inputShape: model.inputShape, classCount: model.classCount)
+        } ?? []
+        let bench = try TrainingStepBench(model: model, batch: batch, communicator: SingleProcessCommunicator(), overlap: false,
+                                          batches: batches)
+        for _ in 0..<warmup { try bench.step() }
+        var steps: [Double] = []
+        let cpuStart = Stopwatch.processCPU()
+        for _ in 0..<repeats {
+            let start = Stopwatch.now()
+            try bench.step()
+            steps.append(Stopwatch.now() - start)
+        }
+        let cpuPerStep = (Stopwatch.processCPU() - cpuStart) / Double(repeats)
+        let record: [String: Any] = ["side": "ours", "model": name, "threads": ComputeThreads.count,
+                                     "blasThreads": BLASInfo.threadCount, "median": Stopwatch.median(of: steps),
+                                     "cpuPerStep": cpuPerStep, "samples": steps]
+        let data = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])
+        return String(decoding: data, as: UTF8.self)
+    }
+
     /// Meta-training time and peak memory against backbone size, in both memory modes (separate processes).
     public func runBackboneSweep(widths: [Int]) throws {
         guard sections.contains("sweep") else { return }
@@ -164,7 +187,7 @@ public struct BenchSuite {
             header: ["model", "1 rank ms", "\(ranks) ranks ms", "images/s ratio", "fastest-step ratio", "gradient MiB", "allreduce ms",
                      "allreduce / step", "no overlap: wait ms", "wait / step", "overlap: step ms", "images/s ratio", "wait ms",
                      "wait / step"])
-        BLASInfo.setThreadCount(1)
+        ComputeThreads.set(1)
         for name in models where sections.contains("scaling") {
             let model = try ModelZoo.make(named: name, seed: 1)
             // Rank 0 alone while the others sleep (not spin: MPI_Barrier busy-polls a core that rank 0's

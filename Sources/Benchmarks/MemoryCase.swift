@@ -72,11 +72,13 @@ public struct MemoryCase: Sendable {
 public enum BenchError: Error, CustomStringConvertible {
     case badCase(String)
     case childFailed(String)
+    case badBatchFile(String)
 
     public var description: String {
         switch self {
         case let .badCase(spec): return "bad benchmark case '\(spec)'; expected finetune:MODEL or meta:MODEL:store|recompute"
         case let .childFailed(text): return "benchmark child process failed: \(text)"
+        case let .badBatchFile(text): return "bad batch file: \(text)"
         }
     }
 }

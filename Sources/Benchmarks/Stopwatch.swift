@@ -14,6 +14,14 @@ public enum Stopwatch {
         return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
     }
 
+    /// CPU seconds of this process, every thread's (`CLOCK_PROCESS_CPUTIME_ID`): at one thread, what a step costs
+    /// without the time slices other processes took from it.
+    public static func processCPU() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
+    }
+
     /// Median seconds of `repeats` calls of `body` after `warmup` untimed calls.
     public static func median(warmup: Int = 2, repeats: Int = 5, _ body: () throws -> Void) rethrows -> Double {
         for _ in 0..<warmup { try body() }

@@ -18,4 +18,10 @@ public struct SyntheticBatch {
     public init(model: Model, batch: Int, seed: UInt64) {
         self.init(shape: [batch] + model.inputShape, classCount: model.classCount, seed: seed)
     }
+
+    /// A given batch (the real images of a `BatchFile`, for the comparison with PyTorch).
+    public init(input: Tensor, labels: [Int]) {
+        self.input = input
+        self.labels = labels
+    }
 }

@@ -85,7 +85,7 @@ void l3rs_conv_pad(const float *restrict image, float *restrict padded, size_t c
     }
 }
 
-// The stride-1 forward, vectorised over pixels (stride 2 runs by output channels: l3rs_conv3x3_stride2_forward).
+// The stride-1 forward, vectorised over pixels (stride 2 runs by output channels: l3rs_conv3x3_forward_by_channels).
 // The layout's stride is a constant, so the tap offsets fold to kj.
 L3RS_CLONES
 void l3rs_conv_direct_forward(const float *restrict padded, const float *restrict weight, const float *restrict bias,
@@ -201,7 +201,7 @@ void l3rs_conv3x3_transpose_weight(const float *restrict weight, float *restrict
 // plane) × `vectors` vectors of output channels from o, in pixels·vectors accumulators (both constants where
 // inlined: 4 × 3, 6 × 2 or 12 × 1, twelve FMA chains). Per tap, `vectors` weight loads and `pixels` broadcasts
 // of padded input values feed pixels·vectors FMAs; the sums go to outT (P, outPad), pixel-major.
-static inline __attribute__((always_inline)) void stride2_forward_block(
+static inline __attribute__((always_inline)) void forward_by_channels_block(
     const float *restrict padded, const float *restrict weightT, float *restrict outT, struct layout l,
     size_t channels, size_t outPad, size_t o, const size_t *offset, size_t first, size_t count, size_t pixels,
     size_t vectors) {
@@ -234,13 +234,14 @@ static inline __attribute__((always_inline)) void stride2_forward_block(
 // forward before), each tap of 8 outputs was an unaligned load from a half-row, 4 such loads and 2 weight
 // broadcasts per 8 FMAs; here 2 weight vectors and 6 input broadcasts feed 12, and a tap is one scalar of the
 // padded image. Blocks of output channels outside, pixel blocks inside, so a block's Wᵀ stays in L1. ResNet's
-// 16→32 and 32→64 forwards went from 47% and 52% of the sgemm ceiling to ≈70% and ≈80% (layer table).
+// 16→32 and 32→64 forwards went from 47% and 52% of the sgemm ceiling to ≈70% and ≈80% (layer table). Stride 1
+// runs the same blocks on the stride-1 layout (MNIST's 32→64 on 14×14, whose rows are no whole vectors).
 L3RS_CLONES
-void l3rs_conv3x3_stride2_forward(const float *restrict padded, const float *restrict weightT,
-                                  const float *restrict bias, float *restrict output, float *restrict transposed,
-                                  size_t channels, size_t paddedHeight, size_t paddedWidth, size_t outputChannels,
-                                  size_t outputHeight, size_t outputWidth) {
-    const struct layout l = padded_layout(paddedHeight, paddedWidth, 2);
+void l3rs_conv3x3_forward_by_channels(const float *restrict padded, const float *restrict weightT,
+                                      const float *restrict bias, float *restrict output, float *restrict transposed,
+                                      size_t channels, size_t paddedHeight, size_t paddedWidth, size_t outputChannels,
+                                      size_t outputHeight, size_t outputWidth, size_t stride) {
+    const struct layout l = padded_layout(paddedHeight, paddedWidth, stride);
     const size_t pixels = outputHeight * outputWidth, outPad = (outputChannels + 7) / 8 * 8;
     for (size_t o = 0; o < outPad;) {
         // 16 channels a block (6 pixels), 24 (4 pixels) where what is left is no multiple of 16, 8 (12 pixels,
@@ -255,7 +256,7 @@ void l3rs_conv3x3_stride2_forward(const float *restrict padded, const float *res
                 const size_t pixel = first + (p < count ? p : count - 1);
                 offset[p] = pixel / outputWidth * l.outRow + pixel % outputWidth;
             }
-#define BLOCK(vectors) stride2_forward_block(padded, weightT, transposed, l, channels, outPad, o, offset, first, count, \
+#define BLOCK(vectors) forward_by_channels_block(padded, weightT, transposed, l, channels, outPad, o, offset, first, count, \
                                              12 / (vectors), vectors)
             if (vectors == 3) BLOCK(3);
             else if (vectors == 2) BLOCK(2);

@@ -6,14 +6,15 @@
 /// output), much less than the small sgemms lose to their packing overheads on small feature maps.
 public enum BatchTranspose {
     /// source: (C, N·P) → target: (N, C, P), adding `bias[c]` to channel c when given (Conv2d's bias, fused
-    /// into the copy so the output is written once).
+    /// into the copy so the output is written once). `images` limits the copy to some of the batch's images
+    /// (the pieces `WorkerPool` tasks run; default: all).
     @inlinable
     public static func channelMajorToImageMajor(
         _ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>,
-        channels: Int, batch: Int, positions: Int, bias: UnsafePointer<Float>? = nil
+        channels: Int, batch: Int, positions: Int, bias: UnsafePointer<Float>? = nil, images: Range<Int>? = nil
     ) {
         let span = batch * positions
-        for n in 0..<batch {
+        for n in images ?? 0..<batch {
             for c in 0..<channels {
                 let from = source + c * span + n * positions
                 let to = target + (n * channels + c) * positions
@@ -27,14 +28,14 @@ public enum BatchTranspose {
         }
     }
 
-    /// source: (N, C, P) → target: (C, N·P).
+    /// source: (N, C, P) → target: (C, N·P), for `images` of the batch (default: all).
     @inlinable
     public static func imageMajorToChannelMajor(
         _ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>,
-        channels: Int, batch: Int, positions: Int
+        channels: Int, batch: Int, positions: Int, images: Range<Int>? = nil
     ) {
         let span = batch * positions
-        for n in 0..<batch {
+        for n in images ?? 0..<batch {
             for c in 0..<channels {
                 (target + c * span + n * positions).update(from: source + (n * channels + c) * positions, count: positions)
             }

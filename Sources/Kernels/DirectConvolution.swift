@@ -10,7 +10,8 @@ import CVectorKernels
 /// stride 2 each padded row is stored as its even columns, then its odd columns, so the taps of consecutive
 /// outputs (columns 2x, 2x + 1, 2x + 2) are contiguous vectors of one half. The weight gradient and the
 /// stride-2 forward vectorise over output channels instead, from dY transposed per image
-/// (`accumulateWeightGradient`) and W transposed per batch (`stride2Forward`).
+/// (`accumulateWeightGradient`) and W transposed per batch (`forwardByChannels`, also stride 1 where the
+/// pixel-vectorised kernel declines).
 ///
 /// The input gradient of stride 1 is the forward kernel on dY (Conv2d's adjoint geometry). That of stride 2
 /// with padding 1 (`stride2InputGradient`) splits dX by the parity of its rows and columns into four stride-1
@@ -21,7 +22,7 @@ public enum DirectConvolution {
     /// geometry and is expected to beat im2col + sgemm on it: 3×3 stride 1, up to 16 input channels at any
     /// width; up to 64 where the output rows are whole vectors (ResNet's 32×32, 16×16 and 8×8 stages).
     /// Elsewhere (MNIST's 32→64 on 14×14) the sgemm is wide enough. Stride 2 has predicates of its own
-    /// (`supportsStride2Forward`, `supportsWeightGradient`, `supportsStride2InputGradient`).
+    /// (`supportsForwardByChannels`, `supportsWeightGradient`, `supportsStride2InputGradient`).
     public static func supports(_ g: ConvolutionGeometry) -> Bool {
         g.kernelHeight == 3 && g.kernelWidth == 3 && g.stride == 1 && (g.channels <= 16 || g.channels <= 64 && g.outputWidth % 8 == 0)
     }
@@ -41,10 +42,12 @@ public enum DirectConvolution {
     }
 
     /// Whether the direct weight gradient handles a geometry (and is expected to beat im2col's sgemm on it):
-    /// those of `supports`, and 3×3 stride 2 up to 32 input channels (ResNet's 32→64 on 16×16: it took that
-    /// layer's forward + backward from 60–62% of the sgemm ceiling to 66–75% under im2col's forward).
+    /// those of `supports` and of `supportsForwardByChannels`: 3×3 stride 2 up to 32 input channels (ResNet's
+    /// 32→64 on 16×16: it took that layer's forward + backward from 60–62% of the sgemm ceiling to 66–75% under
+    /// im2col's forward) and stride 1 with 17–32 channels on rows of no whole vectors (MNIST's 32→64 on 14×14,
+    /// whose backward then needs no im2col: only dX stays on the sgemm and col2im).
     public static func supportsWeightGradient(_ g: ConvolutionGeometry) -> Bool {
-        supports(g) || g.kernelHeight == 3 && g.kernelWidth == 3 && g.stride == 2 && g.channels <= 32
+        supports(g) || supportsForwardByChannels(g)
     }
 
     /// Floats of the weight gradient's dY scratch (one image's dY transposed, (outH·outW, roundUp(out, 8))).
@@ -73,11 +76,13 @@ public enum DirectConvolution {
                                  g.kernelWidth, g.outputHeight, g.outputWidth)
     }
 
-    /// Whether `stride2Forward` handles a geometry (and is expected to beat both the pixel-vectorised direct
+    /// Whether `forwardByChannels` handles a geometry (and is expected to beat both the pixel-vectorised direct
     /// forward and im2col + sgemm): 3×3, stride 2, up to 32 input channels (ResNet's 16→32 on 32×32 and
-    /// 32→64 on 16×16). Conv2d asks it before `supports`.
-    public static func supportsStride2Forward(_ g: ConvolutionGeometry) -> Bool {
-        g.kernelHeight == 3 && g.kernelWidth == 3 && g.stride == 2 && g.channels <= 32
+    /// 32→64 on 16×16); 3×3 stride 1 with 17 to 32 input channels where `supports` declines (MNIST's 32→64 on
+    /// 14×14, whose rows are no whole vectors). Conv2d asks it before `supports`.
+    public static func supportsForwardByChannels(_ g: ConvolutionGeometry) -> Bool {
+        guard g.kernelHeight == 3 && g.kernelWidth == 3 && g.channels <= 32 else { return false }
+        return g.stride == 2 || g.stride == 1 && !supports(g)
     }
 
     /// W (out, C, 3, 3) → Wᵀ (C, 9, roundUp(out, 8)) (`transposedWeightSize` floats), once per forward.
@@ -89,13 +94,13 @@ public enum DirectConvolution {
     /// y (out, outH, outW) = W ⋆ image + b for one image padded by `pad`, vectorised over output channels: each
     /// padded input value is broadcast against vectors of Wᵀ (from `transposeWeight`), so the stride-2 taps need
     /// no gather. `scratch` holds `transposedGradientSize` floats (the output transposed, (outH·outW, roundUp(out, 8))).
-    public static func stride2Forward(padded: UnsafePointer<Float>, transposedWeight: UnsafePointer<Float>,
-                                      bias: UnsafePointer<Float>?, into output: UnsafeMutablePointer<Float>,
-                                      scratch: UnsafeMutablePointer<Float>, outputChannels: Int, geometry g: ConvolutionGeometry) {
-        precondition(supportsStride2Forward(g), "direct stride-2 forward: unsupported geometry \(g)")
+    public static func forwardByChannels(padded: UnsafePointer<Float>, transposedWeight: UnsafePointer<Float>,
+                                         bias: UnsafePointer<Float>?, into output: UnsafeMutablePointer<Float>,
+                                         scratch: UnsafeMutablePointer<Float>, outputChannels: Int, geometry g: ConvolutionGeometry) {
+        precondition(supportsForwardByChannels(g), "direct forward by output channels: unsupported geometry \(g)")
         let plane = paddedPlane(g)
-        l3rs_conv3x3_stride2_forward(padded, transposedWeight, bias, output, scratch, g.channels, plane.height, plane.width,
-                                     outputChannels, g.outputHeight, g.outputWidth)
+        l3rs_conv3x3_forward_by_channels(padded, transposedWeight, bias, output, scratch, g.channels, plane.height, plane.width,
+                                         outputChannels, g.outputHeight, g.outputWidth, g.stride)
     }
 
     /// dWᵀ += dY ⋆ image and db += Σ dY for one padded image. dW is accumulated transposed, (C, 9, roundUp(out, 8))

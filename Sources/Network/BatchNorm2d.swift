@@ -14,6 +14,9 @@ import Kernels
 /// of the global batch summed by `statisticsReducer` (`sync`, PyTorch's SyncBatchNorm), or the running
 /// statistics (`frozen`). Both batch-statistics modes take the same two passes in Double (sums, then squares
 /// around the mean), so `sync` on one rank, or without a reducer, is exactly `local`.
+///
+/// Every pass runs channel by channel on `WorkerPool.shared`; a channel's sums keep their serial order, so the
+/// results do not depend on the thread count.
 public final class BatchNorm2d: Layer {
     public let channels: Int
     public let momentum: Float
@@ -86,10 +89,10 @@ public final class BatchNorm2d: Layer {
                 variances[c] = varianceBuffer[c]
             }
         }
-        for c in 0..<channels {
-            let mean = means[c]
-            let invStd = 1 / (variances[c] + epsilon).squareRoot()
-            inverseStd[c] = invStd
+        for c in 0..<channels { inverseStd[c] = 1 / (variances[c] + epsilon).squareRoot() }
+        let inverse = inverseStd, channels = channels
+        WorkerPool.shared.run(tasks: channels) { c, _ in
+            let mean = means[c], invStd = inverse[c]
             let g = gamma[c], b = beta[c]
             for n in 0..<batch {
                 let offset = (n * channels + c) * planeSize
@@ -109,10 +112,13 @@ public final class BatchNorm2d: Layer {
     private func batchMoments(_ x: Tensor) -> (mean: [Float], biased: [Float], unbiased: [Float]) {
         let batch = x.shape[0], planeSize = x.shape[2] * x.shape[3]
         let reducer = mode == .sync ? statisticsReducer : nil
+        let channels = channels, pool = WorkerPool.shared
         channelSums = [Double](repeating: 0, count: channels + 1)
-        for c in 0..<channels {
-            for n in 0..<batch {
-                channelSums[c] += VectorOps.doubleSums(x.pointer + (n * channels + c) * planeSize, count: planeSize).sum
+        channelSums.withUnsafeMutableBufferPointer { sums in
+            pool.run(tasks: channels) { c, _ in
+                for n in 0..<batch {
+                    sums[c] += VectorOps.doubleSums(x.pointer + (n * channels + c) * planeSize, count: planeSize).sum
+                }
             }
         }
         channelSums[channels] = Double(batch * planeSize)
@@ -122,10 +128,12 @@ public final class BatchNorm2d: Layer {
         statisticsCount = count
         let batchMeans = (0..<channels).map { channelSums[$0] / count }
         channelSums = [Double](repeating: 0, count: channels)
-        for c in 0..<channels {
-            for n in 0..<batch {
-                channelSums[c] += VectorOps.doubleSums(x.pointer + (n * channels + c) * planeSize, count: planeSize,
-                                                       shift: batchMeans[c]).squares
+        channelSums.withUnsafeMutableBufferPointer { sums in
+            pool.run(tasks: channels) { c, _ in
+                for n in 0..<batch {
+                    sums[c] += VectorOps.doubleSums(x.pointer + (n * channels + c) * planeSize, count: planeSize,
+                                                    shift: batchMeans[c]).squares
+                }
             }
         }
         if let reducer { channelSums.withUnsafeMutableBufferPointer { reducer.sumAcrossRanks($0) } }
@@ -141,28 +149,32 @@ public final class BatchNorm2d: Layer {
         let gamma = parameters.values(of: scale)
         let dGamma = parameters.gradients(of: scale), dBeta = parameters.gradients(of: shift)
         // Σdy and Σ(dy·xhat) per channel over this rank's slice: they are the shift's and scale's gradients.
+        let channels = channels, pool = WorkerPool.shared
         channelSums = [Double](repeating: 0, count: 2 * channels)
-        for c in 0..<channels {
-            for n in 0..<batch {
-                let offset = (n * channels + c) * planeSize
-                let sums = VectorOps.doubleSums(gradOutput.pointer + offset, count: planeSize, dot: xhat.pointer + offset)
-                channelSums[c] += sums.sum
-                channelSums[channels + c] += sums.dot
+        channelSums.withUnsafeMutableBufferPointer { channelSums in
+            pool.run(tasks: channels) { c, _ in
+                for n in 0..<batch {
+                    let offset = (n * channels + c) * planeSize
+                    let sums = VectorOps.doubleSums(gradOutput.pointer + offset, count: planeSize, dot: xhat.pointer + offset)
+                    channelSums[c] += sums.sum
+                    channelSums[channels + c] += sums.dot
+                }
+                dGamma[c] += Float(channelSums[channels + c])
+                dBeta[c] += Float(channelSums[c])
             }
-            dGamma[c] += Float(channelSums[channels + c])
-            dBeta[c] += Float(channelSums[c])
         }
         // The input gradient needs them over the whole batch the statistics came from.
         if lastForwardWasTraining, mode == .sync, let reducer = statisticsReducer {
             channelSums.withUnsafeMutableBufferPointer { reducer.sumAcrossRanks($0) }
         }
-        let elementsPerChannel = Float(statisticsCount)
-        for c in 0..<channels {
-            let factor = gamma[c] * inverseStd[c]
-            if lastForwardWasTraining {
+        let elementsPerChannel = Float(statisticsCount), sums = channelSums, inverse = inverseStd
+        let training = lastForwardWasTraining
+        pool.run(tasks: channels) { c, _ in
+            let factor = gamma[c] * inverse[c]
+            if training {
                 // dx = γ·invStd/M · (M·dy − Σdy − xhat·Σ(dy·xhat)): the batch statistics depend on x too.
-                let meanDy = Float(channelSums[c]) / elementsPerChannel
-                let meanDyXhat = Float(channelSums[channels + c]) / elementsPerChannel
+                let meanDy = Float(sums[c]) / elementsPerChannel
+                let meanDyXhat = Float(sums[channels + c]) / elementsPerChannel
                 for n in 0..<batch {
                     let offset = (n * channels + c) * planeSize
                     let dy = gradOutput.pointer + offset, h = xhat.pointer + offset, target = dx.pointer + offset

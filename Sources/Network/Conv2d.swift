@@ -13,10 +13,15 @@ import Kernels
 /// (N, out, P) with the bias fused.
 ///
 /// A 3×3 stride-1 or stride-2 convolution with few input channels (`DirectConvolution.supports`,
-/// `supportsStride2Forward`) runs the direct kernels instead, for forward, weight gradient and the input
+/// `supportsForwardByChannels`) runs the direct kernels instead, for forward, weight gradient and the input
 /// gradient (stride 1 where the swapped geometry is supported too, stride 2 with padding 1): there the sgemm
 /// has a small k or m and is bound by packing and the transpose. Each pass has its predicate
 /// (`supportsWeightGradient`, `supportsStride2InputGradient`), so one may run direct where another does not.
+///
+/// The loops around the sgemms (im2col, col2im, the layout copies, the bias sums) and the direct kernels run on
+/// `WorkerPool.shared`, image by image (channel by channel for the bias), each thread with scratch of its own.
+/// The direct weight gradient sums the batch in groups of `imagesPerWeightGradientGroup` consecutive images,
+/// added in order: the result does not depend on the thread count.
 public final class Conv2d: Layer {
     public let inputChannels: Int
     public let outputChannels: Int
@@ -37,16 +42,26 @@ public final class Conv2d: Layer {
     private var channelMajor: Tensor?
     private var output: Tensor?
     private var gradInput: Tensor?
-    /// Direct path: one padded image (forward and the weight gradient pad each image into it again: a
-    /// batch-wide buffer made every pad a write to cold memory and every weight-gradient read a cold read),
-    /// and the weight gradient's transposed dY of one image and transposed dW of the batch.
-    private var padded: Tensor?
-    private var transposedGradient: Tensor?
-    private var transposedWeightGradient: Tensor?
+    /// Direct path, per pool thread: one padded image (forward and the weight gradient pad each image into it
+    /// again: a batch-wide buffer made every pad a write to cold memory and every weight-gradient read a cold
+    /// read), and the weight gradient's transposed dY of one image (the stride-2 forward's transposed output).
+    private var padded: [Tensor] = []
+    private var transposedGradient: [Tensor] = []
+    /// Direct weight gradient: dW transposed and db, per group of images.
+    private var transposedWeightGradient: [Tensor] = []
+    private var groupBiasGradient: [Tensor] = []
+    /// Stride-2 forward: W transposed, (C, 9, roundUp(out, 8)).
+    private var transposedWeight: Tensor?
     /// Direct input gradient: W re-laid as (in, out, 3, 3) with each kernel rotated by 180° (stride 1), and one
-    /// padded dY image.
+    /// padded dY image per pool thread.
     private var rotatedWeight: Tensor?
-    private var paddedGradient: Tensor?
+    private var paddedGradient: [Tensor] = []
+
+    /// Images per group whose direct weight gradients are summed apart and then added in order: fixed so the
+    /// sum does not depend on the thread count; 8 groups (tasks) at a batch of 128. A batch of at most 16 is one
+    /// serial sum as before the pool, so 1 and 2 ranks on small batches still add in the same shape (one sum
+    /// per rank: TrainingTests' BatchNormRankTests compares them after 20 Adam steps, which amplify rounding).
+    public static let imagesPerWeightGradientGroup = 16
 
     public var parameterEntries: [ParameterEntry] { [weight] + (bias.map { [$0] } ?? []) }
 
@@ -86,6 +101,13 @@ public final class Conv2d: Layer {
         max(1, min(batch, chunkFloats / max(1, g.columnRows * g.columnCount)))
     }
 
+    /// One scratch tensor of `floats` per pool thread (`count` of them), reusing `existing`'s where they fit,
+    /// and their addresses for the tasks.
+    private static func scratch(_ existing: inout [Tensor], floats: Int, count: Int) -> [UnsafeMutablePointer<Float>] {
+        existing = (0..<count).map { Tensor.reusing($0 < existing.count ? existing[$0] : nil, shape: [floats]) }
+        return existing.map(\.pointer)
+    }
+
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         // x: (N, C, H, W) → y: (N, out, outH, outW)
         precondition(x.shape.count == 4 && x.shape[1] == inputChannels, "Conv2d expects (N, \(inputChannels), H, W), got \(x.shape)")
@@ -94,7 +116,7 @@ public final class Conv2d: Layer {
                                     kernelHeight: kernelSize, kernelWidth: kernelSize, stride: stride, padding: padding)
         geometry = g
         input = x
-        if allowsDirectKernel && DirectConvolution.supportsStride2Forward(g) { return directStride2Forward(x, geometry: g) }
+        if allowsDirectKernel && DirectConvolution.supportsForwardByChannels(g) { return directForwardByChannels(x, geometry: g) }
         if usesDirectKernel(g) { return directForward(x, geometry: g) }
         let rows = g.columnRows, positions = g.columnCount
         let chunk = chunkImages(g, batch: batch)
@@ -106,18 +128,22 @@ public final class Conv2d: Layer {
         output = y
         let w = parameters.values(of: weight).baseAddress!
         let b = bias.map { UnsafePointer(parameters.values(of: $0).baseAddress!) }
+        let pool = WorkerPool.shared
         var first = 0
         while first < batch {
-            let count = min(chunk, batch - first), span = count * positions
+            let count = min(chunk, batch - first), span = count * positions, start = first
             // columns: (C·kh·kw, c·P), image i of the chunk at column offset i·P
-            for i in 0..<count {
-                Im2Col.expand(image: x.pointer + (first + i) * g.imageSize, into: cols.pointer + i * positions,
+            pool.run(tasks: count) { i, _ in
+                Im2Col.expand(image: x.pointer + (start + i) * g.imageSize, into: cols.pointer + i * positions,
                               geometry: g, rowStride: span)
             }
             // Y (out, c·P) = W (out, C·kh·kw) · columns (C·kh·kw, c·P)
             GEMM.multiply(w, cols.pointer, into: product.pointer, m: outputChannels, n: span, k: rows)
-            BatchTranspose.channelMajorToImageMajor(product.pointer, into: y.pointer + first * outputChannels * positions,
-                                                    channels: outputChannels, batch: count, positions: positions, bias: b)
+            pool.run(tasks: count) { i, _ in
+                BatchTranspose.channelMajorToImageMajor(product.pointer, into: y.pointer + start * outputChannels * positions,
+                                                        channels: outputChannels, batch: count, positions: positions, bias: b,
+                                                        images: i..<i + 1)
+            }
             first += count
         }
         return y
@@ -169,21 +195,25 @@ public final class Conv2d: Layer {
             gradInput = dx
             dx?.fill(0)
         }
+        let pool = WorkerPool.shared
         var first = 0
         while first < batch {
-            let count = min(chunk, batch - first), span = count * positions
+            let count = min(chunk, batch - first), span = count * positions, start = first
             // dY chunk: (c, out, P) → (out, c·P)
-            BatchTranspose.imageMajorToChannelMajor(gradOutput.pointer + first * outputChannels * positions, into: dy.pointer,
-                                                    channels: outputChannels, batch: count, positions: positions)
+            pool.run(tasks: count) { i, _ in
+                BatchTranspose.imageMajorToChannelMajor(gradOutput.pointer + start * outputChannels * positions, into: dy.pointer,
+                                                        channels: outputChannels, batch: count, positions: positions,
+                                                        images: i..<i + 1)
+            }
             if weightGradient {
-                for i in 0..<count {
-                    Im2Col.expand(image: x.pointer + (first + i) * g.imageSize, into: cols.pointer + i * positions,
+                pool.run(tasks: count) { i, _ in
+                    Im2Col.expand(image: x.pointer + (start + i) * g.imageSize, into: cols.pointer + i * positions,
                                   geometry: g, rowStride: span)
                 }
                 // dW (out, C·kh·kw) += dY (out, c·P) · columnsᵀ (c·P, C·kh·kw)
                 GEMM.multiply(dy.pointer, cols.pointer, transposeB: true, into: dw, m: outputChannels, n: rows, k: span, beta: 1)
                 if let db {
-                    for o in 0..<outputChannels {
+                    pool.run(tasks: outputChannels) { o, _ in
                         db[o] += VectorOps.sum(UnsafeBufferPointer(start: dy.pointer + o * span, count: span))
                     }
                 }
@@ -192,8 +222,8 @@ public final class Conv2d: Layer {
                 // dcolumns (C·kh·kw, c·P) = Wᵀ (C·kh·kw, out) · dY (out, c·P), into the columns scratch (its
                 // columns are no longer needed), folded back per image by col2im.
                 GEMM.multiply(w, transposeA: true, dy.pointer, into: cols.pointer, m: rows, n: span, k: outputChannels)
-                for i in 0..<count {
-                    Im2Col.accumulate(columns: cols.pointer + i * positions, into: dx.pointer + (first + i) * g.imageSize,
+                pool.run(tasks: count) { i, _ in
+                    Im2Col.accumulate(columns: cols.pointer + i * positions, into: dx.pointer + (start + i) * g.imageSize,
                                       geometry: g, rowStride: span)
                 }
             }
@@ -202,51 +232,51 @@ public final class Conv2d: Layer {
         return dx
     }
 
-    /// One padded image's scratch for a geometry.
-    private func paddedScratch(_ g: ConvolutionGeometry) -> Tensor {
-        let scratch = Tensor.reusing(padded, shape: [DirectConvolution.paddedSize(g)])
-        padded = scratch
-        return scratch
+    /// One padded image's scratch per pool thread for a geometry.
+    private func paddedScratch(_ g: ConvolutionGeometry) -> [UnsafeMutablePointer<Float>] {
+        Self.scratch(&padded, floats: DirectConvolution.paddedSize(g), count: WorkerPool.shared.threadCount)
+    }
+
+    /// One transposed dY (or stride-2 output) per pool thread.
+    private func transposedGradientScratch(_ g: ConvolutionGeometry) -> [UnsafeMutablePointer<Float>] {
+        Self.scratch(&transposedGradient, floats: DirectConvolution.transposedGradientSize(g, outputChannels: outputChannels),
+                     count: WorkerPool.shared.threadCount)
     }
 
     /// Forward by `DirectConvolution`, image by image.
     private func directForward(_ x: Tensor, geometry g: ConvolutionGeometry) -> Tensor {
-        let batch = x.shape[0], image = paddedScratch(g)
+        let batch = x.shape[0], images = paddedScratch(g)
         let y = Tensor.reusing(output, shape: [batch, outputChannels, g.outputHeight, g.outputWidth])
         output = y
         let w = parameters.values(of: weight).baseAddress!
         let b = bias.map { UnsafePointer(parameters.values(of: $0).baseAddress!) }
-        let outputSize = outputChannels * g.columnCount
-        for n in 0..<batch {
-            DirectConvolution.pad(image: x.pointer + n * g.imageSize, into: image.pointer, geometry: g)
-            DirectConvolution.forward(padded: image.pointer, weight: w, bias: b,
+        let outputSize = outputChannels * g.columnCount, outputChannels = outputChannels
+        WorkerPool.shared.run(tasks: batch) { n, thread in
+            DirectConvolution.pad(image: x.pointer + n * g.imageSize, into: images[thread], geometry: g)
+            DirectConvolution.forward(padded: images[thread], weight: w, bias: b,
                                       into: y.pointer + n * outputSize, outputChannels: outputChannels, geometry: g)
         }
         return y
     }
 
-    /// Forward by `DirectConvolution.stride2Forward`, image by image, on W transposed once. Wᵀ and the output's
-    /// transposed scratch live in the weight gradient's dWᵀ and dYᵀ scratch (the same sizes; forward is done
-    /// with them before backward zeroes and refills them).
-    private func directStride2Forward(_ x: Tensor, geometry g: ConvolutionGeometry) -> Tensor {
-        let batch = x.shape[0], image = paddedScratch(g)
+    /// Forward by `DirectConvolution.forwardByChannels`, image by image, on W transposed once. The output's
+    /// transposed scratch is the weight gradient's dYᵀ scratch (the same size; forward is done with it before
+    /// backward refills it).
+    private func directForwardByChannels(_ x: Tensor, geometry g: ConvolutionGeometry) -> Tensor {
+        let batch = x.shape[0], images = paddedScratch(g), scratch = transposedGradientScratch(g)
         let y = Tensor.reusing(output, shape: [batch, outputChannels, g.outputHeight, g.outputWidth])
         output = y
-        let wt = Tensor.reusing(transposedWeightGradient,
-                                shape: [DirectConvolution.transposedWeightSize(g, outputChannels: outputChannels)])
-        transposedWeightGradient = wt
+        let wt = Tensor.reusing(transposedWeight, shape: [DirectConvolution.transposedWeightSize(g, outputChannels: outputChannels)])
+        transposedWeight = wt
         DirectConvolution.transposeWeight(parameters.values(of: weight).baseAddress!, into: wt.pointer,
                                           outputChannels: outputChannels, geometry: g)
-        let scratch = Tensor.reusing(transposedGradient,
-                                     shape: [DirectConvolution.transposedGradientSize(g, outputChannels: outputChannels)])
-        transposedGradient = scratch
         let b = bias.map { UnsafePointer(parameters.values(of: $0).baseAddress!) }
-        let outputSize = outputChannels * g.columnCount
-        for n in 0..<batch {
-            DirectConvolution.pad(image: x.pointer + n * g.imageSize, into: image.pointer, geometry: g)
-            DirectConvolution.stride2Forward(padded: image.pointer, transposedWeight: wt.pointer, bias: b,
-                                             into: y.pointer + n * outputSize, scratch: scratch.pointer,
-                                             outputChannels: outputChannels, geometry: g)
+        let outputSize = outputChannels * g.columnCount, outputChannels = outputChannels
+        WorkerPool.shared.run(tasks: batch) { n, thread in
+            DirectConvolution.pad(image: x.pointer + n * g.imageSize, into: images[thread], geometry: g)
+            DirectConvolution.forwardByChannels(padded: images[thread], transposedWeight: wt.pointer, bias: b,
+                                                into: y.pointer + n * outputSize, scratch: scratch[thread],
+                                                outputChannels: outputChannels, geometry: g)
         }
         return y
     }
@@ -273,12 +303,12 @@ public final class Conv2d: Layer {
                 for tap in 0..<9 { rotated[(c * outputChannels + o) * 9 + 8 - tap] = w[(o * inputChannels + c) * 9 + tap] }
             }
         }
-        let scratch = Tensor.reusing(paddedGradient, shape: [DirectConvolution.paddedSize(adjoint)])
-        paddedGradient = scratch
-        let inputSize = dx.count / inputShape[0]
-        for n in 0..<inputShape[0] {
-            DirectConvolution.pad(image: gradOutput.pointer + n * adjoint.imageSize, into: scratch.pointer, geometry: adjoint)
-            DirectConvolution.forward(padded: scratch.pointer, weight: rotated.pointer, bias: nil, into: dx.pointer + n * inputSize,
+        let scratch = Self.scratch(&paddedGradient, floats: DirectConvolution.paddedSize(adjoint),
+                                   count: WorkerPool.shared.threadCount)
+        let inputSize = dx.count / inputShape[0], inputChannels = inputChannels
+        WorkerPool.shared.run(tasks: inputShape[0]) { n, thread in
+            DirectConvolution.pad(image: gradOutput.pointer + n * adjoint.imageSize, into: scratch[thread], geometry: adjoint)
+            DirectConvolution.forward(padded: scratch[thread], weight: rotated.pointer, bias: nil, into: dx.pointer + n * inputSize,
                                       outputChannels: inputChannels, geometry: adjoint)
         }
         return dx
@@ -288,40 +318,48 @@ public final class Conv2d: Layer {
     private func directStride2InputGradient(_ gradOutput: Tensor, inputShape: [Int], geometry g: ConvolutionGeometry) -> Tensor {
         let dx = Tensor.reusing(gradInput, shape: inputShape)
         gradInput = dx
-        let scratch = Tensor.reusing(paddedGradient,
-                                     shape: [DirectConvolution.stride2GradientSize(g, outputChannels: outputChannels)])
-        paddedGradient = scratch
+        let scratch = Self.scratch(&paddedGradient, floats: DirectConvolution.stride2GradientSize(g, outputChannels: outputChannels),
+                                   count: WorkerPool.shared.threadCount)
         let w = parameters.values(of: weight).baseAddress!
-        let outputSize = outputChannels * g.columnCount
-        for n in 0..<inputShape[0] {
-            DirectConvolution.padStride2Gradient(gradOutput.pointer + n * outputSize, into: scratch.pointer,
+        let outputSize = outputChannels * g.columnCount, outputChannels = outputChannels
+        WorkerPool.shared.run(tasks: inputShape[0]) { n, thread in
+            DirectConvolution.padStride2Gradient(gradOutput.pointer + n * outputSize, into: scratch[thread],
                                                  outputChannels: outputChannels, geometry: g)
-            DirectConvolution.stride2InputGradient(paddedGradient: scratch.pointer, weight: w, into: dx.pointer + n * g.imageSize,
+            DirectConvolution.stride2InputGradient(paddedGradient: scratch[thread], weight: w, into: dx.pointer + n * g.imageSize,
                                                    outputChannels: outputChannels, geometry: g)
         }
         return dx
     }
 
-    /// dW and db by `DirectConvolution`, padding the last forward's images again; dW is summed over the batch
-    /// transposed and added once.
+    /// dW and db by `DirectConvolution`, padding the last forward's images again; dW is summed transposed per
+    /// group of images (`imagesPerWeightGradientGroup`, one pool task each) and the groups are added in order.
     private func directWeightGradient(_ x: Tensor, gradOutput: Tensor, geometry g: ConvolutionGeometry) {
-        let batch = x.shape[0], image = paddedScratch(g)
-        let scratch = Tensor.reusing(transposedGradient,
-                                     shape: [DirectConvolution.transposedGradientSize(g, outputChannels: outputChannels)])
-        transposedGradient = scratch
-        let sums = Tensor.reusing(transposedWeightGradient,
-                                  shape: [DirectConvolution.transposedWeightSize(g, outputChannels: outputChannels)])
-        transposedWeightGradient = sums
-        sums.fill(0)
-        let db = bias.map { parameters.gradients(of: $0).baseAddress! }
-        let outputSize = outputChannels * g.columnCount
-        for n in 0..<batch {
-            DirectConvolution.pad(image: x.pointer + n * g.imageSize, into: image.pointer, geometry: g)
-            DirectConvolution.accumulateWeightGradient(
-                padded: image.pointer, gradOutput: gradOutput.pointer + n * outputSize, transposedGradWeight: sums.pointer,
-                gradBias: db, scratch: scratch.pointer, outputChannels: outputChannels, geometry: g)
+        let batch = x.shape[0], images = paddedScratch(g), scratch = transposedGradientScratch(g)
+        let groupSize = Self.imagesPerWeightGradientGroup, groups = (batch + groupSize - 1) / groupSize
+        let sumFloats = DirectConvolution.transposedWeightSize(g, outputChannels: outputChannels)
+        let sums = Self.scratch(&transposedWeightGradient, floats: sumFloats, count: groups)
+        let biasSums = bias == nil ? [] : Self.scratch(&groupBiasGradient, floats: outputChannels, count: groups)
+        let outputSize = outputChannels * g.columnCount, outputChannels = outputChannels
+        WorkerPool.shared.run(tasks: groups) { group, thread in
+            sums[group].update(repeating: 0, count: sumFloats)
+            let gradBias = biasSums.isEmpty ? nil : biasSums[group]
+            gradBias?.update(repeating: 0, count: outputChannels)
+            for n in (group * groupSize)..<min(batch, (group + 1) * groupSize) {
+                DirectConvolution.pad(image: x.pointer + n * g.imageSize, into: images[thread], geometry: g)
+                DirectConvolution.accumulateWeightGradient(
+                    padded: images[thread], gradOutput: gradOutput.pointer + n * outputSize, transposedGradWeight: sums[group],
+                    gradBias: gradBias, scratch: scratch[thread], outputChannels: outputChannels, geometry: g)
+            }
         }
-        DirectConvolution.foldWeightGradient(sums.pointer, into: parameters.gradients(of: weight).baseAddress!,
-                                             outputChannels: outputChannels, geometry: g)
+        let dw = parameters.gradients(of: weight).baseAddress!
+        for group in 0..<groups {
+            DirectConvolution.foldWeightGradient(sums[group], into: dw, outputChannels: outputChannels, geometry: g)
+        }
+        if let bias {
+            let db = parameters.gradients(of: bias)
+            for group in 0..<groups {
+                for o in 0..<outputChannels { db[o] += biasSums[group][o] }
+            }
+        }
     }
 }

@@ -1,13 +1,18 @@
+import Kernels
+
 /// Max pooling over kernel×kernel windows (PyTorch's MaxPool2d, floor mode). Padding, as in PyTorch, is
 /// implicit −∞: a window that reaches past the border takes the max of the positions inside it (torchvision's
 /// ResNet stem pools 3×3, stride 2, padding 1). Backward routes each output gradient to the input element
-/// that won the max (the first one on ties, like PyTorch).
+/// that won the max (the first one on ties, like PyTorch). Both passes run on `WorkerPool.shared`, a block of
+/// planes per task.
 public final class MaxPool2d: Layer {
     public let kernelSize: Int
     public let stride: Int
     public let padding: Int
 
     private var winners: [Int32] = []
+    /// Planes per pool task: enough work to outweigh claiming it.
+    static let planesPerTask = 32
     private var inputShape: [Int] = []
     private var output: Tensor?
     private var gradInput: Tensor?
@@ -30,12 +35,14 @@ public final class MaxPool2d: Layer {
         output = y
         inputShape = x.shape
         if winners.count != y.count { winners = [Int32](repeating: 0, count: y.count) }
+        let kernelSize = kernelSize, stride = stride, padding = padding
         winners.withUnsafeMutableBufferPointer { winner in
             let target = y.pointer, winner = winner.baseAddress!
             if kernelSize == 2 && stride == 2 && padding == 0 {
                 // The common 2×2/2 window unrolled: four loads and three compares per output, no inner loops.
                 // Scan order (row, then column) with strict `>` keeps the first maximum, as below.
-                for p in 0..<planes {
+                WorkerPool.shared.run(count: planes, chunk: Self.planesPerTask) { planeRange, _ in
+                for p in planeRange {
                     let plane = x.pointer + p * height * width
                     for oy in 0..<outH {
                         let top = 2 * oy * width
@@ -51,9 +58,11 @@ public final class MaxPool2d: Layer {
                         }
                     }
                 }
+                }
                 return
             }
-            for p in 0..<planes {
+            WorkerPool.shared.run(count: planes, chunk: Self.planesPerTask) { planeRange, _ in
+            for p in planeRange {
                 let plane = x.pointer + p * height * width
                 for oy in 0..<outH {
                     // The window's rows and columns clipped to the image (the padding never wins).
@@ -72,6 +81,7 @@ public final class MaxPool2d: Layer {
                     }
                 }
             }
+            }
         }
         return y
     }
@@ -86,9 +96,11 @@ public final class MaxPool2d: Layer {
         let outPlane = y.shape[2] * y.shape[3]
         let target = dx.pointer, source = gradOutput.pointer
         winners.withUnsafeBufferPointer { winner in
-            for plane in 0..<(y.count / max(1, outPlane)) {
-                let input = target + plane * planeSize, first = plane * outPlane
-                for o in first..<(first + outPlane) { input[Int(winner[o])] += source[o] }
+            WorkerPool.shared.run(count: y.count / max(1, outPlane), chunk: Self.planesPerTask) { planes, _ in
+                for plane in planes {
+                    let input = target + plane * planeSize, first = plane * outPlane
+                    for o in first..<(first + outPlane) { input[Int(winner[o])] += source[o] }
+                }
             }
         }
         return dx

@@ -1,7 +1,11 @@
 import Kernels
 
-/// max(0, x), element-wise on any shape. The derivative at exactly 0 is taken as 0, like PyTorch.
+/// max(0, x), element-wise on any shape. The derivative at exactly 0 is taken as 0, like PyTorch. Both passes
+/// run on `WorkerPool.shared` in chunks of `elementsPerTask`.
 public final class ReLU: Layer {
+    /// Elements per pool task.
+    static let elementsPerTask = 1 << 15
+
     private var output: Tensor?
     private var gradInput: Tensor?
 
@@ -10,7 +14,9 @@ public final class ReLU: Layer {
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         let y = Tensor.reusing(output, shape: x.shape)
         output = y
-        VectorOps.relu(x.readable, into: y.storage)
+        WorkerPool.shared.run(count: x.count, chunk: Self.elementsPerTask) { range, _ in
+            VectorOps.relu(UnsafeBufferPointer(rebasing: x.readable[range]), into: UnsafeMutableBufferPointer(rebasing: y.storage[range]))
+        }
         return y
     }
 
@@ -19,7 +25,11 @@ public final class ReLU: Layer {
         precondition(gradOutput.shape == y.shape, "ReLU.backward: gradient shape \(gradOutput.shape)")
         let dx = Tensor.reusing(gradInput, shape: y.shape)
         gradInput = dx
-        VectorOps.reluGradient(output: y.readable, gradient: gradOutput.readable, into: dx.storage)
+        WorkerPool.shared.run(count: y.count, chunk: Self.elementsPerTask) { range, _ in
+            VectorOps.reluGradient(output: UnsafeBufferPointer(rebasing: y.readable[range]),
+                                   gradient: UnsafeBufferPointer(rebasing: gradOutput.readable[range]),
+                                   into: UnsafeMutableBufferPointer(rebasing: dx.storage[range]))
+        }
         return dx
     }
 }

@@ -13,6 +13,8 @@ struct BenchCommand: ParsableCommand {
         Without a launcher: single-rank tables (step times at 1 and 2 BLAS threads, layer GFLOP/s against the sgemm
         ceiling, L3RS against Adam, meta-iteration against T inner steps, peak memory, backbone-size sweep).
         Under `mpirun -np 2`: 2 ranks against 1, allreduce share with and without overlap, allreduce vs size.
+        With --measure-step: only the training step of each model at --threads, as one JSON line per model
+        (what benchmarks/torch_reference.py alternates with PyTorch).
         """
     )
 
@@ -42,15 +44,24 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Comma-separated tables to measure: memory, sweep, step, layers, optimizer, meta (one rank); scaling, allreduce, state (several).")
     var tables: String = BenchSuite.allSections.sorted().joined(separator: ",")
 
-    @Option(help: "JSON file {model: seconds per step} written by benchmarks/torch_reference.py.")
-    var torchReference: String?
+    @Flag(help: "Time only the training step of each model (--threads, --warmup, --repeats, --batches) and print one JSON line per model.")
+    var measureStep = false
+
+    @Option(help: "Threads of --measure-step: OpenBLAS's and the worker pool's.")
+    var threads: Int = 1
+
+    @Option(help: "Untimed steps before --measure-step's timed ones.")
+    var warmup: Int = 10
+
+    @Option(help: "Real batches for --measure-step, written by benchmarks/torch_reference.py (default: one synthetic batch).")
+    var batches: String?
 
     @Option(help: ArgumentHelp("Run one measurement in this process and print its result line (internal).", visibility: .hidden))
     var `case`: String?
 
     func validate() throws {
-        guard batch > 0, repeats > 0, truncation > 0, sweepBatch > 0, sweepTruncation > 0 else {
-            throw ValidationError("--batch, --repeats, --truncation, --sweep-batch and --sweep-truncation must be positive")
+        guard batch > 0, repeats > 0, truncation > 0, sweepBatch > 0, sweepTruncation > 0, threads > 0, warmup >= 0 else {
+            throw ValidationError("--batch, --repeats, --truncation, --sweep-batch, --sweep-truncation and --threads must be positive, --warmup at least 0")
         }
         let unknown = Set(tables.split(separator: ",").map(String.init)).subtracting(BenchSuite.allSections)
         guard unknown.isEmpty else {
@@ -60,15 +71,22 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         if let spec = `case` {
-            BLASInfo.setThreadCount(1)
+            ComputeThreads.set(1)
             let isSweep = spec.contains("resnet16-w")
             printLine(try MemoryCase(spec: spec, batch: isSweep ? sweepBatch : batch,
                                      truncationLength: isSweep ? sweepTruncation : truncation).run(repeats: 3))
             return
         }
         let modelNames = models.split(separator: ",").map(String.init)
+        if measureStep {
+            for name in modelNames {
+                printLine(try BenchSuite.measureStep(model: name, batch: batch, threads: threads, warmup: warmup, repeats: repeats,
+                                                     batchFile: batches))
+            }
+            return
+        }
         var suite = BenchSuite(models: modelNames, batch: batch, repeats: repeats, truncationLength: truncation,
-                               torchSeconds: try loadTorchReference(), runCase: runChild, emit: printLine)
+                               runCase: runChild, emit: printLine)
         suite.sections = Set(tables.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) })
         try runOnRank(distributed) { communicator in
             if communicator.isRoot {
@@ -90,12 +108,6 @@ struct BenchCommand: ParsableCommand {
                 try suite.runDistributed(communicator: communicator)
             }
         }
-    }
-
-    private func loadTorchReference() throws -> [String: Double] {
-        guard let path = torchReference, FileManager.default.fileExists(atPath: path) else { return [:] }
-        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))
-        return (object as? [String: Any] ?? [:]).compactMapValues { ($0 as? NSNumber)?.doubleValue }
     }
 
     /// Runs `l3rs bench --case SPEC` in a fresh process (peak memory is per process) and returns its output.

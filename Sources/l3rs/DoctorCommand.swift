@@ -44,6 +44,10 @@ struct DoctorCommand: ParsableCommand {
                             [String(p.rank), p.host, String(p.processID), "\(p.localRank)/\(p.localSize)", String(p.onlineCores),
                              String(p.allowedCores), p.blasCore, String(p.blasThreads)]
                         }))
+        printLine("threads per rank: OpenBLAS \(BLASInfo.threadCount), worker pool \(WorkerPool.shared.threadCount) on rank 0 (the pool "
+                  + "starts with OpenBLAS's count: OPENBLAS_NUM_THREADS, or the cores). Choose ranks × threads = cores per node, preferring ranks: 2 ranks × 1 thread scale "
+                  + "a step better than 1 rank × 2 threads (docs/performance.md); use threads where more ranks would shrink "
+                  + "the per-rank batch below ~32 or not fit in memory.")
         printLine("")
         printLine("allreduce (sum of floats) over \(communicator.size) rank(s), slowest rank, mean of the calls:")
         printLine(table(["size", "calls", "time", "algbw GB/s", "busbw GB/s"], results.map { r in

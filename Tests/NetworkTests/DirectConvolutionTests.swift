@@ -37,7 +37,7 @@ final class DirectConvolutionTests: XCTestCase {
     /// than the odd one; dX rows and columns ending on an even or an odd index), 32-wide blocks with a partial
     /// one, an odd channel count, 3 channels to 32, no padding; and with more than 16 channels ResNet's 32→64
     /// on 16×16, 24 → 5 on 9×7 and 20 → 6 without padding (dX on im2col); 45 output channels (the weight
-    /// gradient's 24 and a partial 24). The forward runs by output channels (`stride2Forward`) on all of them:
+    /// gradient's 24 and a partial 24). The forward runs by output channels (`forwardByChannels`) on all of them:
     /// blocks of 24, 16 (32 as two) and 8 channels, 4, 6 or 12 pixels; 13, 40, 56 and 9 output channels and
     /// 35, 18, 4 and 56 pixels end in partial channel vectors, pixel blocks and 8×8 transposes.
     func testStride2DirectPathEqualsIm2ColPath() {
@@ -51,7 +51,7 @@ final class DirectConvolutionTests: XCTestCase {
         for shape in shapes {
             let g = ConvolutionGeometry(channels: shape.channels, height: shape.height, width: shape.width,
                                         kernelHeight: 3, kernelWidth: 3, stride: 2, padding: shape.padding)
-            XCTAssertTrue(DirectConvolution.supportsStride2Forward(g), "\(shape)")
+            XCTAssertTrue(DirectConvolution.supportsForwardByChannels(g), "\(shape)")
         }
         for shape in shapes where shape.padding == 1 {
             let g = ConvolutionGeometry(channels: shape.channels, height: shape.height, width: shape.width,
@@ -59,6 +59,22 @@ final class DirectConvolutionTests: XCTestCase {
             XCTAssertTrue(DirectConvolution.supportsStride2InputGradient(g), "\(shape)")
         }
         assertDirectPathEqualsIm2ColPath(shapes, stride: 2)
+    }
+
+    /// Stride 1 by output channels where the pixel-vectorised kernel declines (17 to 32 input channels, rows of
+    /// no whole vectors): MNIST's 32→64 on 14×14, partial channel vectors (13, 9), a 24-block (40), no padding,
+    /// partial pixel blocks and 8×8 transposes. Backward stays on im2col.
+    func testStride1ForwardByChannelsEqualsIm2ColPath() {
+        let shapes: [(channels: Int, out: Int, height: Int, width: Int, padding: Int, bias: Bool)] = [
+            (32, 64, 14, 14, 1, true), (17, 13, 9, 11, 1, false), (24, 40, 7, 5, 0, true), (32, 9, 6, 13, 1, true),
+        ]
+        for shape in shapes {
+            let g = ConvolutionGeometry(channels: shape.channels, height: shape.height, width: shape.width,
+                                        kernelHeight: 3, kernelWidth: 3, stride: 1, padding: shape.padding)
+            XCTAssertTrue(DirectConvolution.supportsForwardByChannels(g), "\(shape)")
+            XCTAssertFalse(DirectConvolution.supports(g), "\(shape)")
+        }
+        assertDirectPathEqualsIm2ColPath(shapes, stride: 1)
     }
 
     private func assertDirectPathEqualsIm2ColPath(
@@ -72,7 +88,8 @@ final class DirectConvolutionTests: XCTestCase {
             let x = TestData.uniform(shape: [3, shape.channels, shape.height, shape.width], in: -1, 1, seed: 11)
             let g = ConvolutionGeometry(channels: shape.channels, height: shape.height, width: shape.width,
                                         kernelHeight: 3, kernelWidth: 3, stride: stride, padding: shape.padding)
-            XCTAssertTrue(DirectConvolution.supportsWeightGradient(g) || DirectConvolution.supportsStride2InputGradient(g), "\(shape)")
+            XCTAssertTrue(DirectConvolution.supportsWeightGradient(g) || DirectConvolution.supportsStride2InputGradient(g)
+                          || DirectConvolution.supportsForwardByChannels(g), "\(shape)")
             let y = direct.forward(x, training: true).values, expected = columns.forward(x, training: true).values
             XCTAssertEqual(y.count, expected.count)
             // Float sums of up to 576 products in another order: relative to the value's size.
@@ -97,6 +114,7 @@ final class DirectConvolutionTests: XCTestCase {
             (20, 3, 1, 5, 6, 2),  // forward by output channels with 20 input channels
             (5, 11, 0, 7, 6, 2),  // the same without padding (dX on im2col)
             (4, 29, 1, 5, 8, 1), (2, 43, 1, 6, 5, 2),  // the weight gradient's 24 output channels and a partial 24
+            (20, 7, 1, 5, 6, 1), (17, 11, 0, 6, 9, 1),  // stride-1 forward by output channels
         ]
         for (channels, out, padding, height, width, stride) in cases {
             let (conv, store) = makeConv(channels: channels, out: out, padding: padding, direct: true, stride: stride)

@@ -43,7 +43,7 @@ void l3rs_subtract_mixture(float *parameters, size_t count, float stepSize, size
 /// is a multiple of 8, else ≥ roundUp(outputWidth, 32) + kernel − 1 (zero slack, so whole-vector loads stay
 /// inside). Stride 2: (channels, paddedHeight, 2, paddedWidth): each padded row as its even columns, then its
 /// odd columns, each half zero-filled to paddedWidth ≥ (that vector width) + kernel / 2.
-/// This forward is stride 1 (stride 2: `l3rs_conv3x3_stride2_forward`): weight (outputChannels, channels,
+/// This forward is stride 1 (by output channels, stride 1 or 2: `l3rs_conv3x3_forward_by_channels`): weight (outputChannels, channels,
 /// kernel, kernel), bias (outputChannels) or NULL; writes output (outputChannels, outputHeight, outputWidth).
 void l3rs_conv_direct_forward(const float *padded, const float *weight, const float *bias, float *output,
                               size_t channels, size_t paddedHeight, size_t paddedWidth, size_t outputChannels,
@@ -54,16 +54,16 @@ void l3rs_conv_pad(const float *image, float *padded, size_t channels, size_t he
                    size_t paddedHeight, size_t paddedWidth, size_t stride);
 
 /// weight (outputChannels, channels, 3, 3) → weightT (channels, 9, roundUp(outputChannels, 8)), zeros in the
-/// padding channels: the layout of `l3rs_conv3x3_stride2_forward`'s weights.
+/// padding channels: the layout of `l3rs_conv3x3_forward_by_channels`'s weights.
 void l3rs_conv3x3_transpose_weight(const float *weight, float *weightT, size_t channels, size_t outputChannels);
 
-/// The 3×3 stride-2 forward of one image vectorised over output channels (see convolution.c): `padded` in the
-/// stride-2 layout above, weightT from `l3rs_conv3x3_transpose_weight`, bias (outputChannels) or NULL;
-/// transposed: scratch of outputHeight · outputWidth · roundUp(outputChannels, 8) floats; writes output
+/// The 3×3 forward (stride 1 or 2) of one image vectorised over output channels (see convolution.c): `padded`
+/// in the layout above for `stride`, weightT from `l3rs_conv3x3_transpose_weight`, bias (outputChannels) or
+/// NULL; transposed: scratch of outputHeight · outputWidth · roundUp(outputChannels, 8) floats; writes output
 /// (outputChannels, outputHeight, outputWidth).
-void l3rs_conv3x3_stride2_forward(const float *padded, const float *weightT, const float *bias, float *output,
-                                  float *transposed, size_t channels, size_t paddedHeight, size_t paddedWidth,
-                                  size_t outputChannels, size_t outputHeight, size_t outputWidth);
+void l3rs_conv3x3_forward_by_channels(const float *padded, const float *weightT, const float *bias, float *output,
+                                      float *transposed, size_t channels, size_t paddedHeight, size_t paddedWidth,
+                                      size_t outputChannels, size_t outputHeight, size_t outputWidth, size_t stride);
 
 /// The weight and bias gradients of the same direct 3×3 convolution for one image, ADDED into gradWeightT
 /// (channels, 9, roundUp(outputChannels, 8)), dW transposed so that output channels are its vectors (see
