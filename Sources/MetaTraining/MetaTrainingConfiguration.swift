@@ -54,6 +54,9 @@ public struct MetaTrainingConfiguration: YAMLConfiguration, RunConfiguration, Eq
     public var embeddingInitialScale: Double = 0.01
     /// The MLP also reads the progress k/H through the run's horizon and 0.1·log H (`FeatureLayout`).
     public var horizonFeatures: Bool = false
+    /// Which features the MLP reads: v1 (the original) or v2 (bias-corrected EMAs, standardised statistics,
+    /// direction RMS, gradient–direction cosines, loss progress; `L3RSFeatureSet`).
+    public var featureSet: L3RSFeatureSet = .v1
     /// Meta-optimizer Adam: learning rate and global-norm clipping of the meta-gradient.
     public var metaLearningRate: Double = 1e-3
     public var metaClipNorm: Double = 1
@@ -114,7 +117,7 @@ public struct MetaTrainingConfiguration: YAMLConfiguration, RunConfiguration, Eq
         case initialPreferredLogit, metaLearningRate, metaClipNorm, seed, checkpointEvery, keepCheckpoints
         case progressSeconds, metaLossWeighting, stepSizePenalty, learnedOutputs, allowReshard
         case tasksPerMetaStep, minHorizon, maxHorizon, estimator, esPairs, esSigma, validateEvery, validationTasks
-        case validationHorizon, embeddingInitialScale, horizonFeatures, maxNonFiniteSteps
+        case validationHorizon, embeddingInitialScale, horizonFeatures, maxNonFiniteSteps, featureSet
     }
 
     public static var yamlKeys: [String] { CodingKeys.allCases.map(\.rawValue) }
@@ -141,7 +144,7 @@ public struct MetaTrainingConfiguration: YAMLConfiguration, RunConfiguration, Eq
         try c.read(.esSigma, &esSigma); try c.read(.validateEvery, &validateEvery)
         try c.read(.validationTasks, &validationTasks); try c.read(.validationHorizon, &validationHorizon)
         try c.read(.embeddingInitialScale, &embeddingInitialScale); try c.read(.horizonFeatures, &horizonFeatures)
-        try c.read(.maxNonFiniteSteps, &maxNonFiniteSteps)
+        try c.read(.maxNonFiniteSteps, &maxNonFiniteSteps); try c.read(.featureSet, &featureSet)
     }
 
     /// The horizon range inner runs draw from (both `horizon` unless configured).
@@ -159,7 +162,7 @@ public struct MetaTrainingConfiguration: YAMLConfiguration, RunConfiguration, Eq
                           hiddenWidth: hiddenWidth, embeddingWidth: embeddingWidth,
                           initialPreferredLogit: Float(initialPreferredLogit),
                           embeddingInitialScale: Float(embeddingInitialScale), seed: seed,
-                          learnedOutputs: learnedOutputs, horizonFeatures: horizonFeatures)
+                          learnedOutputs: learnedOutputs, horizonFeatures: horizonFeatures, featureSet: featureSet)
     }
 
     /// The meta-objective of every truncation.

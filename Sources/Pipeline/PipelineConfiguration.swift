@@ -1,4 +1,5 @@
 import Foundation
+import LearnedOptimizer
 import MetaTraining
 import Optimizers
 import Training
@@ -77,6 +78,8 @@ public struct PipelineConfiguration: YAMLConfiguration, Equatable, Sendable {
     public var validationTasks: Int = 2
     /// The learned optimizer reads the progress k/H through its run (`L3RSConfiguration.horizonFeatures`).
     public var horizonFeatures: Bool = false
+    /// The learned optimizer's feature set (`L3RSConfiguration.featureSet`): v1 or v2.
+    public var featureSet: L3RSFeatureSet = .v1
     /// Fraction of the seen data's training split held out for meta-validation: L3RS's meta-objective and the
     /// baselines' learning-rate choice use the same held-out images.
     public var validationFraction: Double = 0.1
@@ -117,6 +120,7 @@ public struct PipelineConfiguration: YAMLConfiguration, Equatable, Sendable {
         case ablationConditions, baselineOptimizers, schedules, headMultipliers, learningRateGrids
         case curveImages, seeds, bootstrapResamples, warmupFraction, weightDecays, evaluatedBaselines, oracleConfigurations
         case tasksPerMetaStep, minHorizon, maxHorizon, metaEstimator, validateEvery, validationTasks, horizonFeatures
+        case featureSet
     }
 
     public static var yamlKeys: [String] { CodingKeys.allCases.map(\.rawValue) }
@@ -145,7 +149,7 @@ public struct PipelineConfiguration: YAMLConfiguration, Equatable, Sendable {
         try c.read(.tasksPerMetaStep, &tasksPerMetaStep); try c.read(.minHorizon, &minHorizon)
         try c.read(.maxHorizon, &maxHorizon); try c.read(.metaEstimator, &metaEstimator)
         try c.read(.validateEvery, &validateEvery); try c.read(.validationTasks, &validationTasks)
-        try c.read(.horizonFeatures, &horizonFeatures)
+        try c.read(.horizonFeatures, &horizonFeatures); try c.read(.featureSet, &featureSet)
     }
 
     /// The backbone's weights file: `weights` under `dataDirectory` unless it is an absolute path.
