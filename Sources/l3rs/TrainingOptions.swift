@@ -14,9 +14,9 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "keep or reinit the classification head (default: \(defaults.head)).") var head: String?
     @Option(help: "Glob pattern of parameter names not to train (repeatable).") var freeze: [String] = []
     @Option(help: "sgd, momentum, nesterov, adam, adamw, lion, rmsprop, or l3rs (a learned optimizer) (default: \(defaults.optimizer)).") var optimizer: String?
-    @Option(help: "With --optimizer l3rs: the learned optimizer (l3rs.safetensors of a meta-train run); without it, the untrained L3RS (normalised Adam at λ0 = learning rate).")
+    @Option(help: "With --optimizer l3rs: the learned optimizer (l3rs.safetensors of a meta-train run); without it, the shipped \(ShippedLearnedOptimizer.relativePath) (meta-trained for ccexam-mnist; found via \(ShippedLearnedOptimizer.environmentVariable), the clone the binary was built in, or the current directory); 'none': the untrained L3RS (normalised Adam at λ0 = learning rate).")
     var l3rsWeights: String?
-    @Option(help: "Base learning rate (default: \(defaults.learningRate)); not with --l3rs-weights.") var learningRate: Double?
+    @Option(help: "Base learning rate (default: \(defaults.learningRate)); with --optimizer l3rs only with --l3rs-weights none.") var learningRate: Double?
     @Option(help: "constant, cosine, warmup-cosine, linear (default: \(defaults.schedule)).") var schedule: String?
     @Option(help: "Linear warm-up steps (default: \(defaults.warmupSteps)).") var warmupSteps: Int?
     @Option(help: "Learning-rate multiplier of the classification head (default: \(defaults.headLearningRateMultiplier)).") var headLearningRateMultiplier: Double?
@@ -78,6 +78,7 @@ struct TrainingOptions: ParsableArguments {
         if let seed { c.seed = seed }
         if let maxNonFiniteSteps { c.maxNonFiniteSteps = maxNonFiniteSteps }
         if let batchNorm { c.batchNorm = batchNorm }
+        c.l3rsWeights = try ShippedLearnedOptimizer.resolve(weights: c.l3rsWeights, optimizer: c.optimizer)
         if resize { c.resize = true }
         if augment { c.augment = true }
         try c.validate()
