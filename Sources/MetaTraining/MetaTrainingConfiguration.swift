@@ -209,8 +209,8 @@ public struct MetaTrainingConfiguration: YAMLConfiguration, RunConfiguration, Eq
         if horizonRange.lowerBound < 1 { problems.append("every horizon must be positive, got \(horizonRange)") }
         if esPairs < 1 { problems.append("esPairs must be positive, got \(esPairs)") }
         if !(esSigma > 0 && esSigma.isFinite) { problems.append("esSigma must be positive, got \(esSigma)") }
-        if estimator == .antitheticES && (order == .secondOrder || metaLossWeighting != .uniform || stepSizePenalty > 0) {
-            problems.append("antitheticES scores the uniform mean of held-out losses: it takes no order (secondOrder), metaLossWeighting or stepSizePenalty")
+        if estimator != .truncatedBackprop && (order == .secondOrder || metaLossWeighting != .uniform || stepSizePenalty > 0) {
+            problems.append("\(estimator.rawValue) scores the uniform mean of held-out losses: it takes no order (secondOrder), metaLossWeighting or stepSizePenalty")
         }
         if validateEvery < 0 || validationTasks < 1 || validationHorizon < 0 {
             problems.append("validateEvery and validationHorizon must be >= 0 and validationTasks positive")

@@ -44,7 +44,7 @@ struct MetaTrainCommand: ParsableCommand {
     @Option(help: "Images per meta-validation batch over all ranks (default: \(metaDefaults.validationBatch)).") var validationBatch: Int?
     @Option(help: "Seed of φ, the validation split, heads and data orders (default: \(metaDefaults.seed)).") var seed: UInt64?
     @Option(help: "Checkpoint every N meta-steps (0: at the end only) (default: \(metaDefaults.checkpointEvery)).") var checkpointEvery: Int?
-    @Option(help: "Meta-gradient estimator: truncatedBackprop or antitheticES.") var estimator: String?
+    @Option(help: "Meta-gradient estimator: truncatedBackprop, antitheticES or pes (persistent ES, unbiased across truncations).") var estimator: String?
     @Option(help: "Inner runs (tasks) whose meta-gradients one meta-step averages.") var tasksPerMetaStep: Int?
     @Option(help: "Score φ on held-out tasks every N meta-steps and keep the best (0: never).") var validateEvery: Int?
     @Option(help: "auto: continue from the newest complete checkpoint of the run; none: start fresh.")
