@@ -99,6 +99,9 @@ final class MetaTrainingExtensionsTests: XCTestCase {
     /// The checkpoint holds every pair of every run PES has touched, and restoring it gives back the same
     /// particles and ξ; on a run's first truncation PES is antitheticES (the same ε, ξ = ε).
     func testPESStateRoundTripsThroughTheCheckpointAndStartsAsES() throws {
+        var refused = MetaFixtures.configuration(order: .secondOrder)
+        refused.estimator = .pes
+        XCTAssertThrowsError(try refused.validate()) { XCTAssertTrue(String(describing: $0).contains("pes scores"), "\($0)") }
         var configuration = MetaFixtures.configuration()
         configuration.estimator = .pes
         configuration.esPairs = 3
