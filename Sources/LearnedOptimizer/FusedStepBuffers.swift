@@ -42,6 +42,7 @@ struct FusedStepBuffers: Sendable {
         storageSlot = slots
         chunks = [Float](repeating: 0, count: (rules.count + 1) * Self.chunkLength)
         sums.directions = [SumOfSquares](repeating: .init(), count: rules.count)
+        sums.gradientDirectionDots = [Double](repeating: 0, count: rules.count)
     }
 
     /// Allocates `storedDirections` for `n` parameters if it does not have that size yet.
@@ -64,16 +65,19 @@ struct FusedStepBuffers: Sendable {
     }
 }
 
-/// The sums of squares of one layer: θ, g, and one per rule's direction.
+/// The sums of squares of one layer: θ, g, and one per rule's direction; with feature set v2 also ⟨g, d_p⟩
+/// (summed chunk by chunk in Double; not for rules whose direction is g, whose dot is g's sum of squares).
 struct LayerSums: Sendable {
     var parameters = SumOfSquares()
     var gradient = SumOfSquares()
     var directions: [SumOfSquares] = []
+    var gradientDirectionDots: [Double] = []
 
     mutating func reset() {
         parameters.reset()
         gradient.reset()
         for p in directions.indices { directions[p].reset() }
+        for p in gradientDirectionDots.indices { gradientDirectionDots[p] = 0 }
     }
 }
 

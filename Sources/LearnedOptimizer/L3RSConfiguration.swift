@@ -37,6 +37,8 @@ public struct L3RSConfiguration: Sendable, Equatable, Codable {
     /// Whether the MLP also reads the progress k/H through the run's horizon and 0.1·log H (`FeatureLayout`;
     /// the trainer sets H in `L3RSState.horizon`). Files written before this existed decode as false.
     public var horizonFeatures: Bool
+    /// Which features the MLP reads (`L3RSFeatureSet`). Files written before this existed decode as v1.
+    public var featureSet: L3RSFeatureSet
 
     public init(
         baseOptimizers: [OptimizerKind] = [.sgd, .momentum, .adam],
@@ -49,7 +51,8 @@ public struct L3RSConfiguration: Sendable, Equatable, Codable {
         seed: UInt64 = 0,
         layerNames: [String] = [],
         learnedOutputs: L3RSLearnedOutputs = .stepSizeAndMixing,
-        horizonFeatures: Bool = false
+        horizonFeatures: Bool = false,
+        featureSet: L3RSFeatureSet = .v1
     ) {
         self.baseOptimizers = baseOptimizers
         self.baseLearningRate = baseLearningRate
@@ -62,14 +65,15 @@ public struct L3RSConfiguration: Sendable, Equatable, Codable {
         self.layerNames = layerNames
         self.learnedOutputs = learnedOutputs
         self.horizonFeatures = horizonFeatures
+        self.featureSet = featureSet
     }
 
     private enum CodingKeys: String, CodingKey {
         case baseOptimizers, baseLearningRate, variant, hiddenWidth, embeddingWidth, initialPreferredLogit
-        case embeddingInitialScale, seed, layerNames, learnedOutputs, horizonFeatures
+        case embeddingInitialScale, seed, layerNames, learnedOutputs, horizonFeatures, featureSet
     }
 
-    /// Every key is required except `learnedOutputs` and `horizonFeatures`, which older files lack.
+    /// Every key is required except `learnedOutputs`, `horizonFeatures` and `featureSet`, which older files lack.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         baseOptimizers = try c.decode([OptimizerKind].self, forKey: .baseOptimizers)
@@ -83,6 +87,7 @@ public struct L3RSConfiguration: Sendable, Equatable, Codable {
         layerNames = try c.decode([String].self, forKey: .layerNames)
         learnedOutputs = try c.decodeIfPresent(L3RSLearnedOutputs.self, forKey: .learnedOutputs) ?? .stepSizeAndMixing
         horizonFeatures = try c.decodeIfPresent(Bool.self, forKey: .horizonFeatures) ?? false
+        featureSet = try c.decodeIfPresent(L3RSFeatureSet.self, forKey: .featureSet) ?? .v1
     }
 
     /// P, the number of base optimizers.

@@ -60,6 +60,7 @@ struct LearnedStepRule: Sendable {
         for l in layers.indices {
             writeRawFeatures(layer: l, into: &work.rawFeatures, state: state, step: work.step, metaParameters: φ)
         }
+        if featureLayout.featureSet == .v2 { writeExtendedFeatures(into: &work, state: state) }
         var nonFinite = 0
         let bound = FeatureLayout.clipBound
         for i in work.rawFeatures.indices {
@@ -84,9 +85,13 @@ struct LearnedStepRule: Sendable {
         let weight = FeatureLayout.absoluteScaleWeight
         let row = l * layout.count
         for d in 0..<FeatureLayout.emaDecays.count {
-            raw[row + layout.averageIndex(.parameterRMS, decayIndex: d)] = state.parameterRMSAverages[d * layerCount + l]
-            raw[row + layout.averageIndex(.gradientRMS, decayIndex: d)] = state.gradientRMSAverages[d * layerCount + l]
-            raw[row + layout.averageIndex(.trainingLoss, decayIndex: d)] = state.lossAverages[d]
+            // v1 reads the EMAs raw (correction 1, the division exact), v2 bias-corrected.
+            let correction = Float(layout.averageCorrection(decayIndex: d, step: step))
+            raw[row + layout.averageIndex(.parameterRMS, decayIndex: d)] =
+                state.parameterRMSAverages[d * layerCount + l] / correction
+            raw[row + layout.averageIndex(.gradientRMS, decayIndex: d)] =
+                state.gradientRMSAverages[d * layerCount + l] / correction
+            raw[row + layout.averageIndex(.trainingLoss, decayIndex: d)] = state.lossAverages[d] / correction
         }
         raw[row + layout.absoluteScaleIndex(.parameterRMS)] =
             Float(weight * LayerStatistics.logScale(state.initialParameterRMS[l]))
@@ -110,6 +115,41 @@ struct LearnedStepRule: Sendable {
             for kind in LayerKind.allCases { raw[identity + kind.oneHotIndex] = kind == layers[l].kind ? 1 : 0 }
             raw[identity + LayerKind.allCases.count] = layers[l].relativeDepth
         }
+    }
+
+    /// v2's block of every row (`FeatureLayout.extendedStart`): the z-scores over the layers of log rms(θ_l) and
+    /// log rms(g_l), 0.1·log rms(d_l,p), cos(g_l, d_l,p), and the loss progress â_0 − â_γ (from the bias-corrected
+    /// loss EMAs already in the row).
+    private func writeExtendedFeatures(into work: inout StepActivations, state: L3RSState) {
+        let layout = featureLayout
+        let parameterScores = Self.standardised(work.parameterRMS)
+        let gradientScores = Self.standardised(work.gradientRMS)
+        for l in layers.indices {
+            let row = l * layout.count
+            work.rawFeatures[row + layout.standardisedIndex(.parameterRMS)] = Float(parameterScores.scores[l])
+            work.rawFeatures[row + layout.standardisedIndex(.gradientRMS)] = Float(gradientScores.scores[l])
+            for p in 0..<baseCount {
+                work.rawFeatures[row + layout.directionScaleIndex(p)] = Float(
+                    FeatureLayout.directionScaleWeight * LayerStatistics.logScale(work.directionRMS[l * baseCount + p]))
+                work.rawFeatures[row + layout.cosineIndex(p)] = work.gradientDirectionCosines[l * baseCount + p]
+            }
+            let current = work.rawFeatures[row + layout.averageIndex(.trainingLoss, decayIndex: 0)]
+            for d in 1..<FeatureLayout.emaDecays.count {
+                work.rawFeatures[row + layout.lossProgressIndex(decayIndex: d)] =
+                    current - work.rawFeatures[row + layout.averageIndex(.trainingLoss, decayIndex: d)]
+            }
+        }
+    }
+
+    /// z_l = (u_l − mean u) / s, s = √(var u + floor), of u_l = log(ξ_l + 1e-12) over the layers (population
+    /// variance), in Double; `deviation` is s, which the adjoint needs.
+    static func standardised(_ statistics: [Float]) -> (scores: [Double], deviation: Double) {
+        let logs = statistics.map { LayerStatistics.logScale($0) }
+        let count = Double(logs.count)
+        let mean = logs.reduce(0, +) / count
+        let variance = logs.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / count
+        let deviation = (variance + FeatureLayout.standardisationVarianceFloor).squareRoot()
+        return (logs.map { ($0 - mean) / deviation }, deviation)
     }
 
     /// λ = λ0·exp(clip(o_λ, −8, 8)), μ = softmax(o_μ), both per layer; an output that is not learned

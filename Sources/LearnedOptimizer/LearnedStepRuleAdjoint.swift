@@ -69,36 +69,47 @@ extension LearnedStepRule {
         }
     }
 
-    /// The EMAs a' = γ a + (1 − γ) r backwards: ā'_total = ā' + f̄, r̄ += (1 − γ) ā'_total, ā = γ ā'_total;
-    /// then r = log rms(·) − const and log ℓ into the factors the caller applies to θ̄ and ḡ.
+    /// The EMAs a' = γ a + (1 − γ) r backwards: ā'_total = ā' + f̄/c (c = 1 − γ^(k+1) in v2, 1 in v1; v2's loss
+    /// progress â_0 − â_γ adds to f̄ of both EMAs), r̄ += (1 − γ) ā'_total, ā = γ ā'_total; v2's standardised
+    /// statistics add their z-score adjoint to r̄ (∂r/∂ξ = ∂u/∂ξ); then r = log rms(·) − const and log ℓ into
+    /// the factors the caller applies to θ̄ and ḡ.
     func backpropagateAverages(_ work: StepActivations, adjoint: inout UnrollAdjoint) -> StatisticAdjoints {
         let layout = featureLayout
         let decays = FeatureLayout.emaDecays
         let layerCount = layers.count
+        let extended = layout.featureSet == .v2
         var lossRelativeAdjoint: Float = 0
         for (d, γ) in decays.enumerated() {
+            let correction = Float(layout.averageCorrection(decayIndex: d, step: work.step))
             var total = adjoint.lossAverages[d]
             for l in 0..<layerCount {
-                total += adjoint.features[l * layout.count + layout.averageIndex(.trainingLoss, decayIndex: d)]
+                total += lossFeatureAdjoint(layer: l, decayIndex: d, adjoint: adjoint) / correction
             }
             lossRelativeAdjoint += (1 - γ) * total
             adjoint.lossAverages[d] = γ * total
         }
+        let parameterScoreAdjoints = extended ? standardisedAdjoints(work.parameterRMS, .parameterRMS, adjoint) : []
+        let gradientScoreAdjoints = extended ? standardisedAdjoints(work.gradientRMS, .gradientRMS, adjoint) : []
         var result = StatisticAdjoints(parameterFactors: [], gradientFactors: [], lossFactor: 0)
         for (l, layer) in layers.enumerated() {
             var parameterRelativeAdjoint: Float = 0
             var gradientRelativeAdjoint: Float = 0
             for (d, γ) in decays.enumerated() {
+                let correction = Float(layout.averageCorrection(decayIndex: d, step: work.step))
                 let index = d * layerCount + l
                 let row = l * layout.count
                 let parameterTotal = adjoint.parameterAverages[index]
-                    + adjoint.features[row + layout.averageIndex(.parameterRMS, decayIndex: d)]
+                    + adjoint.features[row + layout.averageIndex(.parameterRMS, decayIndex: d)] / correction
                 parameterRelativeAdjoint += (1 - γ) * parameterTotal
                 adjoint.parameterAverages[index] = γ * parameterTotal
                 let gradientTotal = adjoint.gradientAverages[index]
-                    + adjoint.features[row + layout.averageIndex(.gradientRMS, decayIndex: d)]
+                    + adjoint.features[row + layout.averageIndex(.gradientRMS, decayIndex: d)] / correction
                 gradientRelativeAdjoint += (1 - γ) * gradientTotal
                 adjoint.gradientAverages[index] = γ * gradientTotal
+            }
+            if extended {
+                parameterRelativeAdjoint += parameterScoreAdjoints[l]
+                gradientRelativeAdjoint += gradientScoreAdjoints[l]
             }
             result.parameterFactors.append(parameterRelativeAdjoint
                 * LayerStatistics.logRMSDerivativeFactor(rms: work.parameterRMS[l], count: layer.count))
@@ -107,5 +118,34 @@ extension LearnedStepRule {
         }
         result.lossFactor = Float(Double(lossRelativeAdjoint) / (Double(work.loss) + FeatureLayout.logFloor))
         return result
+    }
+
+    /// f̄ of the (corrected) loss EMA at `decayIndex` in row `l`: its own feature's and, in v2, the loss
+    /// progress's, which reads â_0 with sign + and â_γ with sign −.
+    private func lossFeatureAdjoint(layer l: Int, decayIndex d: Int, adjoint: UnrollAdjoint) -> Float {
+        let layout = featureLayout
+        let row = l * layout.count
+        let own = adjoint.features[row + layout.averageIndex(.trainingLoss, decayIndex: d)]
+        guard layout.featureSet == .v2 else { return own }
+        guard d == 0 else { return own - adjoint.features[row + layout.lossProgressIndex(decayIndex: d)] }
+        var progress: Float = 0
+        for j in 1..<FeatureLayout.emaDecays.count {
+            progress += adjoint.features[row + layout.lossProgressIndex(decayIndex: j)]
+        }
+        return own + progress
+    }
+
+    /// ū_l of u_l = log(ξ_l + 1e-12) from the z-scores' adjoints z̄ (layer normalisation backwards):
+    /// ū_j = (z̄_j − mean z̄ − z_j·mean(z̄ ⊙ z)) / s.
+    private func standardisedAdjoints(
+        _ statistics: [Float], _ statistic: FeatureLayout.Statistic, _ adjoint: UnrollAdjoint
+    ) -> [Float] {
+        let (scores, deviation) = Self.standardised(statistics)
+        let index = featureLayout.standardisedIndex(statistic)
+        let scoreAdjoints = layers.indices.map { Double(adjoint.features[$0 * featureLayout.count + index]) }
+        let count = Double(scores.count)
+        let meanAdjoint = scoreAdjoints.reduce(0, +) / count
+        let meanProduct = zip(scoreAdjoints, scores).reduce(0) { $0 + $1.0 * $1.1 } / count
+        return layers.indices.map { Float((scoreAdjoints[$0] - meanAdjoint - scores[$0] * meanProduct) / deviation) }
     }
 }

@@ -18,6 +18,8 @@ struct StepActivations: Sendable {
     var directionWeights: [Float] = []
     var parameterRMS: [Float] = []
     var gradientRMS: [Float] = []
+    /// cos(g_l, d_l,p), [L, P] (feature set v2 only; else 0).
+    var gradientDirectionCosines: [Float] = []
     /// Features before clipping and non-finite replacement (the reverse pass needs them to know which
     /// features were clipped).
     var rawFeatures: [Float] = []
@@ -40,6 +42,7 @@ struct StepActivations: Sendable {
         directionWeights = directionRMS
         parameterRMS = [Float](repeating: 0, count: layerCount)
         gradientRMS = [Float](repeating: 0, count: layerCount)
+        gradientDirectionCosines = directionRMS
         rawFeatures = [Float](repeating: 0, count: layerCount * featureCount)
         features = rawFeatures
         hidden1 = [Float](repeating: 0, count: layerCount * hiddenWidth)

@@ -86,6 +86,32 @@ extension L3RSOptimizer {
         }
     }
 
+    /// v2's features of direction p in layer l (second order): f = 0.1·log(ρ_d + 1e-12) gives
+    /// d̄ += f̄·0.1·d/(n ρ_d (ρ_d + 1e-12)); c = ⟨g, d⟩/(n ρ_g ρ_d) gives d̄ += c̄ (g/(n ρ_g ρ_d) − c d/(n ρ_d²)) and
+    /// ḡ += c̄ (d/(n ρ_g ρ_d) − c g/(n ρ_g²)) (c is 0, a constant, where ρ_g or ρ_d is 0).
+    private func backpropagateDirectionFeatures(base p: Int, layer l: Int, record: StepRecord, adjoint: inout UnrollAdjoint) {
+        let activations = record.activations
+        let (layout, layer, n) = (featureLayout, layers[l], parameterCount)
+        let index = l * rules.count + p
+        let row = l * layout.count
+        let (gradientRMS, directionRMS) = (Double(activations.gradientRMS[l]), Double(activations.directionRMS[index]))
+        let scaleFactor = Float(FeatureLayout.directionScaleWeight)
+            * LayerStatistics.logRMSDerivativeFactor(rms: activations.directionRMS[index], count: layer.count)
+        let scaleTerm = adjoint.features[row + layout.directionScaleIndex(p)] * scaleFactor
+        let cosineAdjoint = Double(adjoint.features[row + layout.cosineIndex(p)])
+        let hasCosine = gradientRMS > 0 && directionRMS > 0 && cosineAdjoint != 0
+        let count = Double(layer.count)
+        let cosine = Double(activations.gradientDirectionCosines[index])
+        let cross = hasCosine ? Float(cosineAdjoint / (count * gradientRMS * directionRMS)) : 0
+        let ownDirection = hasCosine ? Float(cosineAdjoint * cosine / (count * directionRMS * directionRMS)) : 0
+        let ownGradient = hasCosine ? Float(cosineAdjoint * cosine / (count * gradientRMS * gradientRMS)) : 0
+        for i in layer.range {
+            let (d, g) = (activations.directions[p * n + i], record.gradient[i])
+            adjoint.direction[i] += scaleTerm * d + (cross * g - ownDirection * d)
+            adjoint.gradient[i] += cross * d - ownGradient * g
+        }
+    }
+
     /// d̂ = d / (ρ + ε'), ρ = rms(d) over the layer: d̄_i = d̂̄_i/(ρ + ε') − ⟨d̂̄, d̂⟩ d̂_i / (n_l ρ), with
     /// d̂̄ = λ μ Δ̄ = −λ μ θ̄_k+1; then the base rule's own adjoint (`DifferentiableDirectionRule`) into ḡ and s̄.
     private func backpropagateDirection(base p: Int, record: StepRecord, adjoint: inout UnrollAdjoint) {
@@ -104,6 +130,9 @@ extension L3RSOptimizer {
             for i in layer.range {
                 adjoint.direction[i] = coefficient * adjoint.parameters[i] / denominator
                     - radial * (scale * activations.directions[p * n + i])
+            }
+            if featureLayout.featureSet == .v2 {
+                backpropagateDirectionFeatures(base: p, layer: l, record: record, adjoint: &adjoint)
             }
         }
         let (gradient, directionAdjoint, stateAfter) = (record.gradient, adjoint.direction, record.baseStatesAfter[p])

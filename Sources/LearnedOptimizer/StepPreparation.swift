@@ -99,20 +99,36 @@ extension L3RSOptimizer {
                 guard let target = targets.target(rule: p, start: start) else { continue }
                 rules[p].advance(range, gradient: g, state: &state.baseStates[p], into: target)
                 sums.directions[p].add(target, count: range.count)
+                // v2's cosine: in both ways through a step the same chunks in the same order, so the fused
+                // and the recorded step agree bit for bit (a rule whose direction is g takes g's sum instead).
+                if measuresCosines && targets.sources[p] != .gradient {
+                    sums.gradientDirectionDots[p] += LayerStatistics.dot(
+                        UnsafeBufferPointer(start: g.baseAddress! + start, count: range.count),
+                        UnsafeBufferPointer(start: target, count: range.count), 0..<range.count)
+                }
             }
         }
     }
 
-    /// rms(θ_l), rms(g_l), rms(d_l,p) and s_l,p from a layer's sums (SGD's direction is g: its sum is g's).
+    /// Whether the first pass measures ⟨g, d_p⟩ for the cosine features (feature set v2).
+    private var measuresCosines: Bool { featureLayout.featureSet == .v2 }
+
+    /// rms(θ_l), rms(g_l), rms(d_l,p) and s_l,p from a layer's sums (SGD's direction is g: its sum is g's);
+    /// with v2 also cos(g_l, d_l,p) = ⟨g, d⟩ / (n·rms(g)·rms(d)), 0 where either is 0.
     private func recordStatistics(layer l: Int, sums: LayerSums, sources: [DirectionSource], work: inout StepActivations) {
         let count = layers[l].count
         let baseCount = rules.count
+        let gradientRMS = sums.gradient.rms(count: count)
         work.parameterRMS[l] = Float(sums.parameters.rms(count: count))
-        work.gradientRMS[l] = Float(sums.gradient.rms(count: count))
+        work.gradientRMS[l] = Float(gradientRMS)
         for p in 0..<baseCount {
             let rms = (sources[p] == .gradient ? sums.gradient : sums.directions[p]).rms(count: count)
             work.directionRMS[l * baseCount + p] = Float(rms)
             work.directionScales[l * baseCount + p] = Float(1 / (rms + LayerStatistics.normalisationEpsilon))
+            guard measuresCosines else { continue }
+            let dot = sources[p] == .gradient ? sums.gradient.total : sums.gradientDirectionDots[p]
+            work.gradientDirectionCosines[l * baseCount + p] =
+                gradientRMS > 0 && rms > 0 ? Float(dot / (Double(count) * gradientRMS * rms)) : 0
         }
     }
 }

@@ -10,4 +10,8 @@ public enum MetaGradientEstimator: String, ConfigurationChoice {
     /// unrolls run whole on one rank, the estimates averaged over pairs and ranks. Needs no reverse pass and
     /// no smoothness, but its variance grows with the number of meta-parameters.
     case antitheticES
+    /// Persistent evolution strategies (PES, antithetic): like antitheticES, but every pair keeps its two
+    /// perturbed inner runs and the sum ξ of its perturbations across the truncations of a run's incarnation,
+    /// which makes the estimate unbiased for the whole run instead of the truncation (docs/method.md §5).
+    case pes
 }

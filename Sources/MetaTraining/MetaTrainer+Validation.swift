@@ -25,9 +25,17 @@ extension MetaTrainer {
     /// held-out accuracy after the last step.
     func heldOutScore(of metaParameters: MetaParameters, from run: InnerRun, steps: Int,
                       problem: ModelInnerProblem) throws -> (meanLoss: Double, finalAccuracy: Double) {
+        var unrolled = run
+        return try heldOutScore(of: metaParameters, advancing: &unrolled.parameters, state: &unrolled.state,
+                                steps: steps, problem: problem)
+    }
+
+    /// `heldOutScore`, advancing the given parameters and state (PES's particles carry on from where their
+    /// last truncation left them). A diverged unroll stops at the step it diverged.
+    func heldOutScore(of metaParameters: MetaParameters, advancing parameters: inout [Float], state: inout L3RSState,
+                      steps: Int, problem: ModelInnerProblem) throws -> (meanLoss: Double, finalAccuracy: Double) {
         var unrolled = optimizer
         unrolled.metaParameters = metaParameters
-        var parameters = run.parameters, state = run.state
         var gradient = [Float](repeating: 0, count: parameters.count)
         var total = 0.0, accuracy = 0.0
         for _ in 0..<steps {

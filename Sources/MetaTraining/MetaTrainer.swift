@@ -31,6 +31,9 @@ public final class MetaTrainer {
     /// The best φ by held-out meta-validation so far (validateEvery > 0), its score (mean held-out loss,
     /// lower is better) and the meta-step it was reached at.
     public internal(set) var best: ValidatedMetaParameters?
+    /// PES: per inner run (by index), its pairs' particles and accumulated perturbations (`estimator: pes`);
+    /// identical on every rank, checkpointed.
+    public internal(set) var persistentES: [Int: PersistentRunEstimator] = [:]
     /// The backbone's parameters (head included; each run re-initialises the head).
     let pretrained: [Float]
 
@@ -113,6 +116,7 @@ public final class MetaTrainer {
     public func startRuns() throws {
         let count = configuration.innerRuns
         runs = []
+        persistentES = [:]
         for index in 0..<count {
             var run = freshRun(index: index, restarts: 0)
             let offset = index * configuration.horizon / count
@@ -176,6 +180,7 @@ public final class MetaTrainer {
             let (estimate, stopRequested) = switch configuration.estimator {
             case .truncatedBackprop: try reducedMetaGradient(run: &run, truncation: length)
             case .antitheticES: try antitheticESMetaGradient(run: &run, truncation: length)
+            case .pes: try persistentESMetaGradient(run: &run, truncation: length)
             }
             stop = stop || stopRequested
             outcomes.append(TaskOutcome(run: index, innerStep: startStep, truncation: length, restarted: restarted,

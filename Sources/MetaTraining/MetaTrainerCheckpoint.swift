@@ -5,7 +5,9 @@ import LearnedOptimizer
 /// ("best_phi.<tensor>", with its score in the metadata) when meta-validation runs, the meta-optimizer's moments,
 /// and for every inner run its parameters and L3RS state ("run.<i>.…"), with counters and the learned
 /// optimizer's configuration in the metadata. Data positions and head seeds follow from (seed, run index,
-/// restarts, inner step), so a resumed run replays exactly the batches an uninterrupted one would see.
+/// restarts, inner step), so a resumed run replays exactly the batches an uninterrupted one would see. With
+/// `estimator: pes` also every inner run's PES pairs ("pes.<run>.pair.<i>": both particles and ξ, as
+/// `pairValues`) and the incarnation they belong to.
 extension MetaTrainer {
     public static let stateFileName = "meta-state.safetensors"
 
@@ -44,6 +46,15 @@ extension MetaTrainer {
             for (key, value) in run.state.checkpointMetadata { metadata[prefix + key] = value }
             metadata[prefix + "restarts"] = String(run.restarts)
         }
+        for (index, kept) in persistentES.sorted(by: { $0.key < $1.key }) {
+            metadata["pes.\(index).restarts"] = String(kept.restarts)
+            metadata["pes.\(index).step"] = String(kept.step)
+            metadata["pes.\(index).pairs"] = String(kept.estimator.pairs.count)
+            for (i, pair) in kept.estimator.pairs.enumerated() {
+                let values = Self.pairValues(pair)
+                tensors.append(NamedTensor(name: "pes.\(index).pair.\(i)", shape: [values.count], floats: values))
+            }
+        }
         return TensorFile(tensors: tensors, metadata: metadata)
     }
 
@@ -62,6 +73,7 @@ extension MetaTrainer {
         metaStep = try reader.integer("meta_step")
         let template = optimizer.makeState()
         runs = try (0..<configuration.innerRuns).map { try restoreRun(index: $0, reader, template: template) }
+        try restorePersistentES(reader)
     }
 
     /// The file must be of this learned-optimizer configuration, world size (unless `allowReshard`) and
@@ -111,6 +123,28 @@ extension MetaTrainer {
         let state = try L3RSState(checkpointTensors: reader.tensors(prefix: prefix, keeping: "l3rs."),
                                   metadata: stateMetadata, template: template)
         return InnerRun(index: index, restarts: try reader.integer(prefix + "restarts"), parameters: parameters, state: state)
+    }
+
+    /// The persistent-ES particles of each inner run that has them (`estimator: pes`), for the run's step.
+    private func restorePersistentES(_ reader: MetaStateReader) throws {
+        persistentES = [:]
+        for run in runs {
+            guard let restarts = reader.file.metadata["pes.\(run.index).restarts"].flatMap({ Int($0) }) else { continue }
+            let (count, step) = (try reader.integer("pes.\(run.index).pairs"), try reader.integer("pes.\(run.index).step"))
+            var estimator = PersistentEvolutionStrategies(sigma: Float(configuration.esSigma), pairCount: count, start: run,
+                                                          metaParameterCount: optimizer.metaParameters.values.count)
+            // Particles stored for another step than the run's (the run moved on without PES) are not restored.
+            guard step == run.step else { continue }
+            for i in 0..<count {
+                guard let values = reader.file["pes.\(run.index).pair.\(i)"]?.floats() else {
+                    throw reader.fail("PES pair \(i) of inner run \(run.index) is missing")
+                }
+                do { estimator.pairs[i] = try pair(from: values, template: run) } catch {
+                    throw reader.fail("PES pair \(i) of inner run \(run.index): \(error)")
+                }
+            }
+            persistentES[run.index] = PersistentRunEstimator(restarts: restarts, step: step, estimator: estimator)
+        }
     }
 }
 

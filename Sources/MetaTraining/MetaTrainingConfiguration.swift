@@ -54,6 +54,9 @@ public struct MetaTrainingConfiguration: YAMLConfiguration, RunConfiguration, Eq
     public var embeddingInitialScale: Double = 0.01
     /// The MLP also reads the progress k/H through the run's horizon and 0.1·log H (`FeatureLayout`).
     public var horizonFeatures: Bool = false
+    /// Which features the MLP reads: v1 (the original) or v2 (bias-corrected EMAs, standardised statistics,
+    /// direction RMS, gradient–direction cosines, loss progress; `L3RSFeatureSet`).
+    public var featureSet: L3RSFeatureSet = .v1
     /// Meta-optimizer Adam: learning rate and global-norm clipping of the meta-gradient.
     public var metaLearningRate: Double = 1e-3
     public var metaClipNorm: Double = 1
@@ -122,7 +125,7 @@ public struct MetaTrainingConfiguration: YAMLConfiguration, RunConfiguration, Eq
                           hiddenWidth: hiddenWidth, embeddingWidth: embeddingWidth,
                           initialPreferredLogit: Float(initialPreferredLogit),
                           embeddingInitialScale: Float(embeddingInitialScale), seed: seed,
-                          learnedOutputs: learnedOutputs, horizonFeatures: horizonFeatures)
+                          learnedOutputs: learnedOutputs, horizonFeatures: horizonFeatures, featureSet: featureSet)
     }
 
     /// The meta-objective of every truncation.
@@ -166,8 +169,8 @@ public struct MetaTrainingConfiguration: YAMLConfiguration, RunConfiguration, Eq
         if horizonRange.lowerBound < 1 { problems.append("every horizon must be positive, got \(horizonRange)") }
         if esPairs < 1 { problems.append("esPairs must be positive, got \(esPairs)") }
         if !(esSigma > 0 && esSigma.isFinite) { problems.append("esSigma must be positive, got \(esSigma)") }
-        if estimator == .antitheticES && (order == .secondOrder || metaLossWeighting != .uniform || stepSizePenalty > 0) {
-            problems.append("antitheticES scores the uniform mean of held-out losses: it takes no order (secondOrder), metaLossWeighting or stepSizePenalty")
+        if estimator != .truncatedBackprop && (order == .secondOrder || metaLossWeighting != .uniform || stepSizePenalty > 0) {
+            problems.append("\(estimator.rawValue) scores the uniform mean of held-out losses: it takes no order (secondOrder), metaLossWeighting or stepSizePenalty")
         }
         if validateEvery < 0 || validationTasks < 1 || validationHorizon < 0 {
             problems.append("validateEvery and validationHorizon must be >= 0 and validationTasks positive")

@@ -1,5 +1,6 @@
 import Choices
 import Foundation
+import LearnedOptimizer
 import MetaTraining
 import Optimizers
 import Training
@@ -78,6 +79,8 @@ public struct PipelineConfiguration: YAMLConfiguration, Equatable, Sendable {
     public var validationTasks: Int = 2
     /// The learned optimizer reads the progress k/H through its run (`L3RSConfiguration.horizonFeatures`).
     public var horizonFeatures: Bool = false
+    /// The learned optimizer's feature set (`L3RSConfiguration.featureSet`): v1 or v2.
+    public var featureSet: L3RSFeatureSet = .v1
     /// Fraction of the seen data's training split held out for meta-validation: L3RS's meta-objective and the
     /// baselines' learning-rate choice use the same held-out images.
     public var validationFraction: Double = 0.1

@@ -123,6 +123,7 @@ public struct PipelinePlan: Sendable {
             m.validateEvery = configuration.validateEvery
             m.validationTasks = configuration.validationTasks
             m.horizonFeatures = configuration.horizonFeatures
+            m.featureSet = configuration.featureSet
             m.variant = variant
             m.learnedOutputs = outputs
             m.seed = configuration.seed

@@ -37,7 +37,13 @@ public enum LearnedOptimizerFile {
         guard let json = file.metadata[configurationKey] else {
             throw TrainingError.checkpoint("\(path) is not a learned-optimizer file: its metadata has no '\(configurationKey)'")
         }
-        var configuration = try L3RSConfiguration.decode(json: json)
+        var configuration: L3RSConfiguration
+        do {
+            configuration = try L3RSConfiguration.decode(json: json)
+        } catch {
+            throw TrainingError.checkpoint("\(path): its configuration (metadata '\(configurationKey)') does not decode: \(error)")
+        }
+        try requireFeatureSetFits(file, configuration: configuration, path: path)
         let names = layers.map(\.name)
         let storedLayerCount = Int(file.metadata[layerCountKey] ?? "") ?? configuration.layerNames.count
         switch configuration.variant {
@@ -64,6 +70,18 @@ public enum LearnedOptimizerFile {
         } catch {
             throw TrainingError.checkpoint("\(path): \(error)")
         }
+    }
+
+    /// φ's first layer has one column per feature of the feature set the file records (files without one
+    /// are v1); a file whose φ was made for another feature set is refused with both counts named.
+    private static func requireFeatureSetFits(_ file: TensorFile, configuration: L3RSConfiguration, path: String) throws {
+        let expected = FeatureLayout(configuration: configuration).count
+        guard let first = file.tensors.first(where: { $0.name == "mlp.0.weight" }), first.shape.count == 2,
+              first.shape[1] != expected else { return }
+        throw TrainingError.shapeMismatch("""
+            \(path) records feature set \(configuration.featureSet.rawValue) (\(expected) MLP inputs), but its \
+            mlp.0.weight reads \(first.shape[1]) features: its φ was made for another feature set.
+            """)
     }
 
     private static func summary(_ names: [String]) -> String {

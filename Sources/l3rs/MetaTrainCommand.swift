@@ -43,7 +43,7 @@ struct MetaTrainCommand: ResolvingCommand {
     var initialPreferredLogit: Double?
     @Option(help: "Meta-optimizer global-norm clipping (default: \(metaTrainingDefaults.metaClipNorm)).") var metaClipNorm: Double?
     @Option(help: "Images per meta-validation batch over all ranks (default: \(metaTrainingDefaults.validationBatch)).") var validationBatch: Int?
-    @Option(help: "Meta-gradient estimator: \(MetaGradientEstimator.validNames.joined(separator: " or ")) (default: \(metaTrainingDefaults.estimator.rawValue)).") var estimator: String?
+    @Option(help: "Meta-gradient estimator: \(MetaGradientEstimator.validNames.joined(separator: ", ")) (pes: persistent ES, unbiased across truncations) (default: \(metaTrainingDefaults.estimator.rawValue)).") var estimator: String?
     @Option(help: "Inner runs (tasks) whose meta-gradients one meta-step averages.") var tasksPerMetaStep: Int?
     @Option(help: "Score φ on held-out tasks every N meta-steps and keep the best (0: never).") var validateEvery: Int?
     @OptionGroup var distributed: DistributedOptions

@@ -15,9 +15,9 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "\(HeadInitialisation.validNames.joined(separator: " or ")) the classification head (default: \(trainingDefaults.head.rawValue)).") var head: String?
     @Option(help: "Glob pattern of parameter names not to train (repeatable).") var freeze: [String] = []
     @Option(help: "sgd, momentum, nesterov, adam, adamw, lion, rmsprop, or l3rs (a learned optimizer) (default: \(trainingDefaults.optimizer)).") var optimizer: String?
-    @Option(help: "With --optimizer l3rs: the learned optimizer (l3rs.safetensors of a meta-train run); without it, the untrained L3RS (normalised Adam at λ0 = learning rate).")
+    @Option(help: "With --optimizer l3rs: the learned optimizer (l3rs.safetensors of a meta-train run); without it, the shipped \(ShippedLearnedOptimizer.relativePath) (meta-trained for ccexam-mnist; found via \(ShippedLearnedOptimizer.environmentVariable), the clone the binary was built in, or the current directory); 'none': the untrained L3RS (normalised Adam at λ0 = learning rate).")
     var l3rsWeights: String?
-    @Option(help: "Base learning rate (default: \(trainingDefaults.learningRate)); not with --l3rs-weights.") var learningRate: Double?
+    @Option(help: "Base learning rate (default: \(trainingDefaults.learningRate)); with --optimizer l3rs only with --l3rs-weights none.") var learningRate: Double?
     @Option(help: "constant, cosine, warmup-cosine, linear (default: \(trainingDefaults.schedule)).") var schedule: String?
     @Option(help: "Linear warm-up steps (default: \(trainingDefaults.warmupSteps)).") var warmupSteps: Int?
     @Option(help: "Learning-rate multiplier of the classification head (default: \(trainingDefaults.headLearningRateMultiplier)).") var headLearningRateMultiplier: Double?
@@ -67,6 +67,7 @@ struct TrainingOptions: ParsableArguments {
         if let batchNorm { c.batchNorm = batchNorm }
         if let optimizerState { c.optimizerState = optimizerState }
         if let microBatches { c.microBatches = microBatches }
+        c.l3rsWeights = try ShippedLearnedOptimizer.resolve(weights: c.l3rsWeights, optimizer: c.optimizer)
         if resize { c.resize = true }
         if augment { c.augment = true }
         try c.validate()

@@ -11,7 +11,7 @@ enum TrainingPreflight {
     /// - Parameter learningRateFlag: whether --learning-rate was given (ignored with --l3rs-weights).
     static func check(_ c: TrainingConfiguration, learningRateFlag: Bool) throws {
         if learningRateFlag && !c.l3rsWeights.isEmpty {
-            throw ValidationError("--learning-rate would be ignored: with --l3rs-weights the learned optimizer sets its own step sizes; drop --learning-rate (or --l3rs-weights to run the untrained L3RS at that rate)")
+            throw ValidationError("--learning-rate would be ignored: the learned optimizer \(c.l3rsWeights) (--l3rs-weights; without it the shipped one) sets its own step sizes; drop --learning-rate, or pass --l3rs-weights \(ShippedLearnedOptimizer.untrainedName) to run the untrained L3RS at that rate")
         }
         for (flag, path) in [("--weights (weights:)", c.weights), ("--l3rs-weights (l3rsWeights:)", c.l3rsWeights)] where !path.isEmpty {
             guard FileManager.default.isReadableFile(atPath: path) else { throw ValidationError("\(flag): cannot read \(path)") }
@@ -25,6 +25,15 @@ enum TrainingPreflight {
             }
         }
         let model = try TrainingRun.makeModel(c, classCount: max(descriptor.classCount, 1))
+        if c.optimizer == UpdateRules.learnedOptimizerName && !c.l3rsWeights.isEmpty {
+            // The learned optimizer must fit this model's layer table (an embedding file fits only its backbone).
+            do {
+                _ = try LearnedOptimizerFile.load(c.l3rsWeights, layers: LayerSlices.make(for: model),
+                                                  parameterCount: model.parameterCount)
+            } catch {
+                throw ValidationError("--l3rs-weights (l3rsWeights:) \(c.l3rsWeights): \(error) (--l3rs-weights \(ShippedLearnedOptimizer.untrainedName) runs the untrained L3RS, which fits any model)")
+            }
+        }
         if !c.resize, !descriptor.imageShape.isEmpty, descriptor.imageShape != model.inputShape {
             let shape = { (s: [Int]) in s.map(String.init).joined(separator: "×") }
             throw ValidationError("model \(c.model) takes images of shape \(shape(model.inputShape)) but \(c.data) has \(shape(descriptor.imageShape)); pass --resize (or resize: true) to resize them")

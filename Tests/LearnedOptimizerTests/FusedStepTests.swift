@@ -20,9 +20,9 @@ final class FusedStepTests: XCTestCase {
         let baseSets: [[OptimizerKind]] = [
             [.sgd, .momentum, .adam], [.adam], [.nesterov, .rmsprop], [.momentum, .nesterov, .lion, .adamw, .sgd],
         ]
-        for bases in baseSets {
+        for (bases, featureSet) in baseSets.flatMap({ b in L3RSFeatureSet.allCases.map { (b, $0) } }) {
             let configuration = L3RSConfiguration(baseOptimizers: bases, baseLearningRate: 1e-2,
-                                                  initialPreferredLogit: 1, seed: 3)
+                                                  initialPreferredLogit: 1, seed: 3, featureSet: featureSet)
             var fused = try L3RSOptimizer(configuration: configuration, layers: layers, parameterCount: parameterCount)
             var recorded = fused
             var fusedState = fused.makeState(), recordedState = recorded.makeState()
@@ -45,6 +45,7 @@ final class FusedStepTests: XCTestCase {
                 XCTAssertEqual(fused.lastStepSizes, recorded.lastStepSizes, "\(bases) step \(step): λ")
                 XCTAssertEqual(fused.lastMixingWeights, recorded.lastMixingWeights, "\(bases) step \(step): μ")
                 XCTAssertEqual(fused.activations.directionRMS, recorded.activations.directionRMS)
+                XCTAssertEqual(fused.activations.features, recorded.activations.features, "\(bases) \(featureSet): features")
                 XCTAssertTrue(fused.activations.directions.isEmpty, "the fused step keeps no P·n directions")
             }
             XCTAssertNotEqual(θFused[0], 0, "the step moved θ")

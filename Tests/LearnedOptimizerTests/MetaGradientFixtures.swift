@@ -10,12 +10,13 @@ enum MetaGradientFixtures {
         bases: [OptimizerKind] = [.sgd, .momentum, .adam],
         baseLearningRate: Float = 0.1,
         learnedOutputs: L3RSLearnedOutputs = .stepSizeAndMixing,
-        horizonFeatures: Bool = false
+        horizonFeatures: Bool = false,
+        featureSet: L3RSFeatureSet = .v1
     ) -> L3RSOptimizer {
         let configuration = L3RSConfiguration(
             baseOptimizers: bases, baseLearningRate: baseLearningRate, variant: variant,
             initialPreferredLogit: 1, embeddingInitialScale: 0.3, seed: 11, learnedOutputs: learnedOutputs,
-            horizonFeatures: horizonFeatures)
+            horizonFeatures: horizonFeatures, featureSet: featureSet)
         var optimizer = try! L3RSOptimizer(configuration: configuration, layers: TinyRegressionProblem.layers,
                                            parameterCount: TinyRegressionProblem.parameterCount)
         var generator = TestGenerator(seed: 5)

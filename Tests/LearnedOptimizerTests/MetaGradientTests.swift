@@ -14,10 +14,11 @@ final class MetaGradientTests: XCTestCase {
     private func check(
         order: MetaGradientOrder, variant: L3RSVariant, warmUp: Int,
         bases: [OptimizerKind] = [.sgd, .momentum, .adam], learnedOutputs: L3RSLearnedOutputs = .stepSizeAndMixing, baseLearningRate: Float = 0.1,
-        finiteDifferenceStep: Float = 4e-2, horizonFeatures: Bool = false
+        finiteDifferenceStep: Float = 4e-2, horizonFeatures: Bool = false, featureSet: L3RSFeatureSet = .v1
     ) {
         let optimizer = MetaGradientFixtures.optimizer(variant: variant, bases: bases, baseLearningRate: baseLearningRate,
-                                                       learnedOutputs: learnedOutputs, horizonFeatures: horizonFeatures)
+                                                       learnedOutputs: learnedOutputs, horizonFeatures: horizonFeatures,
+                                                       featureSet: featureSet)
         let (θ0, state0) = MetaGradientFixtures.start(optimizer: optimizer, problem: problem, warmUp: warmUp)
         var analyticOptimizer = optimizer
         var θ = θ0
@@ -47,7 +48,7 @@ final class MetaGradientTests: XCTestCase {
             XCTAssertLessThanOrEqual(error, 1e-3 * abs(fd) + 1e-4 * scale,
                                      "\(order) φ[\(index)]: analytic \(analytic), finite difference \(fd)")
         }
-        print("meta-gradient check \(order) \(variant) \(bases.map(\.rawValue)) warm-up \(warmUp): \(indices.count) coordinates, "
+        print("meta-gradient check \(order) \(variant) \(featureSet) \(bases.map(\.rawValue)) warm-up \(warmUp): \(indices.count) coordinates, "
               + "max |FD| \(scale), worst error / tolerance \(worst)")
     }
 
@@ -80,6 +81,24 @@ final class MetaGradientTests: XCTestCase {
     func testBothOrdersMatchFiniteDifferencesWithHorizonFeatures() {
         check(order: .secondOrder, variant: .layerEmbedding, warmUp: 3, finiteDifferenceStep: 1e-2, horizonFeatures: true)
         check(order: .firstOrder, variant: .kindAndDepth, warmUp: 3, horizonFeatures: true)
+    }
+
+    /// Feature set v2 (bias-corrected EMAs, standardised statistics, direction RMS, gradient–direction cosines,
+    /// loss progress), from step 0 and mid-run, in both orders and both identity variants. First order
+    /// differentiates the EMAs (bias correction, loss progress) and the standardised rms(θ_l); second order also
+    /// the direction RMS and cosines through the base rules, and the standardised rms(g_l), into ḡ.
+    func testBothOrdersMatchFiniteDifferencesWithFeatureSetV2() {
+        check(order: .secondOrder, variant: .layerEmbedding, warmUp: 0, finiteDifferenceStep: 1e-2, featureSet: .v2)
+        check(order: .secondOrder, variant: .kindAndDepth, warmUp: 3, finiteDifferenceStep: 1e-2, featureSet: .v2)
+        check(order: .firstOrder, variant: .layerEmbedding, warmUp: 3, featureSet: .v2)
+        check(order: .firstOrder, variant: .kindAndDepth, warmUp: 0, featureSet: .v2)
+    }
+
+    /// v2 with other base rules (Nesterov rebuilt, RMSprop and AdamW stored) in second order: their direction
+    /// adjoints carry the direction-RMS and cosine terms.
+    func testSecondOrderWithFeatureSetV2ThroughOtherBaseRules() {
+        check(order: .secondOrder, variant: .layerEmbedding, warmUp: 2, bases: [.nesterov, .rmsprop, .adamw],
+              finiteDifferenceStep: 1e-2, featureSet: .v2)
     }
 
     func testFirstOrderMatchesFiniteDifferencesOfReplayedUnroll() {

@@ -1,3 +1,4 @@
+import Checkpoints
 import Distributed
 import Foundation
 import LearnedOptimizer
@@ -47,6 +48,38 @@ final class LearnedOptimizerFinetuneTests: XCTestCase {
             XCTAssertTrue(text.contains("another layer table"), text)
             XCTAssertTrue(text.contains("features.0.weight") && text.contains("layers.1.weight"), text)
             XCTAssertTrue(text.contains("kindAndDepth"), text)
+        }
+    }
+
+    /// A file records its feature set; one whose φ does not have that set's inputs (here: a v2 φ whose
+    /// configuration was rewritten to v1) is refused naming the file, and a v2 file loads as v2.
+    func testAFeatureSetMismatchIsAClearErrorNamingTheFile() throws {
+        let folder = try temporaryFolder()
+        let backbone = try ModelZoo.make(named: "ccexam-mnist", classCount: 10, seed: 0)
+        let layers = LayerSlices.make(for: backbone)
+        let optimizer = try L3RSOptimizer(configuration: L3RSConfiguration(featureSet: .v2), layers: layers,
+                                          parameterCount: backbone.parameterCount)
+        let path = folder.appendingPathComponent("v2.safetensors").path
+        try LearnedOptimizerFile.save(optimizer, to: path)
+        XCTAssertEqual(try LearnedOptimizerFile.load(path, layers: layers, parameterCount: backbone.parameterCount)
+            .configuration.featureSet, .v2)
+        let file = try Safetensors.read(path)
+        var metadata = file.metadata
+        metadata[LearnedOptimizerFile.configurationKey] = metadata[LearnedOptimizerFile.configurationKey]!
+            .replacingOccurrences(of: "\"featureSet\":\"v2\"", with: "\"featureSet\":\"v1\"")
+        let mismatched = folder.appendingPathComponent("mismatched.safetensors").path
+        try Safetensors.write(TensorFile(tensors: file.tensors, metadata: metadata), to: mismatched, checksums: true)
+        XCTAssertThrowsError(try LearnedOptimizerFile.load(mismatched, layers: layers, parameterCount: backbone.parameterCount)) {
+            let text = String(describing: $0)
+            XCTAssertTrue(text.contains(mismatched) && text.contains("feature set v1") && text.contains("38"), text)
+        }
+        metadata[LearnedOptimizerFile.configurationKey] = metadata[LearnedOptimizerFile.configurationKey]!
+            .replacingOccurrences(of: "\"featureSet\":\"v1\"", with: "\"featureSet\":\"v9\"")
+        let unknown = folder.appendingPathComponent("unknown.safetensors").path
+        try Safetensors.write(TensorFile(tensors: file.tensors, metadata: metadata), to: unknown, checksums: true)
+        XCTAssertThrowsError(try LearnedOptimizerFile.load(unknown, layers: layers, parameterCount: backbone.parameterCount)) {
+            let text = String(describing: $0)
+            XCTAssertTrue(text.contains(unknown) && text.contains("v9"), text)
         }
     }
 

@@ -92,4 +92,35 @@ final class MetaGradientRankChecks: XCTestCase {
         }
         XCTAssertLessThan(MetaFixtures.relativeDifference(worldRun.parameters, singleRun.parameters), 1e-5)
     }
+
+    /// PES deals its pairs to the ranks and broadcasts each pair's particles from its owner: over three
+    /// truncations of one incarnation (so the particles and ξ persist), the estimate and meta-loss are those of
+    /// one process doing every pair, and every rank holds every pair's particles and ξ, bit for bit.
+    func testPersistentESEstimateIsRankInvariant() throws {
+        var configuration = MetaFixtures.configuration()
+        configuration.estimator = .pes
+        configuration.esPairs = 5
+        let world = try MetaFixtures.trainer(configuration, communicator: try Self.communicator())
+        let single = try MetaFixtures.trainer(configuration, communicator: SingleProcessCommunicator())
+        try world.startRuns()
+        try single.startRuns()
+        var worldRun = world.runs[0], singleRun = single.runs[0]
+        for _ in 0..<3 {
+            let worldEstimate = try world.persistentESMetaGradient(run: &worldRun, truncation: configuration.truncation).0
+            let singleEstimate = try single.persistentESMetaGradient(run: &singleRun, truncation: configuration.truncation).0
+            XCTAssertGreaterThan(MetaGradientCheck.globalNorm(singleEstimate.gradient), 0)
+            XCTAssertLessThan(MetaFixtures.relativeDifference(worldEstimate.gradient, singleEstimate.gradient), 1e-5)
+            XCTAssertEqual(worldEstimate.metaLoss, singleEstimate.metaLoss, accuracy: 1e-6 * singleEstimate.metaLoss)
+            let (worldPairs, singlePairs) = (world.persistentES[0]!.estimator.pairs, single.persistentES[0]!.estimator.pairs)
+            XCTAssertEqual(worldPairs.count, 5)
+            for (a, b) in zip(worldPairs, singlePairs) {
+                XCTAssertEqual(MetaTrainer.pairValues(a), MetaTrainer.pairValues(b))
+                XCTAssertEqual(a.positive.state, b.positive.state)
+            }
+        }
+        XCTAssertEqual(worldRun.step, 9)
+        XCTAssertNotEqual(world.persistentES[0]!.estimator.pairs[1].positive.parameters, worldRun.parameters,
+                          "the particles run their own perturbed trajectories")
+        XCTAssertLessThan(MetaFixtures.relativeDifference(worldRun.parameters, singleRun.parameters), 1e-5)
+    }
 }

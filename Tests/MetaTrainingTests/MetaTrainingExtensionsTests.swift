@@ -96,6 +96,43 @@ final class MetaTrainingExtensionsTests: XCTestCase {
         XCTAssertEqual(esRun, plain)
     }
 
+    /// The checkpoint holds every pair of every run PES has touched, and restoring it gives back the same
+    /// particles and ξ; on a run's first truncation PES is antitheticES (the same ε, ξ = ε).
+    func testPESStateRoundTripsThroughTheCheckpointAndStartsAsES() throws {
+        var refused = MetaFixtures.configuration(order: .secondOrder)
+        refused.estimator = .pes
+        XCTAssertThrowsError(try refused.validate()) { XCTAssertTrue(String(describing: $0).contains("pes scores"), "\($0)") }
+        var configuration = MetaFixtures.configuration()
+        configuration.estimator = .pes
+        configuration.esPairs = 3
+        let trainer = try MetaFixtures.trainer(configuration, communicator: SingleProcessCommunicator())
+        try trainer.startRuns()
+        var esConfiguration = configuration
+        esConfiguration.estimator = .antitheticES
+        let es = try MetaFixtures.trainer(esConfiguration, communicator: SingleProcessCommunicator())
+        try es.startRuns()
+        var pesRun = es.runs[1], esRun = es.runs[1]
+        let first = try es.persistentESMetaGradient(run: &pesRun, truncation: 3).0
+        XCTAssertEqual(first.gradient, try es.antitheticESMetaGradient(run: &esRun, truncation: 3).0.gradient)
+        XCTAssertEqual(pesRun, esRun)
+        // Run 0, run 1, run 0 again: run 0's pairs persist through its second truncation.
+        for _ in 0..<3 { _ = try trainer.metaTrainStep() }
+        XCTAssertEqual(trainer.persistentES[0]?.step, trainer.runs[0].step)
+        let file = try trainer.checkpointFile()
+        XCTAssertNotNil(file["pes.0.pair.2"])
+        let restored = try MetaFixtures.trainer(configuration, communicator: SingleProcessCommunicator())
+        try restored.restore(from: file, source: "memory")
+        XCTAssertEqual(Set(restored.persistentES.keys), Set(trainer.persistentES.keys))
+        for (index, kept) in trainer.persistentES {
+            XCTAssertEqual(restored.persistentES[index]?.restarts, kept.restarts)
+            XCTAssertEqual(restored.persistentES[index]?.step, kept.step)
+            for (a, b) in zip(kept.estimator.pairs, restored.persistentES[index]!.estimator.pairs) {
+                XCTAssertEqual(MetaTrainer.pairValues(a), MetaTrainer.pairValues(b))
+                XCTAssertTrue(a.positive == b.positive && a.negative == b.negative, "particle \(index) restored")
+            }
+        }
+    }
+
     /// Validation scores every φ on held-out tasks and keeps the best: a meta-learning rate large enough
     /// to wreck φ leaves the best φ at an earlier, better one, and the checkpoint carries it.
     func testValidationKeepsTheBestMetaParametersAcrossACheckpoint() throws {

@@ -42,6 +42,30 @@ final class MetaTrainingTests: XCTestCase {
         try smallMetaTrainingConfiguration(innerRuns: innerRuns, metaSteps: metaSteps)
     }
 
+    /// PES keeps particles and accumulated perturbations across meta-steps: the checkpoint carries them, so a
+    /// run stopped after one meta-step and resumed ends at the uninterrupted run's φ (run 0's pairs persist
+    /// through the stop).
+    func testResumedPESMetaTrainingEqualsAnUninterruptedRun() throws {
+        var configuration = try smallConfiguration(innerRuns: 2, metaSteps: 5)
+        configuration.estimator = .pes
+        configuration.esPairs = 3
+        configuration.metaLearningRate = 0.01
+        configuration.name = "pes-whole"
+        let whole = try MetaTrainingRun(configuration: configuration, communicator: SingleProcessCommunicator(),
+                                        resume: false, log: { _ in }).execute()
+        configuration.name = "pes-interrupted"
+        StopSignal.request()
+        XCTAssertEqual(try MetaTrainingRun(configuration: configuration, communicator: SingleProcessCommunicator(),
+                                           resume: false, log: { _ in }).execute(), .stopped(metaStep: 1))
+        StopSignal.reset()
+        let resumed = try MetaTrainingRun(configuration: configuration, communicator: SingleProcessCommunicator(),
+                                          resume: true, log: { _ in }).execute()
+        guard case let .finished(_, wholeHash, _) = whole, case let .finished(_, resumedHash, _) = resumed else {
+            return XCTFail("\(whole) \(resumed)")
+        }
+        XCTAssertEqual(resumedHash, wholeHash, "φ after a PES resume differs from the uninterrupted run's")
+    }
+
     func testResumedMetaTrainingEqualsAnUninterruptedRun() throws {
         var configuration = try smallConfiguration(innerRuns: 2, metaSteps: 5)
         configuration.checkpointEvery = 2

@@ -1,3 +1,4 @@
+import Checkpoints
 import Distributed
 import Foundation
 import TestSupport
@@ -10,14 +11,14 @@ final class MultiRankMetaTrainingTests: XCTestCase {
         XCTAssertFalse(MPIEnvironment.isLaunchedByMPI, "MultiRankMetaTrainingTests must run outside mpirun")
     }
 
-    /// 1 rank and 2 ranks give the same meta-gradient, first and second order and by evolution strategies
-    /// (see MetaGradientRankChecks).
+    /// 1 rank and 2 ranks give the same meta-gradient, first and second order and by evolution strategies,
+    /// antithetic and persistent (see MetaGradientRankChecks).
     func testMetaGradientIsRankInvariantOnTwoRanks() throws {
         let result = try MPIRun.launch(ranks: 2, [MPIRun.testBundleExecutable, "MetaTrainingTests.MetaGradientRankChecks"],
                                        timeout: 120)
         XCTAssertFalse(result.timedOut, "mpirun timed out after \(result.seconds) s\n\(result.transcript)")
         XCTAssertEqual(result.exitCode, 0, result.transcript)
-        let executed = result.standardOutput.components(separatedBy: "Executed 5 tests, with 0 failures").count - 1
+        let executed = result.standardOutput.components(separatedBy: "Executed 6 tests, with 0 failures").count - 1
         XCTAssertGreaterThanOrEqual(executed, 2, result.transcript)
     }
 
@@ -68,6 +69,24 @@ final class MultiRankMetaTrainingTests: XCTestCase {
             XCTAssertTrue(FileManager.default.fileExists(atPath: run + "/l3rs-last.safetensors"))
             let metrics = try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8)
             XCTAssertTrue(metrics.contains("\"validation_loss\""), metrics)
+        }
+    }
+
+    /// PES on two ranks through the command: three meta-steps (run 0, run 1, run 0, so run 0's pairs persist
+    /// across its truncations), and rank 0's checkpoint holds every pair of both runs, those rank 1 unrolled too.
+    func testPersistentESOnTwoRanksCheckpointsEveryPair() throws {
+        try metaTrainTiny(["--estimator", "pes", "--meta-steps", "3"], timeout: 360) { result, run in
+            XCTAssertTrue(result.standardOutput.contains("finished 3 meta-steps"), result.transcript)
+            let states = FileManager.default.enumerator(atPath: run)?.compactMap { $0 as? String }
+                .filter { $0.hasSuffix("meta-state.safetensors") } ?? []
+            let state = try XCTUnwrap(states.sorted().last, "no checkpoint in \(run)")
+            let file = try Safetensors.read(run + "/" + state)
+            for runIndex in 0..<2 {
+                for pair in 0..<8 {
+                    let values = try XCTUnwrap(file["pes.\(runIndex).pair.\(pair)"], "pes.\(runIndex).pair.\(pair)").floats()
+                    XCTAssertTrue(values.contains { $0 != 0 } && values.allSatisfy(\.isFinite))
+                }
+            }
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LearnedOptimizer
 import TestSupport
 import Training
 import XCTest
@@ -175,6 +176,7 @@ final class PipelineConfigurationTests: XCTestCase {
             validateEvery: 5
             validationTasks: 3
             horizonFeatures: true
+            featureSet: v2
             """, source: "x.yaml")
         try c.validate()
         for (label, stage) in PipelinePlan(c).metaTrainingStages {
@@ -186,6 +188,7 @@ final class PipelineConfigurationTests: XCTestCase {
             XCTAssertEqual(m.validationTasks, 3, label)
             XCTAssertEqual(m.validationSteps, c.horizon, label)
             XCTAssertTrue(m.l3rsConfiguration.horizonFeatures, label)
+            XCTAssertEqual(m.l3rsConfiguration.featureSet, .v2, label)
         }
         c.tasksPerMetaStep = 5
         XCTAssertThrowsError(try c.validate()) { error in

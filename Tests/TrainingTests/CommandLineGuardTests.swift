@@ -54,6 +54,10 @@ final class CommandLineGuardTests: ScratchFolderTestCase {
             ("missing npy folder", ["--weights", weights, "--data", "npy:/nonexistent/arrays"], ["--data", "/nonexistent/arrays/train_labels.npy"]),
             ("npy images of another size", ["--weights", weights, "--data", "npy:" + small], ["1×28×28", "npy:\(small) has 1×8×8", "--resize"]),
             ("weights of another model", ["--weights", weights, "--model", "ccexam-usps"], ["does not fit model ccexam-usps"]),
+            ("learning rate with the shipped learned optimizer", ["--weights", weights, "--optimizer", "l3rs", "--learning-rate", "0.1"],
+             ["--learning-rate would be ignored", ShippedLearnedOptimizer.relativePath, "--l3rs-weights none"]),
+            ("shipped learned optimizer on another backbone", ["--model", "mlp", "--resize", "--optimizer", "l3rs"],
+             ["--l3rs-weights", ShippedLearnedOptimizer.relativePath, "another layer table", "--l3rs-weights none"]),
             ("images of another shape", ["--model", "ccexam-svhn", "--weights", TrainerLaunchTests.root.appendingPathComponent("data/ccexam/svhn.pth").path],
              ["3×32×32", "--resize"]),
         ]
@@ -100,7 +104,7 @@ final class CommandLineGuardTests: ScratchFolderTestCase {
     func testHelpShowsDefaults() throws {
         let help = try l3rs(["finetune", "--help"]).standardOutput.replacingOccurrences(of: "\n", with: " ")
             .split(separator: " ").joined(separator: " ")
-        for fragment in ["(default: adam)", "(default: 0.001)", "(default: 500)", "(default: 128)", "(default: reinit)", "(default: fashion-mnist;"] {
+        for fragment in ["'none': the untrained L3RS", "(default: adam)", "(default: 0.001)", "(default: 500)", "(default: 128)", "(default: reinit)", "(default: fashion-mnist;"] {
             XCTAssertTrue(help.contains(fragment), "finetune --help lacks \(fragment)")
         }
         let metaHelp = try l3rs(["meta-train", "--help"]).standardOutput.replacingOccurrences(of: "\n", with: " ")
@@ -129,6 +133,20 @@ final class CommandLineGuardTests: ScratchFolderTestCase {
         let within = try l3rs(common + ["--steps", "3", "--name", "within", "--optimizer", "l3rs", "--l3rs-weights", learned])
         XCTAssertEqual(within.exitCode, 0, within.transcript)
         XCTAssertFalse(within.standardError.contains("horizon"), within.transcript)
+        let untrained = try l3rs(common + ["--steps", "2", "--name", "untrained", "--optimizer", "l3rs", "--l3rs-weights", "none",
+                                           "--learning-rate", "0.01"])
+        XCTAssertEqual(untrained.exitCode, 0, "--l3rs-weights none runs the untrained rule on any model\n\(untrained.transcript)")
+    }
+
+    /// `finetune --optimizer l3rs` without --l3rs-weights runs the shipped learned optimizer (its run folder
+    /// records the file it found).
+    func testTheShippedLearnedOptimizerIsTheDefault() throws {
+        let result = try l3rs(["finetune", "--weights", TrainerLaunchTests.weights, "--data", "mnist-5k", "--data-directory",
+                               TrainerLaunchTests.dataDirectory, "--optimizer", "l3rs", "--steps", "2", "--global-batch", "8",
+                               "--eval-every", "0", "--runs-directory", runs, "--name", "shipped"])
+        XCTAssertEqual(result.exitCode, 0, result.transcript)
+        let recorded = try String(contentsOfFile: runs + "/shipped/config.yaml", encoding: .utf8)
+        XCTAssertTrue(recorded.contains(ShippedLearnedOptimizer.relativePath), recorded)
     }
 
     /// meta-train records its horizon in the learned-optimizer file (and exports its metrics); finetune reads it.

@@ -16,7 +16,36 @@ final class ShippedLearnedOptimizerTests: XCTestCase {
                                                       parameterCount: model.parameterCount)
         XCTAssertEqual(optimizer.configuration.baseLearningRate, 0.003)
         XCTAssertEqual(optimizer.configuration.baseOptimizers, [.sgd, .momentum, .adam])
+        XCTAssertEqual(optimizer.configuration.featureSet, .v1, "written before feature sets: it reads as v1")
         let initial = MetaParameters(initialFor: optimizer.configuration, layerCount: optimizer.layers.count)
         XCTAssertNotEqual(optimizer.metaParameters.values, initial.values)
+    }
+
+    /// `--optimizer l3rs` without a file means the shipped one, found from this clone; `none` the untrained
+    /// rule; a named file itself; other optimizers keep their value.
+    func testTheShippedFileIsTheDefaultAndNoneIsTheUntrainedRule() throws {
+        let shipped = MPIRun.repositoryRoot.appendingPathComponent(ShippedLearnedOptimizer.relativePath).standardizedFileURL.path
+        XCTAssertEqual(try ShippedLearnedOptimizer.resolve(weights: "", optimizer: "l3rs", environment: [:]), shipped)
+        XCTAssertEqual(try ShippedLearnedOptimizer.resolve(weights: "none", optimizer: "l3rs", environment: [:]), "")
+        XCTAssertEqual(try ShippedLearnedOptimizer.resolve(weights: "/x/l.safetensors", optimizer: "l3rs", environment: [:]),
+                       "/x/l.safetensors")
+        XCTAssertEqual(try ShippedLearnedOptimizer.resolve(weights: "", optimizer: "adam", environment: [:]), "")
+        // The environment variable takes precedence.
+        let environment = [ShippedLearnedOptimizer.environmentVariable: shipped]
+        XCTAssertEqual(ShippedLearnedOptimizer.candidates(environment: environment, executablePath: nil), [shipped])
+        // An executable in a clone's .build/release finds the clone's file.
+        let executable = MPIRun.repositoryRoot.appendingPathComponent(".build/release/l3rs").path
+        XCTAssertTrue(ShippedLearnedOptimizer.candidates(environment: [:], executablePath: executable).contains(shipped))
+    }
+
+    /// A missing shipped file is an error that names every place looked and how to go on.
+    func testAMissingShippedFileNamesWhereItLooked() {
+        let environment = [ShippedLearnedOptimizer.environmentVariable: "/nonexistent/l3rs.safetensors"]
+        XCTAssertThrowsError(try ShippedLearnedOptimizer.resolve(weights: "", optimizer: "l3rs", environment: environment)) {
+            let text = String(describing: $0)
+            for part in ["/nonexistent/l3rs.safetensors", ShippedLearnedOptimizer.environmentVariable, "--l3rs-weights none"] {
+                XCTAssertTrue(text.contains(part), text)
+            }
+        }
     }
 }
