@@ -14,7 +14,7 @@ final class MetaConfigurationChoiceTests: XCTestCase {
             ("variant", "kindAndDeph", "layerEmbedding, kindAndDepth", "kindAndDepth"),
             ("learnedOutputs", "mixingOnyl", "stepSizeAndMixing, stepSizeOnly, mixingOnly", "mixingOnly"),
             ("metaLossWeighting", "finale", "uniform, linear, final", "final"),
-            ("estimator", "antitheticEs", "truncatedBackprop, antitheticES", "antitheticES"),
+            ("estimator", "antitheticEs", "truncatedBackprop, antitheticES, pes", "antitheticES"),
         ], preamble: "metaSteps: 3\n", source: "meta.yaml") { _ = try MetaTrainingConfiguration.load(yaml: $0, source: $1) }
     }
 

@@ -5,7 +5,7 @@ import XCTest
 /// The pipeline's closed-set keys are refused at the YAML edge like meta-training's.
 final class PipelineConfigurationChoiceTests: XCTestCase {
     func testMisspeltEstimatorIsRefusedWhenTheYAMLIsRead() {
-        assertMisspeltChoicesRefused([("metaEstimator", "antitheticSE", "truncatedBackprop, antitheticES", "antitheticES")],
+        assertMisspeltChoicesRefused([("metaEstimator", "antitheticSE", "truncatedBackprop, antitheticES, pes", "antitheticES")],
                                      preamble: "", source: "pipeline.yaml") { _ = try PipelineConfiguration.load(yaml: $0, source: $1) }
     }
 

@@ -91,7 +91,7 @@ final class CommandLineGuardTests: ScratchFolderTestCase {
             (["meta-train", "--memory", "stroe"], "--memory must be one of auto, store, recompute, got 'stroe' (did you mean 'store'?)"),
             (["meta-train", "--variant", "kindanddepth"], "--variant must be one of layerEmbedding, kindAndDepth, got 'kindanddepth' (did you mean 'kindAndDepth'?)"),
             (["meta-train", "--meta-loss-weighting", "lineer"], "--meta-loss-weighting must be one of uniform, linear, final, got 'lineer' (did you mean 'linear'?)"),
-            (["meta-train", "--estimator", "truncatedBackProp"], "--estimator must be one of truncatedBackprop, antitheticES, got 'truncatedBackProp' (did you mean 'truncatedBackprop'?)"),
+            (["meta-train", "--estimator", "truncatedBackProp"], "--estimator must be one of truncatedBackprop, antitheticES, pes, got 'truncatedBackProp' (did you mean 'truncatedBackprop'?)"),
         ]
         for (arguments, message) in cases {
             let result = try l3rs(arguments + ["--runs-directory", runs])
