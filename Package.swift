@@ -91,6 +91,8 @@ let package = Package(
         .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks"]),
         // Shared by the test targets: launching mpirun with a time limit.
         .target(name: "TestSupport", dependencies: ["Distributed"], path: "Tests/TestSupport"),
+        // Shared by TrainingTests and MetaTrainingTests: small training configurations.
+        .target(name: "TrainingFixtures", dependencies: ["Training"], path: "Tests/TrainingFixtures"),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TestSupport"]),
         .testTarget(name: "NetworkTests", dependencies: ["Network", "Kernels", "Seeding"], exclude: ["Fixtures"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Inflate", "TestSupport"], exclude: ["Fixtures"]),
@@ -101,10 +103,11 @@ let package = Package(
         .testTarget(name: "RunsTests", dependencies: ["Runs", "Checkpoints", "Distributed", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: [
             "Choices", "Training", "Runs", "Datasets", "Distributed", "Checkpoints", "Network", "LearnedOptimizer", "TestSupport",
+            "TrainingFixtures",
         ]),
         .testTarget(name: "MetaTrainingTests", dependencies: [
             "Choices", "MetaTraining", "Training", "Runs", "LearnedOptimizer", "Network", "Distributed", "Datasets", "Checkpoints",
-            "Seeding", "TestSupport",
+            "Seeding", "TestSupport", "TrainingFixtures",
         ]),
         .testTarget(name: "PipelineTests", dependencies: ["Choices", "Pipeline", "Training", "Runs", "Reports", "TestSupport"]),
         // End-to-end runs of the l3rs executable under launchers and batch systems (mpirun, a one-node Slurm),

@@ -53,18 +53,12 @@ enum MetaNetwork {
                                outputs: outs, inputs: hidden,
                                outputAdjoint: outputAdjoints, outputStart: row * outs,
                                input: hidden2, inputStart: row * hidden, inputAdjoint: secondPre)
-                for j in 0..<hidden {
-                    let h = hidden2[row * hidden + j]
-                    secondPre[j] *= 1 - h * h
-                }
+                throughTanh(secondPre, activations: hidden2, start: row * hidden)
                 affineBackward(φ, φ̄, weightOffset: layout.secondWeightOffset, biasOffset: layout.secondBiasOffset,
                                outputs: hidden, inputs: hidden,
                                outputAdjoint: UnsafeBufferPointer(secondPre), outputStart: 0,
                                input: hidden1, inputStart: row * hidden, inputAdjoint: firstPre)
-                for j in 0..<hidden {
-                    let h = hidden1[row * hidden + j]
-                    firstPre[j] *= 1 - h * h
-                }
+                throughTanh(firstPre, activations: hidden1, start: row * hidden)
                 affineBackward(φ, φ̄, weightOffset: layout.firstWeightOffset, biasOffset: layout.firstBiasOffset,
                                outputs: hidden, inputs: inputs,
                                outputAdjoint: UnsafeBufferPointer(firstPre), outputStart: 0,
@@ -89,6 +83,16 @@ enum MetaNetwork {
                 sum += Double(φ[rowStart + i]) * Double(input[inputStart + i])
             }
             result[resultStart + o] = activation ? Float(tanh(sum)) : Float(sum)
+        }
+    }
+
+    /// Back through a tanh layer for one row: z̄ = h̄ (1 − h²), in place, h read from `start` of `activations`.
+    @inline(__always)
+    private static func throughTanh(_ adjoint: UnsafeMutableBufferPointer<Float>,
+                                    activations: UnsafeBufferPointer<Float>, start: Int) {
+        for j in adjoint.indices {
+            let h = activations[start + j]
+            adjoint[j] *= 1 - h * h
         }
     }
 

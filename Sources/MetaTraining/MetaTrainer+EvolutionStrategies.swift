@@ -17,13 +17,12 @@ extension MetaTrainer {
     /// (no collective inside an unroll), and one allreduce sums the estimates. The run itself then advances
     /// the truncation with φ, data-parallel, so every rank keeps the same inner runs.
     func antitheticESMetaGradient(run: inout InnerRun, truncation: Int) throws -> (TaskEstimate, stop: Bool) {
-        let pairs = configuration.esPairs
         let σ = Float(configuration.esSigma)
         let local = try problem(for: run, reduction: .globalMean, communicator: SingleProcessCommunicator())
         let φ = optimizer.metaParameters
         var gradient = [Float](repeating: 0, count: φ.values.count)
         var lossSum = 0.0
-        for pair in stride(from: communicator.rank, to: pairs, by: communicator.size) {
+        for pair in ownedPairs {
             let ε = perturbation(pair: pair, count: φ.values.count)
             var losses: [Double] = []
             for sign: Float in [1, -1] {
@@ -39,6 +38,21 @@ extension MetaTrainer {
             let coefficient = Float(difference / (2 * Double(σ)))
             for index in gradient.indices { gradient[index] += coefficient * ε[index] }
         }
+        return try combinePairEstimates(gradient: gradient, lossSum: lossSum, run: &run, truncation: truncation)
+    }
+
+    /// The pairs this rank unrolls: dealt round-robin to the ranks (antithetic ES and PES alike).
+    var ownedPairs: StrideTo<Int> {
+        stride(from: communicator.rank, to: configuration.esPairs, by: communicator.size)
+    }
+
+    /// The common end of antithetic ES and PES: one allreduce sums the ranks' pair estimates (the gradient sum,
+    /// the loss sum and the stop signal), both are averaged over all N pairs, and the run itself then advances
+    /// the truncation with φ, data-parallel.
+    func combinePairEstimates(gradient: [Float], lossSum: Double, run: inout InnerRun,
+                              truncation: Int) throws -> (TaskEstimate, stop: Bool) {
+        let pairs = configuration.esPairs
+        var gradient = gradient
         try communicator.allreduce(&gradient, op: .sum)
         var totals = [lossSum, StopSignal.pending != 0 ? 1 : 0]
         try communicator.allreduce(&totals, op: .sum)
@@ -56,16 +70,7 @@ extension MetaTrainer {
     func perturbation(pair: Int, count: Int) -> [Float] {
         let stream = (UInt64(metaStep) << 20) | UInt64(pair)
         var generator = SplitMix64(seed: SplitMix64.derivedSeed(configuration.seed ^ 0x4553_5045_5254_5552, stream: stream))
-        func unit() -> Double { (Double(generator.next() >> 11) + 0.5) / 9_007_199_254_740_992 }
-        var values = [Float](repeating: 0, count: count)
-        var index = 0
-        while index < count {
-            let radius = (-2 * log(unit())).squareRoot(), angle = 2 * Double.pi * unit()
-            values[index] = Float(radius * cos(angle))
-            if index + 1 < count { values[index + 1] = Float(radius * sin(angle)) }
-            index += 2
-        }
-        return values
+        return generator.standardNormals(count: count)
     }
 
     /// Advances `run` with the current φ, data-parallel, and returns λ and μ averaged over the steps.

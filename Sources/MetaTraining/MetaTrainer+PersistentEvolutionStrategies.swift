@@ -34,26 +34,17 @@ extension MetaTrainer {
             estimator = PersistentEvolutionStrategies(sigma: Float(configuration.esSigma), pairCount: pairs, start: run,
                                                       metaParameterCount: φ.values.count)
         }
-        let owned = Array(stride(from: communicator.rank, to: pairs, by: communicator.size))
-        var (gradient, lossSum) = try estimator.truncation(
-            metaParameters: φ, pairs: owned, perturbation: { perturbation(pair: $0, count: φ.values.count) },
+        let (gradient, lossSum) = try estimator.truncation(
+            metaParameters: φ, pairs: ownedPairs, perturbation: { perturbation(pair: $0, count: φ.values.count) },
             unroll: { particle, perturbed in
                 try heldOutScore(of: perturbed, advancing: &particle.parameters, state: &particle.state,
                                  steps: truncation, problem: local).meanLoss
             })
-        try communicator.allreduce(&gradient, op: .sum)
-        var totals = [lossSum, StopSignal.pending != 0 ? 1 : 0]
-        try communicator.allreduce(&totals, op: .sum)
-        let scale = 1 / Float(pairs)
-        for index in gradient.indices { gradient[index] *= scale }
-
-        let (stepSizes, mixing) = try advanceRecordingOutputs(&run, steps: truncation)
+        let result = try combinePairEstimates(gradient: gradient, lossSum: lossSum, run: &run, truncation: truncation)
         estimator.restartDivergedPairs(from: run)
         try shareParticles(&estimator, template: run)
         persistentES[run.index] = PersistentRunEstimator(restarts: run.restarts, step: run.step, estimator: estimator)
-        let estimate = TaskEstimate(gradient: gradient, metaLoss: totals[0] / Double(pairs), stepSizePenalty: 0,
-                                    meanStepSizes: stepSizes, meanMixingWeights: mixing)
-        return (estimate, totals[1] > 0)
+        return result
     }
 
     /// Broadcasts every pair (both particles and ξ, as `pairValues`) from the rank that unrolled it.

@@ -157,7 +157,7 @@ public final class MetaTrainer {
         let range = configuration.horizonRange
         guard range.lowerBound < range.upperBound else { return range.lowerBound }
         var generator = SplitMix64(seed: run.seed(base: configuration.seed, stream: .horizon))
-        let u = (Double(generator.next() >> 11) + 0.5) / 9_007_199_254_740_992  // (0, 1)
+        let u = generator.nextOpenUnitDouble()
         let logHorizon = log(Double(range.lowerBound)) + u * (log(Double(range.upperBound + 1)) - log(Double(range.lowerBound)))
         return min(range.upperBound, max(range.lowerBound, Int(exp(logHorizon))))
     }

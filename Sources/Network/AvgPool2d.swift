@@ -3,9 +3,7 @@ public final class AvgPool2d: Layer {
     public let kernelSize: Int
     public let stride: Int
 
-    private var inputShape: [Int] = []
-    private var output: Tensor?
-    private var gradInput: Tensor?
+    private var buffers = LayerBuffers(layerName: "AvgPool2d")
 
     public init(kernelSize: Int, stride: Int? = nil) {
         precondition(kernelSize > 0 && (stride ?? kernelSize) > 0)
@@ -18,9 +16,7 @@ public final class AvgPool2d: Layer {
         precondition(x.shape.count == 4 && x.shape[2] >= kernelSize && x.shape[3] >= kernelSize, "AvgPool2d: bad input \(x.shape)")
         let planes = x.shape[0] * x.shape[1], height = x.shape[2], width = x.shape[3]
         let outH = (height - kernelSize) / stride + 1, outW = (width - kernelSize) / stride + 1
-        let y = Tensor.reusing(output, shape: [x.shape[0], x.shape[1], outH, outW])
-        output = y
-        inputShape = x.shape
+        let y = buffers.output(for: x, shape: [x.shape[0], x.shape[1], outH, outW])
         let scale = 1 / Float(kernelSize * kernelSize)
         for p in 0..<planes {
             let plane = x.pointer + p * height * width
@@ -39,11 +35,9 @@ public final class AvgPool2d: Layer {
     }
 
     public func backward(_ gradOutput: Tensor) -> Tensor {
-        guard let y = output else { preconditionFailure("AvgPool2d.backward before forward") }
-        precondition(gradOutput.shape == y.shape, "AvgPool2d.backward: gradient shape \(gradOutput.shape)")
-        let dx = Tensor.reusing(gradInput, shape: inputShape)
-        gradInput = dx
+        let (y, dx) = buffers.gradInput(for: gradOutput)
         dx.fill(0)
+        let inputShape = buffers.inputShape
         let planes = inputShape[0] * inputShape[1], height = inputShape[2], width = inputShape[3]
         let outH = y.shape[2], outW = y.shape[3]
         let scale = 1 / Float(kernelSize * kernelSize)

@@ -119,11 +119,7 @@ public final class Conv2d: Layer {
         if allowsDirectKernel && DirectConvolution.supportsForwardByChannels(g) { return directForwardByChannels(x, geometry: g) }
         if usesDirectKernel(g) { return directForward(x, geometry: g) }
         let rows = g.columnRows, positions = g.columnCount
-        let chunk = chunkImages(g, batch: batch)
-        let cols = Tensor.reusing(columns, shape: [rows, chunk * positions])
-        columns = cols
-        let product = Tensor.reusing(channelMajor, shape: [outputChannels, chunk * positions])
-        channelMajor = product
+        let (chunk, cols, product) = im2colScratch(g, batch: batch)
         let y = Tensor.reusing(output, shape: [batch, outputChannels, g.outputHeight, g.outputWidth])
         output = y
         let w = parameters.values(of: weight).baseAddress!
@@ -175,17 +171,25 @@ public final class Conv2d: Layer {
 
     /// The passes of backward that run on im2col chunks: dW and db (`weightGradient`) and dX (`inputGradient`,
     /// returned; nil without it).
+    /// The im2col path's scratch for `chunk` images at a time (`chunkImages`): the column matrix
+    /// (C·kh·kw, chunk·P) and the channel-major (out, chunk·P) product (forward) or dY (backward), kept while
+    /// their shapes hold.
+    private func im2colScratch(_ g: ConvolutionGeometry, batch: Int) -> (chunk: Int, columns: Tensor, channelMajor: Tensor) {
+        let chunk = chunkImages(g, batch: batch)
+        let cols = Tensor.reusing(columns, shape: [g.columnRows, chunk * g.columnCount])
+        columns = cols
+        let product = Tensor.reusing(channelMajor, shape: [outputChannels, chunk * g.columnCount])
+        channelMajor = product
+        return (chunk, cols, product)
+    }
+
     private func im2colBackward(_ x: Tensor, gradOutput: Tensor, geometry g: ConvolutionGeometry,
                                 weightGradient: Bool, inputGradient: Bool) -> Tensor? {
         guard weightGradient || inputGradient else { return nil }
         let batch = x.shape[0]
         let rows = g.columnRows, positions = g.columnCount
-        let chunk = chunkImages(g, batch: batch)
         // The direct forward leaves the column scratch unallocated.
-        let cols = Tensor.reusing(columns, shape: [rows, chunk * positions])
-        columns = cols
-        let dy = Tensor.reusing(channelMajor, shape: [outputChannels, chunk * positions])
-        channelMajor = dy
+        let (chunk, cols, dy) = im2colScratch(g, batch: batch)
         let w = parameters.values(of: weight).baseAddress!
         let dw = parameters.gradients(of: weight).baseAddress!
         let db = bias.map { parameters.gradients(of: $0) }

@@ -3,16 +3,12 @@ import Foundation
 /// GELU in its exact form, PyTorch's default (`approximate='none'`): y = x·Φ(x) = ½x(1 + erf(x/√2)).
 /// Derivative: Φ(x) + x·φ(x), with φ the standard normal density.
 public final class GELU: Layer {
-    private var input: Tensor?
-    private var output: Tensor?
-    private var gradInput: Tensor?
+    private var buffers = LayerBuffers(layerName: "GELU", derivativeAt: .input)
 
     public init() {}
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
-        let y = Tensor.reusing(output, shape: x.shape)
-        output = y
-        input = x
+        let y = buffers.output(for: x)
         let source = x.storage, target = y.storage
         let inverseSqrt2: Float = 0.70710678118654752
         for i in 0..<target.count {
@@ -23,10 +19,7 @@ public final class GELU: Layer {
     }
 
     public func backward(_ gradOutput: Tensor) -> Tensor {
-        guard let x = input else { preconditionFailure("GELU.backward before forward") }
-        precondition(gradOutput.shape == x.shape, "GELU.backward: gradient shape \(gradOutput.shape)")
-        let dx = Tensor.reusing(gradInput, shape: x.shape)
-        gradInput = dx
+        let (x, dx) = buffers.gradInput(for: gradOutput)
         let source = x.storage, dy = gradOutput.storage, target = dx.storage
         let inverseSqrt2: Float = 0.70710678118654752
         let inverseSqrt2Pi: Float = 0.39894228040143268

@@ -13,9 +13,7 @@ public final class MaxPool2d: Layer {
     private var winners: [Int32] = []
     /// Planes per pool task: enough work to outweigh claiming it.
     static let planesPerTask = 32
-    private var inputShape: [Int] = []
-    private var output: Tensor?
-    private var gradInput: Tensor?
+    private var buffers = LayerBuffers(layerName: "MaxPool2d")
 
     /// PyTorch's rule: padding at most half the kernel, so every window holds at least one input position.
     public init(kernelSize: Int, stride: Int? = nil, padding: Int = 0) {
@@ -31,9 +29,7 @@ public final class MaxPool2d: Layer {
                      "MaxPool2d: bad input \(x.shape)")
         let planes = x.shape[0] * x.shape[1], height = x.shape[2], width = x.shape[3]
         let outH = (height + 2 * padding - kernelSize) / stride + 1, outW = (width + 2 * padding - kernelSize) / stride + 1
-        let y = Tensor.reusing(output, shape: [x.shape[0], x.shape[1], outH, outW])
-        output = y
-        inputShape = x.shape
+        let y = buffers.output(for: x, shape: [x.shape[0], x.shape[1], outH, outW])
         if winners.count != y.count { winners = [Int32](repeating: 0, count: y.count) }
         let kernelSize = kernelSize, stride = stride, padding = padding
         winners.withUnsafeMutableBufferPointer { winner in
@@ -87,11 +83,9 @@ public final class MaxPool2d: Layer {
     }
 
     public func backward(_ gradOutput: Tensor) -> Tensor {
-        guard let y = output else { preconditionFailure("MaxPool2d.backward before forward") }
-        precondition(gradOutput.shape == y.shape, "MaxPool2d.backward: gradient shape \(gradOutput.shape)")
-        let dx = Tensor.reusing(gradInput, shape: inputShape)
-        gradInput = dx
+        let (y, dx) = buffers.gradInput(for: gradOutput)
         dx.fill(0)
+        let inputShape = buffers.inputShape
         let planeSize = inputShape[2] * inputShape[3]
         let outPlane = y.shape[2] * y.shape[3]
         let target = dx.pointer, source = gradOutput.pointer

@@ -6,14 +6,12 @@ public final class ReLU: Layer {
     /// Elements per pool task.
     static let elementsPerTask = 1 << 15
 
-    private var output: Tensor?
-    private var gradInput: Tensor?
+    private var buffers = LayerBuffers(layerName: "ReLU")
 
     public init() {}
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
-        let y = Tensor.reusing(output, shape: x.shape)
-        output = y
+        let y = buffers.output(for: x)
         WorkerPool.shared.run(count: x.count, chunk: Self.elementsPerTask) { range, _ in
             VectorOps.relu(UnsafeBufferPointer(rebasing: x.readable[range]), into: UnsafeMutableBufferPointer(rebasing: y.storage[range]))
         }
@@ -21,10 +19,7 @@ public final class ReLU: Layer {
     }
 
     public func backward(_ gradOutput: Tensor) -> Tensor {
-        guard let y = output else { preconditionFailure("ReLU.backward before forward") }
-        precondition(gradOutput.shape == y.shape, "ReLU.backward: gradient shape \(gradOutput.shape)")
-        let dx = Tensor.reusing(gradInput, shape: y.shape)
-        gradInput = dx
+        let (y, dx) = buffers.gradInput(for: gradOutput)
         WorkerPool.shared.run(count: y.count, chunk: Self.elementsPerTask) { range, _ in
             VectorOps.reluGradient(output: UnsafeBufferPointer(rebasing: y.readable[range]),
                                    gradient: UnsafeBufferPointer(rebasing: gradOutput.readable[range]),

@@ -4,7 +4,7 @@
 /// augmentation and φ's start. A seed must give the same model, data order and learned-optimizer start on
 /// every platform, rank and Swift version; the standard library's generator is not seedable and its shuffle
 /// is not promised to stay the same, so the generator and the algorithms over it (`uniform(below:)`,
-/// `permutation`) are written here, once.
+/// `permutation`, `standardNormals` in StandardNormal.swift) are written here, once.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
     public private(set) var state: UInt64
 

@@ -19,12 +19,18 @@ enum MetaGradientFixtures {
             horizonFeatures: horizonFeatures, featureSet: featureSet)
         var optimizer = try! L3RSOptimizer(configuration: configuration, layers: TinyRegressionProblem.layers,
                                            parameterCount: TinyRegressionProblem.parameterCount)
+        randomizeOutputWeights(of: &optimizer, halfWidth: 0.3)
+        return optimizer
+    }
+
+    /// Replaces the MLP's output weights (zero at initialisation) with uniform draws in ±`halfWidth` (seed 5),
+    /// so that every part of φ receives gradient.
+    static func randomizeOutputWeights(of optimizer: inout L3RSOptimizer, halfWidth: Double) {
         var generator = TestGenerator(seed: 5)
         let layout = optimizer.metaParameters.layout
         for i in layout.outputWeightOffset..<layout.outputBiasOffset {
-            optimizer.metaParameters.values[i] = Float(generator.uniform(0.3))
+            optimizer.metaParameters.values[i] = Float(generator.uniform(halfWidth))
         }
-        return optimizer
     }
 
     /// The start of a truncation after `warmUp` steps of the optimizer itself (so EMAs, ξ_0 and base states

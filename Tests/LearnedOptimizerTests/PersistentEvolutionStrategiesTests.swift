@@ -32,11 +32,7 @@ final class PersistentEvolutionStrategiesTests: XCTestCase {
                                               initialPreferredLogit: 1, seed: 11)
         var optimizer = try L3RSOptimizer(configuration: configuration, layers: TinyRegressionProblem.layers,
                                           parameterCount: TinyRegressionProblem.parameterCount)
-        var generator = TestGenerator(seed: 5)
-        let layout = optimizer.metaParameters.layout
-        for i in layout.outputWeightOffset..<layout.outputBiasOffset {
-            optimizer.metaParameters.values[i] = Float(generator.uniform(0.5))
-        }
+        MetaGradientFixtures.randomizeOutputWeights(of: &optimizer, halfWidth: 0.5)
         return optimizer
     }
 
@@ -61,16 +57,7 @@ final class PersistentEvolutionStrategiesTests: XCTestCase {
     /// Standard normal ε of (truncation, pair), Box–Muller on SplitMix64.
     static func perturbation(truncation: Int, pair: Int, count: Int) -> [Float] {
         var generator = SplitMix64(seed: SplitMix64.derivedSeed(99, stream: UInt64(truncation) << 32 | UInt64(pair)))
-        func unit() -> Double { (Double(generator.next() >> 11) + 0.5) / 9_007_199_254_740_992 }
-        var values = [Float](repeating: 0, count: count)
-        var index = 0
-        while index < count {
-            let radius = (-2 * log(unit())).squareRoot(), angle = 2 * Double.pi * unit()
-            values[index] = Float(radius * cos(angle))
-            if index + 1 < count { values[index + 1] = Float(radius * sin(angle)) }
-            index += 2
-        }
-        return values
+        return generator.standardNormals(count: count)
     }
 
     func testPESOverSeveralTruncationsIsUnbiasedForTheWholeUnroll() throws {

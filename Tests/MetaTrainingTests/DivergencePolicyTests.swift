@@ -49,18 +49,15 @@ final class DivergencePolicyTests: XCTestCase {
     func testLearnedOptimizerWithNaNIsRefused() throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let backbone = try ModelZoo.make(named: "mlp", classCount: 10, seed: 0)
-        let layers = LayerSlices.make(for: backbone)
-        let optimizer = try L3RSOptimizer(configuration: L3RSConfiguration(variant: .kindAndDepth), layers: layers,
-                                          parameterCount: backbone.parameterCount)
-        let path = folder.appendingPathComponent("nan.safetensors").path
-        try LearnedOptimizerFile.save(optimizer, to: path)
+        let saved = try SavedLearnedOptimizer(L3RSConfiguration(variant: .kindAndDepth), model: "mlp", in: folder,
+                                              fileName: "nan.safetensors")
+        let path = saved.path
         var file = try Safetensors.read(path)
         var values = file.tensors[0].floats()
         values[0] = .nan
         file.tensors[0] = NamedTensor(name: file.tensors[0].name, shape: file.tensors[0].shape, floats: values)
         try Safetensors.write(file, to: path, checksums: true)
-        XCTAssertThrowsError(try LearnedOptimizerFile.load(path, layers: layers, parameterCount: backbone.parameterCount)) { error in
+        XCTAssertThrowsError(try LearnedOptimizerFile.load(path, layers: saved.layers, parameterCount: saved.parameterCount)) { error in
             let text = String(describing: error)
             XCTAssertTrue(text.contains("\(path): tensor \(file.tensors[0].name) holds 1 NaN"), text)
         }

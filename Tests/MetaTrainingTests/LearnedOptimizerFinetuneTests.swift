@@ -4,6 +4,7 @@ import Foundation
 import LearnedOptimizer
 import Network
 import Training
+import TrainingFixtures
 import XCTest
 
 /// `finetune --optimizer l3rs --l3rs-weights FILE`: a file meta-trained with layer embeddings applies only to
@@ -12,29 +13,14 @@ import XCTest
 final class LearnedOptimizerFinetuneTests: XCTestCase {
     /// A learned-optimizer file made for ccexam-mnist's layer table.
     private func fileForCCExam(variant: L3RSVariant, in folder: URL) throws -> String {
-        let backbone = try ModelZoo.make(named: "ccexam-mnist", classCount: 10, seed: 0)
-        let optimizer = try L3RSOptimizer(configuration: L3RSConfiguration(variant: variant),
-                                          layers: LayerSlices.make(for: backbone), parameterCount: backbone.parameterCount)
-        let path = folder.appendingPathComponent("\(variant.rawValue).safetensors").path
-        try LearnedOptimizerFile.save(optimizer, to: path)
-        return path
+        try SavedLearnedOptimizer(L3RSConfiguration(variant: variant), model: "ccexam-mnist", in: folder,
+                                  fileName: "\(variant.rawValue).safetensors").path
     }
 
     private func mlpOnDigits(_ folder: URL, name: String, weights: String, steps: Int) -> TrainingConfiguration {
-        var c = TrainingConfiguration()
-        c.name = name
-        c.runsDirectory = folder.path
-        c.model = "mlp"
-        c.data = "digits"
-        c.resize = true
-        c.dataDirectory = TestPaths.data
-        c.optimizer = "l3rs"
+        var c = TrainingConfiguration.mlpOnDigits(in: folder, name: name, optimizer: "l3rs", steps: steps,
+                                                  dataDirectory: TestPaths.data)
         c.l3rsWeights = weights
-        c.globalBatch = 16
-        c.steps = steps
-        c.evalEvery = 0
-        c.checkpointEvery = 2
-        c.progressSeconds = 1000
         return c
     }
 
@@ -55,29 +41,28 @@ final class LearnedOptimizerFinetuneTests: XCTestCase {
     /// configuration was rewritten to v1) is refused naming the file, and a v2 file loads as v2.
     func testAFeatureSetMismatchIsAClearErrorNamingTheFile() throws {
         let folder = try temporaryFolder()
-        let backbone = try ModelZoo.make(named: "ccexam-mnist", classCount: 10, seed: 0)
-        let layers = LayerSlices.make(for: backbone)
-        let optimizer = try L3RSOptimizer(configuration: L3RSConfiguration(featureSet: .v2), layers: layers,
-                                          parameterCount: backbone.parameterCount)
-        let path = folder.appendingPathComponent("v2.safetensors").path
-        try LearnedOptimizerFile.save(optimizer, to: path)
-        XCTAssertEqual(try LearnedOptimizerFile.load(path, layers: layers, parameterCount: backbone.parameterCount)
+        let saved = try SavedLearnedOptimizer(L3RSConfiguration(featureSet: .v2), model: "ccexam-mnist", in: folder,
+                                              fileName: "v2.safetensors")
+        let (layers, parameterCount) = (saved.layers, saved.parameterCount)
+        XCTAssertEqual(try LearnedOptimizerFile.load(saved.path, layers: layers, parameterCount: parameterCount)
             .configuration.featureSet, .v2)
-        let file = try Safetensors.read(path)
-        var metadata = file.metadata
-        metadata[LearnedOptimizerFile.configurationKey] = metadata[LearnedOptimizerFile.configurationKey]!
-            .replacingOccurrences(of: "\"featureSet\":\"v2\"", with: "\"featureSet\":\"v1\"")
-        let mismatched = folder.appendingPathComponent("mismatched.safetensors").path
-        try Safetensors.write(TensorFile(tensors: file.tensors, metadata: metadata), to: mismatched, checksums: true)
-        XCTAssertThrowsError(try LearnedOptimizerFile.load(mismatched, layers: layers, parameterCount: backbone.parameterCount)) {
+        let file = try Safetensors.read(saved.path)
+        /// A copy of the v2 file whose recorded configuration names `featureSet` instead.
+        func relabelled(_ featureSet: String, as name: String) throws -> String {
+            var metadata = file.metadata
+            metadata[LearnedOptimizerFile.configurationKey] = metadata[LearnedOptimizerFile.configurationKey]!
+                .replacingOccurrences(of: "\"featureSet\":\"v2\"", with: "\"featureSet\":\"\(featureSet)\"")
+            let path = folder.appendingPathComponent(name).path
+            try Safetensors.write(TensorFile(tensors: file.tensors, metadata: metadata), to: path, checksums: true)
+            return path
+        }
+        let mismatched = try relabelled("v1", as: "mismatched.safetensors")
+        XCTAssertThrowsError(try LearnedOptimizerFile.load(mismatched, layers: layers, parameterCount: parameterCount)) {
             let text = String(describing: $0)
             XCTAssertTrue(text.contains(mismatched) && text.contains("feature set v1") && text.contains("38"), text)
         }
-        metadata[LearnedOptimizerFile.configurationKey] = metadata[LearnedOptimizerFile.configurationKey]!
-            .replacingOccurrences(of: "\"featureSet\":\"v1\"", with: "\"featureSet\":\"v9\"")
-        let unknown = folder.appendingPathComponent("unknown.safetensors").path
-        try Safetensors.write(TensorFile(tensors: file.tensors, metadata: metadata), to: unknown, checksums: true)
-        XCTAssertThrowsError(try LearnedOptimizerFile.load(unknown, layers: layers, parameterCount: backbone.parameterCount)) {
+        let unknown = try relabelled("v9", as: "unknown.safetensors")
+        XCTAssertThrowsError(try LearnedOptimizerFile.load(unknown, layers: layers, parameterCount: parameterCount)) {
             let text = String(describing: $0)
             XCTAssertTrue(text.contains(unknown) && text.contains("v9"), text)
         }

@@ -75,52 +75,56 @@ final class MetaGradientRankChecks: XCTestCase {
     /// Evolution strategies deal the perturbation pairs to the ranks and sum their estimates: the estimate,
     /// the meta-loss and the advanced run are those of one process doing every pair.
     func testEvolutionStrategiesEstimateIsRankInvariant() throws {
-        var configuration = MetaFixtures.configuration()
-        configuration.estimator = .antitheticES
-        configuration.esPairs = 5
-        let world = try MetaFixtures.trainer(configuration, communicator: try Self.communicator())
-        let single = try MetaFixtures.trainer(configuration, communicator: SingleProcessCommunicator())
-        try world.startRuns()
-        try single.startRuns()
-        var worldRun = world.runs[1], singleRun = single.runs[1]
-        for _ in 0..<2 {
-            let worldEstimate = try world.antitheticESMetaGradient(run: &worldRun, truncation: configuration.truncation).0
-            let singleEstimate = try single.antitheticESMetaGradient(run: &singleRun, truncation: configuration.truncation).0
-            XCTAssertGreaterThan(MetaGradientCheck.globalNorm(singleEstimate.gradient), 0)
-            XCTAssertLessThan(MetaFixtures.relativeDifference(worldEstimate.gradient, singleEstimate.gradient), 1e-5)
-            XCTAssertEqual(worldEstimate.metaLoss, singleEstimate.metaLoss, accuracy: 1e-6 * singleEstimate.metaLoss)
+        try compareEvolutionStrategies(.antitheticES, run: 1, truncations: 2) { trainer, run, truncation in
+            try trainer.antitheticESMetaGradient(run: &run, truncation: truncation).0
         }
-        XCTAssertLessThan(MetaFixtures.relativeDifference(worldRun.parameters, singleRun.parameters), 1e-5)
     }
 
     /// PES deals its pairs to the ranks and broadcasts each pair's particles from its owner: over three
     /// truncations of one incarnation (so the particles and ξ persist), the estimate and meta-loss are those of
     /// one process doing every pair, and every rank holds every pair's particles and ξ, bit for bit.
     func testPersistentESEstimateIsRankInvariant() throws {
-        var configuration = MetaFixtures.configuration()
-        configuration.estimator = .pes
-        configuration.esPairs = 5
-        let world = try MetaFixtures.trainer(configuration, communicator: try Self.communicator())
-        let single = try MetaFixtures.trainer(configuration, communicator: SingleProcessCommunicator())
-        try world.startRuns()
-        try single.startRuns()
-        var worldRun = world.runs[0], singleRun = single.runs[0]
-        for _ in 0..<3 {
-            let worldEstimate = try world.persistentESMetaGradient(run: &worldRun, truncation: configuration.truncation).0
-            let singleEstimate = try single.persistentESMetaGradient(run: &singleRun, truncation: configuration.truncation).0
-            XCTAssertGreaterThan(MetaGradientCheck.globalNorm(singleEstimate.gradient), 0)
-            XCTAssertLessThan(MetaFixtures.relativeDifference(worldEstimate.gradient, singleEstimate.gradient), 1e-5)
-            XCTAssertEqual(worldEstimate.metaLoss, singleEstimate.metaLoss, accuracy: 1e-6 * singleEstimate.metaLoss)
+        let (world, worldRun) = try compareEvolutionStrategies(.pes, run: 0, truncations: 3, estimate: { trainer, run, truncation in
+            try trainer.persistentESMetaGradient(run: &run, truncation: truncation).0
+        }, afterEach: { world, single in
             let (worldPairs, singlePairs) = (world.persistentES[0]!.estimator.pairs, single.persistentES[0]!.estimator.pairs)
             XCTAssertEqual(worldPairs.count, 5)
             for (a, b) in zip(worldPairs, singlePairs) {
                 XCTAssertEqual(MetaTrainer.pairValues(a), MetaTrainer.pairValues(b))
                 XCTAssertEqual(a.positive.state, b.positive.state)
             }
-        }
+        })
         XCTAssertEqual(worldRun.step, 9)
         XCTAssertNotEqual(world.persistentES[0]!.estimator.pairs[1].positive.parameters, worldRun.parameters,
                           "the particles run their own perturbed trajectories")
+    }
+
+    /// `truncations` estimates by `estimator` (5 pairs) of run `index`, on this world and on one process doing
+    /// every pair: each estimate is non-zero and agrees in gradient and meta-loss, `afterEach` checks more
+    /// after each truncation, and the advanced runs agree. Returns the world's trainer and run.
+    @discardableResult
+    private func compareEvolutionStrategies(
+        _ estimator: MetaGradientEstimator, run index: Int, truncations: Int,
+        estimate: (MetaTrainer, inout InnerRun, Int) throws -> TaskEstimate,
+        afterEach: (MetaTrainer, MetaTrainer) -> Void = { _, _ in }
+    ) throws -> (MetaTrainer, InnerRun) {
+        var configuration = MetaFixtures.configuration()
+        configuration.estimator = estimator
+        configuration.esPairs = 5
+        let world = try MetaFixtures.trainer(configuration, communicator: try Self.communicator())
+        let single = try MetaFixtures.trainer(configuration, communicator: SingleProcessCommunicator())
+        try world.startRuns()
+        try single.startRuns()
+        var worldRun = world.runs[index], singleRun = single.runs[index]
+        for _ in 0..<truncations {
+            let worldEstimate = try estimate(world, &worldRun, configuration.truncation)
+            let singleEstimate = try estimate(single, &singleRun, configuration.truncation)
+            XCTAssertGreaterThan(MetaGradientCheck.globalNorm(singleEstimate.gradient), 0)
+            XCTAssertLessThan(MetaFixtures.relativeDifference(worldEstimate.gradient, singleEstimate.gradient), 1e-5)
+            XCTAssertEqual(worldEstimate.metaLoss, singleEstimate.metaLoss, accuracy: 1e-6 * singleEstimate.metaLoss)
+            afterEach(world, single)
+        }
         XCTAssertLessThan(MetaFixtures.relativeDifference(worldRun.parameters, singleRun.parameters), 1e-5)
+        return (world, worldRun)
     }
 }

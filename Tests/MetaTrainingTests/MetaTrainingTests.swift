@@ -50,16 +50,8 @@ final class MetaTrainingTests: XCTestCase {
         configuration.estimator = .pes
         configuration.esPairs = 3
         configuration.metaLearningRate = 0.01
-        configuration.name = "pes-whole"
-        let whole = try MetaTrainingRun(configuration: configuration, communicator: SingleProcessCommunicator(),
-                                        resume: false, log: { _ in }).execute()
-        configuration.name = "pes-interrupted"
-        StopSignal.request()
-        XCTAssertEqual(try MetaTrainingRun(configuration: configuration, communicator: SingleProcessCommunicator(),
-                                           resume: false, log: { _ in }).execute(), .stopped(metaStep: 1))
-        StopSignal.reset()
-        let resumed = try MetaTrainingRun(configuration: configuration, communicator: SingleProcessCommunicator(),
-                                          resume: true, log: { _ in }).execute()
+        let (whole, _) = try runWholeAndStopped(&configuration, whole: "pes-whole", stopped: "pes-interrupted")
+        let resumed = try singleProcessRun(configuration, resume: true).execute()
         guard case let .finished(_, wholeHash, _) = whole, case let .finished(_, resumedHash, _) = resumed else {
             return XCTFail("\(whole) \(resumed)")
         }
@@ -71,20 +63,10 @@ final class MetaTrainingTests: XCTestCase {
         configuration.checkpointEvery = 2
         configuration.metaLearningRate = 0.01
 
-        configuration.name = "whole"
-        let whole = try MetaTrainingRun(configuration: configuration, communicator: SingleProcessCommunicator(),
-                                        resume: false, log: { _ in }).execute()
-
-        configuration.name = "interrupted"
-        let run = MetaTrainingRun(configuration: configuration, communicator: SingleProcessCommunicator(),
-                                  resume: false, log: { _ in })
-        StopSignal.request()
-        XCTAssertEqual(try run.execute(), .stopped(metaStep: 1))
-        StopSignal.reset()
+        let (whole, run) = try runWholeAndStopped(&configuration, whole: "whole", stopped: "interrupted")
         // Starting over without --resume auto would overwrite the stopped run: refused.
         XCTAssertThrowsError(try run.execute())
-        let resumed = try MetaTrainingRun(configuration: configuration, communicator: SingleProcessCommunicator(),
-                                          resume: true, log: { _ in }).execute()
+        let resumed = try singleProcessRun(configuration, resume: true).execute()
 
         guard case let .finished(steps, wholeHash, _) = whole, case let .finished(resumedSteps, resumedHash, _) = resumed else {
             return XCTFail("\(whole) \(resumed)")
@@ -103,20 +85,32 @@ final class MetaTrainingTests: XCTestCase {
         XCTAssertTrue(metrics[0].contains("mu/layers.1.weight/adam"))
     }
 
+    /// Runs `configuration` uninterrupted as run `whole`, then as run `stopped` with a stop requested, which
+    /// must stop after meta-step 1; `configuration` keeps the stopped run's name, to resume it. Returns the
+    /// uninterrupted run's outcome and the stopped run.
+    private func runWholeAndStopped(_ configuration: inout MetaTrainingConfiguration, whole: String,
+                                    stopped: String) throws -> (MetaTrainingRun.Outcome, MetaTrainingRun) {
+        configuration.name = whole
+        let outcome = try singleProcessRun(configuration).execute()
+        configuration.name = stopped
+        let run = singleProcessRun(configuration)
+        StopSignal.request()
+        defer { StopSignal.reset() }
+        XCTAssertEqual(try run.execute(), .stopped(metaStep: 1))
+        return (outcome, run)
+    }
+
+    /// Meta-training by `configuration` on one process, resuming its run folder when `resume`; not yet executed.
+    private func singleProcessRun(_ configuration: MetaTrainingConfiguration, resume: Bool = false) -> MetaTrainingRun {
+        MetaTrainingRun(configuration: configuration, communicator: SingleProcessCommunicator(), resume: resume, log: { _ in })
+    }
+
     /// A checkpoint written by another number of ranks is refused, naming both sizes, unless allowReshard
     /// is set; then the run continues to the same φ as an uninterrupted run (global batches do not depend on
     /// the world size).
     func testResumeFromAnotherWorldSizeNeedsAllowReshard() throws {
         var configuration = try smallConfiguration(innerRuns: 1, metaSteps: 3)
-        configuration.name = "whole"
-        let whole = try MetaTrainingRun(configuration: configuration, communicator: SingleProcessCommunicator(),
-                                        resume: false, log: { _ in }).execute()
-
-        configuration.name = "resharded"
-        let run = MetaTrainingRun(configuration: configuration, communicator: SingleProcessCommunicator(), resume: false, log: { _ in })
-        StopSignal.request()
-        XCTAssertEqual(try run.execute(), .stopped(metaStep: 1))
-        StopSignal.reset()
+        let (whole, run) = try runWholeAndStopped(&configuration, whole: "whole", stopped: "resharded")
         // Pretend two ranks wrote the checkpoint.
         let store = CheckpointStore(folder: run.runFolder.appendingPathComponent("checkpoints"))
         let path = store.path(step: try XCTUnwrap(store.completeSteps().first), file: MetaTrainer.stateFileName)
@@ -125,14 +119,12 @@ final class MetaTrainingTests: XCTestCase {
         file.metadata["world_size"] = "2"
         try Safetensors.write(file, to: path)
 
-        XCTAssertThrowsError(try MetaTrainingRun(configuration: configuration, communicator: SingleProcessCommunicator(),
-                                                 resume: true, log: { _ in }).execute()) { error in
+        XCTAssertThrowsError(try singleProcessRun(configuration, resume: true).execute()) { error in
             let text = String(describing: error)
             XCTAssertTrue(text.contains("2 rank(s)") && text.contains("this run has 1") && text.contains("allowReshard"), text)
         }
         configuration.allowReshard = true
-        let resumed = try MetaTrainingRun(configuration: configuration, communicator: SingleProcessCommunicator(),
-                                          resume: true, log: { _ in }).execute()
+        let resumed = try singleProcessRun(configuration, resume: true).execute()
         guard case let .finished(_, wholeHash, _) = whole, case let .finished(_, resumedHash, _) = resumed else {
             return XCTFail("\(whole) \(resumed)")
         }

@@ -14,22 +14,22 @@ final class MultiRankMetaTrainingTests: XCTestCase {
     /// 1 rank and 2 ranks give the same meta-gradient, first and second order and by evolution strategies,
     /// antithetic and persistent (see MetaGradientRankChecks).
     func testMetaGradientIsRankInvariantOnTwoRanks() throws {
-        let result = try MPIRun.launch(ranks: 2, [MPIRun.testBundleExecutable, "MetaTrainingTests.MetaGradientRankChecks"],
-                                       timeout: 120)
-        XCTAssertFalse(result.timedOut, "mpirun timed out after \(result.seconds) s\n\(result.transcript)")
-        XCTAssertEqual(result.exitCode, 0, result.transcript)
-        let executed = result.standardOutput.components(separatedBy: "Executed 6 tests, with 0 failures").count - 1
-        XCTAssertGreaterThanOrEqual(executed, 2, result.transcript)
+        try assertPassesOnTwoRanks("MetaTrainingTests.MetaGradientRankChecks", tests: 6)
     }
 
     /// The inner problem's training gradient is bitwise the trainer's on two ranks, with and without
     /// SyncBatchNorm, and rank shares sum to the global mean (see GradientPathRankChecks).
     func testGradientPathIsSharedOnTwoRanks() throws {
-        let result = try MPIRun.launch(ranks: 2, [MPIRun.testBundleExecutable, "MetaTrainingTests.GradientPathRankChecks"],
-                                       timeout: 120)
+        try assertPassesOnTwoRanks("MetaTrainingTests.GradientPathRankChecks", tests: 3)
+    }
+
+    /// Runs the test class `suite` of this bundle under `mpirun -np 2` (2 minutes at most): it exits cleanly
+    /// and both ranks report all `tests` of its tests passed.
+    private func assertPassesOnTwoRanks(_ suite: String, tests: Int) throws {
+        let result = try MPIRun.launch(ranks: 2, [MPIRun.testBundleExecutable, suite], timeout: 120)
         XCTAssertFalse(result.timedOut, "mpirun timed out after \(result.seconds) s\n\(result.transcript)")
         XCTAssertEqual(result.exitCode, 0, result.transcript)
-        let executed = result.standardOutput.components(separatedBy: "Executed 3 tests, with 0 failures").count - 1
+        let executed = result.standardOutput.components(separatedBy: "Executed \(tests) tests, with 0 failures").count - 1
         XCTAssertGreaterThanOrEqual(executed, 2, result.transcript)
     }
 

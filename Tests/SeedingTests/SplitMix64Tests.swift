@@ -49,4 +49,21 @@ final class SplitMix64Tests: XCTestCase {
         XCTAssertNotEqual(SplitMix64.derivedSeed(7, stream: 1), SplitMix64.derivedSeed(7, stream: 2))
         XCTAssertNotEqual(SplitMix64.derivedSeed(7, stream: 1), SplitMix64.derivedSeed(8, stream: 1))
     }
+
+    func testStandardNormalsAreStandardAndAnOddCountIsAPrefix() {
+        var generator = SplitMix64(seed: 17)
+        let values = generator.standardNormals(count: 20_001)
+        let mean = values.reduce(0.0) { $0 + Double($1) } / Double(values.count)
+        let variance = values.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / Double(values.count - 1)
+        XCTAssertEqual(mean, 0, accuracy: 0.03)
+        XCTAssertEqual(variance, 1, accuracy: 0.04)
+        // An odd count draws the same pairs of uniforms and drops the last sine.
+        var even = SplitMix64(seed: 17), odd = SplitMix64(seed: 17)
+        XCTAssertEqual(Array(even.standardNormals(count: 8).prefix(7)), odd.standardNormals(count: 7))
+        var unit = SplitMix64(seed: 3)
+        for _ in 0..<1000 {
+            let u = unit.nextOpenUnitDouble()
+            XCTAssertTrue(u > 0 && u < 1)
+        }
+    }
 }

@@ -1,6 +1,7 @@
 import Checkpoints
 import Distributed
 import Foundation
+import TrainingFixtures
 import XCTest
 @testable import Training
 
@@ -14,20 +15,7 @@ final class HandDesignedResumeTests: XCTestCase {
     }
 
     private func configuration(_ folder: URL, name: String, steps: Int) -> TrainingConfiguration {
-        var c = TrainingConfiguration()
-        c.name = name
-        c.runsDirectory = folder.path
-        c.model = "mlp"
-        c.data = "digits"
-        c.resize = true
-        c.dataDirectory = dataDirectory
-        c.optimizer = "adam"
-        c.globalBatch = 16
-        c.steps = steps
-        c.evalEvery = 0
-        c.checkpointEvery = 2
-        c.progressSeconds = 1000
-        return c
+        .mlpOnDigits(in: folder, name: name, optimizer: "adam", steps: steps, dataDirectory: dataDirectory)
     }
 
     func testAdamCheckpointLayoutAndExactResume() throws {
