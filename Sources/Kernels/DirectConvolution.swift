@@ -11,7 +11,7 @@ import CVectorKernels
 /// outputs (columns 2x, 2x + 1, 2x + 2) are contiguous vectors of one half. The weight gradient and the
 /// stride-2 forward vectorise over output channels instead, from dY transposed per image
 /// (`accumulateWeightGradient`) and W transposed per batch (`forwardByChannels`, also stride 1 where the
-/// pixel-vectorised kernel declines).
+/// pixel-vectorised kernel declines). A first layer's 1–3 channels run row-blocked kernels (`usesRowKernels`).
 ///
 /// The input gradient of stride 1 is the forward kernel on dY (Conv2d's adjoint geometry). That of stride 2
 /// with padding 1 (`stride2InputGradient`) splits dX by the parity of its rows and columns into four stride-1
@@ -55,6 +55,25 @@ public enum DirectConvolution {
         g.columnCount * ((outputChannels + 7) / 8 * 8)
     }
 
+    /// Whether forward and the weight gradient run the row-blocked kernels (`l3rs_conv3x3_rows_forward`,
+    /// `l3rs_conv3x3_rows_weight_gradient`): 3×3 stride 1 on 1–3 input channels (a first layer), where the
+    /// others do 9–27 multiply-adds per output between as many loads and broadcasts (MNIST's 1→32 ran at ≈30% of
+    /// the sgemm ceiling). They block output rows of one channel and end a row that is no whole number of
+    /// vectors with a vector overlapping the one before, so rows need 8 columns and at most a quarter of the
+    /// lanes may go to that overlap (a row of 9 would spend 7 of 16). Their forward writes the same bits as the
+    /// pixel-vectorised one; their weight gradient adds in another order.
+    public static func usesRowKernels(_ g: ConvolutionGeometry) -> Bool {
+        let vectorColumns = (g.outputWidth + 7) / 8 * 8
+        return g.kernelHeight == 3 && g.kernelWidth == 3 && g.stride == 1 && g.channels <= 3 && g.outputWidth >= 8
+            && 4 * g.outputWidth >= 3 * vectorColumns
+    }
+
+    /// Floats of one weight-gradient accumulator (`accumulateWeightGradient`): dW transposed, or for the
+    /// row-blocked kernel dW with each weight's sum in 8 lanes, (out, C, 9, 8).
+    public static func weightGradientSumSize(_ g: ConvolutionGeometry, outputChannels: Int) -> Int {
+        usesRowKernels(g) ? outputChannels * g.channels * 9 * 8 : transposedWeightSize(g, outputChannels: outputChannels)
+    }
+
     /// Floats of W or dW transposed, (C, 9, roundUp(out, 8)): the weight gradient's accumulator and the
     /// stride-2 forward's weights.
     public static func transposedWeightSize(_ g: ConvolutionGeometry, outputChannels: Int) -> Int {
@@ -71,6 +90,18 @@ public enum DirectConvolution {
     public static func forward(padded: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                                into output: UnsafeMutablePointer<Float>, outputChannels: Int, geometry g: ConvolutionGeometry) {
         precondition(supports(g), "direct convolution: unsupported geometry \(g)")
+        let plane = paddedPlane(g)
+        if usesRowKernels(g) {
+            l3rs_conv3x3_rows_forward(padded, weight, bias, output, g.channels, plane.height, plane.width, outputChannels,
+                                      g.outputHeight, g.outputWidth)
+        } else {
+            pixelVectorisedForward(padded: padded, weight: weight, bias: bias, into: output, outputChannels: outputChannels, geometry: g)
+        }
+    }
+
+    /// `forward` by the pixel-vectorised kernel whatever the channel count (the row-blocked one writes the same bits).
+    static func pixelVectorisedForward(padded: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                                       into output: UnsafeMutablePointer<Float>, outputChannels: Int, geometry g: ConvolutionGeometry) {
         let plane = paddedPlane(g)
         l3rs_conv_direct_forward(padded, weight, bias, output, g.channels, plane.height, plane.width, outputChannels,
                                  g.kernelWidth, g.outputHeight, g.outputWidth)
@@ -103,26 +134,36 @@ public enum DirectConvolution {
                                          outputChannels, g.outputHeight, g.outputWidth, g.stride)
     }
 
-    /// dWᵀ += dY ⋆ image and db += Σ dY for one padded image. dW is accumulated transposed, (C, 9, roundUp(out, 8))
-    /// (`transposedWeightSize` floats), so that the kernel's vectors run over output channels and need no
-    /// horizontal sums; `foldWeightGradient` adds it into dW once per batch. `scratch` holds
-    /// `transposedGradientSize` floats.
+    /// dW += dY ⋆ image and db += Σ dY for one padded image, into `gradWeightSums` (`weightGradientSumSize`
+    /// floats) in the kernel's own layout: dW transposed, (C, 9, roundUp(out, 8)), so that the kernel's vectors
+    /// run over output channels and need no horizontal sums; for the row-blocked kernel (`usesRowKernels`)
+    /// (out, C, 9, 8), each weight's sum in 8 lanes. `foldWeightGradient` adds it into dW once per batch.
+    /// `scratch` holds `transposedGradientSize` floats.
     public static func accumulateWeightGradient(
-        padded: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>, transposedGradWeight: UnsafeMutablePointer<Float>,
+        padded: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>, gradWeightSums: UnsafeMutablePointer<Float>,
         gradBias: UnsafeMutablePointer<Float>?, scratch: UnsafeMutablePointer<Float>, outputChannels: Int,
         geometry g: ConvolutionGeometry
     ) {
         precondition(supportsWeightGradient(g), "direct weight gradient: unsupported geometry \(g)")
         let plane = paddedPlane(g)
-        l3rs_conv3x3_direct_weight_gradient(padded, gradOutput, transposedGradWeight, gradBias, scratch, g.channels,
+        if usesRowKernels(g) {
+            l3rs_conv3x3_rows_weight_gradient(padded, gradOutput, gradWeightSums, gradBias, g.channels, plane.height,
+                                              plane.width, outputChannels, g.outputHeight, g.outputWidth)
+            return
+        }
+        l3rs_conv3x3_direct_weight_gradient(padded, gradOutput, gradWeightSums, gradBias, scratch, g.channels,
                                             plane.height, plane.width, outputChannels, g.stride, g.outputHeight,
                                             g.outputWidth)
     }
 
-    /// dW (out, C, 3, 3) += dWᵀ as `accumulateWeightGradient` left it.
-    public static func foldWeightGradient(_ transposedGradWeight: UnsafePointer<Float>, into gradWeight: UnsafeMutablePointer<Float>,
+    /// dW (out, C, 3, 3) += the sums `accumulateWeightGradient` left.
+    public static func foldWeightGradient(_ gradWeightSums: UnsafePointer<Float>, into gradWeight: UnsafeMutablePointer<Float>,
                                           outputChannels: Int, geometry g: ConvolutionGeometry) {
-        l3rs_conv3x3_fold_weight_gradient(transposedGradWeight, gradWeight, g.channels, outputChannels)
+        if usesRowKernels(g) {
+            l3rs_conv3x3_fold_lane_weight_gradient(gradWeightSums, gradWeight, outputChannels * g.channels * 9)
+        } else {
+            l3rs_conv3x3_fold_weight_gradient(gradWeightSums, gradWeight, g.channels, outputChannels)
+        }
     }
 
     /// Whether `stride2InputGradient` handles a geometry (and is expected to beat im2col's sgemm + col2im):

@@ -47,7 +47,8 @@ public final class Conv2d: Layer {
     /// read), and the weight gradient's transposed dY of one image (the stride-2 forward's transposed output).
     private var padded: [Tensor] = []
     private var transposedGradient: [Tensor] = []
-    /// Direct weight gradient: dW transposed and db, per group of images.
+    /// Direct weight gradient: dW in the kernel's sum layout (`DirectConvolution.weightGradientSumSize`) and db,
+    /// per group of images.
     private var transposedWeightGradient: [Tensor] = []
     private var groupBiasGradient: [Tensor] = []
     /// Stride-2 forward: W transposed, (C, 9, roundUp(out, 8)).
@@ -335,12 +336,12 @@ public final class Conv2d: Layer {
         return dx
     }
 
-    /// dW and db by `DirectConvolution`, padding the last forward's images again; dW is summed transposed per
-    /// group of images (`imagesPerWeightGradientGroup`, one pool task each) and the groups are added in order.
+    /// dW and db by `DirectConvolution`, padding the last forward's images again; dW is summed in the kernel's
+    /// layout per group of images (`imagesPerWeightGradientGroup`, one pool task each) and the groups are added in order.
     private func directWeightGradient(_ x: Tensor, gradOutput: Tensor, geometry g: ConvolutionGeometry) {
         let batch = x.shape[0], images = paddedScratch(g), scratch = transposedGradientScratch(g)
         let groupSize = Self.imagesPerWeightGradientGroup, groups = (batch + groupSize - 1) / groupSize
-        let sumFloats = DirectConvolution.transposedWeightSize(g, outputChannels: outputChannels)
+        let sumFloats = DirectConvolution.weightGradientSumSize(g, outputChannels: outputChannels)
         let sums = Self.scratch(&transposedWeightGradient, floats: sumFloats, count: groups)
         let biasSums = bias == nil ? [] : Self.scratch(&groupBiasGradient, floats: outputChannels, count: groups)
         let outputSize = outputChannels * g.columnCount, outputChannels = outputChannels
@@ -351,7 +352,7 @@ public final class Conv2d: Layer {
             for n in (group * groupSize)..<min(batch, (group + 1) * groupSize) {
                 DirectConvolution.pad(image: x.pointer + n * g.imageSize, into: images[thread], geometry: g)
                 DirectConvolution.accumulateWeightGradient(
-                    padded: images[thread], gradOutput: gradOutput.pointer + n * outputSize, transposedGradWeight: sums[group],
+                    padded: images[thread], gradOutput: gradOutput.pointer + n * outputSize, gradWeightSums: sums[group],
                     gradBias: gradBias, scratch: scratch[thread], outputChannels: outputChannels, geometry: g)
             }
         }

@@ -77,6 +77,42 @@ final class DirectConvolutionTests: XCTestCase {
         assertDirectPathEqualsIm2ColPath(shapes, stride: 1)
     }
 
+    /// The row-blocked kernels of a first layer (1–3 input channels, `usesRowKernels`) against im2col: MNIST's
+    /// 1→32 on 28×28 and ResNet's 3→16 on 32×32, rows ending in a vector that overlaps the one before (13, 12,
+    /// 22, 30 and 28 wide; the weight gradient must count those lanes once), one vector (8), an odd number of
+    /// vectors (24: a pair and a single), heights that leave 1 or 2 rows after the 3-row blocks, no padding,
+    /// no bias. Forward tolerance as elsewhere; the forward also writes the same bits as the pixel-vectorised
+    /// kernel (same order of the same FMAs), checked on the raw kernels.
+    func testRowKernelsEqualIm2ColPath() {
+        let shapes: [(channels: Int, out: Int, height: Int, width: Int, padding: Int, bias: Bool)] = [
+            (1, 32, 28, 28, 1, true), (3, 16, 32, 32, 1, true), (1, 5, 13, 13, 1, true), (2, 7, 9, 14, 0, false),
+            (3, 3, 4, 22, 1, true), (1, 1, 3, 8, 1, true), (2, 9, 17, 30, 1, true), (3, 4, 5, 24, 1, false),
+        ]
+        for shape in shapes {
+            let g = ConvolutionGeometry(channels: shape.channels, height: shape.height, width: shape.width,
+                                        kernelHeight: 3, kernelWidth: 3, stride: 1, padding: shape.padding)
+            XCTAssertTrue(DirectConvolution.usesRowKernels(g), "\(shape)")
+            // Same bits as the pixel-vectorised forward on the same padded image.
+            let image = TestData.uniform(shape: [g.imageSize], in: -1, 1, seed: 13)
+            let weight = TestData.uniform(shape: [shape.out * g.channels * 9], in: -1, 1, seed: 14)
+            let bias = TestData.uniform(shape: [shape.out], in: -1, 1, seed: 15)
+            let padded = Tensor(shape: [DirectConvolution.paddedSize(g)])
+            DirectConvolution.pad(image: image.pointer, into: padded.pointer, geometry: g)
+            let rows = Tensor(shape: [shape.out * g.columnCount]), pixels = Tensor(shape: [shape.out * g.columnCount])
+            DirectConvolution.forward(padded: padded.pointer, weight: weight.pointer, bias: bias.pointer, into: rows.pointer,
+                                      outputChannels: shape.out, geometry: g)
+            DirectConvolution.pixelVectorisedForward(padded: padded.pointer, weight: weight.pointer, bias: bias.pointer,
+                                                     into: pixels.pointer, outputChannels: shape.out, geometry: g)
+            XCTAssertEqual(rows.values.map(\.bitPattern), pixels.values.map(\.bitPattern), "\(shape)")
+        }
+        for (channels, width) in [(1, 9), (4, 28), (1, 7)] {
+            let g = ConvolutionGeometry(channels: channels, height: 8, width: width, kernelHeight: 3, kernelWidth: 3,
+                                        stride: 1, padding: 1)
+            XCTAssertFalse(DirectConvolution.usesRowKernels(g), "\(channels) channels, \(width) wide")
+        }
+        assertDirectPathEqualsIm2ColPath(shapes, stride: 1)
+    }
+
     private func assertDirectPathEqualsIm2ColPath(
         _ shapes: [(channels: Int, out: Int, height: Int, width: Int, padding: Int, bias: Bool)], stride: Int
     ) {
@@ -115,6 +151,7 @@ final class DirectConvolutionTests: XCTestCase {
             (5, 11, 0, 7, 6, 2),  // the same without padding (dX on im2col)
             (4, 29, 1, 5, 8, 1), (2, 43, 1, 6, 5, 2),  // the weight gradient's 24 output channels and a partial 24
             (20, 7, 1, 5, 6, 1), (17, 11, 0, 6, 9, 1),  // stride-1 forward by output channels
+            (1, 4, 1, 7, 13, 1), (3, 5, 0, 8, 14, 1), (2, 3, 1, 4, 8, 1),  // row-blocked first-layer kernels
         ]
         for (channels, out, padding, height, width, stride) in cases {
             let (conv, store) = makeConv(channels: channels, out: out, padding: padding, direct: true, stride: stride)
