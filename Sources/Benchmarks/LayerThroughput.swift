@@ -13,7 +13,7 @@ public enum LayerThroughput {
         case linear(name: String, inputFeatures: Int, outputFeatures: Int)
     }
 
-    /// The convolutions and linear layers of ccexam-mnist, the small ResNet (resnet-32) and the MLP.
+    /// The convolutions and linear layers of ccexam-mnist, the small ResNet (resnet-32), ResNet-18 on 64×64 and the MLP.
     public static let zooShapes: [Shape] = [
         .conv(name: "mnist features.0 1→32 28² (first: no dX)", inputChannels: 1, outputChannels: 32, size: 28, kernel: 3, stride: 1,
               padding: 1, firstLayer: true),
@@ -24,6 +24,17 @@ public enum LayerThroughput {
         .conv(name: "resnet layer2.conv1 16→32 s2", inputChannels: 16, outputChannels: 32, size: 32, kernel: 3, stride: 2, padding: 1),
         .conv(name: "resnet layer3.conv1 32→64 s2", inputChannels: 32, outputChannels: 64, size: 16, kernel: 3, stride: 2, padding: 1),
         .conv(name: "resnet layer3.conv2 64→64 8²", inputChannels: 64, outputChannels: 64, size: 8, kernel: 3, stride: 1, padding: 1),
+        // torchvision's ResNet-18 on 3×64×64 (`resnet18@64`): the stem, a block's conv per stage, the stride-2
+        // convs and a 1×1 downsample: many channels on small maps, all im2col + sgemm.
+        .conv(name: "resnet18@64 conv1 3→64 7×7 s2 (first: no dX)", inputChannels: 3, outputChannels: 64, size: 64, kernel: 7,
+              stride: 2, padding: 3, firstLayer: true),
+        .conv(name: "resnet18@64 layer1 64→64 16²", inputChannels: 64, outputChannels: 64, size: 16, kernel: 3, stride: 1, padding: 1),
+        .conv(name: "resnet18@64 layer2.0.conv1 64→128 s2", inputChannels: 64, outputChannels: 128, size: 16, kernel: 3, stride: 2,
+              padding: 1),
+        .conv(name: "resnet18@64 layer2.0.downsample 1×1 s2", inputChannels: 64, outputChannels: 128, size: 16, kernel: 1, stride: 2,
+              padding: 0),
+        .conv(name: "resnet18@64 layer3 256→256 4²", inputChannels: 256, outputChannels: 256, size: 4, kernel: 3, stride: 1, padding: 1),
+        .conv(name: "resnet18@64 layer4 512→512 2²", inputChannels: 512, outputChannels: 512, size: 2, kernel: 3, stride: 1, padding: 1),
         .linear(name: "mnist classifier.0 3136→128", inputFeatures: 3136, outputFeatures: 128),
         .linear(name: "mlp layers.1 784→256", inputFeatures: 784, outputFeatures: 256),
     ]
