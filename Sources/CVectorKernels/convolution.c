@@ -56,13 +56,17 @@ static inline __attribute__((always_inline)) void transpose8x8(v8 r[8]) {
     }
 }
 
-// Σ of one dY plane: 8 lanes over whole vectors, the tail, then the lanes in order (the bias gradient's sum).
-static inline __attribute__((always_inline)) float plane_sum(const float *restrict dy, size_t pixels) {
+// Σ of one dY plane: 8 lanes over whole vectors, the tail, then the lanes in order (the bias gradient's sum);
+// with `rectified` (a fused ReLU's output), only where it is > 0.
+static inline __attribute__((always_inline)) float plane_sum(const float *restrict dy, const float *restrict rectified,
+                                                             size_t pixels) {
     v8 total = splat8(0.0f);
     size_t p = 0;
-    for (; p + 8 <= pixels; p += 8) total += load8(dy + p);
+    for (; p + 8 <= pixels; p += 8) {
+        total += rectified ? (v8)((vi8)load8(dy + p) & (load8(rectified + p) > 0)) : load8(dy + p);
+    }
     float sum = 0;
-    for (; p < pixels; p++) sum += dy[p];
+    for (; p < pixels; p++) sum += rectified && !(rectified[p] > 0) ? 0.0f : dy[p];
     for (int lane = 0; lane < 8; lane++) sum += total[lane];
     return sum;
 }
@@ -213,7 +217,7 @@ void l3rs_conv_direct_forward(const float *restrict padded, const float *restric
 // take the taps in (c, ki, kj) order, the order of l3rs_conv_direct_forward (so the two agree bit for bit).
 static inline __attribute__((always_inline)) void rows_forward_block(
     const float *restrict padded, const float *restrict w, float bias, float *restrict y, size_t channels,
-    struct layout l, size_t outputWidth, size_t oy, const size_t *column, size_t rows, size_t vectors) {
+    struct layout l, size_t outputWidth, size_t oy, const size_t *column, int rectify, size_t rows, size_t vectors) {
     v8 a[3][2];
     UNROLL for (size_t i = 0; i < rows; i++) {
         UNROLL for (size_t v = 0; v < vectors; v++) a[i][v] = splat8(bias);
@@ -234,14 +238,18 @@ static inline __attribute__((always_inline)) void rows_forward_block(
         }
     }
     UNROLL for (size_t i = 0; i < rows; i++) {
-        UNROLL for (size_t v = 0; v < vectors; v++) store8(y + (oy + i) * outputWidth + column[v], a[i][v]);
+        UNROLL for (size_t v = 0; v < vectors; v++) {
+            // ReLU as the ReLU layer computes it: x > 0 ? x : +0 (NaN and −0 to +0).
+            const v8 out = rectify ? (v8)((vi8)a[i][v] & (a[i][v] > 0)) : a[i][v];
+            store8(y + (oy + i) * outputWidth + column[v], out);
+        }
     }
 }
 
 L3RS_CLONES
 void l3rs_conv3x3_rows_forward(const float *restrict padded, const float *restrict weight, const float *restrict bias,
                                float *restrict output, size_t channels, size_t paddedHeight, size_t paddedWidth,
-                               size_t outputChannels, size_t outputHeight, size_t outputWidth) {
+                               size_t outputChannels, size_t outputHeight, size_t outputWidth, int rectify) {
     const struct layout l = padded_layout(paddedHeight, paddedWidth, 1);
     const size_t outPlane = outputHeight * outputWidth, vectorsPerRow = (outputWidth + 7) / 8;
     for (size_t o = 0; o < outputChannels; o++) {
@@ -256,7 +264,7 @@ void l3rs_conv3x3_rows_forward(const float *restrict padded, const float *restri
                 const size_t start = (first + (v < vectors ? v : 0)) * 8;
                 column[v] = start + 8 <= outputWidth ? start : outputWidth - 8;
             }
-#define BLOCK(rows, vectors) rows_forward_block(padded, w, b, y, channels, l, outputWidth, oy, column, rows, vectors)
+#define BLOCK(rows, vectors) rows_forward_block(padded, w, b, y, channels, l, outputWidth, oy, column, rectify, rows, vectors)
             size_t oy = 0;
             if (vectors == 2) {
                 for (; oy + 3 <= outputHeight; oy += 3) BLOCK(3, 2);
@@ -273,11 +281,15 @@ void l3rs_conv3x3_rows_forward(const float *restrict padded, const float *restri
 // Weight-gradient block: `rows` dY row vectors of one output channel against one input channel's padded
 // rows, into 9 tap accumulators (lanes kept apart).
 static inline __attribute__((always_inline)) void rows_weight_gradient_block(
-    const float *restrict x, const float *restrict dy, v8 s[9], struct layout l, size_t outputWidth, size_t oy,
-    size_t column, const int *maskLanes, size_t rows) {
+    const float *restrict x, const float *restrict dy, const float *restrict rectified, v8 s[9], struct layout l,
+    size_t outputWidth, size_t oy, size_t column, const int *maskLanes, size_t rows) {
     const vi8 mask = *(const vi8 *)maskLanes;
     v8 g[3];
-    UNROLL for (size_t i = 0; i < rows; i++) g[i] = (v8)((vi8)load8(dy + (oy + i) * outputWidth + column) & mask);
+    UNROLL for (size_t i = 0; i < rows; i++) {
+        const size_t at = (oy + i) * outputWidth + column;
+        g[i] = (v8)((vi8)load8(dy + at) & mask);
+        if (rectified) g[i] = (v8)((vi8)g[i] & (load8(rectified + at) > 0));
+    }
     const float *p = x + oy * l.row + column;
     UNROLL for (size_t r = 0; r < rows + 2; r++) {
         UNROLL for (size_t kj = 0; kj < 3; kj++) {
@@ -291,13 +303,15 @@ static inline __attribute__((always_inline)) void rows_weight_gradient_block(
 
 L3RS_CLONES
 void l3rs_conv3x3_rows_weight_gradient(const float *restrict padded, const float *restrict gradOutput,
-                                       float *restrict gradWeightLanes, float *restrict gradBias, size_t channels,
-                                       size_t paddedHeight, size_t paddedWidth, size_t outputChannels,
-                                       size_t outputHeight, size_t outputWidth) {
+                                       const float *restrict rectifiedOutput, float *restrict gradWeightLanes,
+                                       float *restrict gradBias, size_t channels, size_t paddedHeight,
+                                       size_t paddedWidth, size_t outputChannels, size_t outputHeight,
+                                       size_t outputWidth) {
     const struct layout l = padded_layout(paddedHeight, paddedWidth, 1);
     const size_t pixels = outputHeight * outputWidth, vectorsPerRow = (outputWidth + 7) / 8;
     for (size_t o = 0; o < outputChannels; o++) {
         const float *dy = gradOutput + o * pixels;
+        const float *rectified = rectifiedOutput ? rectifiedOutput + o * pixels : NULL;
         for (size_t c = 0; c < channels; c++) {
             v8 s[9];
             for (size_t t = 0; t < 9; t++) s[t] = splat8(0.0f);
@@ -311,18 +325,20 @@ void l3rs_conv3x3_rows_weight_gradient(const float *restrict padded, const float
                 }
                 size_t oy = 0;
                 for (; oy + 3 <= outputHeight; oy += 3) {
-                    rows_weight_gradient_block(padded + c * l.plane, dy, s, l, outputWidth, oy, column, mask, 3);
+                    rows_weight_gradient_block(padded + c * l.plane, dy, rectified, s, l, outputWidth, oy, column, mask, 3);
                 }
                 for (; oy < outputHeight; oy++) {
-                    rows_weight_gradient_block(padded + c * l.plane, dy, s, l, outputWidth, oy, column, mask, 1);
+                    rows_weight_gradient_block(padded + c * l.plane, dy, rectified, s, l, outputWidth, oy, column, mask, 1);
                 }
             }
             float *d = gradWeightLanes + (o * channels + c) * 72;
             for (size_t t = 0; t < 9; t++) store8(d + 8 * t, load8(d + 8 * t) + s[t]);
         }
     }
-    // db as the other direct weight gradient sums it (the same bits).
-    for (size_t o = 0; gradBias && o < outputChannels; o++) gradBias[o] += plane_sum(gradOutput + o * pixels, pixels);
+    // db as the other direct weight gradient sums it (the same bits, of dY masked like ReLU's gradient).
+    for (size_t o = 0; gradBias && o < outputChannels; o++) {
+        gradBias[o] += plane_sum(gradOutput + o * pixels, rectifiedOutput ? rectifiedOutput + o * pixels : NULL, pixels);
+    }
 }
 
 void l3rs_conv3x3_fold_lane_weight_gradient(const float *restrict gradWeightLanes, float *restrict gradWeight,
@@ -492,7 +508,7 @@ static inline __attribute__((always_inline)) void weight_gradient(
             }
         }
     }
-    for (size_t o = 0; gradBias && o < outputChannels; o++) gradBias[o] += plane_sum(gradOutput + o * pixels, pixels);
+    for (size_t o = 0; gradBias && o < outputChannels; o++) gradBias[o] += plane_sum(gradOutput + o * pixels, NULL, pixels);
     for (size_t c = 0; c < channels; c++) {
         for (size_t ki = 0; ki < 3; ki++) {
             const float *row = padded + c * l.plane + ki * l.row;

@@ -86,14 +86,17 @@ public enum DirectConvolution {
         l3rs_conv_pad(image, padded, g.channels, g.height, g.width, g.padding, plane.height, plane.width, g.stride)
     }
 
-    /// y (out, outH, outW) = W ⋆ image + b for one padded image.
+    /// y (out, outH, outW) = W ⋆ image + b for one padded image; with `rectify` (row-blocked kernel only) its
+    /// ReLU, as the ReLU layer computes it.
     public static func forward(padded: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                               into output: UnsafeMutablePointer<Float>, outputChannels: Int, geometry g: ConvolutionGeometry) {
+                               into output: UnsafeMutablePointer<Float>, outputChannels: Int, geometry g: ConvolutionGeometry,
+                               rectify: Bool = false) {
         precondition(supports(g), "direct convolution: unsupported geometry \(g)")
+        precondition(!rectify || usesRowKernels(g), "direct convolution: a fused ReLU needs the row-blocked kernel, not \(g)")
         let plane = paddedPlane(g)
         if usesRowKernels(g) {
             l3rs_conv3x3_rows_forward(padded, weight, bias, output, g.channels, plane.height, plane.width, outputChannels,
-                                      g.outputHeight, g.outputWidth)
+                                      g.outputHeight, g.outputWidth, rectify ? 1 : 0)
         } else {
             pixelVectorisedForward(padded: padded, weight: weight, bias: bias, into: output, outputChannels: outputChannels, geometry: g)
         }
@@ -138,17 +141,19 @@ public enum DirectConvolution {
     /// floats) in the kernel's own layout: dW transposed, (C, 9, roundUp(out, 8)), so that the kernel's vectors
     /// run over output channels and need no horizontal sums; for the row-blocked kernel (`usesRowKernels`)
     /// (out, C, 9, 8), each weight's sum in 8 lanes. `foldWeightGradient` adds it into dW once per batch.
-    /// `scratch` holds `transposedGradientSize` floats.
+    /// `scratch` holds `transposedGradientSize` floats. `rectifiedOutput` (row-blocked kernel only): the image's
+    /// output of a `rectify` forward; dY then counts only where it is > 0 (the gradient through the fused ReLU).
     public static func accumulateWeightGradient(
         padded: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>, gradWeightSums: UnsafeMutablePointer<Float>,
         gradBias: UnsafeMutablePointer<Float>?, scratch: UnsafeMutablePointer<Float>, outputChannels: Int,
-        geometry g: ConvolutionGeometry
+        geometry g: ConvolutionGeometry, rectifiedOutput: UnsafePointer<Float>? = nil
     ) {
         precondition(supportsWeightGradient(g), "direct weight gradient: unsupported geometry \(g)")
+        precondition(rectifiedOutput == nil || usesRowKernels(g), "direct weight gradient: a fused ReLU needs the row-blocked kernel")
         let plane = paddedPlane(g)
         if usesRowKernels(g) {
-            l3rs_conv3x3_rows_weight_gradient(padded, gradOutput, gradWeightSums, gradBias, g.channels, plane.height,
-                                              plane.width, outputChannels, g.outputHeight, g.outputWidth)
+            l3rs_conv3x3_rows_weight_gradient(padded, gradOutput, rectifiedOutput, gradWeightSums, gradBias, g.channels,
+                                              plane.height, plane.width, outputChannels, g.outputHeight, g.outputWidth)
             return
         }
         l3rs_conv3x3_direct_weight_gradient(padded, gradOutput, gradWeightSums, gradBias, scratch, g.channels,

@@ -42,6 +42,8 @@ public final class Conv2d: Layer {
     private var channelMajor: Tensor?
     private var output: Tensor?
     private var gradInput: Tensor?
+    /// dY taken through the fused ReLU (`fusesReLU`) where the kernels do not mask it themselves.
+    private var rectifiedGradient: Tensor?
     /// Direct path, per pool thread: one padded image (forward and the weight gradient pad each image into it
     /// again: a batch-wide buffer made every pad a write to cold memory and every weight-gradient read a cold
     /// read), and the weight gradient's transposed dY of one image (the stride-2 forward's transposed output).
@@ -92,6 +94,13 @@ public final class Conv2d: Layer {
     public var chunkFloats = 1 << 19
     /// Use `DirectConvolution` where it applies. Settable so tests can compare it with the im2col path.
     public var allowsDirectKernel = true
+    /// Apply ReLU to the output (x > 0 ? x : 0, as `ReLU` does) and take dY through it in backward: set by
+    /// `Model(table:)` where a ReLU row follows the conv, whose `ReLU` then passes values through. The
+    /// row-blocked first-layer kernels do both inside their passes (MNIST's 1→32: the ReLU's read and write of a
+    /// 12.8 MB activation forward and its three streams backward are gone); elsewhere the output is rectified
+    /// in place after the conv and dY masked into a scratch, the passes the ReLU made. The pre-activation is not
+    /// kept: leave it false where something needs it.
+    public var fusesReLU = false
 
     private func usesDirectKernel(_ g: ConvolutionGeometry) -> Bool {
         allowsDirectKernel && DirectConvolution.supports(g)
@@ -112,11 +121,29 @@ public final class Conv2d: Layer {
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         // x: (N, C, H, W) → y: (N, out, outH, outW)
         precondition(x.shape.count == 4 && x.shape[1] == inputChannels, "Conv2d expects (N, \(inputChannels), H, W), got \(x.shape)")
-        let batch = x.shape[0]
         let g = ConvolutionGeometry(channels: inputChannels, height: x.shape[2], width: x.shape[3],
                                     kernelHeight: kernelSize, kernelWidth: kernelSize, stride: stride, padding: padding)
         geometry = g
         input = x
+        if fusesReLU && kernelsFuseReLU(g) { return directForward(x, geometry: g, rectify: true) }
+        let y = convolve(x, geometry: g)
+        if fusesReLU {
+            WorkerPool.shared.run(count: y.count, chunk: ReLU.elementsPerTask) { range, _ in
+                let values = UnsafeMutableBufferPointer(rebasing: y.storage[range])
+                VectorOps.relu(UnsafeBufferPointer(values), into: values)
+            }
+        }
+        return y
+    }
+
+    /// Whether the kernels of a geometry apply a fused ReLU themselves: the row-blocked first-layer kernels.
+    private func kernelsFuseReLU(_ g: ConvolutionGeometry) -> Bool {
+        usesDirectKernel(g) && DirectConvolution.usesRowKernels(g)
+    }
+
+    /// The convolution (without a fused ReLU) by whichever path handles the geometry.
+    private func convolve(_ x: Tensor, geometry g: ConvolutionGeometry) -> Tensor {
+        let batch = x.shape[0]
         if allowsDirectKernel && DirectConvolution.supportsForwardByChannels(g) { return directForwardByChannels(x, geometry: g) }
         if usesDirectKernel(g) { return directForward(x, geometry: g) }
         let rows = g.columnRows, positions = g.columnCount
@@ -156,7 +183,13 @@ public final class Conv2d: Layer {
         // The weight gradient and the stride-2 input gradient have predicates of their own: they also run
         // direct where the forward stays on im2col.
         let directWeights = allowsDirectKernel && DirectConvolution.supportsWeightGradient(g)
-        if directWeights { directWeightGradient(x, gradOutput: gradOutput, geometry: g) }
+        // A fused ReLU's gradient: inside the row-blocked weight gradient when that is all backward computes,
+        // else one masking pass (the ReLU layer's) before the other paths.
+        let maskedByKernel = fusesReLU && !inputGradient && kernelsFuseReLU(g)
+        let gradOutput = fusesReLU && !maskedByKernel ? rectify(gradOutput, output: y) : gradOutput
+        if directWeights {
+            directWeightGradient(x, gradOutput: gradOutput, geometry: g, rectifiedOutput: maskedByKernel ? y : nil)
+        }
         guard inputGradient || !directWeights else { return nil }
         if usesDirectKernel(g), let adjoint = directAdjointGeometry(g) {
             return directInputGradient(gradOutput, inputShape: x.shape, adjoint: adjoint)
@@ -168,6 +201,18 @@ public final class Conv2d: Layer {
             return directStride2InputGradient(gradOutput, inputShape: x.shape, geometry: g)
         }
         return dx
+    }
+
+    /// dY through the fused ReLU, y > 0 ? dY : 0, into a scratch of its own.
+    private func rectify(_ gradOutput: Tensor, output y: Tensor) -> Tensor {
+        let masked = Tensor.reusing(rectifiedGradient, shape: gradOutput.shape)
+        rectifiedGradient = masked
+        WorkerPool.shared.run(count: y.count, chunk: ReLU.elementsPerTask) { range, _ in
+            VectorOps.reluGradient(output: UnsafeBufferPointer(rebasing: y.readable[range]),
+                                   gradient: UnsafeBufferPointer(rebasing: gradOutput.readable[range]),
+                                   into: UnsafeMutableBufferPointer(rebasing: masked.storage[range]))
+        }
+        return masked
     }
 
     /// The passes of backward that run on im2col chunks: dW and db (`weightGradient`) and dX (`inputGradient`,
@@ -248,8 +293,8 @@ public final class Conv2d: Layer {
                      count: WorkerPool.shared.threadCount)
     }
 
-    /// Forward by `DirectConvolution`, image by image.
-    private func directForward(_ x: Tensor, geometry g: ConvolutionGeometry) -> Tensor {
+    /// Forward by `DirectConvolution`, image by image (`rectify`: with the fused ReLU, row-blocked kernel only).
+    private func directForward(_ x: Tensor, geometry g: ConvolutionGeometry, rectify: Bool = false) -> Tensor {
         let batch = x.shape[0], images = paddedScratch(g)
         let y = Tensor.reusing(output, shape: [batch, outputChannels, g.outputHeight, g.outputWidth])
         output = y
@@ -259,7 +304,8 @@ public final class Conv2d: Layer {
         WorkerPool.shared.run(tasks: batch) { n, thread in
             DirectConvolution.pad(image: x.pointer + n * g.imageSize, into: images[thread], geometry: g)
             DirectConvolution.forward(padded: images[thread], weight: w, bias: b,
-                                      into: y.pointer + n * outputSize, outputChannels: outputChannels, geometry: g)
+                                      into: y.pointer + n * outputSize, outputChannels: outputChannels, geometry: g,
+                                      rectify: rectify)
         }
         return y
     }
@@ -338,7 +384,8 @@ public final class Conv2d: Layer {
 
     /// dW and db by `DirectConvolution`, padding the last forward's images again; dW is summed in the kernel's
     /// layout per group of images (`imagesPerWeightGradientGroup`, one pool task each) and the groups are added in order.
-    private func directWeightGradient(_ x: Tensor, gradOutput: Tensor, geometry g: ConvolutionGeometry) {
+    private func directWeightGradient(_ x: Tensor, gradOutput: Tensor, geometry g: ConvolutionGeometry,
+                                      rectifiedOutput: Tensor? = nil) {
         let batch = x.shape[0], images = paddedScratch(g), scratch = transposedGradientScratch(g)
         let groupSize = Self.imagesPerWeightGradientGroup, groups = (batch + groupSize - 1) / groupSize
         let sumFloats = DirectConvolution.weightGradientSumSize(g, outputChannels: outputChannels)
@@ -353,7 +400,8 @@ public final class Conv2d: Layer {
                 DirectConvolution.pad(image: x.pointer + n * g.imageSize, into: images[thread], geometry: g)
                 DirectConvolution.accumulateWeightGradient(
                     padded: images[thread], gradOutput: gradOutput.pointer + n * outputSize, gradWeightSums: sums[group],
-                    gradBias: gradBias, scratch: scratch[thread], outputChannels: outputChannels, geometry: g)
+                    gradBias: gradBias, scratch: scratch[thread], outputChannels: outputChannels, geometry: g,
+                    rectifiedOutput: rectifiedOutput.map { UnsafePointer($0.pointer + n * outputSize) })
             }
         }
         let dw = parameters.gradients(of: weight).baseAddress!

@@ -46,6 +46,13 @@ extension Model {
         let layers = table.enumerated().map { index, spec in
             spec.makeLayer(registry: registry, seed: SplitMix64.derivedSeed(seed, stream: UInt64(index)))
         }
+        // A conv followed by a ReLU applies it in its own passes (`Conv2d.fusesReLU`): one pass over the
+        // activation fewer each way. The ReLU row stays (names and layer indices do not move) and passes through.
+        for index in table.indices.dropLast() where table[index + 1] == .relu {
+            guard let conv = layers[index] as? Conv2d, let relu = layers[index + 1] as? ReLU else { continue }
+            conv.fusesReLU = true
+            relu.passesThrough = true
+        }
         guard let head = table.last(where: { $0.linearName != nil })?.linearName else {
             preconditionFailure("\(name): a classifier needs a Linear head")
         }

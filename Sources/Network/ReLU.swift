@@ -7,10 +7,14 @@ public final class ReLU: Layer {
     static let elementsPerTask = 1 << 15
 
     private var buffers = LayerBuffers(layerName: "ReLU")
+    /// The conv before it applies this ReLU (`Conv2d.fusesReLU`, set together by `Model(table:)`): forward
+    /// returns its input, already rectified, and backward its gradient, which that conv takes through the ReLU.
+    public var passesThrough = false
 
     public init() {}
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        if passesThrough { return x }
         let y = buffers.output(for: x)
         WorkerPool.shared.run(count: x.count, chunk: Self.elementsPerTask) { range, _ in
             VectorOps.relu(UnsafeBufferPointer(rebasing: x.readable[range]), into: UnsafeMutableBufferPointer(rebasing: y.storage[range]))
@@ -19,6 +23,7 @@ public final class ReLU: Layer {
     }
 
     public func backward(_ gradOutput: Tensor) -> Tensor {
+        if passesThrough { return gradOutput }
         let (y, dx) = buffers.gradInput(for: gradOutput)
         WorkerPool.shared.run(count: y.count, chunk: Self.elementsPerTask) { range, _ in
             VectorOps.reluGradient(output: UnsafeBufferPointer(rebasing: y.readable[range]),

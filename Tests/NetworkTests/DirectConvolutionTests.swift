@@ -162,6 +162,68 @@ final class DirectConvolutionTests: XCTestCase {
         }
     }
 
+    /// A conv followed by a ReLU row fuses it (`Conv2d.fusesReLU`, the ReLU passing through): logits, dX and every
+    /// parameter gradient (full backward, and parameters only, where the row-blocked weight gradient masks dY
+    /// itself) are bit-identical to the separate ReLU layer's. ccexam-mnist (1→32 row-blocked, 32→64 by output
+    /// channels: rectified and masked by passes; 37 images: three weight-gradient groups), a 3-channel first
+    /// layer on 8×8 (row-blocked) and a 2-channel one on 7×7 (too narrow: pixel-vectorised, masked by a pass).
+    func testFusedReLUIsBitIdenticalToTheReLULayer() {
+        let small: (Int, Int) -> [LayerSpec] = { channels, side in
+            let pooled = side / 2
+            return [.conv(name: "c", inputChannels: channels, outputChannels: 5, kernelSize: 3, padding: 1), .relu,
+                    .maxPool(kernelSize: 2), .flatten, .linear(name: "l", inputFeatures: 5 * pooled * pooled, outputFeatures: 3)]
+        }
+        let cases: [(make: () -> Model, shape: [Int], batch: Int)] = [
+            ({ ModelZoo.ccexamMNIST(seed: 3) }, [1, 28, 28], 37),
+            ({ Model(name: "rgb", table: small(3, 8), inputShape: [3, 8, 8], classCount: 3, seed: 4) }, [3, 8, 8], 5),
+            ({ Model(name: "narrow", table: small(2, 7), inputShape: [2, 7, 7], classCount: 3, seed: 5) }, [2, 7, 7], 5),
+        ]
+        for (make, shape, batch) in cases {
+            let fused = make(), separate = make()
+            let fusedConvs = fused.layers.compactMap { $0 as? Conv2d }.filter(\.fusesReLU)
+            XCTAssertEqual(fusedConvs.count, fused.name == "ccexam-mnist" ? 2 : 1, fused.name)
+            for layer in separate.layers {
+                (layer as? Conv2d)?.fusesReLU = false
+                (layer as? ReLU)?.passesThrough = false
+            }
+            let x = TestData.uniform(shape: [batch] + shape, in: -1, 1, seed: 9)
+            let labels = (0..<batch).map { $0 % 3 }
+            var bits: [[[UInt32]]] = []
+            for model in [fused, separate] {
+                let loss = SoftmaxCrossEntropy()
+                model.parameters.zeroGradients()
+                let logits = model.forward(x, training: true).values
+                _ = loss.loss(logits: model.forward(x, training: true), labels: labels)
+                let dx = model.backward(loss.gradient()).values
+                let full = Array(model.parameters.gradients)
+                model.parameters.zeroGradients()
+                _ = loss.loss(logits: model.forward(x, training: true), labels: labels)
+                model.accumulateParameterGradients(loss.gradient())
+                let parametersOnly = Array(model.parameters.gradients)
+                XCTAssertTrue(full.contains { $0 != 0 }, model.name)
+                bits.append([logits, dx, full, parametersOnly].map { $0.map(\.bitPattern) })
+            }
+            for (index, part) in ["logits", "dX", "full backward gradients", "parameter-only gradients"].enumerated() {
+                let differing = zip(bits[0][index], bits[1][index]).filter { $0.0 != $0.1 }.count
+                XCTAssertEqual(bits[0][index].count, bits[1][index].count, "\(fused.name) \(part)")
+                XCTAssertEqual(differing, 0, "\(fused.name): \(differing) of the \(part) differ")
+            }
+        }
+    }
+
+    /// Finite differences through a conv with its ReLU fused (row-blocked: 1 → 4 on 7×13; pixel-vectorised: 2 → 3
+    /// on 5×6), input and parameters.
+    func testFusedReLUFiniteDifferenceGradients() {
+        for (channels, out, height, width) in [(1, 4, 7, 13), (2, 3, 5, 6)] {
+            let (conv, store) = makeConv(channels: channels, out: out, padding: 1, direct: true)
+            conv.fusesReLU = true
+            TestData.randomize(store, seed: 5)
+            let x = TestData.uniform(shape: [2, channels, height, width], in: -1, 1, seed: 6)
+            assertGradientsMatch(GradientCheck.layerResults(conv, input: x, training: true, parameters: store, epsilon: 1e-3),
+                                 tolerance: 2e-2, "fused ReLU, \(channels) → \(out) channels")
+        }
+    }
+
     /// Skipping the input gradient (first layer a direct conv, an im2col conv, or a Flatten before a Linear)
     /// leaves every parameter gradient bit-identical and reports the same final entries.
     func testParameterGradientsIdenticalWithoutInputGradient() {

@@ -77,17 +77,20 @@ void l3rs_conv3x3_direct_weight_gradient(const float *padded, const float *gradO
 /// The 3×3 stride-1 forward of one image by blocks of output rows (see convolution.c), for 1–3 input channels
 /// and outputWidth ≥ 8: `padded` in the stride-1 layout above, weight (outputChannels, channels, 3, 3), bias or
 /// NULL; writes output (outputChannels, outputHeight, outputWidth), bit for bit what l3rs_conv_direct_forward
-/// writes.
+/// writes, or with `rectify` its ReLU (x > 0 ? x : 0).
 void l3rs_conv3x3_rows_forward(const float *padded, const float *weight, const float *bias, float *output,
                                size_t channels, size_t paddedHeight, size_t paddedWidth, size_t outputChannels,
-                               size_t outputHeight, size_t outputWidth);
+                               size_t outputHeight, size_t outputWidth, int rectify);
 
 /// The weight and bias gradients of that convolution for one image, ADDED into gradWeightLanes
 /// (outputChannels, channels, 9, 8): each weight's sum kept in 8 lanes until
-/// l3rs_conv3x3_fold_lane_weight_gradient; and gradBias (or NULL). outputWidth ≥ 8.
-void l3rs_conv3x3_rows_weight_gradient(const float *padded, const float *gradOutput, float *gradWeightLanes,
-                                       float *gradBias, size_t channels, size_t paddedHeight, size_t paddedWidth,
-                                       size_t outputChannels, size_t outputHeight, size_t outputWidth);
+/// l3rs_conv3x3_fold_lane_weight_gradient; and gradBias (or NULL). outputWidth ≥ 8. With rectifiedOutput (the
+/// image's output of a forward with `rectify`, else NULL) dY counts only where that output is > 0: the
+/// gradient through the fused ReLU.
+void l3rs_conv3x3_rows_weight_gradient(const float *padded, const float *gradOutput, const float *rectifiedOutput,
+                                       float *gradWeightLanes, float *gradBias, size_t channels, size_t paddedHeight,
+                                       size_t paddedWidth, size_t outputChannels, size_t outputHeight,
+                                       size_t outputWidth);
 
 /// gradWeight[i] += the 8 lanes of gradWeightLanes[i] (pairwise, in a fixed order), for `count` weights.
 void l3rs_conv3x3_fold_lane_weight_gradient(const float *gradWeightLanes, float *gradWeight, size_t count);
