@@ -282,13 +282,13 @@ void l3rs_conv3x3_rows_forward(const float *restrict padded, const float *restri
 // rows, into 9 tap accumulators (lanes kept apart).
 static inline __attribute__((always_inline)) void rows_weight_gradient_block(
     const float *restrict x, const float *restrict dy, const float *restrict rectified, v8 s[9], struct layout l,
-    size_t outputWidth, size_t oy, size_t column, const int *maskLanes, size_t rows) {
-    const vi8 mask = *(const vi8 *)maskLanes;
+    size_t outputWidth, size_t oy, size_t column, const int *maskLanes, size_t rows, int masked, int rectify) {
     v8 g[3];
     UNROLL for (size_t i = 0; i < rows; i++) {
         const size_t at = (oy + i) * outputWidth + column;
-        g[i] = (v8)((vi8)load8(dy + at) & mask);
-        if (rectified) g[i] = (v8)((vi8)g[i] & (load8(rectified + at) > 0));
+        g[i] = load8(dy + at);
+        if (masked) g[i] = (v8)((vi8)g[i] & *(const vi8 *)maskLanes);
+        if (rectify) g[i] = (v8)((vi8)g[i] & (load8(rectified + at) > 0));
     }
     const float *p = x + oy * l.row + column;
     UNROLL for (size_t r = 0; r < rows + 2; r++) {
@@ -323,13 +323,26 @@ void l3rs_conv3x3_rows_weight_gradient(const float *restrict padded, const float
                     column = outputWidth - 8;
                     for (size_t k = 0; k < counted; k++) mask[k] = 0;
                 }
-                size_t oy = 0;
-                for (; oy + 3 <= outputHeight; oy += 3) {
-                    rows_weight_gradient_block(padded + c * l.plane, dy, rectified, s, l, outputWidth, oy, column, mask, 3);
-                }
-                for (; oy < outputHeight; oy++) {
-                    rows_weight_gradient_block(padded + c * l.plane, dy, rectified, s, l, outputWidth, oy, column, mask, 1);
-                }
+                // The mask and the ReLU as constants of four copies of the loop: held in the loop, they pushed two
+                // of the nine accumulators out of the 16 registers (a store and a reload in their chains).
+                const int masked = mask[0] == 0;
+#define ROWS(masked, rectify)                                                                                    \
+    do {                                                                                                         \
+        size_t oy = 0;                                                                                           \
+        for (; oy + 3 <= outputHeight; oy += 3) {                                                                \
+            rows_weight_gradient_block(padded + c * l.plane, dy, rectified, s, l, outputWidth, oy, column, mask, 3, \
+                                       masked, rectify);                                                        \
+        }                                                                                                        \
+        for (; oy < outputHeight; oy++) {                                                                        \
+            rows_weight_gradient_block(padded + c * l.plane, dy, rectified, s, l, outputWidth, oy, column, mask, 1, \
+                                       masked, rectify);                                                        \
+        }                                                                                                        \
+    } while (0)
+                if (masked && rectified) ROWS(1, 1);
+                else if (masked) ROWS(1, 0);
+                else if (rectified) ROWS(0, 1);
+                else ROWS(0, 0);
+#undef ROWS
             }
             float *d = gradWeightLanes + (o * channels + c) * 72;
             for (size_t t = 0; t < 9; t++) store8(d + 8 * t, load8(d + 8 * t) + s[t]);
