@@ -317,12 +317,12 @@ void l3rs_conv3x3_rows_weight_gradient(const float *restrict padded, const float
             for (size_t t = 0; t < 9; t++) s[t] = splat8(0.0f);
             for (size_t v = 0; v < vectorsPerRow; v++) {
                 size_t column = v * 8;
-                int mask[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
-                if (column + 8 > outputWidth) {
-                    const size_t counted = column + 8 - outputWidth;
-                    column = outputWidth - 8;
-                    for (size_t k = 0; k < counted; k++) mask[k] = 0;
-                }
+                // Lanes below `counted` were counted by the vector before (a compare, not a loop: that became a
+                // memset call per vector, with the accumulators spilled around it).
+                const size_t counted = column + 8 > outputWidth ? column + 8 - outputWidth : 0;
+                column -= counted;
+                int mask[8] __attribute__((aligned(32)));
+                *(vi8 *)mask = (vi8){0, 1, 2, 3, 4, 5, 6, 7} >= (int)counted;
                 // The mask and the ReLU as constants of four copies of the loop: held in the loop, they pushed two
                 // of the nine accumulators out of the 16 registers (a store and a reload in their chains).
                 const int masked = mask[0] == 0;
