@@ -210,8 +210,8 @@ void l3rs_conv_direct_forward(const float *restrict padded, const float *restric
 // (a row of 3 blocked rows is loaded once for up to 3 kernel rows). A row of outputWidth ≥ 8 that is no whole
 // number of vectors ends with a vector overlapping the one before it (forward: it stores the same values
 // twice; weight gradient: its dY lanes already counted are masked to zero), so no lane is spent on slack.
-// MNIST's 1→32 on 28×28 (C microbenchmark, batch 128, cold output): forward 30 → 68 GFLOP/s, weight
-// gradient 28–36 → 48–56 (sgemm ≈ 90).
+// MNIST's 1→32 on 28×28 (C microbenchmark, batch 128, batch-wide output and dY): forward 30 → 67 GFLOP/s,
+// weight gradient 27 → 51–54 (a 512³ sgemm: ≈ 101).
 
 // Forward block: weights of one input channel in 9 registers at a time; accumulators start at the bias and
 // take the taps in (c, ki, kj) order, the order of l3rs_conv_direct_forward (so the two agree bit for bit).
