@@ -289,6 +289,7 @@ def main():
     for row in rows:
         print("| " + " | ".join(str(c).rjust(w) for c, w in zip(row, widths)) + " |")
     print(f"load average {start_load} at the start, {end_load} at the end")
+    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.out, "w") as file:
         json.dump({"rounds": args.rounds, "steps": args.steps, "warmup": args.warmup, "batch": args.batch,
                    "load": [start_load, end_load], "results": results}, file, indent=1)
