@@ -81,6 +81,9 @@ public struct PipelineConfiguration: YAMLConfiguration, Equatable, Sendable {
     public var horizonFeatures: Bool = false
     /// The learned optimizer's feature set (`L3RSConfiguration.featureSet`): v1 or v2.
     public var featureSet: L3RSFeatureSet = .v1
+    /// Half-width of the uniform initial layer embeddings (`MetaTrainingConfiguration.embeddingInitialScale`):
+    /// 0.01 makes the layers look alike to the MLP at first, 1 lets λ differ per layer from the first meta-step.
+    public var embeddingInitialScale: Double = 0.01
     /// Fraction of the seen data's training split held out for meta-validation: L3RS's meta-objective and the
     /// baselines' learning-rate choice use the same held-out images.
     public var validationFraction: Double = 0.1

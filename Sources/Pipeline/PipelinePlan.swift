@@ -124,6 +124,7 @@ public struct PipelinePlan: Sendable {
             m.validationTasks = configuration.validationTasks
             m.horizonFeatures = configuration.horizonFeatures
             m.featureSet = configuration.featureSet
+            m.embeddingInitialScale = configuration.embeddingInitialScale
             m.variant = variant
             m.learnedOutputs = outputs
             m.seed = configuration.seed

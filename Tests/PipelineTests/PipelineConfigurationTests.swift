@@ -177,6 +177,7 @@ final class PipelineConfigurationTests: XCTestCase {
             validationTasks: 3
             horizonFeatures: true
             featureSet: v2
+            embeddingInitialScale: 1
             """, source: "x.yaml")
         try c.validate()
         for (label, stage) in PipelinePlan(c).metaTrainingStages {
@@ -189,6 +190,7 @@ final class PipelineConfigurationTests: XCTestCase {
             XCTAssertEqual(m.validationSteps, c.horizon, label)
             XCTAssertTrue(m.l3rsConfiguration.horizonFeatures, label)
             XCTAssertEqual(m.l3rsConfiguration.featureSet, .v2, label)
+            XCTAssertEqual(m.l3rsConfiguration.embeddingInitialScale, 1, label)
         }
         c.tasksPerMetaStep = 5
         XCTAssertThrowsError(try c.validate()) { error in
