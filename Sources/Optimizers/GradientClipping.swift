@@ -6,11 +6,22 @@ public enum GradientClipping {
     /// The Euclidean norm of `values`, accumulated in Double (`SumOfSquares`: Float only within groups of
     /// 2048) so that millions of small squares do not lose precision (a Float sum stalls once it is ~10⁷ times
     /// larger than each term). Fixed summation order, so the result is deterministic on every rank.
+    ///
+    /// The Float groups overflow once an entry exceeds about 1.8e19 (its square passes Float's range): a finite
+    /// gradient then gets its norm from a sum in Double alone (no finite Float squared overflows a Double), so a
+    /// huge but finite gradient is clipped to `maxNorm` rather than scaled to zero or reported as non-finite.
+    /// Gradients with NaN or infinite entries still give a non-finite norm.
     public static func globalNorm(_ values: UnsafeBufferPointer<Float>) -> Double {
         guard let base = values.baseAddress, !values.isEmpty else { return 0 }
         var sum = SumOfSquares()
         sum.add(base, count: values.count)
-        return sum.total.squareRoot()
+        let norm = sum.total.squareRoot()
+        guard !norm.isFinite else { return norm }
+        var wide = 0.0
+        for value in values {
+            wide += Double(value) * Double(value)
+        }
+        return wide.squareRoot()
     }
 
     /// Scales `gradient` in place so that its norm is at most `maxNorm`, and returns the norm before clipping.

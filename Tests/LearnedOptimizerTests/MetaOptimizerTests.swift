@@ -50,6 +50,28 @@ final class MetaOptimizerTests: XCTestCase {
         XCTAssertTrue(metaOptimizer.firstMoment.allSatisfy { $0 == 0 })
     }
 
+    /// A finite meta-gradient whose squares overflow Float (second-order meta-gradients over whole runs reach
+    /// 1e20 and more) is clipped to the maximum norm and applied: its norm was once infinite, which scaled the
+    /// gradient to zero while the step counter still advanced.
+    func testHugeFiniteGradientIsClippedNotZeroed() {
+        let configuration = L3RSConfiguration()
+        var φ = MetaParameters(initialFor: configuration, layerCount: 2)
+        let before = φ.values
+        var metaOptimizer = MetaOptimizer(parameterCount: φ.values.count)
+        let gradient = (0..<φ.values.count).map { Float($0 % 2 == 0 ? 3e30 : -2e30) }
+        XCTAssertTrue(MetaGradientCheck.isFinite(gradient))
+        guard case .applied(let norm, let scale) = metaOptimizer.update(&φ, gradient: gradient) else {
+            return XCTFail("a finite meta-gradient was skipped")
+        }
+        XCTAssertTrue(norm.isFinite, "norm \(norm)")
+        XCTAssertGreaterThan(norm, 1e30)
+        XCTAssertGreaterThan(scale, 0)
+        XCTAssertEqual(norm * scale, 1, accuracy: 1e-9)
+        for i in before.indices {
+            XCTAssertEqual(Double(before[i] - φ.values[i]), Double(i % 2 == 0 ? 1e-3 : -1e-3), accuracy: 2e-5, "φ[\(i)]")
+        }
+    }
+
     /// A gradient of norm 10 is scaled by 0.1; Adam's first step then moves every coordinate by lr·sign(g).
     func testGlobalNormClipping() {
         var φ = MetaParameters(initialFor: L3RSConfiguration(), layerCount: 1)

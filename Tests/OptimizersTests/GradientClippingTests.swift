@@ -59,6 +59,18 @@ final class GradientClippingTests: XCTestCase {
         }
     }
 
+    /// Entries past 1.8e19 overflow the Float groups of the fast sum; the norm of such a finite gradient is
+    /// still finite and right, and clipping brings it to maxNorm.
+    func testHugeFiniteEntriesHaveAFiniteNorm() {
+        let values: [Float] = (0..<5000).map { Float($0 % 3 == 0 ? 2e25 : -1e20) }
+        let expected = values.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+        let norm = values.withUnsafeBufferPointer(GradientClipping.globalNorm)
+        XCTAssertEqual(norm / expected, 1, accuracy: 1e-12)
+        let (clippedNorm, clipped) = clip(values, maxNorm: 1)
+        XCTAssertEqual(clippedNorm / expected, 1, accuracy: 1e-12)
+        XCTAssertEqual(clipped.withUnsafeBufferPointer(GradientClipping.globalNorm), 1, accuracy: 1e-5)
+    }
+
     func testNonFiniteNormLeavesGradientUntouched() {
         let (norm, clipped) = clip([.nan, 1], maxNorm: 1)
         XCTAssertTrue(norm.isNaN)
