@@ -31,7 +31,7 @@ struct DoctorCommand: ParsableCommand {
     }
 
     private func doctor(_ communicator: any Communicator) throws {
-        let mine = RankPlacement.current(communicator, blasCore: BLASInfo.coreName, blasThreads: BLASInfo.threadCount)
+        let mine = RankPlacement.current(communicator, blasCore: BLASInfo.coreName, blasThreads: ComputeThreads.count)
         let placements = try communicator.allgather(mine.encoded).compactMap(RankPlacement.init(encoded:))
         let results = try AllreduceBenchmark.run(communicator, sizes: bytes)
         guard communicator.isRoot else { return }
@@ -44,8 +44,8 @@ struct DoctorCommand: ParsableCommand {
                             [String(p.rank), p.host, String(p.processID), "\(p.localRank)/\(p.localSize)", String(p.onlineCores),
                              String(p.allowedCores), p.blasCore, String(p.blasThreads)]
                         }))
-        printLine("threads per rank: OpenBLAS \(BLASInfo.threadCount), worker pool \(WorkerPool.shared.threadCount) on rank 0 (the pool "
-                  + "starts with OpenBLAS's count: OPENBLAS_NUM_THREADS, or the cores). Choose ranks × threads = cores per node, preferring ranks: 2 ranks × 1 thread scale "
+        printLine("threads per rank: \(ComputeThreads.count) on rank 0 (the worker pool, which runs the matrix products too; "
+                  + "OPENBLAS_NUM_THREADS sets it, or the cores when unset). Choose ranks × threads = cores per node, preferring ranks: 2 ranks × 1 thread scale "
                   + "a step better than 1 rank × 2 threads (docs/performance.md); use threads where more ranks would shrink "
                   + "the per-rank batch below ~32 or not fit in memory.")
         printLine("")
