@@ -11,10 +11,12 @@ import Training
 /// phase that gains nothing from the second thread shows up as a row whose speed-up stays near 1.
 /// The thread counts alternate step by step, so load that comes and goes lands on both columns.
 public struct StepPhaseProfile {
-    /// One row: the phase's name and its median seconds per thread count (index 0: 1 thread).
+    /// One row: the phase's name, its median seconds per thread count (index 0: 1 thread), and the median share of
+    /// its time at the first thread count spent in work the pool splits (`WorkerPool.secondsInSplitWork`).
     public struct Phase {
         public var name: String
         public var seconds: [Double]
+        public var splitShare: Double
     }
 
     public let model: Model
@@ -52,33 +54,49 @@ public struct StepPhaseProfile {
     public mutating func measure(threadCounts: [Int], warmup: Int, repeats: Int) throws -> [Phase] {
         var order: [String] = []
         var perThread: [[[String: Double]]] = Array(repeating: [], count: threadCounts.count)
+        var splitSamples: [[String: Double]] = []
         for round in 0..<(warmup + max(1, repeats)) {
             for (slot, threads) in threadCounts.enumerated() {
                 ComputeThreads.set(threads)
-                var timings: [(String, Double)] = []
-                try step { name, seconds in timings.append((name, seconds)) }
+                var timings: [(String, Double)] = [], split: [(String, Double)] = []
+                try step { name, seconds, splitSeconds in
+                    timings.append((name, seconds))
+                    split.append((name, splitSeconds))
+                }
                 if order.isEmpty { order = timings.map(\.0) }
-                if round >= warmup { perThread[slot].append(Dictionary(timings, uniquingKeysWith: +)) }
+                if round >= warmup {
+                    perThread[slot].append(Dictionary(timings, uniquingKeysWith: +))
+                    if slot == 0 { splitSamples.append(Dictionary(split, uniquingKeysWith: +)) }
+                }
             }
         }
         ComputeThreads.set(1)
-        var phases = order.map { name in
-            Phase(name: name, seconds: perThread.map { steps in Stopwatch.median(of: steps.map { $0[name] ?? 0 }) })
+        func share(_ names: [String]) -> Double {
+            Stopwatch.median(of: zip(perThread[0], splitSamples).map { step, split in
+                let total = names.reduce(0) { $0 + (step[$1] ?? 0) }
+                return total > 0 ? names.reduce(0) { $0 + (split[$1] ?? 0) } / total : 0
+            })
         }
+        var phases = order.map { name in
+            Phase(name: name, seconds: perThread.map { steps in Stopwatch.median(of: steps.map { $0[name] ?? 0 }) },
+                  splitShare: share([name]))
+        }
+        let stepPhases = order.filter { $0 != Self.l3rsPhase }
         phases.append(Phase(name: "whole step (sum of phases; L3RS not included)", seconds: perThread.map { steps in
-            Stopwatch.median(of: steps.map { step in step.filter { $0.key != Self.l3rsPhase }.values.reduce(0, +) })
-        }))
+            Stopwatch.median(of: steps.map { step in stepPhases.reduce(0) { $0 + (step[$1] ?? 0) } })
+        }, splitShare: share(stepPhases)))
         return phases
     }
 
     static let l3rsPhase = "L3RS update (instead of Adam)"
 
-    /// One step, reporting each phase's seconds to `record` in step order.
-    private mutating func step(_ record: (String, Double) -> Void) throws {
+    /// One step, reporting each phase's seconds and its seconds of split work to `record` in step order.
+    private mutating func step(_ record: (String, Double, Double) -> Void) throws {
         func timed<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
+            let splitBefore = WorkerPool.shared.secondsInSplitWork
             let start = Stopwatch.now()
             let result = try body()
-            record(name, Stopwatch.now() - start)
+            record(name, Stopwatch.now() - start, WorkerPool.shared.secondsInSplitWork - splitBefore)
             return result
         }
         timed("batch assembly (gather \(batch) images)") {

@@ -47,6 +47,11 @@ public final class WorkerPool: @unchecked Sendable {
     /// Threads that run tasks, the caller included.
     public private(set) var threadCount = 1
 
+    /// Wall seconds spent in `run` calls of more than one task that had the pool to themselves (not nested), at
+    /// any thread count: the work the pool can split. `l3rs bench --tables phases` reads it at one thread to say
+    /// which share of each phase a second thread can take (the rest runs on the caller alone).
+    public private(set) var secondsInSplitWork = 0.0
+
     public init(threadCount: Int = 1) {
         pthread_mutex_init(mutex, nil)
         pthread_mutex_init(busy, nil)
@@ -92,11 +97,21 @@ public final class WorkerPool: @unchecked Sendable {
     /// when all are done. Tasks must write disjoint memory (or per-thread scratch indexed by `thread`).
     public func run(tasks: Int, _ body: (_ task: Int, _ thread: Int) -> Void) {
         guard tasks > 0 else { return }
-        guard tasks > 1, threadCount > 1, pthread_mutex_trylock(busy) == 0 else {
+        guard tasks > 1, pthread_mutex_trylock(busy) == 0 else {
             for task in 0..<tasks { body(task, 0) }
             return
         }
         defer { pthread_mutex_unlock(busy) }
+        var start = timespec(), end = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &start)
+        defer {
+            clock_gettime(CLOCK_MONOTONIC, &end)
+            secondsInSplitWork += Double(end.tv_sec - start.tv_sec) + Double(end.tv_nsec - start.tv_nsec) * 1e-9
+        }
+        guard threadCount > 1 else {
+            for task in 0..<tasks { body(task, 0) }
+            return
+        }
         withoutActuallyEscaping(body) { body in
             pthread_mutex_lock(mutex)
             job = body
