@@ -97,7 +97,7 @@ let package = Package(
         .testTarget(name: "NetworkTests", dependencies: ["Network", "Kernels", "Seeding"], exclude: ["Fixtures"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Inflate", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "Seeding"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "Kernels", "Seeding"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LearnedOptimizerTests", dependencies: ["LearnedOptimizer", "Optimizers", "Seeding"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "TestSupport"]),
         .testTarget(name: "RunsTests", dependencies: ["Runs", "Checkpoints", "Distributed", "TestSupport"]),

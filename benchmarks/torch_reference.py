@@ -10,7 +10,7 @@ change of the machine's load lands on both sides of each ratio. Both sides:
 - run zero_grad, forward, cross-entropy, backward, Adam (lr 1e-4) per step;
 - warm up (default 10 steps; PyTorch also tries channels-last, 10 steps each, and keeps the faster format),
   then take the median of --steps (default 50) timed steps;
-- set their threads: ours OPENBLAS_NUM_THREADS and --threads (BLAS and the worker pool); PyTorch
+- set their threads: ours OPENBLAS_NUM_THREADS and --threads (the worker pool, which also runs the sgemm blocks); PyTorch
   OMP_NUM_THREADS, MKL_NUM_THREADS, torch.set_num_threads and one inter-op thread, checked with
   torch.get_num_threads() before timing.
 Prints a table of the medians over rounds, each round's ratio ours / PyTorch, the ratio of process CPU time per

@@ -16,10 +16,10 @@ public struct BenchSuite {
     public var runCase: (String) throws -> String
     /// Where each table goes as soon as it is measured.
     public var emit: (String) -> Void
-    /// Which tables to measure: memory, sweep, step, layers, optimizer, meta, scaling, allreduce, state.
+    /// Which tables to measure: memory, sweep, step, phases, layers, optimizer, meta, scaling, allreduce, state.
     public var sections: Set<String> = BenchSuite.allSections
-    public static let allSections: Set<String> = ["memory", "sweep", "step", "layers", "optimizer", "meta", "scaling", "allreduce",
-                                                  "state"]
+    public static let allSections: Set<String> = ["memory", "sweep", "step", "phases", "layers", "optimizer", "meta", "scaling",
+                                                  "allreduce", "state"]
 
     public init(models: [String], batch: Int, repeats: Int, truncationLength: Int,
                 runCase: @escaping (String) throws -> String, emit: @escaping (String) -> Void) {
@@ -53,12 +53,13 @@ public struct BenchSuite {
     public func runSingleRank() throws {
         let single = SingleProcessCommunicator()
         ComputeThreads.set(1)
-        guard !sections.isDisjoint(with: ["step", "layers", "optimizer", "meta"]) else { return }
+        guard !sections.isDisjoint(with: ["step", "phases", "layers", "optimizer", "meta"]) else { return }
         let ceiling1 = LayerThroughput.sgemmCeiling()
-        BLASInfo.setThreadCount(2)
+        ComputeThreads.set(2)
         let ceiling2 = LayerThroughput.sgemmCeiling()
-        BLASInfo.setThreadCount(1)
-        var ceilingTable = BenchTable(title: "sgemm ceiling (1536³, same run)", header: ["BLAS threads", "GFLOP/s"])
+        ComputeThreads.set(1)
+        var ceilingTable = BenchTable(title: "sgemm ceiling (1536³ as `GEMM` runs it: blocks on the worker pool, same run)",
+                                      header: ["threads", "GFLOP/s"])
         ceilingTable.add(["1", Format.fixed(ceiling1, 1)])
         ceilingTable.add(["2", Format.fixed(ceiling2, 1)])
         emit(ceilingTable.render())
@@ -82,6 +83,10 @@ public struct BenchSuite {
                            Format.milliseconds(two), Format.ratio(one / two)])
             }
             emit(steps.render())
+        }
+
+        if sections.contains("phases") {
+            for name in models { emit(try phaseTable(model: name)) }
         }
 
         if sections.contains("layers") {
@@ -122,6 +127,28 @@ public struct BenchSuite {
         if sections.contains("meta") { emit(meta.render()) }
     }
 
+    /// Where one step's time goes at 1 and 2 threads (`StepPhaseProfile`): per phase the median ms, its share of
+    /// the step, the share of its 1-thread time in work the pool splits and the speed-up that share allows at 2
+    /// threads (Amdahl: 1 / (1 − split/2), perfect halves; a figure the load does not move, unlike the measured
+    /// 2-thread column on a busy machine), the 2-thread speed-up, and what the phase costs at 2 threads beyond 1/1.7 of its 1-thread time
+    /// (the 1.7× target): the rows with the largest excess are what keeps the step from it.
+    func phaseTable(model name: String) throws -> String {
+        var profile = try StepPhaseProfile(model: try ModelZoo.make(named: name, seed: 1), batch: batch)
+        let phases = try profile.measure(threadCounts: [1, 2], warmup: 2, repeats: repeats)
+        let whole = phases.last?.seconds ?? [.nan, .nan]
+        var table = BenchTable(title: "Step phases, \(name), batch \(batch), 1 rank, 1 vs 2 threads (BLAS and worker pool, "
+                               + "alternated step by step; medians of \(repeats))",
+                               header: ["phase", "1 thread ms", "share", "split work at 1 thr", "bound at 2 thr", "2 threads ms",
+                                        "share", "speed-up", "2 thr ms over 1/1.7"])
+        for phase in phases {
+            let (one, two) = (phase.seconds[0], phase.seconds[1])
+            table.add([phase.name, Format.fixed(one * 1e3, 3), Format.percent(one / whole[0]), Format.percent(phase.splitShare),
+                       Format.ratio(1 / (1 - phase.splitShare / 2)), Format.fixed(two * 1e3, 3),
+                       Format.percent(two / whole[1]), Format.ratio(one / two), Format.fixed((two - one / 1.7) * 1e3, 3)])
+        }
+        return table.render()
+    }
+
     /// One training step of `model` at `threads` (BLAS and worker pool), on `batches` when given: every timed
     /// step's seconds after `warmup`, and the process's CPU seconds per step, as the JSON line that
     /// `benchmarks/torch_reference.py` reads.
@@ -144,7 +171,7 @@ public struct BenchSuite {
         }
         let cpuPerStep = (Stopwatch.processCPU() - cpuStart) / Double(repeats)
         let record: [String: Any] = ["side": "ours", "model": name, "threads": ComputeThreads.count,
-                                     "blasThreads": BLASInfo.threadCount, "median": Stopwatch.median(of: steps),
+                                     "blasThreads": ComputeThreads.count, "openblasThreads": BLASInfo.threadCount, "median": Stopwatch.median(of: steps),
                                      "cpuPerStep": cpuPerStep, "samples": steps]
         let data = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])
         return String(decoding: data, as: UTF8.self)

@@ -1,8 +1,9 @@
 /// Judges a job's layout: what makes it slow or fragile without making it fail. Pure, so it is tested with made-up
 /// layouts; `l3rs doctor` prints its warnings.
 ///
-/// The rules follow from how the ranks share a node: every rank runs its GEMMs on OpenBLAS threads, so the node
-/// is well used when ranks × BLAS threads equals its cores; more means threads fight over cores (each step waits
+/// The rules follow from how the ranks share a node: every rank computes on its worker pool's threads (which run
+/// its matrix products too; `RankPlacement.blasThreads` is that count), so the node is well used when ranks ×
+/// threads equals its cores; more means threads fight over cores (each step waits
 /// for the slowest rank), fewer leaves cores idle.
 public enum PlacementAdvice {
     /// Warnings for `placements` (one per rank, any order) and the two Open MPI versions, if known.
@@ -18,12 +19,12 @@ public enum PlacementAdvice {
             if count > cores {
                 warnings.append("\(host): \(count) ranks on \(cores) cores: oversubscribed, ranks wait for each other's time slices; run at most \(cores) ranks on this node")
             } else if count * threads > cores {
-                warnings.append("\(host): \(count) ranks × \(threads) BLAS threads = \(count * threads) threads on \(cores) cores: set OPENBLAS_NUM_THREADS=\(max(1, cores / count))")
+                warnings.append("\(host): \(count) ranks × \(threads) threads = \(count * threads) threads on \(cores) cores: set OPENBLAS_NUM_THREADS=\(max(1, cores / count))")
             } else if threads == 1 && count < cores {
-                warnings.append("\(host): 1 BLAS thread per rank and \(count) rank(s) leave \(cores - count) of \(cores) cores idle: set OPENBLAS_NUM_THREADS=\(cores / count) and give each rank that many cores (mpirun --map-by slot:PE=\(cores / count), srun --cpus-per-task=\(cores / count))")
+                warnings.append("\(host): 1 thread per rank and \(count) rank(s) leave \(cores - count) of \(cores) cores idle: set OPENBLAS_NUM_THREADS=\(cores / count) and give each rank that many cores (mpirun --map-by slot:PE=\(cores / count), srun --cpus-per-task=\(cores / count))")
             }
             for placement in ranks where placement.blasThreads > placement.allowedCores {
-                warnings.append("rank \(placement.rank) on \(host) may run on \(placement.allowedCores) core(s) but OpenBLAS uses \(placement.blasThreads) threads: bind it to more cores (--bind-to none, --map-by slot:PE=\(placement.blasThreads)) or set OPENBLAS_NUM_THREADS=\(placement.allowedCores)")
+                warnings.append("rank \(placement.rank) on \(host) may run on \(placement.allowedCores) core(s) but runs \(placement.blasThreads) threads: bind it to more cores (--bind-to none, --map-by slot:PE=\(placement.blasThreads)) or set OPENBLAS_NUM_THREADS=\(placement.allowedCores)")
             }
         }
         if let launcher = launcherVersion.flatMap(MPIVersion.number(in:)),
@@ -31,6 +32,24 @@ public enum PlacementAdvice {
             warnings.append("Open MPI versions differ: the launcher is \(launcher), the library this program loaded is \(library); mixing them can fail at start-up or in collectives, so use the mpirun of the same installation")
         }
         return warnings
+    }
+}
+
+extension PlacementAdvice {
+    /// Images per rank below which a further rank is not worth its cost (docs/performance.md: the per-rank
+    /// overhead of a step, its allreduce and optimizer update, grows against a shrinking share of the batch).
+    public static let minimumImagesPerRank = 32
+
+    /// Ranks × threads per node for `nodes` nodes of `cores` cores and a global batch of `globalBatch`: ranks first
+    /// (a rank splits the batch and every pass of the step; measured on 2 cores, 2 ranks × 1 thread step 1.8–1.95×
+    /// faster than 1 rank, where 1 rank × 2 threads gains what only its pool-parallel work gains), as many as keep
+    /// at least `minimumImagesPerRank` images each, a divisor of the cores; the cores left become threads, so ranks ×
+    /// threads = cores.
+    public static func suggestedLayout(cores: Int, nodes: Int, globalBatch: Int) -> (ranks: Int, threads: Int) {
+        let cores = max(1, cores)
+        let byBatch = max(1, globalBatch / (minimumImagesPerRank * max(1, nodes)))
+        let ranks = (1...cores).last { cores % $0 == 0 && $0 <= byBatch } ?? 1
+        return (ranks, cores / ranks)
     }
 }
 

@@ -1,14 +1,14 @@
-/// The threads one rank computes with: OpenBLAS's for the matrix products and `WorkerPool.shared`'s for the
-/// loops around them, set together so that a rank never runs more threads than the cores it was given.
-/// At start-up the pool takes OpenBLAS's count (`OPENBLAS_NUM_THREADS`, or the cores); `l3rs bench` sets both per
-/// measurement.
+/// The threads one rank computes with: `WorkerPool.shared`'s, which run the matrix products (`GEMM`, cut into
+/// blocks, one OpenBLAS thread each) and the loops around them, so that a rank never runs more threads than the
+/// cores it was given. At start-up the pool takes OpenBLAS's count (`OPENBLAS_NUM_THREADS`, or the cores) and
+/// sets OpenBLAS to one; `l3rs bench` sets the count per measurement.
 public enum ComputeThreads {
-    /// Sets OpenBLAS's and the shared pool's thread counts to `count` (at least 1).
+    /// Sets the shared pool's thread count to `count` (at least 1); OpenBLAS stays at one thread per product block.
     public static func set(_ count: Int) {
-        BLASInfo.setThreadCount(count)
         WorkerPool.shared.setThreadCount(count)
+        BLASInfo.setThreadCount(1)
     }
 
-    /// The shared pool's thread count (OpenBLAS's is `BLASInfo.threadCount`).
+    /// The rank's compute threads (the shared pool's count).
     public static var count: Int { WorkerPool.shared.threadCount }
 }

@@ -4,8 +4,8 @@ import Glibc
 import Darwin
 #endif
 
-/// A small pool of threads for the loops OpenBLAS does not parallelise: im2col/col2im, the direct
-/// convolutions, BatchNorm, pooling, ReLU and element-wise optimizer passes.
+/// A small pool of threads for a rank's parallel work: the blocks of every matrix product (`GEMM`), im2col/col2im,
+/// the direct convolutions, BatchNorm, pooling, ReLU and element-wise optimizer passes.
 ///
 /// `run(tasks:_:)` calls the body once per task index, spread over the calling thread and the pool's
 /// workers; the caller partitions its work into tasks that do not depend on the thread count (images,
@@ -17,11 +17,16 @@ import Darwin
 ///
 /// One `run` at a time: a call made while the pool is busy (from inside a task, or from another thread)
 /// runs its tasks serially on the calling thread, with thread index 0 of its own. `shared` starts with as many
-/// threads as OpenBLAS (`OPENBLAS_NUM_THREADS`, or every core when unset), so one variable gives a rank its BLAS
-/// and its own threads; `l3rs bench` changes both with `ComputeThreads.set`.
+/// threads as OpenBLAS had (`OPENBLAS_NUM_THREADS`, or every core when unset) and then sets OpenBLAS to one
+/// thread: the matrix products run on this pool too (`GEMM`), so one variable gives a rank its threads, and no
+/// idle OpenBLAS thread spins on a core the pool needs. `l3rs bench` changes the count with `ComputeThreads.set`.
 public final class WorkerPool: @unchecked Sendable {
-    /// The pool the layers use.
-    public static let shared = WorkerPool(threadCount: BLASInfo.threadCount)
+    /// The pool the layers and `GEMM` use.
+    public static let shared: WorkerPool = {
+        let threads = BLASInfo.threadCount
+        BLASInfo.setThreadCount(1)
+        return WorkerPool(threadCount: threads)
+    }()
 
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     /// Signalled when a job is posted (workers wait on it) and when the last worker leaves a job.
@@ -41,6 +46,11 @@ public final class WorkerPool: @unchecked Sendable {
 
     /// Threads that run tasks, the caller included.
     public private(set) var threadCount = 1
+
+    /// Wall seconds spent in `run` calls of more than one task that had the pool to themselves (not nested), at
+    /// any thread count: the work the pool can split. `l3rs bench --tables phases` reads it at one thread to say
+    /// which share of each phase a second thread can take (the rest runs on the caller alone).
+    public private(set) var secondsInSplitWork = 0.0
 
     public init(threadCount: Int = 1) {
         pthread_mutex_init(mutex, nil)
@@ -87,11 +97,21 @@ public final class WorkerPool: @unchecked Sendable {
     /// when all are done. Tasks must write disjoint memory (or per-thread scratch indexed by `thread`).
     public func run(tasks: Int, _ body: (_ task: Int, _ thread: Int) -> Void) {
         guard tasks > 0 else { return }
-        guard tasks > 1, threadCount > 1, pthread_mutex_trylock(busy) == 0 else {
+        guard tasks > 1, pthread_mutex_trylock(busy) == 0 else {
             for task in 0..<tasks { body(task, 0) }
             return
         }
         defer { pthread_mutex_unlock(busy) }
+        var start = timespec(), end = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &start)
+        defer {
+            clock_gettime(CLOCK_MONOTONIC, &end)
+            secondsInSplitWork += Double(end.tv_sec - start.tv_sec) + Double(end.tv_nsec - start.tv_nsec) * 1e-9
+        }
+        guard threadCount > 1 else {
+            for task in 0..<tasks { body(task, 0) }
+            return
+        }
         withoutActuallyEscaping(body) { body in
             pthread_mutex_lock(mutex)
             job = body
@@ -108,6 +128,16 @@ public final class WorkerPool: @unchecked Sendable {
             job = nil
             pthread_mutex_unlock(mutex)
         }
+    }
+
+    /// Elements per task of an element-wise pass over parameters or activations (optimizer updates): large
+    /// enough that a task outweighs its hand-off, small enough that two threads share a 100 K-element layer.
+    public static let elementwiseChunk = 1 << 14
+
+    /// An element-wise pass over `count` elements on the shared pool, in chunks of `elementwiseChunk`: each
+    /// element's result does not depend on the cut, so the bits are those of a serial loop at any thread count.
+    public static func elementwise(count: Int, _ body: (_ range: Range<Int>) -> Void) {
+        shared.run(count: count, chunk: elementwiseChunk) { range, _ in body(range) }
     }
 
     /// `run` over `count` elements cut into chunks of `chunk` (the last one shorter): body(range, thread).

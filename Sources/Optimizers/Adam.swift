@@ -1,4 +1,5 @@
 import CVectorKernels
+import Kernels
 import Foundation
 
 /// Adam with bias correction.
@@ -49,9 +50,13 @@ public struct Adam: DirectionRule, Equatable {
         // errno fallback on Linux, even inside SIMD types, which keeps the whole loop scalar.
         state.firstMoment.withUnsafeMutableBufferPointer { m in
             state.secondMoment.withUnsafeMutableBufferPointer { v in
-                l3rs_adam_direction(g, m.baseAddress! + range.lowerBound,
-                                    v.baseAddress! + range.lowerBound, direction, range.count,
-                                    beta1, beta2, firstCorrection, secondCorrectionRoot, epsilon)
+                let (m, v) = (m.baseAddress! + range.lowerBound, v.baseAddress! + range.lowerBound)
+                // Element by element, so the pool's chunks give the serial loop's bits.
+                WorkerPool.elementwise(count: range.count) { part in
+                    let at = part.lowerBound
+                    l3rs_adam_direction(g + at, m + at, v + at, direction + at, part.count,
+                                        beta1, beta2, firstCorrection, secondCorrectionRoot, epsilon)
+                }
             }
         }
     }

@@ -1,5 +1,10 @@
+import Kernels
+
 /// Turning directions into parameter updates, per group: the part of a hand-designed optimizer that is not a
 /// state transition.
+///
+/// Both passes run on `WorkerPool.shared` in element chunks (`WorkerPool.elementwise`): the same bits as a serial
+/// loop at any thread count.
 ///
 /// Split from `DirectionRule` so that L3RS can reuse the directions with its own step sizes, while the
 /// baseline trainer composes `addCoupledWeightDecay` → `DirectionRule.direction` → `apply`.
@@ -19,10 +24,15 @@ public enum ParameterUpdate {
     ) {
         precondition(gradient.count == parameters.count && effectiveGradient.count == parameters.count,
                      "addCoupledWeightDecay: gradient, parameters and output counts differ")
+        guard !parameters.isEmpty else { return }
+        let (g, θ, effective) = (gradient.baseAddress!, parameters.baseAddress!, effectiveGradient.baseAddress!)
         for group in groups {
             let decay: Float = group.appliesWeightDecay ? weightDecay : 0
-            for i in group.range {
-                effectiveGradient[i] = gradientScale * gradient[i] + decay * parameters[i]
+            let start = group.range.lowerBound
+            WorkerPool.elementwise(count: group.range.count) { part in
+                for i in (start + part.lowerBound)..<(start + part.upperBound) {
+                    effective[i] = gradientScale * g[i] + decay * θ[i]
+                }
             }
         }
     }
@@ -40,12 +50,16 @@ public enum ParameterUpdate {
         decoupledWeightDecay: Double
     ) {
         precondition(direction.count == parameters.count, "apply: direction and parameter counts differ")
+        guard !parameters.isEmpty else { return }
         for group in groups {
             let groupRate = learningRate * group.learningRateMultiplier
             let stepSize = Float(groupRate)
             let keep = Float(1 - groupRate * (group.appliesWeightDecay ? decoupledWeightDecay : 0))
-            for i in group.range {
-                parameters[i] = keep * parameters[i] - stepSize * direction[i]
+            let (θ, d, start) = (parameters.baseAddress!, direction.baseAddress!, group.range.lowerBound)
+            WorkerPool.elementwise(count: group.range.count) { part in
+                for i in (start + part.lowerBound)..<(start + part.upperBound) {
+                    θ[i] = keep * θ[i] - stepSize * d[i]
+                }
             }
         }
     }

@@ -10,7 +10,8 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure step, layer, allreduce, optimizer and meta-training costs against in-run baselines.",
         discussion: """
-        Without a launcher: single-rank tables (step times at 1 and 2 BLAS threads, layer GFLOP/s against the sgemm
+        Without a launcher: single-rank tables (step times at 1 and 2 BLAS threads, the step's phases per layer
+        at 1 and 2 threads, layer GFLOP/s against the sgemm
         ceiling, L3RS against Adam, meta-iteration against T inner steps, peak memory, backbone-size sweep).
         Under `mpirun -np 2`: 2 ranks against 1, allreduce share with and without overlap, allreduce vs size.
         With --measure-step: only the training step of each model at --threads, as one JSON line per model
@@ -41,7 +42,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Inner steps T of the backbone-size sweep (long enough for recompute mode to save memory).")
     var sweepTruncation: Int = 16
 
-    @Option(help: "Comma-separated tables to measure: memory, sweep, step, layers, optimizer, meta (one rank); scaling, allreduce, state (several).")
+    @Option(help: "Comma-separated tables to measure: memory, sweep, step, phases, layers, optimizer, meta (one rank); scaling, allreduce, state (several).")
     var tables: String = BenchSuite.allSections.sorted().joined(separator: ",")
 
     @Flag(help: "Time only the training step of each model (--threads, --warmup, --repeats, --batches) and print one JSON line per model.")

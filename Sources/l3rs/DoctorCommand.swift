@@ -15,11 +15,15 @@ struct DoctorCommand: ParsableCommand {
 
     @OptionGroup var distributed: DistributedOptions
 
+    @Option(help: "The job's global batch, for the ranks × threads advice (at least 32 images per rank).")
+    var globalBatch: Int = 128
+
     @Option(help: "Message sizes of the allreduce test, in bytes (repeatable).")
     var bytes: [Int] = AllreduceBenchmark.defaultSizes
 
     func validate() throws {
         guard bytes.allSatisfy({ $0 >= 4 }) else { throw ValidationError("--bytes must be at least 4 (one float)") }
+        guard globalBatch > 0 else { throw ValidationError("--global-batch must be positive") }
     }
 
     func run() throws {
@@ -31,7 +35,7 @@ struct DoctorCommand: ParsableCommand {
     }
 
     private func doctor(_ communicator: any Communicator) throws {
-        let mine = RankPlacement.current(communicator, blasCore: BLASInfo.coreName, blasThreads: BLASInfo.threadCount)
+        let mine = RankPlacement.current(communicator, blasCore: BLASInfo.coreName, blasThreads: ComputeThreads.count)
         let placements = try communicator.allgather(mine.encoded).compactMap(RankPlacement.init(encoded:))
         let results = try AllreduceBenchmark.run(communicator, sizes: bytes)
         guard communicator.isRoot else { return }
@@ -39,15 +43,21 @@ struct DoctorCommand: ParsableCommand {
         let launcher = LauncherDescription.current()
         printLine("l3rs \(L3RSVersion.string) doctor: \(communicator.size) rank(s), \(communicator.implementationName); launcher \(launcher.name)\(launcher.version.map { " (\($0))" } ?? "")")
         printLine("")
-        printLine(table(["rank", "host", "pid", "local rank", "cores on node", "cores allowed", "BLAS core", "BLAS threads"],
+        printLine(table(["rank", "host", "pid", "local rank", "cores on node", "cores allowed", "BLAS core", "threads"],
                         placements.map { p in
                             [String(p.rank), p.host, String(p.processID), "\(p.localRank)/\(p.localSize)", String(p.onlineCores),
                              String(p.allowedCores), p.blasCore, String(p.blasThreads)]
                         }))
-        printLine("threads per rank: OpenBLAS \(BLASInfo.threadCount), worker pool \(WorkerPool.shared.threadCount) on rank 0 (the pool "
-                  + "starts with OpenBLAS's count: OPENBLAS_NUM_THREADS, or the cores). Choose ranks × threads = cores per node, preferring ranks: 2 ranks × 1 thread scale "
-                  + "a step better than 1 rank × 2 threads (docs/performance.md); use threads where more ranks would shrink "
-                  + "the per-rank batch below ~32 or not fit in memory.")
+        printLine("threads per rank: \(ComputeThreads.count) on rank 0 (the worker pool, which runs the matrix products in blocks "
+                  + "and every other parallel loop; OPENBLAS_NUM_THREADS sets it, or the cores when unset).")
+        let hosts = Set(placements.map(\.host))
+        let cores = placements.map(\.onlineCores).min() ?? 1
+        let advised = PlacementAdvice.suggestedLayout(cores: cores, nodes: hosts.count, globalBatch: globalBatch)
+        printLine("advice for a global batch of \(globalBatch) on \(hosts.count) node(s) of \(cores) cores: \(advised.ranks) rank(s) × "
+                  + "\(advised.threads) thread(s) per node (mpirun --map-by slot:PE=\(advised.threads) -x OPENBLAS_NUM_THREADS=\(advised.threads)). "
+                  + "Ranks first: each splits the batch and every pass, while a thread speeds up only the pool's share of a step "
+                  + "(docs/performance.md, Branch threads); threads where more ranks would leave fewer than "
+                  + "\(PlacementAdvice.minimumImagesPerRank) images per rank or not fit in memory.")
         printLine("")
         printLine("allreduce (sum of floats) over \(communicator.size) rank(s), slowest rank, mean of the calls:")
         printLine(table(["size", "calls", "time", "algbw GB/s", "busbw GB/s"], results.map { r in

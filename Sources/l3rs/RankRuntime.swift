@@ -52,7 +52,7 @@ func runStoppableJob(_ title: String, configurationYAML: @escaping () throws -> 
     do {
         try runOnRank(distributed) { communicator in
             if communicator.isRoot {
-                printLine("l3rs \(L3RSVersion.string) \(title): \(communicator.size) rank(s) (\(communicator.implementationName)), BLAS \(BLASInfo.coreName), \(BLASInfo.threadCount) thread(s) per rank")
+                printLine("l3rs \(L3RSVersion.string) \(title): \(communicator.size) rank(s) (\(communicator.implementationName)), BLAS \(BLASInfo.coreName), \(ComputeThreads.count) thread(s) per rank")
                 printLine("configuration:\n" + (try configurationYAML()).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
             }
             stopped = try body(communicator)

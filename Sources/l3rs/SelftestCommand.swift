@@ -38,7 +38,7 @@ struct SelftestCommand: ParsableCommand {
         // One line per rank, in rank order.
         for turn in 0..<communicator.size {
             if turn == communicator.rank {
-                printLine("rank \(communicator.rank)/\(communicator.size) host \(communicator.hostName) local rank \(communicator.localRank)/\(communicator.localSize) BLAS \(BLASInfo.coreName) threads \(BLASInfo.threadCount)")
+                printLine("rank \(communicator.rank)/\(communicator.size) host \(communicator.hostName) local rank \(communicator.localRank)/\(communicator.localSize) BLAS \(BLASInfo.coreName) threads \(ComputeThreads.count)")
             }
             try communicator.barrier()
         }

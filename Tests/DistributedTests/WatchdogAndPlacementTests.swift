@@ -85,6 +85,21 @@ final class PlacementAdviceTests: XCTestCase {
         XCTAssertEqual(PlacementAdvice.warnings(layout(ranks: 4, cores: 16, threads: 4, allowed: 4), launcherVersion: nil, libraryVersion: nil), [])
     }
 
+    /// Ranks first while each keeps ≥ 32 images, a divisor of the cores, the rest as threads.
+    func testSuggestedLayoutPrefersRanksWhileTheBatchAllows() {
+        func layout(_ cores: Int, _ nodes: Int, _ batch: Int) -> String {
+            let (ranks, threads) = PlacementAdvice.suggestedLayout(cores: cores, nodes: nodes, globalBatch: batch)
+            return "\(ranks)x\(threads)"
+        }
+        XCTAssertEqual(layout(2, 1, 128), "2x1")
+        XCTAssertEqual(layout(16, 1, 128), "4x4")
+        XCTAssertEqual(layout(16, 1, 1024), "16x1")
+        XCTAssertEqual(layout(16, 4, 128), "1x16")
+        XCTAssertEqual(layout(6, 1, 128), "3x2")
+        XCTAssertEqual(layout(8, 1, 16), "1x8")
+        XCTAssertEqual(layout(12, 2, 256), "4x3")
+    }
+
     func testOversubscribedCores() {
         let warnings = PlacementAdvice.warnings(layout(ranks: 4, cores: 2, threads: 1), launcherVersion: nil, libraryVersion: nil)
         XCTAssertEqual(warnings.count, 1, "\(warnings)")

@@ -2,7 +2,7 @@ import XCTest
 @testable import Kernels
 @testable import Network
 
-/// The passes that run on `WorkerPool.shared` (im2col/col2im and the layout copies, the direct convolutions and
+/// The passes that run on `WorkerPool.shared` (the blocks of every matrix product, im2col/col2im and the layout copies, the direct convolutions and
 /// their grouped weight gradient, BatchNorm, pooling, ReLU) give the same bits at 1, 2, 3 and 4 threads: forward
 /// outputs, parameter gradients, input gradients and BatchNorm's running statistics.
 final class ThreadCountInvarianceTests: XCTestCase {
@@ -52,6 +52,10 @@ final class ThreadCountInvarianceTests: XCTestCase {
     /// Direct stride-1 and stride-2 convolutions (forward, dW without bias in two groups, both input gradients),
     /// 1×1 downsampling on im2col, BatchNorm in training, global pooling.
     func testResNet32() throws { try assertSameBitsAtEveryThreadCount("resnet-32", batch: 18) }
+
+    /// The MLP: every Linear product cut into blocks that run on the pool (`GEMM.Partition`), by columns of the
+    /// weight gradient and by blocks of output features forward.
+    func testMLP() throws { try assertSameBitsAtEveryThreadCount("mlp", batch: 128) }
 
     /// The SVHN network: BatchNorm after 3-channel and 32-channel convolutions, three max pools.
     func testCCExamSVHN() throws { try assertSameBitsAtEveryThreadCount("ccexam-svhn", batch: 5) }
