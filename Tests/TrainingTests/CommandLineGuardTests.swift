@@ -41,7 +41,7 @@ final class CommandLineGuardTests: ScratchFolderTestCase {
         let common = ["--runs-directory", runs, "--data-directory", TrainerLaunchTests.dataDirectory, "--steps", "2"]
         let cases: [(String, [String], [String])] = [
             ("misspelt dataset", ["--weights", weights, "--data", "fashion-mnst"], ["unknown dataset 'fashion-mnst'", "did you mean 'fashion-mnist'?"]),
-            ("misspelt optimizer", ["--weights", weights, "--optimizer", "adma"], ["unknown optimizer 'adma'", "did you mean 'adam'?"]),
+            ("misspelt optimizer", ["--weights", weights, "--optimizer", "adma"], ["--optimizer must be one of sgd, momentum, nesterov, adam, adamw, lion, rmsprop, l3rs, got 'adma'", "did you mean 'adam'?"]),
             ("misspelt head", ["--weights", weights, "--head", "reinti"], ["--head must be one of keep, reinit, got 'reinti'", "did you mean 'reinit'?"]),
             ("misspelt model", ["--weights", weights, "--model", "resnet32"], ["unknown model 'resnet32'", "did you mean 'resnet-32'?"]),
             ("misspelt YAML key", ["--config", yaml, "--weights", weights], [yaml, "unknown key(s) learningrate (did you mean 'learningRate'?)"]),
@@ -99,6 +99,41 @@ final class CommandLineGuardTests: ScratchFolderTestCase {
             XCTAssertTrue(result.standardError.contains(message), "\(message)\n\(result.transcript)")
             XCTAssertFalse(FileManager.default.fileExists(atPath: runs), "no run folder")
         }
+    }
+
+    /// One closed-set flag with a misspelt value: exit 64 before anything runs, and the configuration's refusal
+    /// ("--FLAG must be one of …") rather than ArgumentParser's own message.
+    private func assertFlagRefused(_ arguments: [String], _ message: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let result = try l3rs(arguments + ["--runs-directory", runs])
+        XCTAssertEqual(result.exitCode, 64, result.transcript, file: file, line: line)
+        let errorLine = result.standardError.split(separator: "\n").first { $0.hasPrefix("Error:") }.map(String.init) ?? ""
+        XCTAssertEqual(errorLine, "Error: " + message, result.transcript, file: file, line: line)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: runs), "no run folder", file: file, line: line)
+    }
+
+    func testMisspeltOptimizerFlagIsRefused() throws {
+        try assertFlagRefused(["finetune", "--optimizer", "Adma"], "--optimizer must be one of sgd, momentum, nesterov, adam, adamw, lion, rmsprop, l3rs, got 'Adma' (did you mean 'adam'?)")
+    }
+
+    func testMisspeltScheduleFlagIsRefused() throws {
+        try assertFlagRefused(["finetune", "--schedule", "cosin"], "--schedule must be one of constant, cosine, warmup-cosine, linear, got 'cosin' (did you mean 'cosine'?)")
+    }
+
+    func testMisspeltBatchNormFlagIsRefused() throws {
+        try assertFlagRefused(["finetune", "--batch-norm", "frozn"], "--batch-norm must be one of sync, local, frozen, got 'frozn' (did you mean 'frozen'?)")
+    }
+
+    func testMisspeltOptimizerStateFlagIsRefused() throws {
+        try assertFlagRefused(["finetune", "--optimizer-state", "shared"], "--optimizer-state must be one of replicated, sharded, got 'shared' (did you mean 'sharded'?)")
+    }
+
+    func testMisspeltLauncherFlagIsRefused() throws {
+        try assertFlagRefused(["finetune", "--launcher", "mip"], "--launcher must be one of auto, mpi, none, got 'mip' (did you mean 'mpi'?)")
+    }
+
+    func testMisspeltResumeFlagIsRefused() throws {
+        try assertFlagRefused(["finetune", "--resume", "atuo"], "--resume must be one of auto, none, got 'atuo' (did you mean 'auto'?)")
+        try assertFlagRefused(["pipeline", "--resume", "yes"], "--resume must be one of auto, none, got 'yes'")
     }
 
     func testHelpShowsDefaults() throws {
