@@ -121,6 +121,7 @@ final class CommandLineGuardTests: ScratchFolderTestCase {
 
     func testMisspeltBatchNormFlagIsRefused() throws {
         try assertFlagRefused(["finetune", "--batch-norm", "frozn"], "--batch-norm must be one of sync, local, frozen, got 'frozn' (did you mean 'frozen'?)")
+        try assertFlagRefused(["meta-train", "--batch-norm", "snyc"], "--batch-norm must be one of sync, local, frozen, got 'snyc' (did you mean 'sync'?)")
     }
 
     func testMisspeltOptimizerStateFlagIsRefused() throws {
