@@ -3,7 +3,7 @@ import Distributed
 
 /// Options every distributed subcommand shares.
 struct DistributedOptions: ParsableArguments {
-    @Option(name: .customLong("launcher"), help: "auto: MPI when started by mpirun/srun, else one process; mpi: always MPI; none: never MPI.")
+    @Option(name: .customLong("launcher"), help: ArgumentHelp("auto: MPI when started by mpirun/srun, else one process; mpi: always MPI; none: never MPI.", valueName: "launcher"))
     var launcherName = LauncherMode.auto.rawValue
 
     /// `--launcher` (refused in `validate`).

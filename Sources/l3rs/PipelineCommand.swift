@@ -26,7 +26,7 @@ struct PipelineCommand: ResolvingCommand {
     @Option(help: "Pipeline name: results go to RUNS/NAME/.") var name: String?
     @Option(help: "Folder of run folders.") var runsDirectory: String?
     @Option(help: "Folder that `make data` fills (weights are relative to it).") var dataDirectory: String?
-    @Option(name: .customLong("resume"), help: "auto: skip complete stages and continue the interrupted one; none: start fresh.")
+    @Option(name: .customLong("resume"), help: ArgumentHelp("auto: skip complete stages and continue the interrupted one; none: start fresh.", valueName: "resume"))
     var resumeName = ResumeMode.none.rawValue
     @Option(help: ArgumentHelp("With --simulate-signal-at-step: the stage (e.g. tune/adam-constant-lr0.001) that acts as if SIGTERM arrived (tests).", visibility: .hidden))
     var simulateSignalStage: String?

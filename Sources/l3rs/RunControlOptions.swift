@@ -12,7 +12,7 @@ struct RunControlOptions: ParsableArguments {
     var checkpointEvery: Int?
     @Option(help: "Stop as diverged (exit 65) after this many consecutive bad steps: a non-finite loss or gradient (meta-train: a non-finite meta-gradient, or a non-finite or exploding meta-loss) (0: never).")
     var maxNonFiniteSteps: Int?
-    @Option(name: .customLong("resume"), help: "auto: continue from the newest complete checkpoint of the run; none: start fresh.")
+    @Option(name: .customLong("resume"), help: ArgumentHelp("auto: continue from the newest complete checkpoint of the run; none: start fresh.", valueName: "resume"))
     var resumeName = ResumeMode.none.rawValue
     @Flag(help: "With --resume auto: continue even though the configuration differs from the checkpoint's in keys that change the results (recorded in the run's configuration-changes.log).")
     var allowChangedConfiguration = false
