@@ -26,9 +26,9 @@ let package = Package(
         // GEMM wrappers, im2col, vectorised element-wise and reduction loops.
         .target(name: "Kernels", dependencies: ["CBLAS", "CVectorKernels"]),
         // Communicator protocol: MPI and single-process implementations.
-        .target(name: "Distributed", dependencies: ["CMPI"]),
+        .target(name: "Distributed", dependencies: ["Choices", "CMPI"]),
         // Flat parameter store, layers with forward/backward passes, models, losses.
-        .target(name: "Network", dependencies: ["Kernels", "Seeding"]),
+        .target(name: "Network", dependencies: ["Choices", "Kernels", "Seeding"]),
         // Dataset readers (image folders decoded by libpng and libjpeg-turbo), normalisation, shuffling, sharding.
         .target(name: "Datasets", dependencies: ["Inflate", "Seeding", "CPNG", "CTurboJPEG"]),
         // safetensors reader and writer, PyTorch state_dict import.
@@ -39,7 +39,7 @@ let package = Package(
         // -ffp-contract=off keeps each operation rounded as the Swift code it replaces.
         .target(name: "CVectorKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno", "-ffp-contract=off"])]),
         // Base optimizers as pure state transitions, schedules, clipping, parameter groups.
-        .target(name: "Optimizers", dependencies: ["CVectorKernels", "Kernels"]),
+        .target(name: "Optimizers", dependencies: ["Choices", "CVectorKernels", "Kernels"]),
         // Closed sets of configuration values and "did you mean" suggestions for misspelt names.
         .target(name: "Choices"),
         // L3RS: per-layer mixing of normalised base directions by a small shared MLP, and its meta-gradient.

@@ -265,13 +265,13 @@ public struct BenchSuite {
             header: ["model", "optimizer", "replicated MiB", "sharded MiB (largest rank)", "sharded / replicated"])
         for name in models {
             let model = try ModelZoo.make(named: name, seed: 1)
-            for optimizer in ["adam", UpdateRules.learnedOptimizerName] {
+            for optimizer: TrainingOptimizer in [.adam, .l3rs] {
                 var configuration = TrainingConfiguration()
                 configuration.optimizer = optimizer
                 let replicated = Double(try UpdateRules.make(configuration: configuration, model: model).stateBytes)
                 let shard = try ShardedUpdateStep(configuration: configuration, model: model, communicator: communicator)
                 let sharded = try communicator.allreduce(Double(shard.rule.stateBytes), op: .max)
-                table.add([name, optimizer, Format.mebibytes(Int(replicated)), Format.mebibytes(Int(sharded)),
+                table.add([name, optimizer.rawValue, Format.mebibytes(Int(replicated)), Format.mebibytes(Int(sharded)),
                            Format.ratio(sharded / replicated)])
             }
         }

@@ -1,5 +1,6 @@
+import Choices
 /// How the program decides between MPI and a single process.
-public enum LauncherMode: String, Sendable, CaseIterable {
+public enum LauncherMode: String, ConfigurationChoice {
     /// MPI when a launcher started the process, otherwise a single process.
     case auto
     /// MPI always (a process with no launcher becomes an MPI singleton).

@@ -103,7 +103,7 @@ public final class MetaTrainer {
             validationSampler: try GlobalBatchSampler(sampleCount: validationSet.count,
                                                       globalBatchSize: configuration.validationBatch,
                                                       seed: run.seed(base: configuration.seed, stream: .validationOrder)),
-            validationReduction: reduction)
+            validationReduction: reduction, batchNorm: configuration.batchNorm)
     }
 
     /// The reduction the meta-gradient order needs (see `ModelInnerProblem`).

@@ -1,5 +1,6 @@
 import Foundation
 import LearnedOptimizer
+import Network
 import Optimizers
 import Runs
 import Training
@@ -23,6 +24,11 @@ public struct MetaTrainingConfiguration: YAMLConfiguration, RunConfiguration, Eq
     /// Images per inner step over all ranks, and per meta-validation batch.
     public var globalBatch: Int = 128
     public var validationBatch: Int = 128
+    /// How the inner runs' BatchNorm layers normalise in training mode (`BatchNormMode`, as fine-tuning's
+    /// `batchNorm`): local (each rank's slice of the inner batch, the default), sync (the global inner batch's
+    /// statistics, summed over ranks) or frozen (the backbone's running statistics, not updated). Held-out losses
+    /// always use the running statistics.
+    public var batchNorm: BatchNormMode = .local
     /// T: inner steps per truncation (one meta-step each).
     public var truncation: Int = 10
     /// H: inner steps after which an inner run restarts from the backbone with a new head and data order.

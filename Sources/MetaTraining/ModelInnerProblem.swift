@@ -87,10 +87,11 @@ public final class ModelInnerProblem: InnerProblem {
     public func validationLossAndAccuracy(parameters θ: UnsafeBufferPointer<Float>, step: Int) -> (loss: Float, accuracy: Float) {
         let slice = validationSlice(step: step)
         let weight = validationSampler.sliceWeight(rank: communicator.rank, worldSize: communicator.size)
-        load(parameters: θ)
         let (input, labels) = objective.shardBatch(validationSet, indices: slice)
         do {
-            let shard = try objective.loss(input: input, labels: labels, mode: .evaluation)
+            let shard = try model.parameters.borrowing(values: θ) {
+                try objective.loss(input: input, labels: labels, mode: .evaluation)
+            }
             var shares = [shard.loss * weight, shard.accuracy * weight]
             try communicator.allreduce(&shares, op: .sum)
             return (Float(shares[0]), Float(shares[1]))
@@ -129,26 +130,18 @@ public final class ModelInnerProblem: InnerProblem {
                                        rank: communicator.rank, worldSize: communicator.size, order: trainOrder?.order)
     }
 
-    /// Puts θ into the model (unless θ is the model's own buffer).
-    private func load(parameters θ: UnsafeBufferPointer<Float>) {
-        let values = model.parameters.values
-        if UnsafePointer(values.baseAddress) != θ.baseAddress {
-            values.baseAddress!.update(from: θ.baseAddress!, count: θ.count)
-        }
-    }
-
-    /// `ShardedObjective.lossAndGradient` at θ on `indices`: copies the gradient it reduced as `reduction`
-    /// says into `gradient` and returns the shard's mean loss (nil after a collective failure, kept in `failure`).
+    /// `ShardedObjective.lossAndGradient` at θ on `indices`, with θ and `gradient` lent to the model's parameter
+    /// store (no copies): leaves the gradient reduced as `reduction` says in `gradient` and returns the shard's
+    /// mean loss (nil after a collective failure, kept in `failure`). The model's own parameters are untouched.
     private func shardGradient(parameters θ: UnsafeBufferPointer<Float>, dataset: Dataset, indices: [Int],
                                weight: Double, reduction: ShardedObjective.Reduction,
                                mode: ShardedObjective.Mode = .training,
                                into gradient: UnsafeMutableBufferPointer<Float>) -> Double? {
-        load(parameters: θ)
         let (input, labels) = objective.shardBatch(dataset, indices: indices)
         do {
-            let shard = try objective.lossAndGradient(input: input, labels: labels, weight: weight,
-                                                      reduction: reduction, mode: mode)
-            gradient.baseAddress!.update(from: model.parameters.gradients.baseAddress!, count: gradient.count)
+            let shard = try model.parameters.borrowing(values: θ, gradients: gradient) {
+                try objective.lossAndGradient(input: input, labels: labels, weight: weight, reduction: reduction, mode: mode)
+            }
             return shard.loss
         } catch {
             record(error)

@@ -1,3 +1,5 @@
+import Choices
+
 /// How BatchNorm layers normalise in training mode.
 ///
 /// - `sync`: with batch statistics over the global batch of a data-parallel job (SyncBatchNorm): the
@@ -8,19 +10,8 @@
 ///   model then depends on the number of ranks.
 /// - `frozen`: evaluation mode, as most fine-tuning recipes do: the running statistics normalise and are
 ///   neither updated nor differentiated; the affine scale and shift are still trained.
-public enum BatchNormMode: String, Sendable, Codable, CaseIterable {
+public enum BatchNormMode: String, ConfigurationChoice {
     case sync, local, frozen
-
-    /// A clear one-line error for a wrong value in a configuration file.
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        let text = try container.decode(String.self)
-        guard let mode = BatchNormMode(rawValue: text) else {
-            throw DecodingError.dataCorruptedError(
-                in: container, debugDescription: "batchNorm must be \(Self.allCases.map(\.rawValue).joined(separator: ", ")), got '\(text)'")
-        }
-        self = mode
-    }
 }
 
 /// Sums per-channel statistics over the ranks of a data-parallel job, for `BatchNormMode.sync`. Network knows

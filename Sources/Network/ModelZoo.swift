@@ -81,12 +81,19 @@ public enum ModelZoo {
             .batchNorm(name: "features.5", channels: 64),
             .relu,                                              // features.6
             .maxPool(kernelSize: 2),                            // features.7: 8 → 4
+        ] + ccexamDropoutHead(inputFeatures: 64 * 4 * 4, hiddenFeatures: 128, classCount: classCount)
+    }
+
+    /// The head USPSNet and SVHNNet share: flatten, then `classifier.{0..4}` = dropout 0.3, Linear, ReLU,
+    /// dropout 0.3, Linear to the classes.
+    static func ccexamDropoutHead(inputFeatures: Int, hiddenFeatures: Int, classCount: Int) -> [LayerSpec] {
+        [
             .flatten,
             .dropout(probability: 0.3),                         // classifier.0
-            .linear(name: "classifier.1", inputFeatures: 64 * 4 * 4, outputFeatures: 128),
+            .linear(name: "classifier.1", inputFeatures: inputFeatures, outputFeatures: hiddenFeatures),
             .relu,                                              // classifier.2
             .dropout(probability: 0.3),                         // classifier.3
-            .linear(name: "classifier.4", inputFeatures: 128, outputFeatures: classCount),
+            .linear(name: "classifier.4", inputFeatures: hiddenFeatures, outputFeatures: classCount),
         ]
     }
 
@@ -105,14 +112,8 @@ public enum ModelZoo {
                 .maxPool(kernelSize: 2),                        // .6
             ]
         }
-        return block(0, 3, 32) + block(1, 32, 64) + block(2, 64, 128) + [
-            .flatten,
-            .dropout(probability: 0.3),                         // classifier.0
-            .linear(name: "classifier.1", inputFeatures: 128 * 4 * 4, outputFeatures: 256),
-            .relu,                                              // classifier.2
-            .dropout(probability: 0.3),                         // classifier.3
-            .linear(name: "classifier.4", inputFeatures: 256, outputFeatures: classCount),
-        ]
+        return block(0, 3, 32) + block(1, 32, 64) + block(2, 64, 128)
+            + ccexamDropoutHead(inputFeatures: 128 * 4 * 4, hiddenFeatures: 256, classCount: classCount)
     }
 
     public static func ccexamMNIST(classCount: Int = 10, seed: UInt64) -> Model {

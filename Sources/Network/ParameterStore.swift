@@ -84,6 +84,23 @@ public final class ParameterStore {
         UnsafeMutableBufferPointer(rebasing: gradients[entry.range])
     }
 
+    /// Runs `body` with `values` (and `gradients`, when given) standing in for the store's own buffers, which
+    /// are left as they were: a caller that keeps parameters elsewhere (meta-training's inner runs) computes a
+    /// loss and gradient at them without copying them in and the gradient out. Forward and backward only read
+    /// the values, so `values` is not written.
+    public func borrowing<Result>(values: UnsafeBufferPointer<Float>, gradients: UnsafeMutableBufferPointer<Float>? = nil,
+                                  _ body: () throws -> Result) rethrows -> Result {
+        precondition(values.count == count && (gradients?.count ?? count) == count, "borrowed buffers must have \(count) values")
+        let (ownValues, ownGradients) = (valueStorage, gradientStorage)
+        defer { (valueStorage, gradientStorage) = (ownValues, ownGradients) }
+        valueStorage = UnsafeMutableBufferPointer(mutating: values)
+        if let gradients {
+            precondition(tracksGradients, "this store keeps no gradients")
+            gradientStorage = gradients
+        }
+        return try body()
+    }
+
     /// Sets every gradient to zero; layers accumulate into the gradient buffer, so call this once per step.
     public func zeroGradients() {
         guard let gradientStorage, let base = gradientStorage.baseAddress else { return }

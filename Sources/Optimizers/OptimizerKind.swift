@@ -1,5 +1,5 @@
 /// The base optimizers by the names the command line and YAML files use.
-public enum OptimizerKind: String, LenientlyNamed, Sendable {
+public enum OptimizerKind: String, LenientlyNamed {
     case sgd
     case momentum
     case nesterov

@@ -1,5 +1,5 @@
 /// The learning-rate schedules by the names the command line and YAML files use.
-public enum ScheduleKind: String, LenientlyNamed, Sendable {
+public enum ScheduleKind: String, LenientlyNamed {
     case constant
     case cosine
     case warmupCosine = "warmup-cosine"

@@ -94,18 +94,18 @@ public struct PipelineConfiguration: YAMLConfiguration, Equatable, Sendable {
     public var ablationConditions: [String] = ["seen", "unseen"]
 
     /// Baselines: every optimizer × schedule × head multiplier, each with its learning rate tuned on its grid.
-    public var baselineOptimizers: [String] = ["adam", "adamw", "momentum"]
+    public var baselineOptimizers: [OptimizerKind] = [.adam, .adamw, .momentum]
     /// constant, cosine, warmup-cosine (warm-up over `warmupFraction` of the run), linear.
-    public var schedules: [String] = ["constant", "cosine", "warmup-cosine"]
+    public var schedules: [ScheduleKind] = [.constant, .cosine, .warmupCosine]
     public var headMultipliers: [Double] = [1, 10]
     /// Warm-up of the warmup-cosine baselines, as a fraction of the run's steps.
     public var warmupFraction: Double = 0.1
     /// Weight decay of the baselines by optimizer (AdamW's decoupled decay; PyTorch's default 0.01); others 0.
-    public var weightDecays: [String: Double] = ["adamw": 0.01]
+    public var weightDecays: ChoiceKeyed<OptimizerKind, Double> = [.adamw: 0.01]
     /// The log grid of learning rates per baseline optimizer.
-    public var learningRateGrids: [String: [Double]] = [
-        "adam": [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], "adamw": [1e-4, 3e-4, 1e-3, 3e-3, 1e-2],
-        "momentum": [1e-3, 3e-3, 1e-2, 3e-2, 1e-1],
+    public var learningRateGrids: ChoiceKeyed<OptimizerKind, [Double]> = [
+        .adam: [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], .adamw: [1e-4, 3e-4, 1e-3, 3e-3, 1e-2],
+        .momentum: [1e-3, 3e-3, 1e-2, 3e-2, 1e-1],
     ]
     /// How many tuned baselines every condition evaluates: the best by held-out accuracy at the horizon
     /// (tuned again at each longer horizon). 0: every baseline (each tuned at every horizon).
@@ -141,12 +141,10 @@ public struct PipelineConfiguration: YAMLConfiguration, Equatable, Sendable {
         if bootstrapResamples < 1 { problems.append("bootstrapResamples must be positive, got \(bootstrapResamples)") }
         if evaluatedBaselines < 0 { problems.append("evaluatedBaselines must be >= 0 (0: every baseline), got \(evaluatedBaselines)") }
         if oracleConfigurations < 0 { problems.append("oracleConfigurations must be >= 0 (0: no schedule oracle), got \(oracleConfigurations)") }
-        for (optimizer, decay) in weightDecays.sorted(by: { $0.key < $1.key }) where !(decay >= 0 && decay.isFinite) {
-            problems.append("weightDecays.\(optimizer) must be finite and >= 0, got \(decay)")
+        for (optimizer, decay) in weightDecays.entries.sorted(by: { $0.key.rawValue < $1.key.rawValue }) where !(decay >= 0 && decay.isFinite) {
+            problems.append("weightDecays.\(optimizer.rawValue) must be finite and >= 0, got \(decay)")
         }
         if !(warmupFraction >= 0 && warmupFraction < 1) { problems.append("warmupFraction must be in [0, 1), got \(warmupFraction)") }
-        problems += Suggestion.unknownEntries(of: "schedules", schedules, known: ScheduleKind.validNames)
-        problems += Suggestion.unknownEntries(of: "baselineOptimizers", baselineOptimizers, known: OptimizerKind.validNames)
         if !(validationFraction > 0 && validationFraction < 1) {
             problems.append("validationFraction must be in (0, 1), got \(validationFraction)")
         }
@@ -157,10 +155,10 @@ public struct PipelineConfiguration: YAMLConfiguration, Equatable, Sendable {
         }
         for optimizer in baselineOptimizers {
             guard let grid = learningRateGrids[optimizer] else {
-                problems.append("learningRateGrids has no grid for baseline optimizer '\(optimizer)'"); continue
+                problems.append("learningRateGrids has no grid for baseline optimizer '\(optimizer.rawValue)'"); continue
             }
             if grid.isEmpty || grid.contains(where: { !($0 > 0 && $0.isFinite) }) {
-                problems.append("learningRateGrids.\(optimizer) must list positive learning rates")
+                problems.append("learningRateGrids.\(optimizer.rawValue) must list positive learning rates")
             }
         }
         if headMultipliers.contains(where: { !($0 > 0) }) { problems.append("headMultipliers must be positive") }

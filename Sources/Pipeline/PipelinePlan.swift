@@ -1,6 +1,7 @@
 import Foundation
 import LearnedOptimizer
 import MetaTraining
+import Optimizers
 import Training
 
 /// Every stage of a pipeline, derived from its configuration: the other backbone, meta-training and its
@@ -82,7 +83,7 @@ public struct PipelinePlan: Sendable {
         t.runsDirectory = folder.path
         t.weights = ""
         t.data = configuration.pretrainData
-        t.optimizer = "adam"
+        t.optimizer = .adam
         t.learningRate = configuration.pretrainLearningRate
         t.steps = configuration.pretrainSteps
         t.evalEvery = 0
@@ -147,7 +148,7 @@ public struct PipelinePlan: Sendable {
 
     /// A baseline's fine-tune settings at one learning rate.
     func apply(_ baseline: PipelineBaseline, learningRate: Double, to t: inout TrainingConfiguration) {
-        t.optimizer = baseline.optimizer
+        t.optimizer = TrainingOptimizer(baseline.optimizer)
         t.schedule = baseline.schedule
         t.warmupSteps = warmupSteps(baseline, steps: t.steps)
         t.headLearningRateMultiplier = baseline.headMultiplier
@@ -157,7 +158,7 @@ public struct PipelinePlan: Sendable {
 
     /// Warm-up of a warmup-cosine baseline over a run of `steps`.
     func warmupSteps(_ baseline: PipelineBaseline, steps: Int) -> Int {
-        baseline.schedule == "warmup-cosine" ? Int((configuration.warmupFraction * Double(steps)).rounded()) : 0
+        baseline.schedule == .warmupCosine ? Int((configuration.warmupFraction * Double(steps)).rounded()) : 0
     }
 
     /// A run on the seen data judged on the held-out (meta-validation) split: tuning and the oracle.
@@ -262,7 +263,7 @@ public struct PipelinePlan: Sendable {
             if c.ablationConditions.contains(condition.name) { learned += ablations.map(\.label) }
             for label in learned {
                 add(label, .learned) { t in
-                    t.optimizer = UpdateRules.learnedOptimizerName
+                    t.optimizer = .l3rs
                     t.l3rsWeights = learnedOptimizerPath(label)
                     t.learningRate = c.baseLearningRate
                 }

@@ -1,4 +1,5 @@
 import Foundation
+import Optimizers
 import Seeding
 import Training
 
@@ -12,11 +13,11 @@ public struct OracleSchedule: Sendable, Equatable {
     public var shapes: [String: String]
 
     /// Its settings in a fine-tune (the head multiplier lives in `multipliers`).
-    func apply(optimizer: String, weightDecay: Double, to t: inout TrainingConfiguration) {
-        t.optimizer = optimizer
+    func apply(optimizer: OptimizerKind, weightDecay: Double, to t: inout TrainingConfiguration) {
+        t.optimizer = TrainingOptimizer(optimizer)
         t.weightDecay = weightDecay
         t.learningRate = learningRate
-        t.schedule = "constant"
+        t.schedule = .constant
         t.warmupSteps = warmupSteps
         t.headLearningRateMultiplier = 1
         t.groupMultipliers = multipliers
@@ -45,7 +46,11 @@ public enum ScheduleOracle {
     public static func schedules(count: Int, seed: UInt64, horizon: Int, baseline: PipelineBaseline, learningRate: Double,
                                  warmupSteps baselineWarmup: Int) -> [OracleSchedule] {
         guard count > 0 else { return [] }
-        let baselineShape = baseline.schedule == "constant" ? "constant" : (baseline.schedule == "linear" ? "linear" : "cosine")
+        let baselineShape = switch baseline.schedule {
+        case .constant: "constant"
+        case .linear: "linear"
+        case .cosine, .warmupCosine: "cosine"
+        }
         var list = [OracleSchedule(
             learningRate: learningRate, warmupSteps: baselineWarmup,
             multipliers: Dictionary(uniqueKeysWithValues: LayerGroups.names.map { ($0, $0 == LayerGroups.head ? baseline.headMultiplier : 1) }),

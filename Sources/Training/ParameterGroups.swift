@@ -61,9 +61,12 @@ public enum ParameterGroups {
 extension TrainingConfiguration {
     /// The hand-designed optimizer this configuration describes.
     public func optimizerConfiguration() throws -> OptimizerConfiguration {
+        guard let base = optimizer.base else {
+            throw ConfigurationError.invalid(["optimizer \(optimizer.rawValue) is learned, not a hand-designed optimizer"])
+        }
         let configuration = OptimizerConfiguration(
-            optimizer: try OptimizerKind(parsing: optimizer), learningRate: learningRate, weightDecay: weightDecay,
-            schedule: try ScheduleKind(parsing: schedule), warmupSteps: warmupSteps, totalSteps: steps,
+            optimizer: base, learningRate: learningRate, weightDecay: weightDecay,
+            schedule: schedule, warmupSteps: warmupSteps, totalSteps: steps,
             finalLearningRateFraction: 0, maxGradientNorm: clipNorm > 0 ? clipNorm : nil)
         try configuration.validate()
         return configuration

@@ -36,7 +36,7 @@ public final class ShardedUpdateStep {
     public init(configuration: TrainingConfiguration, model: Model, communicator: any Communicator) throws {
         do {
             // L3RS's statistics are per layer: whole layers. Hand-designed rules work element by element.
-            shards = configuration.optimizer == UpdateRules.learnedOptimizerName
+            shards = configuration.optimizer == .l3rs
                 ? try ParameterShards(layers: model.parameters.entries.map { (offset: $0.offset, count: $0.count) },
                                       ranks: communicator.size)
                 : try ParameterShards(elementCount: model.parameterCount, ranks: communicator.size)

@@ -20,11 +20,11 @@ public enum ShippedLearnedOptimizer {
     /// l3rs, empty is the shipped file (located), `none` is the untrained rule (empty, as the trainer reads
     /// it), anything else the file named. Other optimizers keep the value (validation refuses a non-empty one).
     public static func resolve(
-        weights: String, optimizer: String,
+        weights: String, optimizer: TrainingOptimizer,
         environment: [String: String] = ProcessInfo.processInfo.environment,
         executablePath: String? = Bundle.main.executablePath
     ) throws -> String {
-        guard optimizer == UpdateRules.learnedOptimizerName else {
+        guard optimizer == .l3rs else {
             return weights == untrainedName ? "" : weights
         }
         if weights == untrainedName { return "" }

@@ -27,13 +27,13 @@ public struct TrainingConfiguration: YAMLConfiguration, RunConfiguration, Equata
     public var freeze: [String] = []
     /// Base optimizer of the baseline trainer (sgd, momentum, nesterov, adam, adamw, lion, rmsprop), or l3rs
     /// for a learned optimizer.
-    public var optimizer: String = "adam"
+    public var optimizer: TrainingOptimizer = .adam
     /// optimizer l3rs: the learned-optimizer file (l3rs.safetensors of a meta-training run). Empty means the
     /// untrained L3RS, which is normalised Adam with λ0 = learningRate.
     public var l3rsWeights: String = ""
     public var learningRate: Double = 1e-3
     /// constant, cosine, warmup-cosine or linear.
-    public var schedule: String = "constant"
+    public var schedule: ScheduleKind = .constant
     public var warmupSteps: Int = 0
     /// Per-layer-group learning-rate multipliers (groups of `LayerGroups`: first-conv, conv, hidden, head),
     /// on top of headLearningRateMultiplier; a group not named keeps 1.
@@ -133,9 +133,9 @@ public struct TrainingConfiguration: YAMLConfiguration, RunConfiguration, Equata
         }
         if keepCheckpoints < 1 { problems.append("keepCheckpoints must be at least 1, got \(keepCheckpoints)") }
         if maxNonFiniteSteps < 0 { problems.append("maxNonFiniteSteps must be >= 0 (0: never stop), got \(maxNonFiniteSteps)") }
-        if optimizer == UpdateRules.learnedOptimizerName {
+        if optimizer == .l3rs {
             // λ and μ per layer replace schedules, group multipliers and weight decay.
-            if schedule != "constant" { problems.append("optimizer l3rs sets its own step sizes: schedule must be constant, got '\(schedule)'") }
+            if schedule != .constant { problems.append("optimizer l3rs sets its own step sizes: schedule must be constant, got '\(schedule.rawValue)'") }
             if headLearningRateMultiplier != 1 { problems.append("optimizer l3rs sets per-layer step sizes: headLearningRateMultiplier must be 1") }
             if weightDecay != 0 { problems.append("optimizer l3rs has no weight decay: weightDecay must be 0") }
             if clipNorm != 0 { problems.append("optimizer l3rs normalises its directions: clipNorm must be 0") }
@@ -144,7 +144,7 @@ public struct TrainingConfiguration: YAMLConfiguration, RunConfiguration, Equata
                 problems.append("optimizer l3rs sets per-layer step sizes: groupMultipliers and groupSchedules must be empty")
             }
         } else if !l3rsWeights.isEmpty {
-            problems.append("l3rsWeights is for optimizer l3rs, but optimizer is '\(optimizer)'")
+            problems.append("l3rsWeights is for optimizer l3rs, but optimizer is '\(optimizer.rawValue)'")
         }
         if !(validationFraction > 0 && validationFraction < 1) {
             problems.append("validationFraction must be in (0, 1), got \(validationFraction)")
@@ -172,8 +172,9 @@ public struct TrainingConfiguration: YAMLConfiguration, RunConfiguration, Equata
     /// The decay shapes a layer group's schedule may name.
     public static let groupDecayShapes = ["constant", "cosine", "linear"]
 
-    /// Names that must be one of a known set (model, data, optimizer, schedule), each with the nearest valid
-    /// name when it looks misspelt. Only names: whether files exist is for the command that runs the job.
+    /// Names that must be one of an open set (model, data), each with the nearest valid name when it looks
+    /// misspelt. Only names: whether files exist is for the command that runs the job. (Closed sets such as
+    /// optimizer and schedule are enums, refused where they are parsed.)
     public func namingProblems() -> [String] {
         var problems: [String] = []
         func check(_ key: String, _ value: String, among valid: [String], noun: String) {
@@ -183,15 +184,6 @@ public struct TrainingConfiguration: YAMLConfiguration, RunConfiguration, Equata
         check("model", model, among: ModelZoo.architectureNames, noun: "model")
         if !(data.hasPrefix("npy:") || data.hasPrefix("folder:")) {
             check("data", data, among: DatasetRegistry.knownNames, noun: "dataset")
-        }
-        let optimizers = OptimizerKind.validNames + [UpdateRules.learnedOptimizerName]
-        if optimizer != UpdateRules.learnedOptimizerName && (try? OptimizerKind(parsing: optimizer)) == nil {
-            problems.append("unknown optimizer '\(optimizer)'; valid optimizers: \(optimizers.joined(separator: ", "))"
-                            + Suggestion.hint(for: optimizer, among: optimizers))
-        }
-        if (try? ScheduleKind(parsing: schedule)) == nil {
-            problems.append("unknown learning-rate schedule '\(schedule)'; valid schedules: \(ScheduleKind.validNames.joined(separator: ", "))"
-                            + Suggestion.hint(for: schedule, among: ScheduleKind.validNames))
         }
         return problems
     }

@@ -202,7 +202,7 @@ public final class TrainingRun {
         try parts.folder.saveCheckpoint(step: trainer.step) {
             return CheckpointStore.trainerFiles(model: trainer.model, state: .init(
                 step: trainer.step, worldSize: communicator.size, modelName: trainer.model.name,
-                optimizerName: configuration.optimizer, optimizerTensors: contents.tensors,
+                optimizerName: configuration.optimizer.rawValue, optimizerTensors: contents.tensors,
                 optimizerMetadata: contents.metadata))
         }
     }
@@ -230,8 +230,8 @@ public final class TrainingRun {
         guard state.worldSize == communicator.size || configuration.allowReshard else {
             throw TrainingError.checkpoint("checkpoint in \(checkpoints) was written by \(state.worldSize) rank(s), this run has \(communicator.size); set allowReshard: true to continue with the same global batches")
         }
-        guard state.optimizerName == configuration.optimizer else {
-            throw TrainingError.checkpoint("checkpoint in \(checkpoints) was written with optimizer \(state.optimizerName), this run uses \(configuration.optimizer)")
+        guard state.optimizerName == configuration.optimizer.rawValue else {
+            throw TrainingError.checkpoint("checkpoint in \(checkpoints) was written with optimizer \(state.optimizerName), this run uses \(configuration.optimizer.rawValue)")
         }
         try trainer.restore(step: state.step, state: state)
         try folder.rewindLogs([RunFolder.metricsFileName, "l3rs.jsonl"], key: "step", above: state.step)

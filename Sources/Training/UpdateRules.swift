@@ -5,9 +5,6 @@ import Optimizers
 /// Builds the update rule a training configuration names: a hand-designed optimizer with the model's
 /// parameter groups, or L3RS (from a learned-optimizer file, or at its initialisation).
 public enum UpdateRules {
-    /// The `optimizer` value that selects a learned optimizer.
-    public static let learnedOptimizerName = "l3rs"
-
     /// - Parameters:
     ///   - elements: nil: the rule over all parameters; a range: over those elements only, offsets counted from its
     ///     start, with state for them alone (one rank's shard under sharded optimizer state). A hand-designed
@@ -17,12 +14,12 @@ public enum UpdateRules {
     public static func make(configuration: TrainingConfiguration, model: Model, elements shardElements: Range<Int>? = nil,
                             layers shard: Range<Int>? = nil) throws -> any UpdateRule {
         let elements = shardElements ?? 0..<model.parameterCount
-        guard configuration.optimizer == learnedOptimizerName else {
+        guard configuration.optimizer == .l3rs else {
             let groups = ParameterGroup.restricted(try ParameterGroups.make(for: model, configuration: configuration), to: elements)
             let optimizer = try HandDesignedOptimizer(
                 configuration: try configuration.optimizerConfiguration(), parameterCount: elements.count,
                 groups: groups)
-            return HandDesignedUpdateRule(name: configuration.optimizer, optimizer: optimizer)
+            return HandDesignedUpdateRule(name: configuration.optimizer.rawValue, optimizer: optimizer)
         }
         guard shardElements == nil || shard != nil else {
             throw ConfigurationError.invalid(["optimizer l3rs is sharded by whole layers only"])

@@ -1,12 +1,13 @@
 import ArgumentParser
 import Distributed
 
-extension LauncherMode: ExpressibleByArgument {}
-
 /// Options every distributed subcommand shares.
 struct DistributedOptions: ParsableArguments {
-    @Option(name: .long, help: "auto: MPI when started by mpirun/srun, else one process; mpi: always MPI; none: never MPI.")
-    var launcher: LauncherMode = .auto
+    @Option(name: .customLong("launcher"), help: ArgumentHelp("auto: MPI when started by mpirun/srun, else one process; mpi: always MPI; none: never MPI.", valueName: "launcher"))
+    var launcherName = LauncherMode.auto.rawValue
+
+    /// `--launcher` (refused in `validate`).
+    var launcher: LauncherMode { LauncherMode(rawValue: launcherName) ?? .auto }
 
     @Option(name: .long, help: ArgumentHelp(
         "Abort the job when one collective takes longer than this many seconds (a stalled or lost rank); 0: never.",
@@ -20,6 +21,7 @@ struct DistributedOptions: ParsableArguments {
     var debugStallPhase: String = "step 2"
 
     func validate() throws {
+        _ = try flagChoice(LauncherMode.self, launcherName, flag: "--launcher")
         guard collectiveTimeout >= 0, collectiveTimeout.isFinite else {
             throw ValidationError("--collective-timeout must be 0 (off) or a positive number of seconds, got \(collectiveTimeout)")
         }

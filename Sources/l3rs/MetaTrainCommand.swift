@@ -5,6 +5,7 @@ import Foundation
 import Kernels
 import LearnedOptimizer
 import MetaTraining
+import Network
 import Runs
 import Training
 
@@ -31,6 +32,7 @@ struct MetaTrainCommand: ResolvingCommand {
     @Option(help: "T: inner steps per truncation (default: \(metaTrainingDefaults.truncation)).") var truncation: Int?
     @Option(help: "H: inner steps before an inner run restarts (default: \(metaTrainingDefaults.horizon)).") var horizon: Int?
     @Option(help: "Inner runs advanced in turn (default: \(metaTrainingDefaults.innerRuns)).") var innerRuns: Int?
+    @Option(help: "BatchNorm in the inner runs: \(BatchNormMode.validNames.joined(separator: ", ")) (default: \(metaTrainingDefaults.batchNorm.rawValue)).") var batchNorm: String?
     @Option(help: "\(MetaGradientOrder.validNames.joined(separator: " or ")) (default: \(metaTrainingDefaults.order.rawValue)).") var order: String?
     @Option(help: "How a truncation's intermediates are kept: \(UnrollMemoryMode.validNames.joined(separator: ", ")) (default: \(metaTrainingDefaults.memory.rawValue)).") var memory: String?
     @Option(help: "Memory budget of a truncation's stored intermediates, MiB (default: \(metaTrainingDefaults.memoryBudgetMB)).") var memoryBudgetMb: Double?
@@ -56,6 +58,7 @@ struct MetaTrainCommand: ResolvingCommand {
         if let truncation { c.truncation = truncation }
         if let horizon { c.horizon = horizon }
         if let innerRuns { c.innerRuns = innerRuns }
+        if let batchNorm { c.batchNorm = try BatchNormMode(parsing: batchNorm, key: "--batch-norm") }
         if let order { c.order = try MetaGradientOrder(parsing: order, key: "--order") }
         if let memory { c.memory = try UnrollMemoryMode(parsing: memory, key: "--memory") }
         if let memoryBudgetMb { c.memoryBudgetMB = memoryBudgetMb }

@@ -26,8 +26,8 @@ struct PipelineCommand: ResolvingCommand {
     @Option(help: "Pipeline name: results go to RUNS/NAME/.") var name: String?
     @Option(help: "Folder of run folders.") var runsDirectory: String?
     @Option(help: "Folder that `make data` fills (weights are relative to it).") var dataDirectory: String?
-    @Option(help: "auto: skip complete stages and continue the interrupted one; none: start fresh.")
-    var resume: ResumeMode = .none
+    @Option(name: .customLong("resume"), help: ArgumentHelp("auto: skip complete stages and continue the interrupted one; none: start fresh.", valueName: "resume"))
+    var resumeName = ResumeMode.none.rawValue
     @Option(help: ArgumentHelp("With --simulate-signal-at-step: the stage (e.g. tune/adam-constant-lr0.001) that acts as if SIGTERM arrived (tests).", visibility: .hidden))
     var simulateSignalStage: String?
     @Option(help: ArgumentHelp("The step of --simulate-signal-stage at which SIGTERM is simulated (tests).", visibility: .hidden))
@@ -35,6 +35,7 @@ struct PipelineCommand: ResolvingCommand {
     @OptionGroup var distributed: DistributedOptions
 
     func resolve() throws -> PipelineConfiguration {
+        _ = try flagChoice(ResumeMode.self, resumeName, flag: "--resume")
         var c = try config.map { try PipelineConfiguration.load(file: $0) } ?? DefaultPipelineConfiguration.load()
         if let name { c.name = name }
         if let runsDirectory { c.runsDirectory = runsDirectory }
@@ -46,7 +47,7 @@ struct PipelineCommand: ResolvingCommand {
     func run() throws {
         let configuration = try resolve()
         try runStoppableJob("pipeline", configurationYAML: configuration.yaml, distributed: distributed) { communicator in
-            let run = PipelineRun(configuration: configuration, communicator: communicator, resume: resume == .auto) { printLine($0) }
+            let run = PipelineRun(configuration: configuration, communicator: communicator, resume: resumeName == ResumeMode.auto.rawValue) { printLine($0) }
             run.simulatedSignalStage = simulateSignalStage
             run.simulatedSignalStep = simulateSignalAtStep
             if case let .stopped(stage) = try run.execute() {

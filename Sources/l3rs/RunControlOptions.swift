@@ -1,4 +1,5 @@
 import ArgumentParser
+import Choices
 
 /// Flags that override how a run proceeds (batch, seed, checkpoint cadence, divergence limit), and how the
 /// job starts; shared by `finetune`, `pretrain` and `meta-train`.
@@ -11,10 +12,15 @@ struct RunControlOptions: ParsableArguments {
     var checkpointEvery: Int?
     @Option(help: "Stop as diverged (exit 65) after this many consecutive bad steps: a non-finite loss or gradient (meta-train: a non-finite meta-gradient, or a non-finite or exploding meta-loss) (0: never).")
     var maxNonFiniteSteps: Int?
-    @Option(help: "auto: continue from the newest complete checkpoint of the run; none: start fresh.")
-    var resume: ResumeMode = .none
+    @Option(name: .customLong("resume"), help: ArgumentHelp("auto: continue from the newest complete checkpoint of the run; none: start fresh.", valueName: "resume"))
+    var resumeName = ResumeMode.none.rawValue
     @Flag(help: "With --resume auto: continue even though the configuration differs from the checkpoint's in keys that change the results (recorded in the run's configuration-changes.log).")
     var allowChangedConfiguration = false
+
+    /// `--resume` (refused in `validate`).
+    var resume: ResumeMode { ResumeMode(rawValue: resumeName) ?? .none }
+
+    func validate() throws { _ = try flagChoice(ResumeMode.self, resumeName, flag: "--resume") }
 
     /// Writes every given flag into `configuration`.
     func apply<Configuration: SharedRunKeys>(to configuration: inout Configuration) {
@@ -27,7 +33,13 @@ struct RunControlOptions: ParsableArguments {
 
 /// How a job starts: `auto` continues from the newest complete checkpoint (the pipeline: skips complete stages
 /// and continues the interrupted one); `none` starts fresh.
-enum ResumeMode: String, ExpressibleByArgument, CaseIterable { case auto, none }
+enum ResumeMode: String, ConfigurationChoice { case auto, none }
+
+/// A closed-set flag's value, refused with the configuration's message ("--KEY must be one of A, B, got 'x'
+/// (did you mean 'y'?)") as a `ValidationError`, so flags and YAML keys share one refusal.
+func flagChoice<Choice: ConfigurationChoice>(_ type: Choice.Type, _ text: String, flag: String) throws -> Choice {
+    try validating { try Choice(parsing: text, key: flag) }
+}
 
 /// A command whose options resolve to one validated configuration: validating it (before anything runs or
 /// prints) is resolving it.

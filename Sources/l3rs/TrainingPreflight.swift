@@ -25,7 +25,7 @@ enum TrainingPreflight {
             }
         }
         let model = try TrainingRun.makeModel(c, classCount: max(descriptor.classCount, 1))
-        if c.optimizer == UpdateRules.learnedOptimizerName && !c.l3rsWeights.isEmpty {
+        if c.optimizer == .l3rs && !c.l3rsWeights.isEmpty {
             // The learned optimizer must fit this model's layer table (an embedding file fits only its backbone).
             do {
                 _ = try LearnedOptimizerFile.load(c.l3rsWeights, layers: LayerSlices.make(for: model),

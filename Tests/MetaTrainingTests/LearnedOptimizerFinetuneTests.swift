@@ -18,7 +18,7 @@ final class LearnedOptimizerFinetuneTests: XCTestCase {
     }
 
     private func mlpOnDigits(_ folder: URL, name: String, weights: String, steps: Int) -> TrainingConfiguration {
-        var c = TrainingConfiguration.mlpOnDigits(in: folder, name: name, optimizer: "l3rs", steps: steps,
+        var c = TrainingConfiguration.mlpOnDigits(in: folder, name: name, optimizer: .l3rs, steps: steps,
                                                   dataDirectory: TestPaths.data)
         c.l3rsWeights = weights
         return c

@@ -45,7 +45,7 @@ final class OptimizerConfigurationTests: XCTestCase {
                 return XCTFail("expected dataCorrupted, got \(error)")
             }
             XCTAssertEqual(context.debugDescription,
-                           "unknown optimizer 'adamax'; valid optimizers: sgd, momentum, nesterov, adam, adamw, lion, rmsprop")
+                           "optimizer must be one of sgd, momentum, nesterov, adam, adamw, lion, rmsprop, got 'adamax' (did you mean 'adam'?)")
         }
     }
 

@@ -36,9 +36,8 @@ final class PipelineConfigurationTests: XCTestCase {
         var c = PipelineConfiguration()
         c.evalEvery = 7
         c.ablations = ["nonsense"]
-        c.learningRateGrids = ["adam": [1e-3]]
+        c.learningRateGrids = [.adam: [1e-3]]
         c.seeds = 0
-        c.schedules = ["constant", "step"]
         c.oracleConfigurations = -1
         c.longHorizons = [2, 2]
         XCTAssertThrowsError(try c.validate()) { error in
@@ -47,7 +46,6 @@ final class PipelineConfigurationTests: XCTestCase {
             XCTAssertTrue(text.contains("nonsense"), text)
             XCTAssertTrue(text.contains("momentum"), text)
             XCTAssertTrue(text.contains("seeds must be at least 1"), text)
-            XCTAssertTrue(text.contains("schedules: unknown 'step'"), text)
             XCTAssertTrue(text.contains("oracleConfigurations"), text)
             XCTAssertTrue(text.contains("longHorizons must not repeat"), text)
         }
@@ -68,7 +66,7 @@ final class PipelineConfigurationTests: XCTestCase {
         let plan = PipelinePlan(configuration)
         XCTAssertEqual(plan.baselines.count, 18)
         XCTAssertTrue(plan.baselines.map(\.label).contains("adamw-warmup-cosine-head10"))
-        for grid in configuration.learningRateGrids.values { XCTAssertGreaterThanOrEqual(grid.count, 7) }
+        for grid in configuration.learningRateGrids.entries.values { XCTAssertGreaterThanOrEqual(grid.count, 7) }
         XCTAssertEqual(plan.conditions.map(\.name), ["seen", "unseen", "horizon-2x", "horizon-4x", "another-init"])
         XCTAssertEqual(plan.metaTrainingStages.map(\.label), ["l3rs", "l3rs-lambda-only", "l3rs-mu-only", "l3rs-embedding-free"])
         XCTAssertGreaterThanOrEqual(configuration.oracleConfigurations, 100)
@@ -125,7 +123,7 @@ final class PipelineConfigurationTests: XCTestCase {
     /// The oracle's search: seeded (the same list every time), configuration 0 is the best baseline itself,
     /// the rest stay in their documented ranges and differ.
     func testOracleSearchIsSeededStartsAtTheBaselineAndStaysInRange() throws {
-        let baseline = PipelineBaseline(optimizer: "adam", schedule: "warmup-cosine", headMultiplier: 10)
+        let baseline = PipelineBaseline(optimizer: .adam, schedule: .warmupCosine, headMultiplier: 10)
         let list = ScheduleOracle.schedules(count: 100, seed: 4, horizon: 100, baseline: baseline, learningRate: 0.01, warmupSteps: 10)
         XCTAssertEqual(list.count, 100)
         XCTAssertEqual(list, ScheduleOracle.schedules(count: 100, seed: 4, horizon: 100, baseline: baseline, learningRate: 0.01, warmupSteps: 10))

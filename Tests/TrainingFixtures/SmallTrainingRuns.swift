@@ -5,7 +5,7 @@ extension TrainingConfiguration {
     /// A seconds-long fine-tuning run of the mlp on the 8×8 digits, in `folder`/`name`: batch 16, no
     /// evaluation, a checkpoint every 2 steps and no progress lines. The resume tests of the hand-designed and
     /// the learned optimizers run it (stopped after step 2, resumed, compared with an uninterrupted run).
-    public static func mlpOnDigits(in folder: URL, name: String, optimizer: String, steps: Int,
+    public static func mlpOnDigits(in folder: URL, name: String, optimizer: TrainingOptimizer, steps: Int,
                                    dataDirectory: String) -> TrainingConfiguration {
         var c = TrainingConfiguration()
         c.name = name

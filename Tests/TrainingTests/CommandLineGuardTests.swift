@@ -41,7 +41,7 @@ final class CommandLineGuardTests: ScratchFolderTestCase {
         let common = ["--runs-directory", runs, "--data-directory", TrainerLaunchTests.dataDirectory, "--steps", "2"]
         let cases: [(String, [String], [String])] = [
             ("misspelt dataset", ["--weights", weights, "--data", "fashion-mnst"], ["unknown dataset 'fashion-mnst'", "did you mean 'fashion-mnist'?"]),
-            ("misspelt optimizer", ["--weights", weights, "--optimizer", "adma"], ["unknown optimizer 'adma'", "did you mean 'adam'?"]),
+            ("misspelt optimizer", ["--weights", weights, "--optimizer", "adma"], ["--optimizer must be one of sgd, momentum, nesterov, adam, adamw, lion, rmsprop, l3rs, got 'adma'", "did you mean 'adam'?"]),
             ("misspelt head", ["--weights", weights, "--head", "reinti"], ["--head must be one of keep, reinit, got 'reinti'", "did you mean 'reinit'?"]),
             ("misspelt model", ["--weights", weights, "--model", "resnet32"], ["unknown model 'resnet32'", "did you mean 'resnet-32'?"]),
             ("misspelt YAML key", ["--config", yaml, "--weights", weights], [yaml, "unknown key(s) learningrate (did you mean 'learningRate'?)"]),
@@ -82,8 +82,9 @@ final class CommandLineGuardTests: ScratchFolderTestCase {
         XCTAssertTrue(meta.standardError.contains("--order must be one of firstOrder, secondOrder, got 'secondorder' (did you mean 'secondOrder'?)"), meta.transcript)
     }
 
-    /// Every flag with a closed set of values refuses a misspelt one before anything runs, naming the flag, the
-    /// value, the allowed values and the nearest one.
+    /// Every flag with a closed set of values refuses a misspelt one before anything runs with the one refusal
+    /// text of `ConfigurationChoice` (the YAML keys' too), naming the flag, the value, the allowed values and the
+    /// nearest one: never ArgumentParser's own message, never a late "unknown …" from validation.
     func testMisspeltChoiceFlagsAreRefused() throws {
         let cases: [([String], String)] = [
             (["finetune", "--head", "kepe"], "--head must be one of keep, reinit, got 'kepe' (did you mean 'keep'?)"),
@@ -92,13 +93,28 @@ final class CommandLineGuardTests: ScratchFolderTestCase {
             (["meta-train", "--variant", "kindanddepth"], "--variant must be one of layerEmbedding, kindAndDepth, got 'kindanddepth' (did you mean 'kindAndDepth'?)"),
             (["meta-train", "--meta-loss-weighting", "lineer"], "--meta-loss-weighting must be one of uniform, linear, final, got 'lineer' (did you mean 'linear'?)"),
             (["meta-train", "--estimator", "truncatedBackProp"], "--estimator must be one of truncatedBackprop, antitheticES, pes, got 'truncatedBackProp' (did you mean 'truncatedBackprop'?)"),
+            (["finetune", "--optimizer", "Adma"], "--optimizer must be one of sgd, momentum, nesterov, adam, adamw, lion, rmsprop, l3rs, got 'Adma' (did you mean 'adam'?)"),
+            (["finetune", "--schedule", "cosin"], "--schedule must be one of constant, cosine, warmup-cosine, linear, got 'cosin' (did you mean 'cosine'?)"),
+            (["finetune", "--batch-norm", "frozn"], "--batch-norm must be one of sync, local, frozen, got 'frozn' (did you mean 'frozen'?)"),
+            (["meta-train", "--batch-norm", "snyc"], "--batch-norm must be one of sync, local, frozen, got 'snyc' (did you mean 'sync'?)"),
+            (["finetune", "--optimizer-state", "shared"], "--optimizer-state must be one of replicated, sharded, got 'shared' (did you mean 'sharded'?)"),
+            (["finetune", "--launcher", "mip"], "--launcher must be one of auto, mpi, none, got 'mip' (did you mean 'mpi'?)"),
+            (["finetune", "--resume", "atuo"], "--resume must be one of auto, none, got 'atuo' (did you mean 'auto'?)"),
+            (["pipeline", "--resume", "yes"], "--resume must be one of auto, none, got 'yes'"),
         ]
         for (arguments, message) in cases {
-            let result = try l3rs(arguments + ["--runs-directory", runs])
-            XCTAssertEqual(result.exitCode, 64, result.transcript)
-            XCTAssertTrue(result.standardError.contains(message), "\(message)\n\(result.transcript)")
-            XCTAssertFalse(FileManager.default.fileExists(atPath: runs), "no run folder")
+            try assertFlagRefused(arguments, message)
         }
+    }
+
+    /// One closed-set flag with a misspelt value: exit 64 before anything runs, and the configuration's refusal
+    /// ("--FLAG must be one of …") rather than ArgumentParser's own message.
+    private func assertFlagRefused(_ arguments: [String], _ message: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let result = try l3rs(arguments + ["--runs-directory", runs])
+        XCTAssertEqual(result.exitCode, 64, result.transcript, file: file, line: line)
+        let errorLine = result.standardError.split(separator: "\n").first { $0.hasPrefix("Error:") }.map(String.init) ?? ""
+        XCTAssertEqual(errorLine, "Error: " + message, result.transcript, file: file, line: line)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: runs), "no run folder", file: file, line: line)
     }
 
     func testHelpShowsDefaults() throws {

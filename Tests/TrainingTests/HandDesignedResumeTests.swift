@@ -15,7 +15,7 @@ final class HandDesignedResumeTests: XCTestCase {
     }
 
     private func configuration(_ folder: URL, name: String, steps: Int) -> TrainingConfiguration {
-        .mlpOnDigits(in: folder, name: name, optimizer: "adam", steps: steps, dataDirectory: dataDirectory)
+        .mlpOnDigits(in: folder, name: name, optimizer: .adam, steps: steps, dataDirectory: dataDirectory)
     }
 
     func testAdamCheckpointLayoutAndExactResume() throws {

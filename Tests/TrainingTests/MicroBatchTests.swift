@@ -7,18 +7,18 @@ import XCTest
 /// and loss to float rounding, and a net without BatchNorm (mlp) the same trajectory; k = 1 is the old step
 /// bit for bit (HandDesignedResumeTests and TrainerLaunchTests pin it).
 final class MicroBatchTests: XCTestCase {
-    private func trainer(microBatches: Int, optimizer: String) throws -> DataParallelTrainer {
+    private func trainer(microBatches: Int, optimizer: TrainingOptimizer) throws -> DataParallelTrainer {
         try SmallTrainer.make { $0.microBatches = microBatches; $0.optimizer = optimizer }
     }
 
     private func relativeDifference(_ a: [Float], _ b: [Float]) -> Double { SmallTrainer.relativeDifference(a, b) }
 
     func testMicroBatchesGiveTheSameGradientAndLoss() throws {
-        let whole = try trainer(microBatches: 1, optimizer: "sgd")
+        let whole = try trainer(microBatches: 1, optimizer: .sgd)
         let whole0 = Array(whole.model.parameters.values)
         let wholeStep = try whole.trainStep()
         for k in [2, 3, 16] {
-            let split = try trainer(microBatches: k, optimizer: "sgd")
+            let split = try trainer(microBatches: k, optimizer: .sgd)
             XCTAssertEqual(Array(split.model.parameters.values), whole0, "the same start")
             let splitStep = try split.trainStep()
             let difference = relativeDifference(Array(whole.model.parameters.gradients), Array(split.model.parameters.gradients))
@@ -32,8 +32,8 @@ final class MicroBatchTests: XCTestCase {
     }
 
     func testWithoutBatchNormTheTrajectoryIsTheSame() throws {
-        let whole = try trainer(microBatches: 1, optimizer: "momentum")
-        let split = try trainer(microBatches: 4, optimizer: "momentum")
+        let whole = try trainer(microBatches: 1, optimizer: .momentum)
+        let split = try trainer(microBatches: 4, optimizer: .momentum)
         let start = Array(whole.model.parameters.values)
         for _ in 0..<10 {
             _ = try whole.trainStep()

@@ -9,8 +9,8 @@ import XCTest
 final class ShardedUpdateStepTests: XCTestCase {
     func testOneShardIsTheReplicatedStep() throws {
         let setups: [(String, (inout TrainingConfiguration) -> Void)] = [
-            ("adamw, clipped", { $0.optimizer = "adamw"; $0.weightDecay = 0.05; $0.clipNorm = 0.5 }),
-            ("l3rs", { $0.optimizer = "l3rs" }),
+            ("adamw, clipped", { $0.optimizer = .adamw; $0.weightDecay = 0.05; $0.clipNorm = 0.5 }),
+            ("l3rs", { $0.optimizer = .l3rs }),
         ]
         for (name, setup) in setups {
             let replicated = try SmallTrainer.make(setup)

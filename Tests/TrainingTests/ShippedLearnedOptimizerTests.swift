@@ -25,11 +25,11 @@ final class ShippedLearnedOptimizerTests: XCTestCase {
     /// rule; a named file itself; other optimizers keep their value.
     func testTheShippedFileIsTheDefaultAndNoneIsTheUntrainedRule() throws {
         let shipped = MPIRun.repositoryRoot.appendingPathComponent(ShippedLearnedOptimizer.relativePath).standardizedFileURL.path
-        XCTAssertEqual(try ShippedLearnedOptimizer.resolve(weights: "", optimizer: "l3rs", environment: [:]), shipped)
-        XCTAssertEqual(try ShippedLearnedOptimizer.resolve(weights: "none", optimizer: "l3rs", environment: [:]), "")
-        XCTAssertEqual(try ShippedLearnedOptimizer.resolve(weights: "/x/l.safetensors", optimizer: "l3rs", environment: [:]),
+        XCTAssertEqual(try ShippedLearnedOptimizer.resolve(weights: "", optimizer: .l3rs, environment: [:]), shipped)
+        XCTAssertEqual(try ShippedLearnedOptimizer.resolve(weights: "none", optimizer: .l3rs, environment: [:]), "")
+        XCTAssertEqual(try ShippedLearnedOptimizer.resolve(weights: "/x/l.safetensors", optimizer: .l3rs, environment: [:]),
                        "/x/l.safetensors")
-        XCTAssertEqual(try ShippedLearnedOptimizer.resolve(weights: "", optimizer: "adam", environment: [:]), "")
+        XCTAssertEqual(try ShippedLearnedOptimizer.resolve(weights: "", optimizer: .adam, environment: [:]), "")
         // The environment variable takes precedence.
         let environment = [ShippedLearnedOptimizer.environmentVariable: shipped]
         XCTAssertEqual(ShippedLearnedOptimizer.candidates(environment: environment, executablePath: nil), [shipped])
@@ -41,7 +41,7 @@ final class ShippedLearnedOptimizerTests: XCTestCase {
     /// A missing shipped file is an error that names every place looked and how to go on.
     func testAMissingShippedFileNamesWhereItLooked() {
         let environment = [ShippedLearnedOptimizer.environmentVariable: "/nonexistent/l3rs.safetensors"]
-        XCTAssertThrowsError(try ShippedLearnedOptimizer.resolve(weights: "", optimizer: "l3rs", environment: environment)) {
+        XCTAssertThrowsError(try ShippedLearnedOptimizer.resolve(weights: "", optimizer: .l3rs, environment: environment)) {
             let text = String(describing: $0)
             for part in ["/nonexistent/l3rs.safetensors", ShippedLearnedOptimizer.environmentVariable, "--l3rs-weights none"] {
                 XCTAssertTrue(text.contains(part), text)

@@ -116,8 +116,8 @@ final class TrainerLaunchTests: XCTestCase {
 
     func testBadInputsFailOnEveryRankWithAClearMessage() throws {
         let cases: [(String, [String], String)] = [
-            ("unknown optimizer", finetuneArguments(name: "bad1", extra: ["--optimizer", "adagrad"]), "unknown optimizer 'adagrad'"),
-            ("unknown schedule", finetuneArguments(name: "bad2", extra: ["--schedule", "step"]), "unknown learning-rate schedule 'step'"),
+            ("unknown optimizer", finetuneArguments(name: "bad1", extra: ["--optimizer", "adagrad"]), "--optimizer must be one of sgd, momentum, nesterov, adam, adamw, lion, rmsprop, l3rs, got 'adagrad'"),
+            ("unknown schedule", finetuneArguments(name: "bad2", extra: ["--schedule", "step"]), "--schedule must be one of constant, cosine, warmup-cosine, linear, got 'step'"),
             ("inconsistent options", finetuneArguments(name: "bad3", extra: ["--warmup-steps", "50"]), "warmupSteps"),
             ("3×32×32 network on 28×28 images", finetuneArguments(name: "bad4", extra: ["--model", "ccexam-svhn", "--weights", Self.root.appendingPathComponent("data/ccexam/svhn.pth").path]), "3×32×32"),
             ("missing weights", finetuneArguments(name: "bad5", extra: ["--weights", "/nonexistent/w.pth"]), "/nonexistent/w.pth"),

@@ -1,3 +1,4 @@
+import Optimizers
 import XCTest
 @testable import Training
 
@@ -30,8 +31,22 @@ final class TrainingConfigurationTests: XCTestCase {
     /// batchNorm is a typed key: sync by default, frozen/local from YAML (and back), anything else named.
     func testBatchNormModeKey() throws {
         XCTAssertEqual(TrainingConfiguration().batchNorm, .sync)
-        let frozen = try assertTypedKey("batchNorm", value: "frozen", bad: "global", message: "batchNorm must be sync, local, frozen, got 'global'")
+        let frozen = try assertTypedKey("batchNorm", value: "frozen", bad: "global", message: "batchNorm must be one of sync, local, frozen, got 'global'")
         XCTAssertEqual(frozen.batchNorm, .frozen)
+    }
+
+    /// optimizer and schedule are typed keys: the YAML spellings (l3rs among the optimizers, warmup-cosine) read
+    /// and write back, a misspelt value is refused with the one message for closed sets.
+    func testOptimizerAndScheduleKeys() throws {
+        XCTAssertEqual(TrainingOptimizer.validNames, OptimizerKind.validNames + ["l3rs"], "the base optimizers and l3rs")
+        XCTAssertEqual(TrainingOptimizer.l3rs.base, nil)
+        XCTAssertEqual(TrainingOptimizer(.rmsprop).base, .rmsprop)
+        let l3rs = try assertTypedKey("optimizer", value: "l3rs", bad: "adagrad",
+                                      message: "optimizer must be one of sgd, momentum, nesterov, adam, adamw, lion, rmsprop, l3rs, got 'adagrad'")
+        XCTAssertEqual(l3rs.optimizer, .l3rs)
+        let schedule = try assertTypedKey("schedule", value: "warmup-cosine", bad: "cosin",
+                                          message: "schedule must be one of constant, cosine, warmup-cosine, linear, got 'cosin' (did you mean 'cosine'?)")
+        XCTAssertEqual(schedule.schedule, .warmupCosine)
     }
 
     /// optimizerState is a typed key: replicated by default, sharded from YAML (and back), free on resume.
