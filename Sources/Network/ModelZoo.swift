@@ -22,6 +22,22 @@ public enum ModelZoo {
         }
     }
 
+    /// Whether `make(named:)` builds `name`: an architecture name, or a torchvision ResNet with an input side
+    /// (`resnet18@32`). Configuration checks use it before anything is built.
+    public static func builds(_ name: String) -> Bool {
+        if architectureNames.contains(name) { return true }
+        guard let side = sizedTorchvisionName(name)?.side else { return false }
+        return side >= 32
+    }
+
+    /// `resnet18@112` → ("resnet18", 112); a side that is not a whole number → ("resnet18", nil); nil when
+    /// `name` is not a torchvision ResNet with an '@'.
+    private static func sizedTorchvisionName(_ name: String) -> (architecture: String, side: Int?)? {
+        let parts = name.split(separator: "@", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 2, torchvisionBlocksPerStage[parts[0]] != nil else { return nil }
+        return (parts[0], Int(parts[1]))
+    }
+
     /// Builds a named architecture with its default configuration.
     public static func make(named name: String, classCount: Int = 10, seed: UInt64) throws -> Model {
         switch name {
@@ -34,10 +50,9 @@ public enum ModelZoo {
         case "resnet18", "resnet34": return try torchvisionResNet(name, classCount: classCount, seed: seed)
         default:
             // `resnet18@112`: a torchvision ResNet for 3×112×112 images.
-            let parts = name.split(separator: "@", omittingEmptySubsequences: false).map(String.init)
-            guard parts.count == 2, torchvisionBlocksPerStage[parts[0]] != nil else { throw ZooError.unknownArchitecture(name) }
-            guard let side = Int(parts[1]), side >= 32 else { throw ZooError.badInputSize(name) }
-            return try torchvisionResNet(parts[0], inputShape: [3, side, side], classCount: classCount, seed: seed)
+            guard let sized = sizedTorchvisionName(name) else { throw ZooError.unknownArchitecture(name) }
+            guard let side = sized.side, side >= 32 else { throw ZooError.badInputSize(name) }
+            return try torchvisionResNet(sized.architecture, inputShape: [3, side, side], classCount: classCount, seed: seed)
         }
     }
 

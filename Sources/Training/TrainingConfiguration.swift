@@ -181,7 +181,9 @@ public struct TrainingConfiguration: YAMLConfiguration, RunConfiguration, Equata
             guard !valid.contains(value) else { return }
             problems.append("unknown \(noun) '\(value)' (\(key)); valid: \(valid.joined(separator: ", "))" + Suggestion.hint(for: value, among: valid))
         }
-        check("model", model, among: ModelZoo.architectureNames, noun: "model")
+        if !ModelZoo.builds(model) {
+            check("model", model, among: ModelZoo.architectureNames, noun: "model")
+        }
         if !(data.hasPrefix("npy:") || data.hasPrefix("folder:")) {
             check("data", data, among: DatasetRegistry.knownNames, noun: "dataset")
         }

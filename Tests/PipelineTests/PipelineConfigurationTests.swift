@@ -18,10 +18,26 @@ final class PipelineConfigurationTests: XCTestCase {
     }
 
     func testLargeAndWholeHorizonConfigurationsLoadAndValidate() throws {
-        for name in ["pipeline-large", "pipeline-whole", "pipeline-whole-horizon"] {
+        for name in ["pipeline-large", "pipeline-whole", "pipeline-whole-horizon", "pipeline-resnet18"] {
             let file = MPIRun.repositoryRoot.appendingPathComponent("jobs/configs/\(name).yaml")
             try PipelineConfiguration.load(file: file.path).validate()
         }
+    }
+
+    /// pipeline-resnet18.yaml is the default's protocol on the shipped ResNet-18 (its comment's stage counts).
+    func testResNet18PipelineRunsTheDefaultProtocolOnTheShippedBackbone() throws {
+        let file = MPIRun.repositoryRoot.appendingPathComponent("jobs/configs/pipeline-resnet18.yaml")
+        let configuration = try PipelineConfiguration.load(file: file.path)
+        XCTAssertEqual(configuration.model, "resnet18@32")
+        XCTAssertTrue(configuration.weightsPath.hasSuffix("data/resnet18-fmnist/resnet18-fmnist.safetensors"), configuration.weightsPath)
+        let plan = PipelinePlan(configuration)
+        XCTAssertEqual(plan.baselines.count, 4)
+        XCTAssertEqual(plan.tuningStages.count, 12)
+        XCTAssertEqual(plan.metaTrainingStages.count, 1)
+        XCTAssertEqual(plan.conditions.map(\.steps), [100, 100, 200, 100])
+        guard case let .training(pretrain) = plan.pretrainStage.kind else { return XCTFail("pretrain is a training stage") }
+        XCTAssertEqual(pretrain.model, "resnet18@32")
+        try pretrain.validate()
     }
 
     func testUnknownKeysAreErrorsListingTheValidOnes() {

@@ -22,6 +22,19 @@ final class TrainingConfigurationTests: XCTestCase {
         }
     }
 
+    /// A torchvision ResNet at another input side is a valid model name (jobs/configs/pretrain-resnet18-fmnist.yaml
+    /// uses resnet18@32); a side the zoo cannot build is refused like any unknown model.
+    func testSizedTorchvisionModelNamesPassTheNameCheck() throws {
+        var config = try TrainingConfiguration.load(yaml: "model: resnet18@32\nresize: true\n", source: "sized.yaml")
+        XCTAssertEqual(config.namingProblems(), [])
+        XCTAssertNoThrow(try config.validate())
+        for bad in ["resnet18@16", "resnet18@x", "resnet50@64"] {
+            config.model = bad
+            XCTAssertEqual(config.namingProblems().count, 1, bad)
+            XCTAssertTrue(config.namingProblems().first?.contains("unknown model '\(bad)'") ?? false, bad)
+        }
+    }
+
     func testWrongTypeNamesTheKey() {
         XCTAssertThrowsError(try TrainingConfiguration.load(yaml: "steps: many\n", source: "a.yaml")) { error in
             XCTAssertTrue(String(describing: error).contains("steps"), String(describing: error))
