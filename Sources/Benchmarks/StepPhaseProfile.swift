@@ -42,9 +42,9 @@ public struct StepPhaseProfile {
         reducer = BucketedAllreduce(layers: model.parameters.entries.map { (offset: $0.offset, count: $0.count) },
                                     bucketElements: ShardedObjective.defaultBucketElements, communicator: SingleProcessCommunicator())
         var configuration = TrainingConfiguration()
-        configuration.optimizer = "adam"
+        configuration.optimizer = .adam
         adam = try UpdateRules.make(configuration: configuration, model: model)
-        configuration.optimizer = UpdateRules.learnedOptimizerName
+        configuration.optimizer = .l3rs
         l3rs = try UpdateRules.make(configuration: configuration, model: model)
         scratchParameters = Array(model.parameters.values)
     }

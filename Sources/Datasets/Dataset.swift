@@ -67,6 +67,16 @@ public struct Dataset: Sendable, Equatable {
                      pixelMaximum: pixelMaximum ?? self.pixelMaximum)
     }
 
+    /// `limit` samples spread evenly over the whole set (indices ⌊i·count/limit⌋), or the set itself when it
+    /// holds no more. Why not the first `limit`: single-split datasets (mnist-5k, animal-mnist) are stored sorted
+    /// by class and their seeded test split keeps that order, so a prefix would hold the first classes only.
+    /// Deterministic, so every rank and run evaluates the same images.
+    public func evenlySpread(limit: Int) -> Dataset {
+        precondition(limit > 0, "evenlySpread: limit must be positive, got \(limit)")
+        guard limit < count else { return self }
+        return subset((0..<limit).map { $0 * count / limit })
+    }
+
     /// The images and labels at `indices`, in that order, as a new dataset.
     public func subset(_ indices: [Int]) -> Dataset {
         let batch = gather(indices)

@@ -60,7 +60,8 @@ public enum DataSplits {
     /// The splits a run trains and evaluates on: `load`'s for evaluationSplit test; for evaluationSplit
     /// validation, the training split divided as meta-training divides it (same seed derivation), so the test
     /// split is never read.
-    /// `evaluationLimit` > 0 keeps only the first that many images of the evaluation split.
+    /// `evaluationLimit` > 0 keeps only that many images of the evaluation split, spread evenly over it (the
+    /// split of a class-sorted dataset keeps its class order).
     public static func load(for configuration: TrainingConfiguration, model: Model) throws -> (train: Dataset, evaluation: Dataset) {
         var train: Dataset, evaluation: Dataset
         if configuration.evaluationSplit == .validation {
@@ -73,7 +74,7 @@ public enum DataSplits {
                                            resize: configuration.resize)
         }
         if configuration.evaluationLimit > 0 && evaluation.count > configuration.evaluationLimit {
-            evaluation = evaluation.subset(Array(0..<configuration.evaluationLimit))
+            evaluation = evaluation.evenlySpread(limit: configuration.evaluationLimit)
         }
         return (train, evaluation)
     }

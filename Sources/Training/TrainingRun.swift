@@ -110,7 +110,7 @@ public final class TrainingRun {
         let model = try Self.makeModel(configuration, classCount: max(classCount, 1))
         let (trainSet, testSet) = try DataSplits.load(for: configuration, model: model)
         let limit = configuration.curveEvaluationLimit
-        let curveSet = limit > 0 && limit < testSet.count ? testSet.subset(Array(0..<limit)) : (limit > 0 ? testSet : nil)
+        let curveSet = limit > 0 ? testSet.evenlySpread(limit: limit) : nil
         let trainer = try DataParallelTrainer(configuration: configuration, communicator: communicator, model: model,
                                               trainSet: trainSet, testSet: testSet)
         let folder = RunFolder(runsDirectory: configuration.runsDirectory, name: configuration.name,
