@@ -102,7 +102,7 @@ let package = Package(
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "TestSupport"]),
         .testTarget(name: "RunsTests", dependencies: ["Runs", "Checkpoints", "Distributed", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: [
-            "Choices", "Training", "Runs", "Datasets", "Distributed", "Checkpoints", "Network", "LearnedOptimizer", "TestSupport",
+            "Choices", "Training", "Runs", "Datasets", "Distributed", "Checkpoints", "Network", "LearnedOptimizer", "Seeding", "TestSupport",
             "TrainingFixtures",
         ]),
         .testTarget(name: "MetaTrainingTests", dependencies: [

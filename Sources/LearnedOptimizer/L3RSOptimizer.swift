@@ -24,7 +24,7 @@ public struct L3RSOptimizer: Sendable {
     /// The base rules, in configuration order, each with its adjoint (second-order meta-gradients).
     let rules: [any DifferentiableDirectionRule]
     /// features → MLP_φ → (λ, μ).
-    let learnedRule: LearnedStepRule
+    var learnedRule: LearnedStepRule
     /// The last step's intermediate values (see `StepActivations`).
     var activations: StepActivations
     /// The fused step's buffers (see `FusedStepBuffers`).

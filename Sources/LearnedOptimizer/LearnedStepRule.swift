@@ -14,6 +14,8 @@ struct LearnedStepRule: Sendable {
     /// λ0.
     let baseLearningRate: Float
     let learnedOutputs: L3RSLearnedOutputs
+    /// Set when the rule steps one shard of the layers: v2 standardises over every layer of the net.
+    var acrossShards: AcrossShardLayers?
 
     /// Outputs of the MLP per layer: o_λ, then one mixing logit per base rule.
     var outputCount: Int { 1 + baseCount }
@@ -122,12 +124,12 @@ struct LearnedStepRule: Sendable {
     /// loss EMAs already in the row).
     private func writeExtendedFeatures(into work: inout StepActivations, state: L3RSState) {
         let layout = featureLayout
-        let parameterScores = Self.standardised(work.parameterRMS)
-        let gradientScores = Self.standardised(work.gradientRMS)
+        let parameterScores = standardisedOverTheNet(work.parameterRMS)
+        let gradientScores = standardisedOverTheNet(work.gradientRMS)
         for l in layers.indices {
             let row = l * layout.count
-            work.rawFeatures[row + layout.standardisedIndex(.parameterRMS)] = Float(parameterScores.scores[l])
-            work.rawFeatures[row + layout.standardisedIndex(.gradientRMS)] = Float(gradientScores.scores[l])
+            work.rawFeatures[row + layout.standardisedIndex(.parameterRMS)] = Float(parameterScores[l])
+            work.rawFeatures[row + layout.standardisedIndex(.gradientRMS)] = Float(gradientScores[l])
             for p in 0..<baseCount {
                 work.rawFeatures[row + layout.directionScaleIndex(p)] = Float(
                     FeatureLayout.directionScaleWeight * LayerStatistics.logScale(work.directionRMS[l * baseCount + p]))
@@ -139,6 +141,16 @@ struct LearnedStepRule: Sendable {
                     current - work.rawFeatures[row + layout.averageIndex(.trainingLoss, decayIndex: d)]
             }
         }
+    }
+
+    /// `standardised(statistics).scores`, over every layer of the net when this rule steps a shard of them
+    /// (`acrossShards`): the scores of the shard's layers among all.
+    private func standardisedOverTheNet(_ statistics: [Float]) -> [Double] {
+        guard let across = acrossShards else { return Self.standardised(statistics).scores }
+        let all = across.gather(statistics)
+        let mine = across.firstLayer..<(across.firstLayer + statistics.count)
+        precondition(mine.upperBound <= all.count, "gathered \(all.count) layers, the shard is layers \(mine)")
+        return Array(Self.standardised(all).scores[mine])
     }
 
     /// z_l = (u_l − mean u) / s, s = √(var u + floor), of u_l = log(ξ_l + 1e-12) over the layers (population

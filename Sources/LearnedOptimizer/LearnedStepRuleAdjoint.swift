@@ -78,6 +78,8 @@ extension LearnedStepRule {
         let decays = FeatureLayout.emaDecays
         let layerCount = layers.count
         let extended = layout.featureSet == .v2
+        // A shard's standardised scores depend on the other shards' layers, which this adjoint does not see.
+        precondition(!extended || acrossShards == nil, "meta-gradients of an optimizer over a shard of the layers")
         var lossRelativeAdjoint: Float = 0
         for (d, γ) in decays.enumerated() {
             let correction = Float(layout.averageCorrection(decayIndex: d, step: work.step))

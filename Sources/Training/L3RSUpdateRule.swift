@@ -18,6 +18,9 @@ public final class L3RSUpdateRule: UpdateRule {
         state.horizon = horizon
     }
 
+    /// See `L3RSOptimizer.standardise(over:)` (sharded optimizer state).
+    public func standardise(over across: AcrossShardLayers) { optimizer.standardise(over: across) }
+
     public var stepCount: Int { state.step }
     /// λ_l of the last step, per layer.
     public var lastStepSizes: [Float] { optimizer.lastStepSizes }

@@ -1,5 +1,6 @@
 import Checkpoints
 import Distributed
+import LearnedOptimizer
 import Network
 import Optimizers
 
@@ -15,7 +16,9 @@ import Optimizers
 ///     θ    = all-gather(θ_r)
 ///
 /// Every per-layer quantity (rms of θ, g, each direction) is computed from whole layers, and the loss is the
-/// global mean, so each rank's update of its layers is exactly the replicated update of those layers. With 2
+/// global mean; L3RS feature set v2 also standardises rms θ and rms g over all layers of the net, so each rank
+/// all-gathers those two per-layer vectors (2 × layers floats a step) inside the rule's step
+/// (`AcrossShardLayers`). So each rank's update of its layers is exactly the replicated update of those layers. With 2
 /// ranks the mean gradient is bitwise the allreduce's (a + b is commutative), so parameters are bit-identical
 /// to `replicated`; with more ranks MPI may add the contributions in another order than its allreduce does.
 /// Clipping reads ‖g‖, whose sum of squares is added in another order than the replicated rule's, so with
@@ -32,6 +35,8 @@ public final class ShardedUpdateStep {
     /// This rank's shard of the mean gradient.
     private var shardGradient: [Float]
     private var scratch: [Double] = []
+    /// A failure of the all-gather inside the rule's step (which cannot throw), rethrown after it.
+    private let gatherFailure = GatherFailure()
 
     public init(configuration: TrainingConfiguration, model: Model, communicator: any Communicator) throws {
         do {
@@ -47,6 +52,26 @@ public final class ShardedUpdateStep {
                                     layers: shards.layerRanges?[communicator.rank])
         self.communicator = communicator
         shardGradient = [Float](repeating: 0, count: shards.elementRanges[communicator.rank].count)
+        if let learned = rule as? L3RSUpdateRule, learned.optimizer.configuration.featureSet == .v2,
+           let layerRanges = shards.layerRanges {
+            learned.standardise(over: Self.layerGather(layerRanges, communicator: communicator, failure: gatherFailure))
+        }
+    }
+
+    /// Every layer's value from each rank's values of its own layers, in rank (= table) order.
+    private static func layerGather(_ layerRanges: [Range<Int>], communicator: any Communicator,
+                                    failure: GatherFailure) -> AcrossShardLayers {
+        let mine = layerRanges[communicator.rank], counts = layerRanges.map(\.count)
+        return AcrossShardLayers(firstLayer: mine.lowerBound) { values in
+            var all = [Float](repeating: 0, count: layerRanges.last!.upperBound)
+            all.replaceSubrange(mine, with: values)
+            do {
+                try all.withUnsafeMutableBufferPointer { try communicator.allgather($0, counts: counts) }
+            } catch {
+                failure.error = failure.error ?? error
+            }
+            return all
+        }
     }
 
     /// This rank's elements of the flat buffers.
@@ -69,6 +94,10 @@ public final class ShardedUpdateStep {
         var report = shardGradient.withUnsafeBufferPointer { gradient in
             rule.step(parameters: UnsafeMutableBufferPointer(rebasing: parameters[elements]), gradient: gradient,
                       loss: loss, gradientNorm: total[0].squareRoot())
+        }
+        if let error = gatherFailure.error {
+            gatherFailure.error = nil
+            throw error
         }
         try communicator.allgather(parameters, counts: counts)
         if let learned = rule as? L3RSUpdateRule, !report.skipped {
@@ -160,4 +189,9 @@ public final class ShardedUpdateStep {
     }
 
     private static func offset(of rank: Int, in counts: [Int]) -> Int { counts[..<rank].reduce(0, +) }
+}
+
+/// Holds an error thrown where it cannot propagate (a collective inside the learned rule's step).
+private final class GatherFailure {
+    var error: (any Error)?
 }

@@ -1,6 +1,10 @@
 import Checkpoints
 import Foundation
+import LearnedOptimizer
+import Network
+import Seeding
 import TestSupport
+import Training
 import XCTest
 
 /// Sharded optimizer state (`--optimizer-state sharded`, ZeRO stage 1) end to end under `mpirun -np 2`: the
@@ -97,5 +101,29 @@ final class ShardedOptimizerStateTests: XCTestCase {
         try train("l3rs-split", l3rs + ["--resume", "auto"])
         assertBitIdentical(try file("l3rs-sharded", "final.safetensors"), try file("l3rs-split", "final.safetensors"),
                            "l3rs: resumed sharded run")
+    }
+
+    /// Feature set v2 standardises log rms(θ_l) and log rms(g_l) over all layers of the net. A rank that holds
+    /// some of the layers must still standardise over every layer, or its λ differ from the replicated run's.
+    /// A φ whose output layer reads its features (random output weights; the initial φ's output layer is zero,
+    /// which would hide any feature) trained replicated and sharded: the same parameters bit for bit.
+    func testShardedFeatureSetV2StandardisesOverEveryLayer() throws {
+        let model = try ModelZoo.make(named: "resnet-28", seed: 0)
+        let layers = LayerSlices.make(for: model)
+        let configuration = L3RSConfiguration(baseLearningRate: 2e-3, initialPreferredLogit: 4, featureSet: .v2)
+        var φ = MetaParameters(initialFor: configuration, layerCount: layers.count)
+        var generator = SplitMix64(seed: 7)
+        for entry in φ.entries where entry.name == "mlp.2.weight" {
+            for i in entry.offset..<(entry.offset + entry.count) { φ.values[i] = generator.uniform(halfWidth: 0.5) }
+        }
+        let optimizer = try L3RSOptimizer(configuration: configuration, layers: layers,
+                                          parameterCount: model.parameterCount, metaParameters: φ)
+        let weights = runs.appendingPathComponent("v2.safetensors").path
+        try LearnedOptimizerFile.save(optimizer, to: weights)
+        let flags = ["--optimizer", "l3rs", "--l3rs-weights", weights]
+        try train("v2-replicated", flags)
+        try train("v2-sharded", flags + ["--optimizer-state", "sharded"])
+        assertBitIdentical(try file("v2-replicated", "final.safetensors"), try file("v2-sharded", "final.safetensors"),
+                           "l3rs v2: final parameters")
     }
 }
