@@ -18,6 +18,9 @@ timed step (at one thread a measure that time slices taken by other processes do
 counts spinning threads too), and the load average before and after; writes the raw samples as JSON (--out).
 Not part of the tests.
 
+The torchvision ResNets take l3rs's names with the input side, e.g. --models resnet18@64,resnet18@112 --batch 64
+(Fashion-MNIST padded with black to the side); PyTorch builds the same module tree (checked by parameter count).
+
 Usage: python3 benchmarks/torch_reference.py [--l3rs .build/release/l3rs] [--models ...] [--threads 1,2]
            [--rounds 3] [--steps 50] [--warmup 10] [--batch 128] [--out .build/bench/torch.json]
 """
@@ -80,11 +83,39 @@ def build_model(name):
         layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(current, 10)]
         return nn.Sequential(*layers)
 
+    def torchvision_resnet(blocks_per_stage):
+        # torchvision's resnet18 / resnet34 (l3rs ModelZoo.torchvisionResNet), 10 classes: conv1 7x7 stride 2
+        # (no bias), bn1, ReLU, max-pool 3x3 stride 2, four BasicBlock stages of widths 64-512 (stride 2 from
+        # the second), global average pooling, fc. Written out here because torchvision is not installed
+        # beside the CPU torch wheel; the parameter count is checked against l3rs's in `main`.
+        layers = [nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(3, 2, 1)]
+        current = 64
+        for stage, blocks in enumerate(blocks_per_stage):
+            out = 64 << stage
+            for block in range(blocks):
+                layers.append(BasicBlock(current, out, 2 if stage > 0 and block == 0 else 1))
+                current = out
+        layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(current, 10)]
+        return nn.Sequential(*layers)
+
+    base, _, _ = name.partition("@")
     return {"mlp": mlp, "ccexam-mnist": ccexam_mnist, "resnet-28": lambda: resnet(1),
-            "resnet-32": lambda: resnet(3)}[name]()
+            "resnet-32": lambda: resnet(3), "resnet18": lambda: torchvision_resnet((2, 2, 2, 2)),
+            "resnet34": lambda: torchvision_resnet((3, 4, 6, 3))}[base]()
 
 
 INPUT_SHAPES = {"mlp": (1, 28, 28), "ccexam-mnist": (1, 28, 28), "resnet-28": (1, 28, 28), "resnet-32": (3, 32, 32)}
+# The torchvision ResNets, 10 classes.
+PARAMETER_COUNTS = {"resnet18": 11_181_642, "resnet34": 21_289_802}
+
+
+def input_shape(model):
+    """(C, H, W) of a model name; `resnet18@64` is torchvision's ResNet-18 on 3x64x64 (l3rs's spelling)."""
+    base, _, side = model.partition("@")
+    if base in PARAMETER_COUNTS:
+        size = int(side) if side else 224
+        return (3, size, size)
+    return INPUT_SHAPES[model]
 
 
 # --- real batches ------------------------------------------------------------------------------------------
@@ -133,7 +164,11 @@ def torch_worker(args):
     torch.set_num_interop_threads(1)
     assert torch.get_num_threads() == args.threads, f"torch runs {torch.get_num_threads()} threads, asked {args.threads}"
     torch.manual_seed(0)
-    shape = INPUT_SHAPES[args.model]
+    shape = input_shape(args.model)
+    base = args.model.partition("@")[0]
+    if base in PARAMETER_COUNTS:
+        count = sum(p.numel() for p in build_model(args.model).parameters())
+        assert count == PARAMETER_COUNTS[base], f"{args.model}: {count} parameters, l3rs has {PARAMETER_COUNTS[base]}"
     x_all, y_all = read_batches(args.batches, shape, args.batch)
     inputs = [torch.from_numpy(x.copy()) for x in x_all]
     labels = [torch.from_numpy(y.copy()) for y in y_all]
@@ -227,7 +262,7 @@ def main():
     batch_files = {}
     for model in models:
         batch_files[model] = os.path.join(args.work, f"batches-{model}-{args.batch}.f32")
-        write_batches(batch_files[model], args.data, INPUT_SHAPES[model], args.batch, args.batch_count)
+        write_batches(batch_files[model], args.data, input_shape(model), args.batch, args.batch_count)
     start_load = load_average()
     if float(start_load) > (os.cpu_count() or 1):
         print(f"warning: load average {start_load} exceeds the {os.cpu_count()} cores: threads wait for time slices, and "
