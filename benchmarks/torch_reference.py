@@ -307,7 +307,7 @@ def main():
               "CPU time ratio (median)", "PyTorch format"]
     rows = []
     for key, entry in results.items():
-        model, count = key.split("@")
+        model, count = key.rsplit("@", 1)
         rows.append([model, count, f"{statistics.median(entry['ours']) * 1e3:.2f}",
                      f"{statistics.median(entry['torch']) * 1e3:.2f}", f"{statistics.median(entry['ratios']):.2f}x",
                      ", ".join(f"{r:.2f}" for r in entry["ratios"]), f"{statistics.median(entry['cpuRatios']):.2f}x",
