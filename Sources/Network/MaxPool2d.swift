@@ -57,20 +57,48 @@ public final class MaxPool2d: Layer {
                 }
                 return
             }
+            let geometry = Window(kernelSize: kernelSize, stride: stride, padding: padding, height: height, width: width)
+            if kernelSize == 3 && stride == 2 && padding == 1 {
+                // torchvision's stem pool: windows inside the image unrolled (nine loads, eight compares in scan
+                // order, so the same winner as the general loop); the border ones by the general loop.
+                WorkerPool.shared.run(count: planes, chunk: Self.planesPerTask) { planeRange, _ in
+                for p in planeRange {
+                    let plane = x.pointer + p * height * width
+                    for oy in 0..<outH {
+                        let top = 2 * oy - 1, o = (p * outH + oy) * outW
+                        let rowsInside = top >= 0 && top + 3 <= height
+                        for ox in 0..<outW {
+                            let left = 2 * ox - 1
+                            guard rowsInside && left >= 0 && left + 3 <= width else {
+                                let best = geometry.winner(in: plane, oy: oy, ox: ox)
+                                target[o + ox] = plane[best]
+                                winner[o + ox] = Int32(best)
+                                continue
+                            }
+                            let r0 = top * width + left, r1 = r0 + width, r2 = r1 + width
+                            var best = r0, value = plane[r0]
+                            if plane[r0 + 1] > value { best = r0 + 1; value = plane[best] }
+                            if plane[r0 + 2] > value { best = r0 + 2; value = plane[best] }
+                            if plane[r1] > value { best = r1; value = plane[best] }
+                            if plane[r1 + 1] > value { best = r1 + 1; value = plane[best] }
+                            if plane[r1 + 2] > value { best = r1 + 2; value = plane[best] }
+                            if plane[r2] > value { best = r2; value = plane[best] }
+                            if plane[r2 + 1] > value { best = r2 + 1; value = plane[best] }
+                            if plane[r2 + 2] > value { best = r2 + 2; value = plane[best] }
+                            target[o + ox] = value
+                            winner[o + ox] = Int32(best)
+                        }
+                    }
+                }
+                }
+                return
+            }
             WorkerPool.shared.run(count: planes, chunk: Self.planesPerTask) { planeRange, _ in
             for p in planeRange {
                 let plane = x.pointer + p * height * width
                 for oy in 0..<outH {
-                    // The window's rows and columns clipped to the image (the padding never wins).
-                    let top = oy * stride - padding
-                    let rows = max(top, 0)..<min(top + kernelSize, height)
                     for ox in 0..<outW {
-                        let left = ox * stride - padding
-                        let columns = max(left, 0)..<min(left + kernelSize, width)
-                        var best = rows.lowerBound * width + columns.lowerBound
-                        for row in rows {
-                            for column in columns where plane[row * width + column] > plane[best] { best = row * width + column }
-                        }
+                        let best = geometry.winner(in: plane, oy: oy, ox: ox)
                         let o = (p * outH + oy) * outW + ox
                         target[o] = plane[best]
                         winner[o] = Int32(best)
@@ -80,6 +108,25 @@ public final class MaxPool2d: Layer {
             }
         }
         return y
+    }
+
+    /// One plane's pooling windows.
+    struct Window {
+        let kernelSize: Int, stride: Int, padding: Int, height: Int, width: Int
+
+        /// The index in its plane of output (oy, ox)'s maximum: the window's rows and columns clipped to the
+        /// image (the padding never wins), scanned row by row with strict `>`, so the first maximum wins.
+        @inline(__always)
+        func winner(in plane: UnsafePointer<Float>, oy: Int, ox: Int) -> Int {
+            let top = oy * stride - padding, left = ox * stride - padding
+            let rows = max(top, 0)..<min(top + kernelSize, height)
+            let columns = max(left, 0)..<min(left + kernelSize, width)
+            var best = rows.lowerBound * width + columns.lowerBound
+            for row in rows {
+                for column in columns where plane[row * width + column] > plane[best] { best = row * width + column }
+            }
+            return best
+        }
     }
 
     public func backward(_ gradOutput: Tensor) -> Tensor {

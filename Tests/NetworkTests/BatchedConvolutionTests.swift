@@ -88,6 +88,42 @@ final class BatchedConvolutionTests: XCTestCase {
         XCTAssertEqual(dx, [1, 0, 0, 0, 0, 0, 0, 2])
     }
 
+    /// The unrolled 3×3/2 padding-1 path (torchvision's stem pool) against a plain scan of each clipped window,
+    /// on values drawn from three levels (many ties), odd and even sides, more planes than one pool task holds:
+    /// the same maxima and the same winners (each output gradient routed to the first maximum).
+    func testMaxPoolThreeByThreeStrideTwoMatchesAPlainScan() {
+        var generator = UInt64(12345)
+        for side in [1, 2, 5, 8, 9, 16] {
+            let planes = MaxPool2d.planesPerTask + 3
+            let values: [Float] = (0..<(planes * side * side)).map { _ in
+                generator = generator &* 6364136223846793005 &+ 1442695040888963407
+                return Float(generator >> 62) - 1
+            }
+            let x = Tensor(shape: [1, planes, side, side], values: values)
+            let out = (side + 2 - 3) / 2 + 1
+            var expected = [Float](), expectedDX = [Float](repeating: 0, count: values.count)
+            for p in 0..<planes {
+                for oy in 0..<out {
+                    for ox in 0..<out {
+                        var best = -1
+                        for row in max(2 * oy - 1, 0)..<min(2 * oy + 2, side) {
+                            for column in max(2 * ox - 1, 0)..<min(2 * ox + 2, side) {
+                                let i = p * side * side + row * side + column
+                                if best < 0 || values[i] > values[best] { best = i }
+                            }
+                        }
+                        expected.append(values[best])
+                        expectedDX[best] += Float(expected.count)
+                    }
+                }
+            }
+            let pool = MaxPool2d(kernelSize: 3, stride: 2, padding: 1)
+            XCTAssertEqual(pool.forward(x, training: true).values, expected, "side \(side)")
+            let dy = Tensor(shape: [1, planes, out, out], values: (1...expected.count).map(Float.init))
+            XCTAssertEqual(pool.backward(dy).values, expectedDX, "side \(side)")
+        }
+    }
+
     /// The backward hook reports each table index at which all later gradients are final, head first, and
     /// the gradients equal the plain backward's.
     func testBackwardHookReportsFinalEntriesHeadFirst() {
