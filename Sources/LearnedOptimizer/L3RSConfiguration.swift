@@ -39,6 +39,9 @@ public struct L3RSConfiguration: Sendable, Equatable, Codable {
     public var horizonFeatures: Bool
     /// Which features the MLP reads (`L3RSFeatureSet`). Files written before this existed decode as v1.
     public var featureSet: L3RSFeatureSet
+    /// The length of every base direction before the mix (`L3RSDirectionScale`): unit RMS, or the RMS of the
+    /// layer's Adam direction. Files written before this existed decode as unit.
+    public var directionScale: L3RSDirectionScale
 
     public init(
         baseOptimizers: [OptimizerKind] = [.sgd, .momentum, .adam],
@@ -52,7 +55,8 @@ public struct L3RSConfiguration: Sendable, Equatable, Codable {
         layerNames: [String] = [],
         learnedOutputs: L3RSLearnedOutputs = .stepSizeAndMixing,
         horizonFeatures: Bool = false,
-        featureSet: L3RSFeatureSet = .v1
+        featureSet: L3RSFeatureSet = .v1,
+        directionScale: L3RSDirectionScale = .unit
     ) {
         self.baseOptimizers = baseOptimizers
         self.baseLearningRate = baseLearningRate
@@ -66,14 +70,16 @@ public struct L3RSConfiguration: Sendable, Equatable, Codable {
         self.learnedOutputs = learnedOutputs
         self.horizonFeatures = horizonFeatures
         self.featureSet = featureSet
+        self.directionScale = directionScale
     }
 
     private enum CodingKeys: String, CodingKey {
         case baseOptimizers, baseLearningRate, variant, hiddenWidth, embeddingWidth, initialPreferredLogit
-        case embeddingInitialScale, seed, layerNames, learnedOutputs, horizonFeatures, featureSet
+        case embeddingInitialScale, seed, layerNames, learnedOutputs, horizonFeatures, featureSet, directionScale
     }
 
-    /// Every key is required except `learnedOutputs`, `horizonFeatures` and `featureSet`, which older files lack.
+    /// Every key is required except `learnedOutputs`, `horizonFeatures`, `featureSet` and `directionScale`,
+    /// which older files lack.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         baseOptimizers = try c.decode([OptimizerKind].self, forKey: .baseOptimizers)
@@ -88,6 +94,7 @@ public struct L3RSConfiguration: Sendable, Equatable, Codable {
         learnedOutputs = try c.decodeIfPresent(L3RSLearnedOutputs.self, forKey: .learnedOutputs) ?? .stepSizeAndMixing
         horizonFeatures = try c.decodeIfPresent(Bool.self, forKey: .horizonFeatures) ?? false
         featureSet = try c.decodeIfPresent(L3RSFeatureSet.self, forKey: .featureSet) ?? .v1
+        directionScale = try c.decodeIfPresent(L3RSDirectionScale.self, forKey: .directionScale) ?? .unit
     }
 
     /// P, the number of base optimizers.
@@ -97,6 +104,12 @@ public struct L3RSConfiguration: Sendable, Equatable, Codable {
     /// else adamw, else none (all logits 0, a uniform mix).
     public var preferredBaseIndex: Int? {
         baseOptimizers.firstIndex(of: .adam) ?? baseOptimizers.firstIndex(of: .adamw)
+    }
+
+    /// The base whose RMS every direction is scaled to under `directionScale` adam (the preferred base: adam,
+    /// else adamw); nil under unit.
+    public var referenceBaseIndex: Int? {
+        directionScale == .adam ? preferredBaseIndex : nil
     }
 
     /// The configuration as one JSON string, for a safetensors `__metadata__` entry.

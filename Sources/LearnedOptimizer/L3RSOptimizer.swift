@@ -44,6 +44,9 @@ public struct L3RSOptimizer: Sendable {
         guard configuration.hiddenWidth > 0, configuration.embeddingWidth > 0 else {
             throw .invalidConfiguration("hidden and embedding widths must be positive")
         }
+        if configuration.directionScale == .adam && configuration.preferredBaseIndex == nil {
+            throw .invalidConfiguration("directionScale adam scales every direction to Adam's RMS, but the base optimizers (\(configuration.baseOptimizers.map(\.rawValue).joined(separator: ", "))) include neither adam nor adamw")
+        }
         var configuration = configuration
         let names = layers.map(\.name)
         if configuration.layerNames.isEmpty {

@@ -112,24 +112,38 @@ extension L3RSOptimizer {
         }
     }
 
-    /// d̂ = d / (ρ + ε'), ρ = rms(d) over the layer: d̄_i = d̂̄_i/(ρ + ε') − ⟨d̂̄, d̂⟩ d̂_i / (n_l ρ), with
-    /// d̂̄ = λ μ Δ̄ = −λ μ θ̄_k+1; then the base rule's own adjoint (`DifferentiableDirectionRule`) into ḡ and s̄.
+    /// d̂ = d · R / (ρ + ε'), ρ = rms(d) over the layer, R = 1 or rms(d_adam) (`L3RSDirectionScale`):
+    /// d̄_i = d̂̄_i R/(ρ + ε') − ⟨d̂̄, d̂⟩ d̂_i / (n_l ρ R), with d̂̄ = λ μ Δ̄ = −λ μ θ̄_k+1; under adam scale Adam's
+    /// direction also gets R̄ d_i / (n_l R), R̄ = Σ_q ⟨d̂̄_q, d̂_q⟩ / R over every base q. Then the base rule's own
+    /// adjoint (`DifferentiableDirectionRule`) into ḡ and s̄.
     private func backpropagateDirection(base p: Int, record: StepRecord, adjoint: inout UnrollAdjoint) {
         let activations = record.activations
         let n = parameterCount
         let baseCount = rules.count
+        let reference = configuration.referenceBaseIndex
         for i in 0..<n { adjoint.direction[i] = 0 }
         for (l, layer) in layers.enumerated() {
             let index = l * baseCount + p
             let coefficient = -activations.stepSizes[l] * activations.mixingWeights[index]
             let rms = Double(activations.directionRMS[index])
-            let denominator = Float(rms + LayerStatistics.normalisationEpsilon)
+            let length = reference.map { Double(activations.directionRMS[l * baseCount + $0]) } ?? 1
+            let denominator = Float((rms + LayerStatistics.normalisationEpsilon) / length)
             let projection = Double(coefficient) * adjoint.directionDots[index]
-            let radial = rms > 0 ? Float(projection / (Double(layer.count) * rms)) : 0
+            let radial = rms > 0 && length > 0 ? Float(projection / (Double(layer.count) * rms * length)) : 0
             let scale = activations.directionScales[index]
+            // R̄ d/(n R) on Adam's direction: R = rms(d_adam) scales every base's d̂.
+            var lengthTerm: Float = 0
+            if p == reference, length > 0 {
+                let lengthAdjoint = (0..<baseCount).reduce(0.0) { sum, q in
+                    sum + Double(-activations.stepSizes[l] * activations.mixingWeights[l * baseCount + q])
+                        * adjoint.directionDots[l * baseCount + q]
+                } / length
+                lengthTerm = Float(lengthAdjoint / (Double(layer.count) * length))
+            }
             for i in layer.range {
+                let d = activations.directions[p * n + i]
                 adjoint.direction[i] = coefficient * adjoint.parameters[i] / denominator
-                    - radial * (scale * activations.directions[p * n + i])
+                    - radial * (scale * d) + lengthTerm * d
             }
             if featureLayout.featureSet == .v2 {
                 backpropagateDirectionFeatures(base: p, layer: l, record: record, adjoint: &adjoint)

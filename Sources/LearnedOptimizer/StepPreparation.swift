@@ -57,7 +57,7 @@ extension L3RSOptimizer {
     }
 
     /// The first pass: every rule's `advance` into the directions' targets (`DirectionTargets`), and the
-    /// layer statistics rms(θ_l), rms(g_l), rms(d_l,p) with s_l,p = 1/(rms + ε) into `work`.
+    /// layer statistics rms(θ_l), rms(g_l), rms(d_l,p) with s_l,p = r_l/(rms + ε) into `work`.
     private func measureAndAdvance(
         parameters θ: UnsafeBufferPointer<Float>, gradient g: UnsafeBufferPointer<Float>, state: inout L3RSState,
         work: inout StepActivations, buffers: inout FusedStepBuffers
@@ -113,7 +113,8 @@ extension L3RSOptimizer {
     /// Whether the first pass measures ⟨g, d_p⟩ for the cosine features (feature set v2).
     private var measuresCosines: Bool { featureLayout.featureSet == .v2 }
 
-    /// rms(θ_l), rms(g_l), rms(d_l,p) and s_l,p from a layer's sums (SGD's direction is g: its sum is g's);
+    /// rms(θ_l), rms(g_l), rms(d_l,p) and s_l,p = r_l / (rms(d_l,p) + ε) from a layer's sums (SGD's direction is
+    /// g: its sum is g's), r_l = 1 or rms(d_l,adam) (`L3RSDirectionScale`);
     /// with v2 also cos(g_l, d_l,p) = ⟨g, d⟩ / (n·rms(g)·rms(d)), 0 where either is 0.
     private func recordStatistics(layer l: Int, sums: LayerSums, sources: [DirectionSource], work: inout StepActivations) {
         let count = layers[l].count
@@ -121,10 +122,15 @@ extension L3RSOptimizer {
         let gradientRMS = sums.gradient.rms(count: count)
         work.parameterRMS[l] = Float(sums.parameters.rms(count: count))
         work.gradientRMS[l] = Float(gradientRMS)
+        func directionRMS(_ p: Int) -> Double {
+            (sources[p] == .gradient ? sums.gradient : sums.directions[p]).rms(count: count)
+        }
+        // The length every direction is given: 1 (unit), or the RMS of the layer's Adam direction (adam).
+        let length = configuration.referenceBaseIndex.map(directionRMS) ?? 1
         for p in 0..<baseCount {
-            let rms = (sources[p] == .gradient ? sums.gradient : sums.directions[p]).rms(count: count)
+            let rms = directionRMS(p)
             work.directionRMS[l * baseCount + p] = Float(rms)
-            work.directionScales[l * baseCount + p] = Float(1 / (rms + LayerStatistics.normalisationEpsilon))
+            work.directionScales[l * baseCount + p] = Float(length / (rms + LayerStatistics.normalisationEpsilon))
             guard measuresCosines else { continue }
             let dot = sources[p] == .gradient ? sums.gradient.total : sums.gradientDirectionDots[p]
             work.gradientDirectionCosines[l * baseCount + p] =

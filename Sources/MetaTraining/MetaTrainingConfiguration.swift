@@ -63,6 +63,9 @@ public struct MetaTrainingConfiguration: YAMLConfiguration, RunConfiguration, Eq
     /// Which features the MLP reads: v1 (the original) or v2 (bias-corrected EMAs, standardised statistics,
     /// direction RMS, gradient–direction cosines, loss progress; `L3RSFeatureSet`).
     public var featureSet: L3RSFeatureSet = .v1
+    /// The length of every base direction before the mix: unit (unit RMS; λ is the per-element step) or adam
+    /// (the layer's Adam RMS, so the initial rule is Adam at λ0; `L3RSDirectionScale`).
+    public var directionScale: L3RSDirectionScale = .unit
     /// Meta-optimizer Adam: learning rate and global-norm clipping of the meta-gradient.
     public var metaLearningRate: Double = 1e-3
     public var metaClipNorm: Double = 1
@@ -131,7 +134,8 @@ public struct MetaTrainingConfiguration: YAMLConfiguration, RunConfiguration, Eq
                           hiddenWidth: hiddenWidth, embeddingWidth: embeddingWidth,
                           initialPreferredLogit: Float(initialPreferredLogit),
                           embeddingInitialScale: Float(embeddingInitialScale), seed: seed,
-                          learnedOutputs: learnedOutputs, horizonFeatures: horizonFeatures, featureSet: featureSet)
+                          learnedOutputs: learnedOutputs, horizonFeatures: horizonFeatures, featureSet: featureSet,
+                          directionScale: directionScale)
     }
 
     /// The meta-objective of every truncation.
@@ -153,6 +157,9 @@ public struct MetaTrainingConfiguration: YAMLConfiguration, RunConfiguration, Eq
         if !(memoryBudgetMB > 0) { problems.append("memoryBudgetMB must be positive, got \(memoryBudgetMB)") }
         if recomputeSegment < 0 { problems.append("recomputeSegment must be >= 0, got \(recomputeSegment)") }
         if baseOptimizers.isEmpty { problems.append("baseOptimizers must name at least one optimizer") }
+        if directionScale == .adam && !baseOptimizers.contains(.adam) && !baseOptimizers.contains(.adamw) {
+            problems.append("directionScale adam scales every direction to Adam's RMS: baseOptimizers must include adam or adamw, got \(baseOptimizers.map(\.rawValue))")
+        }
         if !(baseLearningRate > 0 && baseLearningRate.isFinite) { problems.append("baseLearningRate must be positive") }
         if !(embeddingInitialScale >= 0 && embeddingInitialScale.isFinite) {
             problems.append("embeddingInitialScale must be finite and >= 0, got \(embeddingInitialScale)")

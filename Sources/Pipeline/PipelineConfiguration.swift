@@ -69,18 +69,21 @@ public struct PipelineConfiguration: YAMLConfiguration, Equatable, Sendable {
     /// short-horizon bias, which otherwise shrinks every step size (docs/design.md).
     public var stepSizePenalty: Double = 0.1
     /// The meta-batch, horizon range, estimator and held-out validation of meta-training (the keys of the
-    /// same names in MetaTrainingConfiguration; `metaEstimator` is its `estimator`). The validation tasks
-    /// run `horizon` steps.
+    /// same names in MetaTrainingConfiguration; `metaEstimator` is its `estimator`, `metaGradientOrder` its
+    /// `order`). The validation tasks run `horizon` steps.
     public var tasksPerMetaStep: Int = 1
     public var minHorizon: Int = 0
     public var maxHorizon: Int = 0
     public var metaEstimator: MetaGradientEstimator = .truncatedBackprop
+    public var metaGradientOrder: MetaGradientOrder = .firstOrder
     public var validateEvery: Int = 0
     public var validationTasks: Int = 2
     /// The learned optimizer reads the progress k/H through its run (`L3RSConfiguration.horizonFeatures`).
     public var horizonFeatures: Bool = false
     /// The learned optimizer's feature set (`L3RSConfiguration.featureSet`): v1 or v2.
     public var featureSet: L3RSFeatureSet = .v1
+    /// The length of every base direction before the mix (`L3RSConfiguration.directionScale`): unit or adam.
+    public var directionScale: L3RSDirectionScale = .unit
     /// Half-width of the uniform initial layer embeddings (`MetaTrainingConfiguration.embeddingInitialScale`):
     /// 0.01 makes the layers look alike to the MLP at first, 1 lets λ differ per layer from the first meta-step.
     public var embeddingInitialScale: Double = 0.01

@@ -121,10 +121,12 @@ public struct PipelinePlan: Sendable {
             m.minHorizon = configuration.minHorizon
             m.maxHorizon = configuration.maxHorizon
             m.estimator = configuration.metaEstimator
+            m.order = configuration.metaGradientOrder
             m.validateEvery = configuration.validateEvery
             m.validationTasks = configuration.validationTasks
             m.horizonFeatures = configuration.horizonFeatures
             m.featureSet = configuration.featureSet
+            m.directionScale = configuration.directionScale
             m.embeddingInitialScale = configuration.embeddingInitialScale
             m.variant = variant
             m.learnedOutputs = outputs

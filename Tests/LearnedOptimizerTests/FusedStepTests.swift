@@ -20,9 +20,13 @@ final class FusedStepTests: XCTestCase {
         let baseSets: [[OptimizerKind]] = [
             [.sgd, .momentum, .adam], [.adam], [.nesterov, .rmsprop], [.momentum, .nesterov, .lion, .adamw, .sgd],
         ]
-        for (bases, featureSet) in baseSets.flatMap({ b in L3RSFeatureSet.allCases.map { (b, $0) } }) {
+        let cases = baseSets.flatMap { b in
+            L3RSFeatureSet.allCases.flatMap { f in L3RSDirectionScale.allCases.map { (b, f, $0) } }
+        }.filter { bases, _, scale in scale == .unit || bases.contains(.adam) || bases.contains(.adamw) }
+        for (bases, featureSet, directionScale) in cases {
             let configuration = L3RSConfiguration(baseOptimizers: bases, baseLearningRate: 1e-2,
-                                                  initialPreferredLogit: 1, seed: 3, featureSet: featureSet)
+                                                  initialPreferredLogit: 1, seed: 3, featureSet: featureSet,
+                                                  directionScale: directionScale)
             var fused = try L3RSOptimizer(configuration: configuration, layers: layers, parameterCount: parameterCount)
             var recorded = fused
             var fusedState = fused.makeState(), recordedState = recorded.makeState()

@@ -8,35 +8,17 @@ import XCTest
 final class InitialisationTests: XCTestCase {
     /// Per step, Δθ equals λ0 · d_adam / (rms_l(d_adam) + 1e-12) to 1e-6 (absolute, per element), with an
     /// independent Adam run on the same gradients; over six steps and λ0 ∈ {1e-3, 0.1, 1}.
-    func testInitialUpdateEqualsNormalisedAdam() {
-        let problem = TinyRegressionProblem()
+    func testInitialUpdateEqualsNormalisedAdam() throws {
         let layers = TinyRegressionProblem.layers
         for variant in L3RSVariant.allCases {
             for λ0 in [Float(1e-3), 0.1, 1] {
-                let configuration = L3RSConfiguration(baseLearningRate: λ0, variant: variant)
-                var optimizer = try! L3RSOptimizer(configuration: configuration, layers: layers,
-                                                   parameterCount: TinyRegressionProblem.parameterCount)
-                var state = optimizer.makeState()
-                let adam = Adam()
-                var adamState = adam.makeState(count: TinyRegressionProblem.parameterCount)
-                var θ = TinyRegressionProblem.initialParameters()
-                var g = [Float](repeating: 0, count: θ.count)
-                for step in 0..<6 {
-                    let loss = θ.withUnsafeBufferPointer { p in
-                        g.withUnsafeMutableBufferPointer {
-                            problem.trainingLossAndGradient(parameters: p, step: step, gradient: $0)
-                        }
-                    }
-                    let before = θ
-                    optimizer.step(parameters: &θ, gradient: g, loss: loss, state: &state)
-                    let direction = adam.direction(gradient: g, state: &adamState)
+                try StepsBesideBaseRules.run(L3RSConfiguration(baseLearningRate: λ0, variant: variant)) { step, update, directions, optimizer in
+                    let direction = directions[2]
                     for layer in layers {
-                        let slice = direction[layer.range].map(Double.init)
-                        let rms = (slice.reduce(0) { $0 + $1 * $1 } / Double(layer.count)).squareRoot()
+                        let rms = StepsBesideBaseRules.rms(direction, layer.range)
                         for i in layer.range {
                             let expected = λ0 * direction[i] / Float(rms + 1e-12)
-                            XCTAssertEqual(before[i] - θ[i], expected, accuracy: 1e-6,
-                                           "\(variant) λ0 \(λ0) step \(step) element \(i)")
+                            XCTAssertEqual(update[i], expected, accuracy: 1e-6, "\(variant) λ0 \(λ0) step \(step) element \(i)")
                         }
                     }
                     XCTAssertEqual(optimizer.lastStepSizes, [Float](repeating: λ0, count: layers.count))
@@ -48,6 +30,40 @@ final class InitialisationTests: XCTestCase {
                 }
             }
         }
+    }
+
+    /// Under `directionScale: adam` the initial rule is Adam itself at learning rate λ0: Δθ = λ0·d_adam to
+    /// 1e-6 per element against an independent Adam run, over six steps (where unit scale gives normalised
+    /// Adam, the test above); a rule without adam or adamw is refused.
+    func testInitialUpdateUnderAdamDirectionScaleEqualsAdam() throws {
+        for λ0 in [Float(1e-3), 0.1] {
+            var largestStep: Float = 0
+            try StepsBesideBaseRules.run(L3RSConfiguration(baseLearningRate: λ0, directionScale: .adam)) { step, update, directions, _ in
+                let direction = directions[2]
+                for i in update.indices {
+                    XCTAssertEqual(update[i], λ0 * direction[i], accuracy: 1e-6 * max(1, λ0 * abs(direction[i])),
+                                   "λ0 \(λ0) step \(step) element \(i)")
+                    largestStep = max(largestStep, abs(update[i]))
+                }
+            }
+            XCTAssertGreaterThan(largestStep, λ0 / 2, "the check needs steps of Adam's size")
+        }
+        let withoutAdam = L3RSConfiguration(baseOptimizers: [.sgd, .momentum], directionScale: .adam)
+        XCTAssertThrowsError(try L3RSOptimizer(configuration: withoutAdam, layers: TinyRegressionProblem.layers,
+                                               parameterCount: TinyRegressionProblem.parameterCount)) { error in
+            XCTAssertTrue("\(error)".contains("neither adam nor adamw"), "\(error)")
+        }
+    }
+
+    /// A configuration round-trips with its direction scale, and a file written before the key existed reads
+    /// as unit.
+    func testDirectionScaleRoundTripsAndDefaultsToUnit() throws {
+        let adam = L3RSConfiguration(directionScale: .adam)
+        XCTAssertTrue(try adam.encodedJSON().contains("\"directionScale\":\"adam\""))
+        XCTAssertEqual(try L3RSConfiguration.decode(json: adam.encodedJSON()), adam)
+        let old = try L3RSConfiguration().encodedJSON().replacingOccurrences(of: ",\"directionScale\":\"unit\"", with: "")
+        XCTAssertFalse(old.contains("directionScale"), old)
+        XCTAssertEqual(try L3RSConfiguration.decode(json: old).directionScale, .unit)
     }
 
     /// With docs/method.md's example bias 3 the initial mix is only ≈ 0.9094 adam: the reason the default is 20.

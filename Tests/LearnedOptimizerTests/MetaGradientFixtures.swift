@@ -11,12 +11,13 @@ enum MetaGradientFixtures {
         baseLearningRate: Float = 0.1,
         learnedOutputs: L3RSLearnedOutputs = .stepSizeAndMixing,
         horizonFeatures: Bool = false,
-        featureSet: L3RSFeatureSet = .v1
+        featureSet: L3RSFeatureSet = .v1,
+        directionScale: L3RSDirectionScale = .unit
     ) -> L3RSOptimizer {
         let configuration = L3RSConfiguration(
             baseOptimizers: bases, baseLearningRate: baseLearningRate, variant: variant,
             initialPreferredLogit: 1, embeddingInitialScale: 0.3, seed: 11, learnedOutputs: learnedOutputs,
-            horizonFeatures: horizonFeatures, featureSet: featureSet)
+            horizonFeatures: horizonFeatures, featureSet: featureSet, directionScale: directionScale)
         var optimizer = try! L3RSOptimizer(configuration: configuration, layers: TinyRegressionProblem.layers,
                                            parameterCount: TinyRegressionProblem.parameterCount)
         randomizeOutputWeights(of: &optimizer, halfWidth: 0.3)

@@ -14,11 +14,12 @@ final class MetaGradientTests: XCTestCase {
     private func check(
         order: MetaGradientOrder, variant: L3RSVariant, warmUp: Int,
         bases: [OptimizerKind] = [.sgd, .momentum, .adam], learnedOutputs: L3RSLearnedOutputs = .stepSizeAndMixing, baseLearningRate: Float = 0.1,
-        finiteDifferenceStep: Float = 4e-2, horizonFeatures: Bool = false, featureSet: L3RSFeatureSet = .v1
+        finiteDifferenceStep: Float = 4e-2, horizonFeatures: Bool = false, featureSet: L3RSFeatureSet = .v1,
+        directionScale: L3RSDirectionScale = .unit
     ) {
         let optimizer = MetaGradientFixtures.optimizer(variant: variant, bases: bases, baseLearningRate: baseLearningRate,
                                                        learnedOutputs: learnedOutputs, horizonFeatures: horizonFeatures,
-                                                       featureSet: featureSet)
+                                                       featureSet: featureSet, directionScale: directionScale)
         let (θ0, state0) = MetaGradientFixtures.start(optimizer: optimizer, problem: problem, warmUp: warmUp)
         var analyticOptimizer = optimizer
         var θ = θ0
@@ -48,7 +49,7 @@ final class MetaGradientTests: XCTestCase {
             XCTAssertLessThanOrEqual(error, 1e-3 * abs(fd) + 1e-4 * scale,
                                      "\(order) φ[\(index)]: analytic \(analytic), finite difference \(fd)")
         }
-        print("meta-gradient check \(order) \(variant) \(featureSet) \(bases.map(\.rawValue)) warm-up \(warmUp): \(indices.count) coordinates, "
+        print("meta-gradient check \(order) \(variant) \(featureSet) \(directionScale) \(bases.map(\.rawValue)) warm-up \(warmUp): \(indices.count) coordinates, "
               + "max |FD| \(scale), worst error / tolerance \(worst)")
     }
 
@@ -96,6 +97,18 @@ final class MetaGradientTests: XCTestCase {
 
     /// v2 with other base rules (Nesterov rebuilt, RMSprop and AdamW stored) in second order: their direction
     /// adjoints carry the direction-RMS and cosine terms.
+    /// Directions scaled to Adam's RMS: in second order every base's d̂ also depends on Adam's direction
+    /// through R = rms(d_adam), which the adjoint must carry into Adam's base state and the gradient.
+    func testBothOrdersMatchFiniteDifferencesWithAdamDirectionScale() {
+        check(order: .secondOrder, variant: .layerEmbedding, warmUp: 0, finiteDifferenceStep: 1e-2, directionScale: .adam)
+        check(order: .secondOrder, variant: .kindAndDepth, warmUp: 3, finiteDifferenceStep: 1e-2, featureSet: .v2,
+              directionScale: .adam)
+        check(order: .secondOrder, variant: .layerEmbedding, warmUp: 2, bases: [.nesterov, .adamw, .rmsprop],
+              finiteDifferenceStep: 1e-2, directionScale: .adam)
+        check(order: .firstOrder, variant: .layerEmbedding, warmUp: 3, directionScale: .adam)
+        check(order: .firstOrder, variant: .kindAndDepth, warmUp: 0, featureSet: .v2, directionScale: .adam)
+    }
+
     func testSecondOrderWithFeatureSetV2ThroughOtherBaseRules() {
         check(order: .secondOrder, variant: .layerEmbedding, warmUp: 2, bases: [.nesterov, .rmsprop, .adamw],
               finiteDifferenceStep: 1e-2, featureSet: .v2)

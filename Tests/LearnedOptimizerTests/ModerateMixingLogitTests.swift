@@ -12,40 +12,38 @@ import XCTest
 final class ModerateMixingLogitTests: XCTestCase {
     let problem = TinyRegressionProblem()
 
-    func testInitialUpdateIsTheStatedMixOfNormalisedDirections() {
+    func testInitialUpdateIsTheStatedMixOfNormalisedDirections() throws {
+        try checkInitialMix(directionScale: .unit)
+    }
+
+    /// Under `directionScale: adam` the same mix, with every direction at the RMS of the layer's Adam
+    /// direction: Δθ_l = λ0 Σ_p μ_p d_l,p · rms(d_l,adam) / rms(d_l,p).
+    func testInitialUpdateUnderAdamDirectionScaleIsTheStatedMixAtAdamsLength() throws {
+        try checkInitialMix(directionScale: .adam)
+    }
+
+    private func checkInitialMix(directionScale: L3RSDirectionScale) throws {
         let c: Float = 4
         let λ0: Float = 0.1
         let bases: [OptimizerKind] = [.sgd, .momentum, .adam]
-        let configuration = L3RSConfiguration(baseOptimizers: bases, baseLearningRate: λ0, initialPreferredLogit: c)
-        var optimizer = try! L3RSOptimizer(configuration: configuration, layers: TinyRegressionProblem.layers,
-                                           parameterCount: TinyRegressionProblem.parameterCount)
-        var state = optimizer.makeState()
-        let rules = bases.map { $0.makeRule() }
-        var ruleStates = rules.map { $0.makeState(count: TinyRegressionProblem.parameterCount) }
+        let configuration = L3RSConfiguration(baseOptimizers: bases, baseLearningRate: λ0, initialPreferredLogit: c,
+                                              directionScale: directionScale)
         let denominator = exp(Double(c)) + Double(bases.count - 1)
         let μ = [1 / denominator, 1 / denominator, exp(Double(c)) / denominator]
-        var θ = TinyRegressionProblem.initialParameters()
-        var g = [Float](repeating: 0, count: θ.count)
-        for step in 0..<5 {
-            let loss = θ.withUnsafeBufferPointer { p in
-                g.withUnsafeMutableBufferPointer { problem.trainingLossAndGradient(parameters: p, step: step, gradient: $0) }
-            }
-            let before = θ
-            optimizer.step(parameters: &θ, gradient: g, loss: loss, state: &state)
+        try StepsBesideBaseRules.run(configuration, steps: 5) { step, update, directions, optimizer in
             XCTAssertEqual(optimizer.lastStepSizes, [Float](repeating: λ0, count: TinyRegressionProblem.layers.count))
-            var expected = [Double](repeating: 0, count: θ.count)
-            for p in bases.indices {
-                let direction = rules[p].direction(gradient: g, state: &ruleStates[p])
-                for layer in TinyRegressionProblem.layers {
-                    let slice = direction[layer.range].map(Double.init)
-                    let rms = (slice.reduce(0) { $0 + $1 * $1 } / Double(layer.count)).squareRoot()
+            var expected = [Double](repeating: 0, count: update.count)
+            for layer in TinyRegressionProblem.layers {
+                let length = directionScale == .adam ? StepsBesideBaseRules.rms(directions[2], layer.range) : 1
+                for p in bases.indices {
+                    let rms = StepsBesideBaseRules.rms(directions[p], layer.range)
                     for i in layer.range {
-                        expected[i] += Double(λ0) * μ[p] * Double(direction[i]) / (rms + 1e-12)
+                        expected[i] += Double(λ0) * μ[p] * Double(directions[p][i]) * length / (rms + 1e-12)
                     }
                 }
             }
-            for i in θ.indices {
-                XCTAssertEqual(Double(before[i] - θ[i]), expected[i], accuracy: 1e-6, "step \(step) element \(i)")
+            for i in update.indices {
+                XCTAssertEqual(Double(update[i]), expected[i], accuracy: 1e-6, "\(directionScale) step \(step) element \(i)")
             }
         }
     }

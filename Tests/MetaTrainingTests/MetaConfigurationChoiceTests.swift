@@ -15,6 +15,7 @@ final class MetaConfigurationChoiceTests: XCTestCase {
             ("learnedOutputs", "mixingOnyl", "stepSizeAndMixing, stepSizeOnly, mixingOnly", "mixingOnly"),
             ("metaLossWeighting", "finale", "uniform, linear, final", "final"),
             ("estimator", "antitheticEs", "truncatedBackprop, antitheticES, pes", "antitheticES"),
+            ("directionScale", "adma", "unit, adam", "adam"),
         ], preamble: "metaSteps: 3\n", source: "meta.yaml") { _ = try MetaTrainingConfiguration.load(yaml: $0, source: $1) }
     }
 
@@ -35,5 +36,18 @@ final class MetaConfigurationChoiceTests: XCTestCase {
             XCTAssertEqual(context.debugDescription,
                            "variant must be one of layerEmbedding, kindAndDepth, got 'layerEmbeding' (did you mean 'layerEmbedding'?)")
         }
+    }
+
+    /// directionScale adam needs a base whose RMS it can scale to: a rule of SGD and momentum alone is refused
+    /// by `validate`, naming the key; with adam (or adamw) among the bases it is valid.
+    func testAdamDirectionScaleWithoutAdamIsRefused() throws {
+        var configuration = MetaTrainingConfiguration()
+        configuration.directionScale = .adam
+        configuration.baseOptimizers = [.sgd, .momentum]
+        XCTAssertThrowsError(try configuration.validate()) { error in
+            XCTAssertTrue(String(describing: error).contains("directionScale adam"), String(describing: error))
+        }
+        configuration.baseOptimizers = [.sgd, .adamw]
+        XCTAssertNoThrow(try configuration.validate())
     }
 }

@@ -212,6 +212,28 @@ final class PipelineConfigurationTests: XCTestCase {
         }
     }
 
+    /// `directionScale` and `metaGradientOrder` reach every meta-training stage (its L3RS configuration and
+    /// its `order`); a misspelt value is refused naming the key and the allowed values.
+    func testDirectionScaleAndMetaGradientOrderReachEveryStage() throws {
+        let c = try PipelineConfiguration.load(yaml: """
+            truncation: 100
+            metaGradientOrder: secondOrder
+            directionScale: adam
+            """, source: "x.yaml")
+        try c.validate()
+        XCTAssertFalse(PipelinePlan(c).metaTrainingStages.isEmpty)
+        for (label, stage) in PipelinePlan(c).metaTrainingStages {
+            guard case let .metaTraining(m) = stage.kind else { return XCTFail("\(label) is not a meta-training stage") }
+            XCTAssertEqual(m.order, .secondOrder, label)
+            XCTAssertEqual(m.l3rsConfiguration.directionScale, .adam, label)
+        }
+        XCTAssertEqual(try PipelineConfiguration.load(yaml: "horizon: 100", source: "x.yaml").directionScale, .unit)
+        XCTAssertThrowsError(try PipelineConfiguration.load(yaml: "directionScale: adams", source: "x.yaml")) { error in
+            let text = String(describing: error)
+            XCTAssertTrue(text.contains("directionScale") && text.contains("unit, adam"), text)
+        }
+    }
+
     /// A learning rate chosen at the first or last grid point is flagged: the optimum may lie outside.
     func testChoiceAtTheGridEdgeIsFlagged() {
         let plan = PipelinePlan(PipelineConfiguration())
