@@ -18,9 +18,15 @@ final class PipelineConfigurationTests: XCTestCase {
     }
 
     func testLargeAndWholeHorizonConfigurationsLoadAndValidate() throws {
-        for name in ["pipeline-large", "pipeline-whole", "pipeline-whole-horizon", "pipeline-resnet18"] {
+        for name in ["pipeline-large", "pipeline-whole", "pipeline-whole-horizon", "pipeline-resnet18",
+                     "pipeline-resnet18-adamscale"] {
             let file = MPIRun.repositoryRoot.appendingPathComponent("jobs/configs/\(name).yaml")
-            try PipelineConfiguration.load(file: file.path).validate()
+            let configuration = try PipelineConfiguration.load(file: file.path)
+            try configuration.validate()
+            for (label, stage) in PipelinePlan(configuration).metaTrainingStages {
+                guard case let .metaTraining(m) = stage.kind else { return XCTFail("\(name): \(label) is not meta-training") }
+                try m.validate()
+            }
         }
     }
 
