@@ -42,6 +42,14 @@ public struct L3RSConfiguration: Sendable, Equatable, Codable {
     /// The length of every base direction before the mix (`L3RSDirectionScale`): unit RMS, or the RMS of the
     /// layer's Adam direction. Files written before this existed decode as unit.
     public var directionScale: L3RSDirectionScale
+    /// The schedule the step size follows over the run's horizon H before the MLP's factor:
+    /// λ_l,k = λ0·m(k; H)·exp(o_λ,l,k), with m the hand-designed baselines' multiplier (`LearningRateSchedule`;
+    /// warm-up over `baseWarmupFraction`·H steps for warmup-cosine and linear, decay to 0 at H). Constant (m = 1)
+    /// is the design notes' rule; with a tuned schedule here (and `directionScale` adam) the untrained rule is
+    /// the tuned baseline itself, and meta-training learns per-layer corrections to it. Files written before
+    /// this existed decode as constant.
+    public var baseSchedule: ScheduleKind
+    public var baseWarmupFraction: Double
 
     public init(
         baseOptimizers: [OptimizerKind] = [.sgd, .momentum, .adam],
@@ -56,7 +64,9 @@ public struct L3RSConfiguration: Sendable, Equatable, Codable {
         learnedOutputs: L3RSLearnedOutputs = .stepSizeAndMixing,
         horizonFeatures: Bool = false,
         featureSet: L3RSFeatureSet = .v1,
-        directionScale: L3RSDirectionScale = .unit
+        directionScale: L3RSDirectionScale = .unit,
+        baseSchedule: ScheduleKind = .constant,
+        baseWarmupFraction: Double = 0
     ) {
         self.baseOptimizers = baseOptimizers
         self.baseLearningRate = baseLearningRate
@@ -71,15 +81,18 @@ public struct L3RSConfiguration: Sendable, Equatable, Codable {
         self.horizonFeatures = horizonFeatures
         self.featureSet = featureSet
         self.directionScale = directionScale
+        self.baseSchedule = baseSchedule
+        self.baseWarmupFraction = baseWarmupFraction
     }
 
     private enum CodingKeys: String, CodingKey {
         case baseOptimizers, baseLearningRate, variant, hiddenWidth, embeddingWidth, initialPreferredLogit
         case embeddingInitialScale, seed, layerNames, learnedOutputs, horizonFeatures, featureSet, directionScale
+        case baseSchedule, baseWarmupFraction
     }
 
-    /// Every key is required except `learnedOutputs`, `horizonFeatures`, `featureSet` and `directionScale`,
-    /// which older files lack.
+    /// Every key is required except `learnedOutputs`, `horizonFeatures`, `featureSet`, `directionScale`,
+    /// `baseSchedule` and `baseWarmupFraction`, which older files lack.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         baseOptimizers = try c.decode([OptimizerKind].self, forKey: .baseOptimizers)
@@ -95,6 +108,8 @@ public struct L3RSConfiguration: Sendable, Equatable, Codable {
         horizonFeatures = try c.decodeIfPresent(Bool.self, forKey: .horizonFeatures) ?? false
         featureSet = try c.decodeIfPresent(L3RSFeatureSet.self, forKey: .featureSet) ?? .v1
         directionScale = try c.decodeIfPresent(L3RSDirectionScale.self, forKey: .directionScale) ?? .unit
+        baseSchedule = try c.decodeIfPresent(ScheduleKind.self, forKey: .baseSchedule) ?? .constant
+        baseWarmupFraction = try c.decodeIfPresent(Double.self, forKey: .baseWarmupFraction) ?? 0
     }
 
     /// P, the number of base optimizers.
@@ -110,6 +125,11 @@ public struct L3RSConfiguration: Sendable, Equatable, Codable {
     /// else adamw); nil under unit.
     public var referenceBaseIndex: Int? {
         directionScale == .adam ? preferredBaseIndex : nil
+    }
+
+    /// The base schedule m(k; H) of λ0 (`baseSchedule`, `baseWarmupFraction`).
+    public var stepSchedule: L3RSStepSchedule {
+        L3RSStepSchedule(kind: baseSchedule, warmupFraction: baseWarmupFraction)
     }
 
     /// The configuration as one JSON string, for a safetensors `__metadata__` entry.

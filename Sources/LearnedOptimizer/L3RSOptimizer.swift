@@ -47,6 +47,9 @@ public struct L3RSOptimizer: Sendable {
         if configuration.directionScale == .adam && configuration.preferredBaseIndex == nil {
             throw .invalidConfiguration("directionScale adam scales every direction to Adam's RMS, but the base optimizers (\(configuration.baseOptimizers.map(\.rawValue).joined(separator: ", "))) include neither adam nor adamw")
         }
+        guard configuration.baseWarmupFraction >= 0 && configuration.baseWarmupFraction < 1 else {
+            throw .invalidConfiguration("baseWarmupFraction must be in [0, 1), got \(configuration.baseWarmupFraction)")
+        }
         var configuration = configuration
         let names = layers.map(\.name)
         if configuration.layerNames.isEmpty {
@@ -66,7 +69,8 @@ public struct L3RSOptimizer: Sendable {
         rules = configuration.baseOptimizers.map { $0.makeDifferentiableRule() }
         learnedRule = LearnedStepRule(
             featureLayout: featureLayout, layers: layers, baseCount: rules.count,
-            baseLearningRate: configuration.baseLearningRate, learnedOutputs: configuration.learnedOutputs)
+            baseLearningRate: configuration.baseLearningRate, stepSchedule: configuration.stepSchedule,
+            learnedOutputs: configuration.learnedOutputs)
         activations = StepActivations(
             layerCount: layers.count, baseCount: configuration.baseCount,
             featureCount: featureLayout.count, hiddenWidth: configuration.hiddenWidth)

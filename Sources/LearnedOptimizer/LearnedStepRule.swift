@@ -13,6 +13,8 @@ struct LearnedStepRule: Sendable {
     let baseCount: Int
     /// λ0.
     let baseLearningRate: Float
+    /// m(k; H): λ0·m is the step at o_λ = 0.
+    let stepSchedule: L3RSStepSchedule
     let learnedOutputs: L3RSLearnedOutputs
     /// Set when the rule steps one shard of the layers: v2 standardises over every layer of the net.
     var acrossShards: AcrossShardLayers?
@@ -28,7 +30,7 @@ struct LearnedStepRule: Sendable {
         advanceAverages(state: &state, work: work)
         writeFeatures(into: &work, state: state, metaParameters: metaParameters)
         work.runNetwork(metaParameters)
-        mapOutputs(&work)
+        mapOutputs(&work, horizon: state.horizon)
     }
 
     /// ξ_0 on step 0, then a' = γ a + (1 − γ) log(ξ_k/ξ_0) for every decay γ (docs/method.md §3).
@@ -164,11 +166,11 @@ struct LearnedStepRule: Sendable {
         return (logs.map { ($0 - mean) / deviation }, deviation)
     }
 
-    /// λ = λ0·exp(clip(o_λ, −8, 8)), μ = softmax(o_μ), both per layer; an output that is not learned
-    /// (ablations) is fixed at λ0, or at the uniform mix. Then w = μ·s, the weights the update applies to
-    /// the raw directions.
-    private func mapOutputs(_ work: inout StepActivations) {
-        let λ0 = Double(baseLearningRate)
+    /// λ = λ0·m(k; H)·exp(clip(o_λ, −8, 8)), μ = softmax(o_μ), both per layer; an output that is not learned
+    /// (ablations) is fixed at λ0·m(k; H), or at the uniform mix. Then w = μ·s, the weights the update applies
+    /// to the raw directions.
+    private func mapOutputs(_ work: inout StepActivations, horizon: Int) {
+        let λ0 = Double(baseLearningRate) * stepSchedule.multiplier(step: work.step, horizon: horizon)
         for l in layers.indices {
             let row = l * outputCount
             let logStep = min(max(Double(work.outputs[row]), -StepOutputs.logStepBound), StepOutputs.logStepBound)

@@ -66,6 +66,10 @@ public struct MetaTrainingConfiguration: YAMLConfiguration, RunConfiguration, Eq
     /// The length of every base direction before the mix: unit (unit RMS; λ is the per-element step) or adam
     /// (the layer's Adam RMS, so the initial rule is Adam at λ0; `L3RSDirectionScale`).
     public var directionScale: L3RSDirectionScale = .unit
+    /// The schedule λ0 follows over each run's horizon before the MLP's factor (`L3RSStepSchedule`): constant,
+    /// cosine, warmup-cosine or linear, warm-up over `baseWarmupFraction` of the horizon.
+    public var baseSchedule: ScheduleKind = .constant
+    public var baseWarmupFraction: Double = 0
     /// Meta-optimizer Adam: learning rate and global-norm clipping of the meta-gradient.
     public var metaLearningRate: Double = 1e-3
     public var metaClipNorm: Double = 1
@@ -135,7 +139,8 @@ public struct MetaTrainingConfiguration: YAMLConfiguration, RunConfiguration, Eq
                           initialPreferredLogit: Float(initialPreferredLogit),
                           embeddingInitialScale: Float(embeddingInitialScale), seed: seed,
                           learnedOutputs: learnedOutputs, horizonFeatures: horizonFeatures, featureSet: featureSet,
-                          directionScale: directionScale)
+                          directionScale: directionScale, baseSchedule: baseSchedule,
+                          baseWarmupFraction: baseWarmupFraction)
     }
 
     /// The meta-objective of every truncation.
@@ -157,6 +162,9 @@ public struct MetaTrainingConfiguration: YAMLConfiguration, RunConfiguration, Eq
         if !(memoryBudgetMB > 0) { problems.append("memoryBudgetMB must be positive, got \(memoryBudgetMB)") }
         if recomputeSegment < 0 { problems.append("recomputeSegment must be >= 0, got \(recomputeSegment)") }
         if baseOptimizers.isEmpty { problems.append("baseOptimizers must name at least one optimizer") }
+        if !(baseWarmupFraction >= 0 && baseWarmupFraction < 1) {
+            problems.append("baseWarmupFraction must be in [0, 1), got \(baseWarmupFraction)")
+        }
         if directionScale == .adam && !baseOptimizers.contains(.adam) && !baseOptimizers.contains(.adamw) {
             problems.append("directionScale adam scales every direction to Adam's RMS: baseOptimizers must include adam or adamw, got \(baseOptimizers.map(\.rawValue))")
         }

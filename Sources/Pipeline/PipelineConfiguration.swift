@@ -84,6 +84,9 @@ public struct PipelineConfiguration: YAMLConfiguration, Equatable, Sendable {
     public var featureSet: L3RSFeatureSet = .v1
     /// The length of every base direction before the mix (`L3RSConfiguration.directionScale`): unit or adam.
     public var directionScale: L3RSDirectionScale = .unit
+    /// The schedule the learned optimizer's λ0 follows over each run (`L3RSConfiguration.baseSchedule`), with
+    /// the baselines' `warmupFraction` for warmup-cosine and linear.
+    public var baseSchedule: ScheduleKind = .constant
     /// Half-width of the uniform initial layer embeddings (`MetaTrainingConfiguration.embeddingInitialScale`):
     /// 0.01 makes the layers look alike to the MLP at first, 1 lets λ differ per layer from the first meta-step.
     public var embeddingInitialScale: Double = 0.01

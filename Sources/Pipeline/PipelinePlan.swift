@@ -127,6 +127,8 @@ public struct PipelinePlan: Sendable {
             m.horizonFeatures = configuration.horizonFeatures
             m.featureSet = configuration.featureSet
             m.directionScale = configuration.directionScale
+            m.baseSchedule = configuration.baseSchedule
+            m.baseWarmupFraction = configuration.baseSchedule == .constant ? 0 : configuration.warmupFraction
             m.embeddingInitialScale = configuration.embeddingInitialScale
             m.variant = variant
             m.learnedOutputs = outputs

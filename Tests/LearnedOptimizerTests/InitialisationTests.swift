@@ -55,15 +55,47 @@ final class InitialisationTests: XCTestCase {
         }
     }
 
-    /// A configuration round-trips with its direction scale, and a file written before the key existed reads
-    /// as unit.
-    func testDirectionScaleRoundTripsAndDefaultsToUnit() throws {
-        let adam = L3RSConfiguration(directionScale: .adam)
+    /// With a base schedule as well, the initial rule is Adam under that schedule: Δθ = λ0·m(k; H)·d_adam, the
+    /// multiplier the baselines' `OptimizerConfiguration` gives for the same warm-up and horizon (H = 10,
+    /// warm-up 0.2·H = 2 steps), over the whole run and two steps past it (where the cosine rests at 0).
+    func testInitialUpdateUnderABaseScheduleIsScheduledAdam() throws {
+        let λ0: Float = 0.1, horizon = 10
+        for kind in ScheduleKind.allCases {
+            let configuration = L3RSConfiguration(baseLearningRate: λ0, directionScale: .adam, baseSchedule: kind,
+                                                  baseWarmupFraction: 0.2)
+            let baseline = try OptimizerConfiguration(
+                optimizer: .adam, learningRate: Double(λ0), schedule: kind,
+                warmupSteps: kind == .warmupCosine || kind == .linear ? 2 : 0,
+                totalSteps: kind == .constant ? nil : horizon).makeSchedule()
+            var moved = 0
+            try StepsBesideBaseRules.run(configuration, steps: horizon + 2, horizon: horizon) { step, update, directions, optimizer in
+                let m = baseline.multiplier(atStep: step)
+                XCTAssertEqual(Double(configuration.stepSchedule.multiplier(step: step, horizon: horizon)), m, accuracy: 1e-12)
+                for (l, λ) in optimizer.lastStepSizes.enumerated() {
+                    XCTAssertEqual(Double(λ), Double(λ0) * m, accuracy: 1e-7 * Double(λ0), "\(kind) step \(step) layer \(l)")
+                }
+                for i in update.indices {
+                    let expected = Float(Double(λ0) * m) * directions[2][i]
+                    XCTAssertEqual(update[i], expected, accuracy: 1e-6 * max(1, abs(expected)), "\(kind) step \(step) element \(i)")
+                }
+                if m > 0 { moved += 1 }
+            }
+            XCTAssertEqual(moved, kind == .constant ? horizon + 2 : horizon, "\(kind): steps with a non-zero rate")
+        }
+    }
+
+    /// A configuration round-trips with its direction scale and base schedule, and a file written before the
+    /// keys existed reads as unit and constant.
+    func testDirectionScaleAndBaseScheduleRoundTripAndDefault() throws {
+        let adam = L3RSConfiguration(directionScale: .adam, baseSchedule: .warmupCosine, baseWarmupFraction: 0.1)
         XCTAssertTrue(try adam.encodedJSON().contains("\"directionScale\":\"adam\""))
         XCTAssertEqual(try L3RSConfiguration.decode(json: adam.encodedJSON()), adam)
-        let old = try L3RSConfiguration().encodedJSON().replacingOccurrences(of: ",\"directionScale\":\"unit\"", with: "")
-        XCTAssertFalse(old.contains("directionScale"), old)
-        XCTAssertEqual(try L3RSConfiguration.decode(json: old).directionScale, .unit)
+        var old = try L3RSConfiguration().encodedJSON()
+        for key in ["directionScale", "baseSchedule", "baseWarmupFraction"] {
+            old = old.replacingOccurrences(of: #","\#(key)":("[a-z]+"|[0-9.]+)"#, with: "", options: .regularExpression)
+            XCTAssertFalse(old.contains(key), old)
+        }
+        XCTAssertEqual(try L3RSConfiguration.decode(json: old), L3RSConfiguration())
     }
 
     /// With docs/method.md's example bias 3 the initial mix is only ≈ 0.9094 adam: the reason the default is 20.

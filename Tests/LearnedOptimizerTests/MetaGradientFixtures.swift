@@ -12,12 +12,14 @@ enum MetaGradientFixtures {
         learnedOutputs: L3RSLearnedOutputs = .stepSizeAndMixing,
         horizonFeatures: Bool = false,
         featureSet: L3RSFeatureSet = .v1,
-        directionScale: L3RSDirectionScale = .unit
+        directionScale: L3RSDirectionScale = .unit,
+        baseSchedule: ScheduleKind = .constant
     ) -> L3RSOptimizer {
         let configuration = L3RSConfiguration(
             baseOptimizers: bases, baseLearningRate: baseLearningRate, variant: variant,
             initialPreferredLogit: 1, embeddingInitialScale: 0.3, seed: 11, learnedOutputs: learnedOutputs,
-            horizonFeatures: horizonFeatures, featureSet: featureSet, directionScale: directionScale)
+            horizonFeatures: horizonFeatures, featureSet: featureSet, directionScale: directionScale,
+            baseSchedule: baseSchedule, baseWarmupFraction: 0.25)
         var optimizer = try! L3RSOptimizer(configuration: configuration, layers: TinyRegressionProblem.layers,
                                            parameterCount: TinyRegressionProblem.parameterCount)
         randomizeOutputWeights(of: &optimizer, halfWidth: 0.3)

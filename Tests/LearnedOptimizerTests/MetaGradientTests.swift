@@ -15,11 +15,12 @@ final class MetaGradientTests: XCTestCase {
         order: MetaGradientOrder, variant: L3RSVariant, warmUp: Int,
         bases: [OptimizerKind] = [.sgd, .momentum, .adam], learnedOutputs: L3RSLearnedOutputs = .stepSizeAndMixing, baseLearningRate: Float = 0.1,
         finiteDifferenceStep: Float = 4e-2, horizonFeatures: Bool = false, featureSet: L3RSFeatureSet = .v1,
-        directionScale: L3RSDirectionScale = .unit
+        directionScale: L3RSDirectionScale = .unit, baseSchedule: ScheduleKind = .constant
     ) {
         let optimizer = MetaGradientFixtures.optimizer(variant: variant, bases: bases, baseLearningRate: baseLearningRate,
                                                        learnedOutputs: learnedOutputs, horizonFeatures: horizonFeatures,
-                                                       featureSet: featureSet, directionScale: directionScale)
+                                                       featureSet: featureSet, directionScale: directionScale,
+                                                       baseSchedule: baseSchedule)
         let (θ0, state0) = MetaGradientFixtures.start(optimizer: optimizer, problem: problem, warmUp: warmUp)
         var analyticOptimizer = optimizer
         var θ = θ0
@@ -49,7 +50,7 @@ final class MetaGradientTests: XCTestCase {
             XCTAssertLessThanOrEqual(error, 1e-3 * abs(fd) + 1e-4 * scale,
                                      "\(order) φ[\(index)]: analytic \(analytic), finite difference \(fd)")
         }
-        print("meta-gradient check \(order) \(variant) \(featureSet) \(directionScale) \(bases.map(\.rawValue)) warm-up \(warmUp): \(indices.count) coordinates, "
+        print("meta-gradient check \(order) \(variant) \(featureSet) \(directionScale) \(baseSchedule) \(bases.map(\.rawValue)) warm-up \(warmUp): \(indices.count) coordinates, "
               + "max |FD| \(scale), worst error / tolerance \(worst)")
     }
 
@@ -107,6 +108,15 @@ final class MetaGradientTests: XCTestCase {
               finiteDifferenceStep: 1e-2, directionScale: .adam)
         check(order: .firstOrder, variant: .layerEmbedding, warmUp: 3, directionScale: .adam)
         check(order: .firstOrder, variant: .kindAndDepth, warmUp: 0, featureSet: .v2, directionScale: .adam)
+    }
+
+    /// A base schedule scales λ by m(k; H) (here warm-up 3 of H = 12, then cosine): a constant of φ, so the
+    /// adjoint of o_λ is λ̄·λ with the scheduled λ; checked in both orders, in the warm-up and after it.
+    func testBothOrdersMatchFiniteDifferencesWithABaseSchedule() {
+        check(order: .secondOrder, variant: .layerEmbedding, warmUp: 0, finiteDifferenceStep: 1e-2, directionScale: .adam,
+              baseSchedule: .warmupCosine)
+        check(order: .firstOrder, variant: .kindAndDepth, warmUp: 5, directionScale: .adam, baseSchedule: .warmupCosine)
+        check(order: .secondOrder, variant: .layerEmbedding, warmUp: 4, finiteDifferenceStep: 1e-2, baseSchedule: .linear)
     }
 
     func testSecondOrderWithFeatureSetV2ThroughOtherBaseRules() {

@@ -4,16 +4,17 @@ import Optimizers
 /// Runs L3RS steps on the tiny regression problem beside independent runs of each of its base rules on the
 /// same gradients, so a test can state the update it expects from the base directions.
 enum StepsBesideBaseRules {
-    /// `steps` L3RS steps of `configuration`; after each, `check(step, Δθ, directions, optimizer)` with the
-    /// base rules' raw directions in configuration order.
+    /// `steps` L3RS steps of `configuration` in a run of `horizon` steps (`L3RSState.horizon`); after each,
+    /// `check(step, Δθ, directions, optimizer)` with the base rules' raw directions in configuration order.
     static func run(
-        _ configuration: L3RSConfiguration, steps: Int = 6,
+        _ configuration: L3RSConfiguration, steps: Int = 6, horizon: Int = 0,
         check: (_ step: Int, _ update: [Float], _ directions: [[Float]], _ optimizer: L3RSOptimizer) -> Void
     ) throws {
         let problem = TinyRegressionProblem()
         var optimizer = try L3RSOptimizer(configuration: configuration, layers: TinyRegressionProblem.layers,
                                           parameterCount: TinyRegressionProblem.parameterCount)
         var state = optimizer.makeState()
+        state.horizon = horizon
         let rules = configuration.baseOptimizers.map { $0.makeRule() }
         var ruleStates = rules.map { $0.makeState(count: TinyRegressionProblem.parameterCount) }
         var θ = TinyRegressionProblem.initialParameters()

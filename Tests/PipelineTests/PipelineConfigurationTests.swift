@@ -218,13 +218,16 @@ final class PipelineConfigurationTests: XCTestCase {
         }
     }
 
-    /// `directionScale` and `metaGradientOrder` reach every meta-training stage (its L3RS configuration and
-    /// its `order`); a misspelt value is refused naming the key and the allowed values.
-    func testDirectionScaleAndMetaGradientOrderReachEveryStage() throws {
+    /// `directionScale`, `baseSchedule` (with the baselines' `warmupFraction`) and `metaGradientOrder` reach
+    /// every meta-training stage (its L3RS configuration and its `order`); a misspelt value is refused naming
+    /// the key and the allowed values.
+    func testDirectionScaleBaseScheduleAndMetaGradientOrderReachEveryStage() throws {
         let c = try PipelineConfiguration.load(yaml: """
             truncation: 100
             metaGradientOrder: secondOrder
             directionScale: adam
+            baseSchedule: warmup-cosine
+            warmupFraction: 0.2
             """, source: "x.yaml")
         try c.validate()
         XCTAssertFalse(PipelinePlan(c).metaTrainingStages.isEmpty)
@@ -232,6 +235,7 @@ final class PipelineConfigurationTests: XCTestCase {
             guard case let .metaTraining(m) = stage.kind else { return XCTFail("\(label) is not a meta-training stage") }
             XCTAssertEqual(m.order, .secondOrder, label)
             XCTAssertEqual(m.l3rsConfiguration.directionScale, .adam, label)
+            XCTAssertEqual(m.l3rsConfiguration.stepSchedule, L3RSStepSchedule(kind: .warmupCosine, warmupFraction: 0.2), label)
         }
         XCTAssertEqual(try PipelineConfiguration.load(yaml: "horizon: 100", source: "x.yaml").directionScale, .unit)
         XCTAssertThrowsError(try PipelineConfiguration.load(yaml: "directionScale: adams", source: "x.yaml")) { error in

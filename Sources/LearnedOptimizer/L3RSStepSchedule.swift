@@ -1,0 +1,29 @@
+import Optimizers
+
+/// m(k; H), the hand-designed schedule λ0 follows over a run of H steps before the MLP's factor:
+/// λ_l,k = λ0·m(k; H)·exp(o_λ,l,k) (docs/method.md §1). The same multiplier the baselines use
+/// (`LearningRateSchedule`): warm-up over round(warmupFraction·H) steps for warmup-cosine and linear, decay to 0
+/// at H, so with a tuned baseline's schedule and `directionScale` adam the untrained rule is that baseline.
+public struct L3RSStepSchedule: Sendable, Equatable {
+    public var kind: ScheduleKind
+    public var warmupFraction: Double
+
+    public init(kind: ScheduleKind = .constant, warmupFraction: Double = 0) {
+        self.kind = kind
+        self.warmupFraction = warmupFraction
+    }
+
+    /// m(k; H); 1 under constant, whatever H. Any other kind needs the run's horizon (H > 0).
+    public func multiplier(step: Int, horizon: Int) -> Double {
+        guard kind != .constant else { return 1 }
+        precondition(horizon > 0, "L3RS: baseSchedule \(kind.rawValue) needs the run's horizon (L3RSState.horizon)")
+        let warmup = kind == .warmupCosine || kind == .linear ? Int((warmupFraction * Double(horizon)).rounded()) : 0
+        let schedule: LearningRateSchedule = switch kind {
+        case .constant: .constant
+        case .cosine: .cosine(totalSteps: horizon)
+        case .warmupCosine: .warmupCosine(warmupSteps: warmup, totalSteps: horizon)
+        case .linear: LearningRateSchedule(warmupSteps: warmup, decay: .linear(totalSteps: horizon, finalFraction: 0))
+        }
+        return schedule.multiplier(atStep: step)
+    }
+}
