@@ -87,6 +87,11 @@ public struct PipelineConfiguration: YAMLConfiguration, Equatable, Sendable {
     /// The schedule the learned optimizer's λ0 follows over each run (`L3RSConfiguration.baseSchedule`), with
     /// the baselines' `warmupFraction` for warmup-cosine and linear.
     public var baseSchedule: ScheduleKind = .constant
+    /// Meta-train after the learning-rate tuning at the horizon, starting L3RS from the best tuned Adam (or
+    /// AdamW) baseline with head multiplier 1: its tuned rate is λ0 and its schedule the base schedule, in place
+    /// of `baseLearningRate` and `baseSchedule`. With `directionScale: adam` (required) the untrained rule is
+    /// then that baseline, chosen on held-out data like every baseline, and meta-training learns corrections.
+    public var startFromTunedBaseline: Bool = false
     /// Half-width of the uniform initial layer embeddings (`MetaTrainingConfiguration.embeddingInitialScale`):
     /// 0.01 makes the layers look alike to the MLP at first, 1 lets λ differ per layer from the first meta-step.
     public var embeddingInitialScale: Double = 0.01
@@ -171,6 +176,14 @@ public struct PipelineConfiguration: YAMLConfiguration, Equatable, Sendable {
         if !(baseLearningRate > 0 && baseLearningRate.isFinite) { problems.append("baseLearningRate must be positive, got \(baseLearningRate)") }
         if !(stepSizePenalty >= 0 && stepSizePenalty.isFinite) { problems.append("stepSizePenalty must be >= 0, got \(stepSizePenalty)") }
         if !initialPreferredLogit.isFinite { problems.append("initialPreferredLogit must be finite") }
+        if startFromTunedBaseline {
+            if directionScale != .adam {
+                problems.append("startFromTunedBaseline starts L3RS at a tuned Adam baseline, which needs directionScale: adam (got \(directionScale.rawValue))")
+            }
+            if !baselineOptimizers.contains(where: { $0 == .adam || $0 == .adamw }) || !headMultipliers.contains(1) {
+                problems.append("startFromTunedBaseline needs adam or adamw among baselineOptimizers and 1 among headMultipliers")
+            }
+        }
         // The meta-training keys are checked where they are defined, before any stage runs.
         guard problems.isEmpty else { throw ConfigurationError.invalid(problems) }
         for (_, stage) in PipelinePlan(self).metaTrainingStages {

@@ -95,8 +95,23 @@ public struct PipelinePlan: Sendable {
     /// The backbone the another-initialisation condition fine-tunes.
     public var pretrainedHereWeights: String { folder.appendingPathComponent("pretrain/final.safetensors").path }
 
-    /// L3RS (label `l3rs`) and each ablation, meta-trained on the seen data.
-    public var metaTrainingStages: [(label: String, stage: PipelineStage)] {
+    /// L3RS (label `l3rs`) and each ablation, meta-trained on the seen data, from the configured λ0 and base
+    /// schedule.
+    public var metaTrainingStages: [(label: String, stage: PipelineStage)] { metaTrainingStages(startingFrom: nil) }
+
+    /// The tuned baseline L3RS starts from under `startFromTunedBaseline`: the best-ranked Adam or AdamW
+    /// baseline with head multiplier 1 at the horizon (nil when the key is off or no such baseline was tuned).
+    public func startingBaseline(_ tuning: PipelineTuning?) -> (baseline: PipelineBaseline, learningRate: Double)? {
+        guard configuration.startFromTunedBaseline, let tuning,
+              let baseline = tuning.ranking.first(where: { ($0.optimizer == .adam || $0.optimizer == .adamw) && $0.headMultiplier == 1 }),
+              let rate = tuning.learningRates[baseline] else { return nil }
+        return (baseline, rate)
+    }
+
+    /// The meta-training stages; with `startFromTunedBaseline` and the tuning at the horizon, λ0 and the base
+    /// schedule are the tuned baseline's (`startingBaseline`).
+    public func metaTrainingStages(startingFrom tuning: PipelineTuning?) -> [(label: String, stage: PipelineStage)] {
+        let start = startingBaseline(tuning)
         func stage(_ label: String, variant: L3RSVariant, outputs: L3RSLearnedOutputs) -> (String, PipelineStage) {
             var m = MetaTrainingConfiguration()
             m.name = label
@@ -127,8 +142,10 @@ public struct PipelinePlan: Sendable {
             m.horizonFeatures = configuration.horizonFeatures
             m.featureSet = configuration.featureSet
             m.directionScale = configuration.directionScale
-            m.baseSchedule = configuration.baseSchedule
-            m.baseWarmupFraction = configuration.baseSchedule == .constant ? 0 : configuration.warmupFraction
+            m.baseSchedule = start?.baseline.schedule ?? configuration.baseSchedule
+            if let start { m.baseLearningRate = start.learningRate }
+            // Warm-up as the baselines have it: warmup-cosine only (`warmupSteps(_:steps:)`).
+            m.baseWarmupFraction = m.baseSchedule == .warmupCosine ? configuration.warmupFraction : 0
             m.embeddingInitialScale = configuration.embeddingInitialScale
             m.variant = variant
             m.learnedOutputs = outputs

@@ -71,12 +71,22 @@ public final class PipelineRun {
         }
 
         let tuningAtHorizon = plan.tuningStages
-        if let stopped = try runAll([plan.pretrainStage] + plan.metaTrainingStages.map(\.stage) + tuningAtHorizon.map(\.stage)) {
+        // Meta-training comes first, unless it starts from the tuned baseline and so waits for the tuning.
+        let metaFirst = c.startFromTunedBaseline ? [] : plan.metaTrainingStages.map(\.stage)
+        if let stopped = try runAll([plan.pretrainStage] + metaFirst + tuningAtHorizon.map(\.stage)) {
             return .stopped(stage: stopped)
         }
         // Each baseline's learning rate at H: the grid point with the best held-out accuracy after H steps.
         var tuning = [c.horizon: try PipelineTuning.choose(stages: tuningAtHorizon, steps: c.horizon, communicator: communicator)]
         report(tuning[c.horizon]!)
+        if c.startFromTunedBaseline {
+            if rank0, let start = plan.startingBaseline(tuning[c.horizon]) {
+                log("L3RS starts from the tuned \(start.baseline.label): λ0 = \(PipelineFormat.compact(start.learningRate)), base schedule \(start.baseline.schedule.rawValue)")
+            }
+            if let stopped = try runAll(plan.metaTrainingStages(startingFrom: tuning[c.horizon]).map(\.stage)) {
+                return .stopped(stage: stopped)
+            }
+        }
         // Tuned again at every longer horizon they are compared at.
         for steps in plan.horizons.dropFirst() {
             let stages = plan.tuningStages(steps: steps, baselines: plan.evaluatedBaselines(tuning[c.horizon]!))

@@ -244,6 +244,45 @@ final class PipelineConfigurationTests: XCTestCase {
         }
     }
 
+    /// `startFromTunedBaseline`: the meta-training stages take λ0 and the base schedule from the best-ranked
+    /// Adam baseline with head multiplier 1 (a better momentum or head-10 baseline is passed over), with the
+    /// baselines' warm-up fraction; without the tuning they keep the configured values; without
+    /// `directionScale: adam` the key is refused.
+    func testStartFromTunedBaselineTakesTheBestAdamBaselinesRateAndSchedule() throws {
+        var c = try PipelineConfiguration.load(yaml: """
+            startFromTunedBaseline: true
+            directionScale: adam
+            baseLearningRate: 0.003
+            baselineOptimizers: [adam, momentum]
+            schedules: [constant, warmup-cosine]
+            headMultipliers: [1, 10]
+            warmupFraction: 0.2
+            """, source: "x.yaml")
+        try c.validate()
+        let plan = PipelinePlan(c)
+        let momentum = PipelineBaseline(optimizer: .momentum, schedule: .constant, headMultiplier: 1)
+        let adamHead = PipelineBaseline(optimizer: .adam, schedule: .constant, headMultiplier: 10)
+        let adamCosine = PipelineBaseline(optimizer: .adam, schedule: .warmupCosine, headMultiplier: 1)
+        let adamConstant = PipelineBaseline(optimizer: .adam, schedule: .constant, headMultiplier: 1)
+        let tuning = PipelineTuning(grid: [:], learningRates: [momentum: 0.03, adamHead: 3e-4, adamCosine: 1e-3, adamConstant: 3e-4],
+                                    best: momentum, ranking: [momentum, adamHead, adamCosine, adamConstant])
+        XCTAssertEqual(plan.startingBaseline(tuning)?.baseline, adamCosine)
+        for (label, stage) in plan.metaTrainingStages(startingFrom: tuning) {
+            guard case let .metaTraining(m) = stage.kind else { return XCTFail("\(label) is not a meta-training stage") }
+            XCTAssertEqual(m.baseLearningRate, 1e-3, label)
+            XCTAssertEqual(m.l3rsConfiguration.stepSchedule, L3RSStepSchedule(kind: .warmupCosine, warmupFraction: 0.2), label)
+        }
+        for (label, stage) in plan.metaTrainingStages {
+            guard case let .metaTraining(m) = stage.kind else { return XCTFail("\(label) is not a meta-training stage") }
+            XCTAssertEqual(m.baseLearningRate, 0.003, label)
+            XCTAssertEqual(m.l3rsConfiguration.stepSchedule, L3RSStepSchedule(), label)
+        }
+        c.directionScale = .unit
+        XCTAssertThrowsError(try c.validate()) { error in
+            XCTAssertTrue(String(describing: error).contains("directionScale: adam"), String(describing: error))
+        }
+    }
+
     /// A learning rate chosen at the first or last grid point is flagged: the optimum may lie outside.
     func testChoiceAtTheGridEdgeIsFlagged() {
         let plan = PipelinePlan(PipelineConfiguration())

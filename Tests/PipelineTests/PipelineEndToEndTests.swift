@@ -94,6 +94,30 @@ final class PipelineEndToEndTests: XCTestCase {
         try checkReport(runs.appendingPathComponent("tiny"))
     }
 
+    /// `startFromTunedBaseline` under mpirun: the tuning runs before meta-training, and the learned optimizer
+    /// meta-training writes records the tuned Adam baseline's rate as λ0 (and Adam-scaled directions).
+    func testStartFromTunedBaselineMetaTrainsAfterTheTuningAtItsRate() throws {
+        let config = runs.appendingPathComponent("tiny.yaml")
+        try Data((Self.tinyConfiguration + "\nstartFromTunedBaseline: true\ndirectionScale: adam\nablations: []\nlongHorizons: []\noracleConfigurations: 0\n")
+            .replacingOccurrences(of: "ablations: [stepSizeOnly]\n", with: "")
+            .replacingOccurrences(of: "longHorizons: [2]\n", with: "")
+            .replacingOccurrences(of: "oracleConfigurations: 2\n", with: "").utf8).write(to: config)
+        let result = try MPIRun.launch(ranks: 2, [MPIRun.l3rsExecutable, "pipeline", "--config", config.path,
+                                                  "--runs-directory", runs.path, "--data-directory", MPIRun.dataDirectory],
+                                       timeout: 600)
+        XCTAssertEqual(result.exitCode, 0, result.transcript)
+        let out = result.standardOutput
+        let tuned = try XCTUnwrap(out.range(of: "tuned adam-constant at 4 steps: learning rate "), out)
+        let rate = String(out[tuned.upperBound...].prefix { !$0.isWhitespace })
+        XCTAssertTrue(out.contains("L3RS starts from the tuned adam-constant: λ0 = \(rate), base schedule constant"), out)
+        let lastTuning = try XCTUnwrap(out.range(of: "tune/momentum-constant-lr0.03", options: .backwards), out)
+        let metaTraining = try XCTUnwrap(out.range(of: "meta-train/l3rs: running"), out)
+        XCTAssertLessThan(lastTuning.lowerBound, metaTraining.lowerBound, "meta-training runs after the tuning")
+        let header = try String(decoding: Data(contentsOf: runs.appendingPathComponent("tiny/meta-train/l3rs/l3rs.safetensors")).prefix(4096), as: UTF8.self)
+        XCTAssertTrue(header.contains(#"\"directionScale\":\"adam\""#), header)
+        XCTAssertTrue(header.contains(#"\"baseLearningRate\":\#(rate)"#), "λ0 \(rate) in \(header)")
+    }
+
     func checkReport(_ folder: URL) throws {
         let markdown = try String(contentsOf: folder.appendingPathComponent("report.md"), encoding: .utf8)
         for section in ["At a glance", "Run", "Method", "Verdict", "Speed-up over the strongest baseline", "Accuracy curves", "Final test accuracy",
