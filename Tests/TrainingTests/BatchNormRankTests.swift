@@ -20,9 +20,9 @@ import XCTest
 /// It does reproduce on other hardware: on an AMD EPYC development machine (2026-12-07) the L3RS case fails,
 /// 1.46e-2 apart after 20 steps (running statistics 2.5e-2), deterministically, with binaries of c55800d and
 /// 790e71a giving the same hashes; the distance grows from 1.0e-7 after 1 and 2 steps to 3.9e-6 after 4 and
-/// 7.7e-4 after 8 (largest in the BatchNorm biases). The unit-RMS rule gives every layer a step of λ
-/// whatever its gradient's size, so a layer whose small gradient is rounding-sensitive turns the 1-vs-2-rank
-/// rounding into full-size steps; Adam (whose ε damps gradients below 1e-8) stays at 2.9e-7.
+/// 7.7e-4 after 8 (largest in the BatchNorm biases), while Adam's runs pass. A likely cause (not isolated):
+/// the unit-RMS rule gives every layer a step of λ whatever its gradient's size, so a layer whose small
+/// gradient is rounding-sensitive turns the 1-vs-2-rank rounding into full-size steps.
 final class BatchNormRankTests: XCTestCase {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
