@@ -18,12 +18,9 @@ public struct L3RSStepSchedule: Sendable, Equatable {
         guard kind != .constant else { return 1 }
         precondition(horizon > 0, "L3RS: baseSchedule \(kind.rawValue) needs the run's horizon (L3RSState.horizon)")
         let warmup = kind == .warmupCosine || kind == .linear ? Int((warmupFraction * Double(horizon)).rounded()) : 0
-        let schedule: LearningRateSchedule = switch kind {
-        case .constant: .constant
-        case .cosine: .cosine(totalSteps: horizon)
-        case .warmupCosine: .warmupCosine(warmupSteps: warmup, totalSteps: horizon)
-        case .linear: LearningRateSchedule(warmupSteps: warmup, decay: .linear(totalSteps: horizon, finalFraction: 0))
-        }
+        // The baselines' own schedule builder, so both read the same multiplier.
+        let schedule = try! OptimizerConfiguration(optimizer: .adam, learningRate: 1, schedule: kind, warmupSteps: warmup,
+                                                   totalSteps: horizon).makeSchedule()
         return schedule.multiplier(atStep: step)
     }
 }
