@@ -116,6 +116,23 @@ public enum ComparisonStatistics {
         return sorted[lower] + (position - Double(lower)) * (sorted[upper] - sorted[lower])
     }
 
+    /// The mean accuracy over a curve's evaluation points: with evenly spaced points, the area under the accuracy
+    /// curve over its length. It says how far ahead an arm is during the run, which the final-accuracy speed-up
+    /// cannot see when both arms end level. NaN for an empty curve.
+    public static func curveMean(_ curve: AccuracyCurve) -> Double {
+        curve.isEmpty ? .nan : curve.reduce(0) { $0 + $1.accuracy } / Double(curve.count)
+    }
+
+    /// The t-interval of the per-seed differences learned − baseline over the seeds both arms ran (arms of one
+    /// condition share each seed's head initialisation and data order, so the difference removes the seed-to-seed
+    /// spread both arms share); nil when no seed is shared. Values are keyed by seed.
+    public static func pairedDifference(learned: [Int: Double], baseline: [Int: Double]) -> Interval? {
+        let differences = learned.keys.sorted().compactMap { seed in
+            baseline[seed].flatMap { base in learned[seed].map { $0 - base } }
+        }.filter(\.isFinite)
+        return differences.isEmpty ? nil : tInterval(differences)
+    }
+
     public enum Verdict: String, Sendable {
         case faster, tie, slower
     }

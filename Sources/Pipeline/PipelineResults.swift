@@ -11,11 +11,21 @@ struct PipelineResults {
         let label: String
         let kind: PipelinePlan.ArmKind
         /// One per seed, in seed order.
+        let seeds: [Int]
         let metrics: [StageMetrics]
         let curves: [AccuracyCurve]
         let finals: [Double]
         var final: ComparisonStatistics.Interval { ComparisonStatistics.tInterval(finals) }
         var meanCurve: AccuracyCurve { ComparisonStatistics.meanCurve(curves) }
+        /// Final test accuracy by seed (seeds without one left out).
+        var finalsBySeed: [Int: Double] {
+            Dictionary(zip(seeds, metrics).compactMap { seed, run in run.final("test_accuracy").map { (seed, $0) } },
+                       uniquingKeysWith: { _, last in last })
+        }
+        /// Mean accuracy over the curve's points by seed.
+        var curveMeansBySeed: [Int: Double] {
+            Dictionary(zip(seeds, curves).map { ($0, ComparisonStatistics.curveMean($1)) }, uniquingKeysWith: { _, last in last })
+        }
 
         /// The 95% t-interval over seeds at every step all seeds share.
         var band: [(x: Double, low: Double, high: Double)] {
@@ -32,6 +42,10 @@ struct PipelineResults {
         let speedup: ComparisonStatistics.Speedup
         let low: Double
         let high: Double
+        /// Per-seed differences arm − strongest baseline: of the final test accuracy, and of the mean accuracy over
+        /// the curve; t-intervals over the shared seeds.
+        let pairedFinal: ComparisonStatistics.Interval?
+        let pairedCurveMean: ComparisonStatistics.Interval?
         var verdict: ComparisonStatistics.Verdict { ComparisonStatistics.verdict(speedup, low: low, high: high) }
     }
 
@@ -57,7 +71,7 @@ struct PipelineResults {
             let arms = try labels.map { label -> Arm in
                 let seeds = mine.filter { $0.arm == label }.sorted { $0.seed < $1.seed }
                 let metrics = try seeds.map { try StageMetrics(folder: $0.stage.folder) }
-                return Arm(condition: condition, label: label, kind: seeds[0].kind, metrics: metrics,
+                return Arm(condition: condition, label: label, kind: seeds[0].kind, seeds: seeds.map(\.seed), metrics: metrics,
                            curves: metrics.map { $0.points(plan.curveKey).map { (step: $0.x, accuracy: $0.y) } },
                            finals: metrics.compactMap { $0.final("test_accuracy") })
             }
@@ -70,8 +84,11 @@ struct PipelineResults {
                     let seed = c.seed &+ UInt64(index) &* 1_000 &+ UInt64(comparisons.count)
                     let interval = ComparisonStatistics.bootstrapInterval(baseline: strongest.curves, learned: arm.curves,
                                                                           resamples: c.bootstrapResamples, seed: seed)
-                    comparisons.append(Comparison(arm: arm, speedup: speedup, low: interval?.low ?? speedup.value,
-                                                  high: interval?.high ?? speedup.value))
+                    comparisons.append(Comparison(
+                        arm: arm, speedup: speedup, low: interval?.low ?? speedup.value, high: interval?.high ?? speedup.value,
+                        pairedFinal: ComparisonStatistics.pairedDifference(learned: arm.finalsBySeed, baseline: strongest.finalsBySeed),
+                        pairedCurveMean: ComparisonStatistics.pairedDifference(learned: arm.curveMeansBySeed,
+                                                                               baseline: strongest.curveMeansBySeed)))
                 }
             }
             conditions.append(Condition(condition: condition, arms: arms, strongest: strongest, comparisons: comparisons))
@@ -85,6 +102,17 @@ struct PipelineResults {
     func json(plan: PipelinePlan, run: RunMetadata? = nil) throws -> Data {
         let c = plan.configuration
         func number(_ value: Double?) -> Any { value.flatMap { $0.isFinite ? $0 : nil } ?? NSNull() }
+        func paired(_ comparison: Comparison) -> [String: Any] {
+            var values: [String: Any] = [:]
+            for (key, interval) in [("paired_final_difference", comparison.pairedFinal),
+                                    ("paired_curve_mean_difference", comparison.pairedCurveMean)] {
+                values[key] = number(interval?.mean)
+                values[key + "_low"] = number(interval?.low)
+                values[key + "_high"] = number(interval?.high)
+            }
+            values["paired_seeds"] = comparison.pairedFinal?.count ?? 0
+            return values
+        }
         var conditions: [String: Any] = [:]
         for result in self.conditions {
             var entry: [String: Any] = ["steps": result.condition.steps, "data": result.condition.data,
@@ -102,6 +130,7 @@ struct PipelineResults {
                     values["speedup_high"] = number(comparison.high)
                     values["verdict"] = comparison.verdict.rawValue
                     values["reaches_target"] = comparison.speedup.reached
+                    paired(comparison).forEach { values[$0.key] = $0.value }
                 }
                 arms[arm.label] = values
             }
@@ -115,6 +144,7 @@ struct PipelineResults {
                 entry["speedup_high"] = number(comparison.high)
                 entry["verdict"] = comparison.verdict.rawValue
                 entry["reaches_target"] = comparison.speedup.reached
+                paired(comparison).forEach { entry[$0.key] = $0.value }
             }
             if let oracle = result.comparison(PipelinePlan.oracleLabel) {
                 entry["oracle_speedup"] = number(oracle.speedup.value)

@@ -118,6 +118,32 @@ final class ComparisonStatisticsTests: XCTestCase {
         XCTAssertEqual(S.verdict(reached, low: 0.6, high: 0.9), .slower)
     }
 
+    func testCurveMeanIsTheAverageOverTheEvaluationPoints() {
+        // 0.1, 0.2, …, 1.0 at steps 10…100: mean 0.55.
+        XCTAssertEqual(S.curveMean(curve { $0 / 100 }), 0.55, accuracy: 1e-12)
+        XCTAssertTrue(S.curveMean([]).isNaN)
+    }
+
+    /// Two arms whose seeds share a large spread: unpaired intervals overlap, the paired one excludes 0.
+    func testPairedDifferenceRemovesTheSpreadTheSeedsShare() throws {
+        let baseline: [Int: Double] = [0: 0.80, 1: 0.90, 2: 0.70, 3: 0.85, 4: 0.75]
+        let offsets: [Int: Double] = [0: 0.010, 1: 0.012, 2: 0.008, 3: 0.011, 4: 0.009]
+        let learned = Dictionary(uniqueKeysWithValues: baseline.map { ($0.key, $0.value + offsets[$0.key]!) })
+        let paired = try XCTUnwrap(S.pairedDifference(learned: learned, baseline: baseline))
+        // Differences 0.010, 0.012, 0.008, 0.011, 0.009: mean 0.01, s = √(0.00001/4), half-width 2.776·s/√5.
+        XCTAssertEqual(paired.mean, 0.01, accuracy: 1e-12)
+        XCTAssertEqual(paired.high - paired.mean, 2.776 * (0.00001 / 4 / 5).squareRoot(), accuracy: 1e-9)
+        XCTAssertEqual(paired.count, 5)
+        XCTAssertGreaterThan(paired.low, 0)
+        let (a, b) = (S.tInterval(Array(learned.values)), S.tInterval(Array(baseline.values)))
+        XCTAssertLessThan(a.low, b.high, "unpaired, the two intervals overlap")
+        // Pairs are by seed, not by position: a seed only one arm ran is left out.
+        var extra = learned
+        extra[7] = 0.1
+        XCTAssertEqual(S.pairedDifference(learned: extra, baseline: baseline), paired)
+        XCTAssertNil(S.pairedDifference(learned: [9: 0.5], baseline: baseline))
+    }
+
     func testPercentileInterpolatesBetweenOrderStatistics() {
         XCTAssertEqual(S.percentile([1, 2, 3, 4, 5], 0.5), 3)
         XCTAssertEqual(S.percentile([1, 2, 3, 4, 5], 0.025), 1.1, accuracy: 1e-12)

@@ -5,7 +5,8 @@ import XCTest
 
 /// report.json from synthetic evaluation runs with known answers: in every condition L3RS climbs twice as fast
 /// as the baseline (speed-up 2, faster), the oracle is the baseline's twin (speed-up 1, tie), and the per-arm
-/// final accuracies are the seeds' means.
+/// final accuracies are the seeds' means; paired by seed, the differences are the same for every seed (the seeds
+/// shift both arms alike), so their intervals have zero width: a pairing by anything but the seed would not.
 final class PipelineResultsTests: ScratchFolderTestCase {
     override class var scratchPrefix: String { "l3rs-results" }
     var runs: URL { folder }
@@ -61,6 +62,16 @@ final class PipelineResultsTests: ScratchFolderTestCase {
             XCTAssertTrue(low > 1.9 && high < 2.1 && low <= 2 && high >= 2, "\(name): [\(low), \(high)]")
             XCTAssertEqual(condition["verdict"] as? String, "faster", name)
             XCTAssertEqual(condition["reaches_target"] as? Bool, true, name)
+            // Paired by seed: L3RS ends at min(0.95, 1.8) + 0.01, the baseline at 0.9 + 0.01 (same seed shift).
+            let points = Double(plan.conditions.first { $0.name == name }!.steps / c.evalEvery)
+            let curveDifference = stride(from: 1.0, through: points, by: 1).reduce(0) { $0 + min(0.95, 1.8 * $1 / points) - 0.9 * $1 / points } / points
+            for (key, expected) in [("paired_final_difference", 0.05), ("paired_curve_mean_difference", curveDifference)] {
+                let mean = try XCTUnwrap(condition[key] as? Double, "\(name) \(key)")
+                XCTAssertEqual(mean, expected, accuracy: 1e-9, "\(name) \(key)")
+                XCTAssertEqual(try XCTUnwrap(condition[key + "_low"] as? Double), mean, accuracy: 1e-9, "\(name) \(key): zero width")
+                XCTAssertEqual(try XCTUnwrap(condition[key + "_high"] as? Double), mean, accuracy: 1e-9, "\(name) \(key): zero width")
+            }
+            XCTAssertEqual(condition["paired_seeds"] as? Int, 3, name)
             let arms = try XCTUnwrap(condition["arms"] as? [String: [String: Any]], name)
             for (arm, values) in arms {
                 let seeds = try XCTUnwrap(finals["\(name)/\(arm)"])
@@ -74,6 +85,8 @@ final class PipelineResultsTests: ScratchFolderTestCase {
                 XCTAssertEqual(try XCTUnwrap(condition["oracle_speedup"] as? Double), 1, accuracy: 1e-9)
                 XCTAssertEqual(condition["oracle_verdict"] as? String, "tie")
                 XCTAssertEqual(arms["oracle"]?["kind"] as? String, "oracle")
+                XCTAssertEqual(try XCTUnwrap(arms["oracle"]?["paired_final_difference"] as? Double), 0, accuracy: 1e-12)
+                XCTAssertEqual(try XCTUnwrap(arms["oracle"]?["paired_curve_mean_difference_high"] as? Double), 0, accuracy: 1e-12)
             } else {
                 XCTAssertNil(condition["oracle_speedup"], name)
             }
