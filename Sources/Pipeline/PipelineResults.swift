@@ -102,15 +102,19 @@ struct PipelineResults {
     func json(plan: PipelinePlan, run: RunMetadata? = nil) throws -> Data {
         let c = plan.configuration
         func number(_ value: Double?) -> Any { value.flatMap { $0.isFinite ? $0 : nil } ?? NSNull() }
-        func paired(_ comparison: Comparison) -> [String: Any] {
-            var values: [String: Any] = [:]
+        /// A comparison's speed-up, interval, verdict and paired differences, as both an arm and a condition hold them.
+        func values(_ comparison: Comparison) -> [String: Any] {
+            var values: [String: Any] = [
+                "speedup": number(comparison.speedup.value), "speedup_low": number(comparison.low),
+                "speedup_high": number(comparison.high), "verdict": comparison.verdict.rawValue,
+                "reaches_target": comparison.speedup.reached, "paired_seeds": comparison.pairedFinal?.count ?? 0,
+            ]
             for (key, interval) in [("paired_final_difference", comparison.pairedFinal),
                                     ("paired_curve_mean_difference", comparison.pairedCurveMean)] {
                 values[key] = number(interval?.mean)
                 values[key + "_low"] = number(interval?.low)
                 values[key + "_high"] = number(interval?.high)
             }
-            values["paired_seeds"] = comparison.pairedFinal?.count ?? 0
             return values
         }
         var conditions: [String: Any] = [:]
@@ -120,31 +124,21 @@ struct PipelineResults {
             var arms: [String: Any] = [:]
             for arm in result.arms {
                 let final = arm.final
-                var values: [String: Any] = [
+                var entries: [String: Any] = [
                     "kind": arm.kind.rawValue, "seeds": arm.metrics.count, "final_accuracy": number(final.mean),
                     "final_accuracy_low": number(final.low), "final_accuracy_high": number(final.high),
                 ]
                 if let comparison = result.comparison(arm.label) {
-                    values["speedup"] = number(comparison.speedup.value)
-                    values["speedup_low"] = number(comparison.low)
-                    values["speedup_high"] = number(comparison.high)
-                    values["verdict"] = comparison.verdict.rawValue
-                    values["reaches_target"] = comparison.speedup.reached
-                    paired(comparison).forEach { values[$0.key] = $0.value }
+                    entries.merge(values(comparison)) { _, new in new }
                 }
-                arms[arm.label] = values
+                arms[arm.label] = entries
             }
             entry["arms"] = arms
             if let comparison = result.comparison(PipelinePlan.learnedLabel) {
                 entry["target_accuracy"] = number(comparison.speedup.target)
                 entry["baseline_steps"] = number(comparison.speedup.baselineSteps)
                 entry["learned_steps"] = number(comparison.speedup.learnedSteps)
-                entry["speedup"] = number(comparison.speedup.value)
-                entry["speedup_low"] = number(comparison.low)
-                entry["speedup_high"] = number(comparison.high)
-                entry["verdict"] = comparison.verdict.rawValue
-                entry["reaches_target"] = comparison.speedup.reached
-                paired(comparison).forEach { entry[$0.key] = $0.value }
+                entry.merge(values(comparison)) { _, new in new }
             }
             if let oracle = result.comparison(PipelinePlan.oracleLabel) {
                 entry["oracle_speedup"] = number(oracle.speedup.value)
