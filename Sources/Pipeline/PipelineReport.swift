@@ -61,26 +61,49 @@ struct PipelineReport {
     func build(results: PipelineResults, runs: [PipelinePlan.EvaluationRun]) throws -> ReportDocument {
         let c = plan.configuration
         guard let atHorizon = tuning[c.horizon] else { throw PipelineError.missingResults("no tuning at the horizon \(c.horizon)") }
-        let curveText = c.curveImages > 0
-            ? "\(c.curveImages) images spread evenly over each condition's test split (a fixed subset, the same for every arm and seed)"
-            : "the whole test split"
         var doc = ReportDocument(title: "L3RS pipeline report: \(c.name)")
-
-        doc.heading("At a glance")
         let headline = results.conditions.first { $0.condition.name == "seen" } ?? results.conditions.first
+        writeGlance(&doc, results: results, headline: headline)
+        writeMethod(&doc, atHorizon: atHorizon)
+        writeComparisons(&doc, results: results, headline: headline)
+        writeTuning(&doc, results: results, atHorizon: atHorizon)
+        try writeWallTime(&doc, runs: runs, atHorizon: atHorizon)
+        try writeTraining(&doc, results: results, runs: runs)
+        return doc
+    }
+
+    /// How the accuracy curves were measured, in words.
+    private var curveText: String {
+        plan.configuration.curveImages > 0
+            ? "\(plan.configuration.curveImages) images spread evenly over each condition's test split (a fixed subset, the same for every arm and seed)"
+            : "the whole test split"
+    }
+
+    /// "At a glance" (the headline sentence and plot) and "Run".
+    private func writeGlance(_ doc: inout ReportDocument, results: PipelineResults, headline: PipelineResults.Condition?) {
+        let c = plan.configuration
+        doc.heading("At a glance")
         if let headline { doc.paragraph(sentence(headline)) }
         doc.plot(headline.map { "accuracy-\($0.condition.name).svg" } ?? "accuracy.svg", accuracyPlot(headline, headline: true))
         doc.paragraph("Mean accuracy over \(c.seeds) seeds with its 95% t-interval shaded (clipped to [0, 1]), on \(curveText), every \(c.evalEvery) steps. Dashed: tuned baselines; solid: L3RS, its ablations and the schedule oracle. The other conditions are under \"Accuracy curves\".")
 
         doc.heading("Run")
         doc.bullets(metadata.items(duration: ProgressReporter.duration).map { "\($0.label): \($0.value)" })
+    }
 
+    /// "Method": what ran.
+    private func writeMethod(_ doc: inout ReportDocument, atHorizon: PipelineTuning) {
+        let c = plan.configuration
         doc.heading("Method")
         let startText = plan.startingBaseline(atHorizon).map { "starting from the tuned \($0.baseline.label) baseline (λ0 = \(PipelineFormat.compact($0.learningRate)), its schedule as the base schedule)" }
             ?? "λ0 = \(PipelineFormat.compact(c.baseLearningRate)), base schedule \(c.baseSchedule.rawValue)"
 
         doc.paragraph("Backbone \(c.model) (\(c.weights), head re-initialised). L3RS meta-trained on \(c.seenData) for \(c.metaSteps) meta-steps (truncation \(c.truncation), horizon H = \(c.horizon) steps, \(c.innerRuns) inner runs, meta-learning rate \(PipelineFormat.compact(c.metaLearningRate)), \(startText), directions scaled to \(c.directionScale == .adam ? "Adam's RMS" : "unit RMS"), initial Adam logit \(PipelineFormat.compact(c.initialPreferredLogit)), step-size penalty ρ = \(PipelineFormat.compact(c.stepSizePenalty)), \(c.metaEstimator == .truncatedBackprop ? "\(c.metaGradientOrder == .secondOrder ? "second" : "first")-order truncated backpropagation" : c.metaEstimator.rawValue), meta-validation: \(PipelineFormat.percent(c.validationFraction)) of the training split). Every arm of every condition ran with the same \(c.seeds) seeds (head initialisation and data order), global batch \(c.globalBatch), and the same steps and data. Accuracy curves: every \(c.evalEvery) steps on \(curveText); final accuracy: the whole test split at the last step. Baselines were tuned on the held-out meta-validation split (never on test data) by runs as long as the horizon they are compared at. Means and 95% t-intervals are over seeds; speed-ups have 95% bootstrap intervals (\(c.bootstrapResamples) resamples of the seeds of both arms). Every number below is read from the runs' metrics files under this folder." + (c.evaluationLimit > 0 ? " Evaluation used only \(c.evaluationLimit) images spread evenly over each evaluation split (a quick check, not a result)." : ""))
+    }
 
+    /// The verdicts, speed-ups, paired differences, the other conditions' curves and the final accuracies.
+    private func writeComparisons(_ doc: inout ReportDocument, results: PipelineResults, headline: PipelineResults.Condition?) {
+        let c = plan.configuration
         doc.heading("Verdict")
         doc.bullets(results.conditions.map(sentence))
         doc.paragraph("Speed-up = the steps the strongest baseline (best mean final test accuracy among the tuned baselines run in that condition) needs to reach its own final mean accuracy, divided by the steps the other arm needs to reach the same, both on mean accuracy curves with linear interpolation between evaluation points. Verdict: tie when the 95% interval contains 1, faster when it lies above, slower when below, and slower whenever the arm's mean curve never reaches the target (its steps then count one evaluation interval past the end, so the speed-up shown is an upper bound below 1). The goal: on the seen data a speed-up of at least 2 with the interval above 1; where the schedule oracle stays below 2, L3RS above the oracle; no verdict \"slower\" elsewhere.")
@@ -131,7 +154,11 @@ struct PipelineReport {
             return result.arms.filter { $0.final.mean < chance + 0.05 }.map { "\($0.label) in \(result.condition.name)" }
         }
         doc.paragraph("Mean [95% t-interval] over seeds, in percent, on the whole test split. — : not run in that condition. Conditions: " + plan.conditions.map { "\($0.name) = \($0.title), \($0.steps) steps" }.joined(separator: "; ") + ". Ablations: " + (plan.ablations.isEmpty ? "none" : plan.ablations.map { "\($0.label) = \($0.summary)" }.joined(separator: "; ")) + "." + (collapsed.isEmpty ? "" : " Ended at chance level (diverged): \(collapsed.joined(separator: ", "))."))
+    }
 
+    /// The tuning grids and the schedule oracle's search.
+    private func writeTuning(_ doc: inout ReportDocument, results: PipelineResults, atHorizon: PipelineTuning) {
+        let c = plan.configuration
         doc.heading("Learning-rate tuning")
         var edges: [String] = []
         for steps in plan.horizons {
@@ -158,7 +185,10 @@ struct PipelineReport {
         } else {
             doc.paragraph("Not run (oracleConfigurations: 0).")
         }
+    }
 
+    /// Wall time per kind of stage.
+    private func writeWallTime(_ doc: inout ReportDocument, runs: [PipelinePlan.EvaluationRun], atHorizon: PipelineTuning) throws {
         doc.heading("Wall time")
         var wall = Table(header: ["stages", "runs", "wall time"])
         let metaSeconds = try plan.metaTrainingStages.reduce(0.0) { $0 + ((try StageMetrics(folder: $1.stage.folder)).final("seconds", x: "meta_step") ?? 0) }
@@ -186,7 +216,10 @@ struct PipelineReport {
         }
         doc.paragraph("Training and evaluation time from each run's metrics (a resumed run counts from its resume); loading and set-up are not included. Meta-training L3RS once costs as much as \(String(format: "%.1f", (try StageMetrics(folder: plan.metaTrainingStages[0].stage.folder)).final("seconds", x: "meta_step").map { $0 / max(evaluationSeconds / Double(max(runs.count, 1)), 1e-9) } ?? .nan)) average evaluation fine-tunes.")
         doc.table(wall)
+    }
 
+    /// Training loss, λ and μ per layer over time, and the meta-training curves.
+    private func writeTraining(_ doc: inout ReportDocument, results: PipelineResults, runs: [PipelinePlan.EvaluationRun]) throws {
         doc.heading("Training loss")
         doc.paragraph("Training loss of the training batches, mean over seeds of a 10-step moving average. Dashed: baselines.")
         for result in results.conditions {
@@ -223,7 +256,6 @@ struct PipelineReport {
         doc.plot("meta-training.svg", LinePlot(
             title: "Meta-training curve", xLabel: "meta-step", yLabel: "meta-loss",
             series: metaRuns.map { .init(name: $0.0, points: movingAverage($0.1.points("meta_loss", x: "meta_step"), window: 5)) }))
-        return doc
     }
 
     /// Accuracy against steps per arm in one condition, 95% bands over seeds; the headline plot names L3RS's

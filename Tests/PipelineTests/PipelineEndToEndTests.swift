@@ -120,15 +120,15 @@ final class PipelineEndToEndTests: XCTestCase {
 
     func checkReport(_ folder: URL) throws {
         let markdown = try String(contentsOf: folder.appendingPathComponent("report.md"), encoding: .utf8)
-        for section in ["At a glance", "Run", "Method", "Verdict", "Speed-up over the strongest baseline", "Accuracy curves", "Final test accuracy",
-                        "Learning-rate tuning", "Schedule oracle", "Wall time", "Training loss", "λ and μ per layer over time",
+        for section in ["At a glance", "Run", "Method", "Verdict", "Speed-up over the strongest baseline", "Paired by seed", "Accuracy curves",
+                        "Final test accuracy", "Learning-rate tuning", "Schedule oracle", "Wall time", "Training loss", "λ and μ per layer over time",
                         "Meta-training"] {
             XCTAssertTrue(markdown.contains("\n## \(section)\n"), "report.md lacks the section \(section)")
         }
 
         // Markdown tables: a header, a separator of the same width, rows of the same width.
         let tables = markdownTables(markdown)
-        XCTAssertEqual(tables.count, 4, "speed-ups, final accuracy, oracle, wall time (the tuning grids are a heat map)")
+        XCTAssertEqual(tables.count, 5, "speed-ups, paired differences, final accuracy, oracle, wall time (the tuning grids are a heat map)")
 
         // The story at a glance: the headline plot (the seen data, its speed-up in the title) first, then the run's
         // metadata.
@@ -178,6 +178,10 @@ final class PipelineEndToEndTests: XCTestCase {
                                             XCTUnwrap(condition["speedup_high"] as? Double, name))
             XCTAssertTrue(speedup > 0 && low <= high, "\(name): \(speedup) [\(low), \(high)]")
             XCTAssertTrue(["faster", "tie", "slower"].contains(try XCTUnwrap(condition["verdict"] as? String)), name)
+            // Paired by seed over both seeds, from the real runs' metrics.
+            XCTAssertEqual(condition["paired_seeds"] as? Int, 2, name)
+            let paired = try XCTUnwrap(condition["paired_final_difference"] as? Double, name)
+            XCTAssertTrue(try XCTUnwrap(condition["paired_final_difference_low"] as? Double) <= paired, name)
             let arms = try XCTUnwrap(condition["arms"] as? [String: [String: Any]], name)
             XCTAssertNotNil(arms["l3rs"]?["final_accuracy_low"] as? Double, name)
             XCTAssertEqual(arms.values.compactMap { $0["kind"] as? String }.filter { $0 == "baseline" }.count, 1, name)
@@ -201,7 +205,7 @@ final class PipelineEndToEndTests: XCTestCase {
         let html = try String(contentsOf: folder.appendingPathComponent("report.html"), encoding: .utf8)
         let counts = try wellFormedCounts(html, "report.html")
         XCTAssertEqual(counts["svg"], plots.count, "every plot inline")
-        XCTAssertEqual(counts["table"], 4)
+        XCTAssertEqual(counts["table"], 5)
         // The tuning grids as a heat map: a cell per grid point, the chosen ones outlined.
         let heatMap = try String(contentsOf: folder.appendingPathComponent("plots/tuning.svg"), encoding: .utf8)
         XCTAssertEqual(try wellFormedCounts(heatMap, "tuning.svg")["rect"].map { $0 >= 1 + 4 + 2 }, true, "background, grid cells, outlines")
