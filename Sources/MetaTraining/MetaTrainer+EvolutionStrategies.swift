@@ -11,8 +11,9 @@ extension MetaTrainer {
     ///
     ///     ĝ = (1/N) Σ_i (L(φ + σε_i) − L(φ − σε_i)) / (2σ) · ε_i,
     ///
-    /// the gradient of the Gaussian-smoothed meta-loss L_σ(φ) = E[L(φ + σε)]. L is the uniform mean of the
-    /// held-out loss (evaluation mode) after each of the truncation's steps, from the run's current state.
+    /// the gradient of the Gaussian-smoothed meta-loss L_σ(φ) = E[L(φ + σε)]. L is the mean of the held-out loss
+    /// (evaluation mode) after each of the truncation's steps, from the run's current state, weighted by
+    /// `metaLossWeighting` (uniform by default).
     /// Pairs are dealt round-robin to the ranks; each rank unrolls its pairs whole on the global batches
     /// (no collective inside an unroll), and one allreduce sums the estimates. The run itself then advances
     /// the truncation with φ, data-parallel, so every rank keeps the same inner runs.
@@ -28,7 +29,8 @@ extension MetaTrainer {
             for sign: Float in [1, -1] {
                 var perturbed = φ
                 for index in perturbed.values.indices { perturbed.values[index] += sign * σ * ε[index] }
-                losses.append(try heldOutScore(of: perturbed, from: run, steps: truncation, problem: local).meanLoss)
+                losses.append(try heldOutScore(of: perturbed, from: run, steps: truncation, problem: local,
+                                               weighting: configuration.metaLossWeighting).meanLoss)
             }
             lossSum += (losses[0] + losses[1]) / 2
             // A pair with a diverged unroll gives no usable difference: it adds no gradient (it still counts in

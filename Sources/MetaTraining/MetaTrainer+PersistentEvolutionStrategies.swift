@@ -38,7 +38,7 @@ extension MetaTrainer {
             metaParameters: φ, pairs: ownedPairs, perturbation: { perturbation(pair: $0, count: φ.values.count) },
             unroll: { particle, perturbed in
                 try heldOutScore(of: perturbed, advancing: &particle.parameters, state: &particle.state,
-                                 steps: truncation, problem: local).meanLoss
+                                 steps: truncation, problem: local, weighting: configuration.metaLossWeighting).meanLoss
             })
         let result = try combinePairEstimates(gradient: gradient, lossSum: lossSum, run: &run, truncation: truncation)
         estimator.restartDivergedPairs(from: run)

@@ -74,7 +74,9 @@ public struct MetaTrainingConfiguration: YAMLConfiguration, RunConfiguration, Eq
     public var metaLearningRate: Double = 1e-3
     public var metaClipNorm: Double = 1
     /// How the meta-loss weights the validation losses of a truncation's steps: uniform (docs/method.md §5),
-    /// linear (later steps more) or final (the end of the truncation only). See `MetaLossWeighting`.
+    /// linear (later steps more) or final (the end of the truncation only), for every estimator. Meta-validation
+    /// weights its whole held-out runs' steps the same way, so the kept φ is the best by the objective's measure.
+    /// See `MetaLossWeighting`.
     public var metaLossWeighting: MetaLossWeighting = .uniform
     /// ρ of the step-size penalty ρ·mean(clip(o_λ)²) = ρ·mean(log(λ/λ0)²) added to the meta-loss; 0: none.
     /// See `MetaObjective`.
@@ -190,8 +192,8 @@ public struct MetaTrainingConfiguration: YAMLConfiguration, RunConfiguration, Eq
         if horizonRange.lowerBound < 1 { problems.append("every horizon must be positive, got \(horizonRange)") }
         if esPairs < 1 { problems.append("esPairs must be positive, got \(esPairs)") }
         if !(esSigma > 0 && esSigma.isFinite) { problems.append("esSigma must be positive, got \(esSigma)") }
-        if estimator != .truncatedBackprop && (order == .secondOrder || metaLossWeighting != .uniform || stepSizePenalty > 0) {
-            problems.append("\(estimator.rawValue) scores the uniform mean of held-out losses: it takes no order (secondOrder), metaLossWeighting or stepSizePenalty")
+        if estimator != .truncatedBackprop && (order == .secondOrder || stepSizePenalty > 0) {
+            problems.append("\(estimator.rawValue) scores the (metaLossWeighting-weighted) mean of held-out losses: it takes no order (secondOrder) or stepSizePenalty")
         }
         if validateEvery < 0 || validationTasks < 1 || validationHorizon < 0 {
             problems.append("validateEvery and validationHorizon must be >= 0 and validationTasks positive")

@@ -76,6 +76,10 @@ public struct PipelineConfiguration: YAMLConfiguration, Equatable, Sendable {
     public var maxHorizon: Int = 0
     public var metaEstimator: MetaGradientEstimator = .truncatedBackprop
     public var metaGradientOrder: MetaGradientOrder = .firstOrder
+    /// How the meta-objective weights the held-out losses of a truncation (`MetaLossWeighting`); with truncation
+    /// = horizon, linear or final aim meta-training (and the validation that keeps the best φ) at the end of the
+    /// run, which the final-accuracy speed-up counts, rather than at the whole run's mean.
+    public var metaLossWeighting: MetaLossWeighting = .uniform
     public var validateEvery: Int = 0
     public var validationTasks: Int = 2
     /// The learned optimizer reads the progress k/H through its run (`L3RSConfiguration.horizonFeatures`).

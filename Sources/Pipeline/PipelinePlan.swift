@@ -137,6 +137,7 @@ public struct PipelinePlan: Sendable {
             m.maxHorizon = configuration.maxHorizon
             m.estimator = configuration.metaEstimator
             m.order = configuration.metaGradientOrder
+            m.metaLossWeighting = configuration.metaLossWeighting
             m.validateEvery = configuration.validateEvery
             m.validationTasks = configuration.validationTasks
             m.horizonFeatures = configuration.horizonFeatures

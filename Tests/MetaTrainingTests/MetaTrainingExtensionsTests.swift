@@ -96,6 +96,52 @@ final class MetaTrainingExtensionsTests: XCTestCase {
         XCTAssertEqual(esRun, plain)
     }
 
+    /// With `metaLossWeighting` final, evolution strategies estimate the same objective as truncated
+    /// backpropagation with it: the held-out loss after the truncation's last step (the meta-losses agree,
+    /// and the ES estimate points along the exact meta-gradient of that objective).
+    func testEvolutionStrategiesScoreTheWeightedObjective() throws {
+        var exactConfiguration = MetaFixtures.configuration(order: .secondOrder)
+        exactConfiguration.memory = .store
+        exactConfiguration.metaLossWeighting = .final
+        let exact = try MetaFixtures.trainer(exactConfiguration, communicator: SingleProcessCommunicator())
+        var esConfiguration = MetaFixtures.configuration()
+        esConfiguration.estimator = .antitheticES
+        esConfiguration.esPairs = 384
+        esConfiguration.esSigma = 0.01
+        esConfiguration.metaLossWeighting = .final
+        XCTAssertNoThrow(try esConfiguration.validate())
+        let es = try MetaFixtures.trainer(esConfiguration, communicator: SingleProcessCommunicator())
+        try exact.startRuns()
+        try es.startRuns()
+        var exactRun = exact.runs[1], esRun = es.runs[1]
+        let reference = try exact.reducedMetaGradient(run: &exactRun, truncation: 3).0
+        let estimate = try es.antitheticESMetaGradient(run: &esRun, truncation: 3).0
+        let dot = zip(reference.gradient, estimate.gradient).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+        let cosine = dot / (MetaGradientCheck.globalNorm(reference.gradient) * MetaGradientCheck.globalNorm(estimate.gradient))
+        XCTAssertGreaterThan(cosine, 0.2, "cosine between ES and exact meta-gradients of the final held-out loss")
+        XCTAssertEqual(estimate.metaLoss, reference.metaLoss, accuracy: 0.02 * reference.metaLoss)
+    }
+
+    /// A weighted held-out score is the weighting's sum of the losses after each step: each loss read as the
+    /// final-weighted score of an unroll that stops there.
+    func testHeldOutScoreWeighsTheLossesAfterEachStep() throws {
+        let trainer = try MetaFixtures.trainer(MetaFixtures.configuration(), communicator: SingleProcessCommunicator())
+        try trainer.startRuns()
+        let run = trainer.runs[0]
+        let problem = try trainer.problem(for: run, reduction: .globalMean)
+        let steps = 4
+        let losses = try (1...steps).map {
+            try trainer.heldOutScore(of: trainer.optimizer.metaParameters, from: run, steps: $0, problem: problem, weighting: .final).meanLoss
+        }
+        XCTAssertEqual(Set(losses.map { $0.bitPattern }).count, steps, "the losses change step by step: \(losses)")
+        for weighting in [MetaLossWeighting.uniform, .linear, .final] {
+            let expected = zip(weighting.weights(count: steps), losses).reduce(0.0) { $0 + $1.0 * $1.1 }
+            let score = try trainer.heldOutScore(of: trainer.optimizer.metaParameters, from: run, steps: steps, problem: problem,
+                                                 weighting: weighting)
+            XCTAssertEqual(score.meanLoss, expected, accuracy: 1e-12 * abs(expected), "\(weighting)")
+        }
+    }
+
     /// The checkpoint holds every pair of every run PES has touched, and restoring it gives back the same
     /// particles and ξ; on a run's first truncation PES is antitheticES (the same ε, ξ = ε).
     func testPESStateRoundTripsThroughTheCheckpointAndStartsAsES() throws {

@@ -218,13 +218,14 @@ final class PipelineConfigurationTests: XCTestCase {
         }
     }
 
-    /// `directionScale`, `baseSchedule` (with the baselines' `warmupFraction`) and `metaGradientOrder` reach
-    /// every meta-training stage (its L3RS configuration and its `order`); a misspelt value is refused naming
-    /// the key and the allowed values.
+    /// `directionScale`, `baseSchedule` (with the baselines' `warmupFraction`), `metaGradientOrder` and
+    /// `metaLossWeighting` reach every meta-training stage (its L3RS configuration, its `order` and weighting); a
+    /// misspelt value is refused naming the key and the allowed values.
     func testDirectionScaleBaseScheduleAndMetaGradientOrderReachEveryStage() throws {
         let c = try PipelineConfiguration.load(yaml: """
             truncation: 100
             metaGradientOrder: secondOrder
+            metaLossWeighting: linear
             directionScale: adam
             baseSchedule: warmup-cosine
             warmupFraction: 0.2
@@ -234,10 +235,12 @@ final class PipelineConfigurationTests: XCTestCase {
         for (label, stage) in PipelinePlan(c).metaTrainingStages {
             guard case let .metaTraining(m) = stage.kind else { return XCTFail("\(label) is not a meta-training stage") }
             XCTAssertEqual(m.order, .secondOrder, label)
+            XCTAssertEqual(m.metaLossWeighting, .linear, label)
             XCTAssertEqual(m.l3rsConfiguration.directionScale, .adam, label)
             XCTAssertEqual(m.l3rsConfiguration.stepSchedule, L3RSStepSchedule(kind: .warmupCosine, warmupFraction: 0.2), label)
         }
         XCTAssertEqual(try PipelineConfiguration.load(yaml: "horizon: 100", source: "x.yaml").directionScale, .unit)
+        XCTAssertEqual(try PipelineConfiguration.load(yaml: "horizon: 100", source: "x.yaml").metaLossWeighting, .uniform)
         XCTAssertThrowsError(try PipelineConfiguration.load(yaml: "directionScale: adams", source: "x.yaml")) { error in
             let text = String(describing: error)
             XCTAssertTrue(text.contains("directionScale") && text.contains("unit, adam"), text)
