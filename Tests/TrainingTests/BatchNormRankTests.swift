@@ -28,12 +28,13 @@ import XCTest
 ///
 /// (momentum SGD at 1e-2: 1.6e-3 on Haswell). So the end-of-run comparison was a lottery, failed in CI on a
 /// Haswell-kernel machine, and no learning rate makes it safe, as for any data-parallel trainer whose ranks add
-/// gradients in another order than one process does. What synchronised BatchNorm (and the L3RS step on ranks) must guarantee is that every step is the same function
-/// of the state: from the same parameters, optimizer state and batch, the forward pass is bitwise the same on
-/// 1 and 2 ranks (per-channel sums in Double, added in rank order), so no crossing can differ, and one step
-/// agrees to rounding: at most 2.3e-7 (Adam's and L3RS's first step, SkylakeX kernel), 2.4e-9 to 7.5e-9 from
-/// later states, on all four kernels above; the bound 1e-5 holds each step with 40x to spare. Each check is a resume (`allowReshard`) of the 1-rank run's checkpoint
-/// on 1 and on 2 ranks; the 20-step 2-rank run is still trained and its distance printed.
+/// gradients in another order than one process does. What synchronised BatchNorm (and the L3RS step on ranks)
+/// must guarantee is that every step is the same function of the state: from the same parameters, optimizer
+/// state and batch, the forward pass is bitwise the same on 1 and 2 ranks (per-channel sums in Double, added in
+/// rank order), so no crossing can differ, and one step agrees to rounding: at most 2.3e-7 (Adam's and L3RS's
+/// first step, SkylakeX kernel), 2.4e-9 to 7.5e-9 from later states, on all four kernels above; the issue's
+/// bound 1e-5 holds each step with 40x to spare. Each check is a resume (`allowReshard`) of the 1-rank run's
+/// checkpoint on 1 and on 2 ranks; the 20-step 2-rank run is still trained and its distance printed.
 final class BatchNormRankTests: XCTestCase {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
