@@ -25,7 +25,8 @@ extension MetaTrainer {
     /// held-out loss (evaluation mode) averaged over the steps with `weighting`'s weights (uniform: the plain
     /// mean), infinite when the unroll diverges, and the held-out accuracy after the last step.
     func heldOutScore(of metaParameters: MetaParameters, from run: InnerRun, steps: Int,
-                      problem: ModelInnerProblem, weighting: MetaLossWeighting = .uniform) throws -> (meanLoss: Double, finalAccuracy: Double) {
+                      problem: ModelInnerProblem,
+                      weighting: MetaLossWeighting = .uniform) throws -> (meanLoss: Double, finalAccuracy: Double) {
         var unrolled = run
         return try heldOutScore(of: metaParameters, advancing: &unrolled.parameters, state: &unrolled.state,
                                 steps: steps, problem: problem, weighting: weighting)
