@@ -35,18 +35,17 @@ import XCTest
 /// first step, SkylakeX kernel), 2.4e-9 to 7.5e-9 from later states, on all four kernels above; the issue's
 /// bound 1e-5 holds each step with 40x to spare. Each check is a resume (`allowReshard`) of the 1-rank run's
 /// checkpoint on 1 and on 2 ranks; the 20-step 2-rank run is still trained and its distance printed.
-final class BatchNormRankTests: XCTestCase {
+final class BatchNormRankTests: ScratchFolderTestCase {
+    override class var scratchPrefix: String { "l3rs-bn-runs" }
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    var runs: URL!
+    var runs: URL { folder }
     var configuration = ""
 
     override func setUpWithError() throws {
         try super.setUpWithError()
         let data = Self.root.appendingPathComponent("data").path
         XCTAssertTrue(FileManager.default.fileExists(atPath: data + "/mnist-5k"), "missing \(data)/mnist-5k: run `make data`")
-        runs = FileManager.default.temporaryDirectory.appendingPathComponent("l3rs-bn-runs-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: runs, withIntermediateDirectories: true)
         // 20 steps of 8 images (4 per rank): small enough for a debug build, and every BatchNorm still sees
         // at least 4·7·7 values per channel on each rank. Every fifth state is kept to step from.
         configuration = runs.appendingPathComponent("bn.yaml").path
@@ -65,11 +64,6 @@ final class BatchNormRankTests: XCTestCase {
         hashEvery: 5
         evaluationLimit: 8
         """.write(toFile: configuration, atomically: true, encoding: .utf8)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: runs)
-        try super.tearDownWithError()
     }
 
     /// Trains run `name` on `ranks` ranks and returns its final tensors (parameters and running statistics).
