@@ -221,7 +221,7 @@ final class PipelineConfigurationTests: XCTestCase {
     /// `directionScale`, `baseSchedule` (with the baselines' `warmupFraction`), `metaGradientOrder` and
     /// `metaLossWeighting` reach every meta-training stage (its L3RS configuration, its `order` and weighting); a
     /// misspelt value is refused naming the key and the allowed values.
-    func testDirectionScaleBaseScheduleAndMetaGradientOrderReachEveryStage() throws {
+    func testDirectionScaleBaseScheduleMetaGradientOrderAndLossWeightingReachEveryStage() throws {
         let c = try PipelineConfiguration.load(yaml: """
             truncation: 100
             metaGradientOrder: secondOrder
