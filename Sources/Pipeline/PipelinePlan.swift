@@ -199,16 +199,28 @@ public struct PipelinePlan: Sendable {
     }
 
     /// `baselines` at every point of their grids, each run for `steps` (the horizon they are compared at) on
-    /// the seen data and judged on the held-out split.
+    /// the seen data with `tuningSeeds` seeds (one after another) and judged on the held-out split.
     public func tuningStages(steps: Int, baselines: [PipelineBaseline])
         -> [(baseline: PipelineBaseline, learningRate: Double, stage: PipelineStage)] {
         let group = tuningGroup(steps: steps)
         return baselines.flatMap { baseline in
-            (configuration.learningRateGrids[baseline.optimizer] ?? []).map { learningRate in
-                var t = heldOutRun(group: group, name: "\(baseline.label)-lr\(PipelineFormat.compact(learningRate))", steps: steps)
-                apply(baseline, learningRate: learningRate, to: &t)
-                return (baseline, learningRate, PipelineStage(id: "\(group)/\(t.name)", kind: .training(t)))
+            (configuration.learningRateGrids[baseline.optimizer] ?? []).flatMap { learningRate in
+                heldOutRuns(group: group, name: "\(baseline.label)-lr\(PipelineFormat.compact(learningRate))", steps: steps).map { t0 in
+                    var t = t0
+                    apply(baseline, learningRate: learningRate, to: &t)
+                    return (baseline, learningRate, PipelineStage(id: "\(group)/\(t.name)", kind: .training(t)))
+                }
             }
+        }
+    }
+
+    /// `heldOutRun` with each of the `tuningSeeds` seeds; the first keeps the plain name (and so the folders of
+    /// runs made before the key existed), the others end in -seedK.
+    func heldOutRuns(group: String, name: String, steps: Int) -> [TrainingConfiguration] {
+        (0..<configuration.tuningSeeds).map { k in
+            var t = heldOutRun(group: group, name: k == 0 ? name : "\(name)-seed\(k)", steps: steps)
+            t.seed = seed(k)
+            return t
         }
     }
 
@@ -224,17 +236,19 @@ public struct PipelinePlan: Sendable {
     }
 
     /// The schedule oracle's configurations on the best base optimizer (chosen at H), each run for H steps on
-    /// the seen data and judged on the held-out split.
+    /// the seen data with `tuningSeeds` seeds (one after another) and judged on the held-out split.
     public func oracleStages(_ atHorizon: PipelineTuning) -> [(schedule: OracleSchedule, stage: PipelineStage)] {
         let best = atHorizon.best
         let schedules = ScheduleOracle.schedules(
             count: configuration.oracleConfigurations, seed: configuration.seed, horizon: configuration.horizon, baseline: best,
             learningRate: atHorizon.learningRates[best] ?? configuration.baseLearningRate,
             warmupSteps: warmupSteps(best, steps: configuration.horizon))
-        return schedules.enumerated().map { index, schedule in
-            var t = heldOutRun(group: "oracle", name: String(format: "config-%03d", index), steps: configuration.horizon)
-            schedule.apply(optimizer: best.optimizer, weightDecay: configuration.weightDecays[best.optimizer] ?? 0, to: &t)
-            return (schedule, PipelineStage(id: "oracle/\(t.name)", kind: .training(t)))
+        return schedules.enumerated().flatMap { index, schedule in
+            heldOutRuns(group: "oracle", name: String(format: "config-%03d", index), steps: configuration.horizon).map { t0 in
+                var t = t0
+                schedule.apply(optimizer: best.optimizer, weightDecay: configuration.weightDecays[best.optimizer] ?? 0, to: &t)
+                return (schedule, PipelineStage(id: "oracle/\(t.name)", kind: .training(t)))
+            }
         }
     }
 

@@ -165,7 +165,7 @@ struct PipelineReport {
             guard let choice = tuning[steps] else { continue }
             edges += choice.ranking.filter(choice.isAtGridEdge).map { "\($0.label) at \(steps) steps" }
         }
-        doc.paragraph("Every baseline ran as many steps on \(c.seenData) as the horizon it is compared at, at every learning rate of its grid, and the held-out (meta-validation) accuracy at the end chose the learning rate (one seed, \(c.seed)). At H = \(c.horizon) every baseline was tuned; \(c.evaluatedBaselines == 0 ? "every baseline" : "the best \(c.evaluatedBaselines) by held-out accuracy") then ran in every condition and was tuned again at each longer horizon. Best tuned baseline at H: \(atHorizon.best.label). The heat map shows every grid point's held-out accuracy (rows: baseline at a horizon, best first; colours scaled within each row, darkest its best); the chosen learning rate of each row is outlined. "
+        doc.paragraph("Every baseline ran as many steps on \(c.seenData) as the horizon it is compared at, at every learning rate of its grid, and the held-out (meta-validation) accuracy at the end chose the learning rate (\(Self.tuningSeedsText(c))). At H = \(c.horizon) every baseline was tuned; \(c.evaluatedBaselines == 0 ? "every baseline" : "the best \(c.evaluatedBaselines) by held-out accuracy") then ran in every condition and was tuned again at each longer horizon. Best tuned baseline at H: \(atHorizon.best.label). The heat map shows every grid point's held-out accuracy (rows: baseline at a horizon, best first; colours scaled within each row, darkest its best); the chosen learning rate of each row is outlined. "
             + (edges.isEmpty ? "Every choice lies inside its grid."
                : "Chosen at the edge of the grid (its optimum may lie outside; widen learningRateGrids to be sure): \(edges.joined(separator: ", "))."))
         doc.plot("tuning.svg", tuningHeatMap())
@@ -180,11 +180,16 @@ struct PipelineReport {
             }
             let seen = results.conditions.first { $0.condition.name == "seen" }
             let line = seen?.comparison(PipelinePlan.oracleLabel).map { "On the seen data it reaches the strongest baseline's final accuracy with a speed-up of \(Self.speedup($0)) (\($0.verdict.rawValue)): the headroom a per-layer schedule without learning has on this task." } ?? ""
-            doc.paragraph("A seeded random search of \(oracle.schedules.count) per-layer-group step schedules on top of \(atHorizon.best.optimizer.rawValue) (the best tuned baseline's optimizer): per group (first convolution, other convolutions, hidden linear layers, head; derived from the layer table) a multiplier in [0.1, 10] and a decay shape (constant, cosine, linear), a shared warm-up of 0, H/20, H/10 or H/5 steps, and a base rate within √10 of the tuned one; configuration 0 is the best tuned baseline itself. Each ran H = \(c.horizon) steps and was judged on the held-out split; the best (config-\(String(format: "%03d", oracle.chosen))) then ran with the seeds like every arm. " + line + " The ten best:")
+            doc.paragraph("A seeded random search of \(oracle.schedules.count) per-layer-group step schedules on top of \(atHorizon.best.optimizer.rawValue) (the best tuned baseline's optimizer): per group (first convolution, other convolutions, hidden linear layers, head; derived from the layer table) a multiplier in [0.1, 10] and a decay shape (constant, cosine, linear), a shared warm-up of 0, H/20, H/10 or H/5 steps, and a base rate within √10 of the tuned one; configuration 0 is the best tuned baseline itself. Each ran H = \(c.horizon) steps and was judged on the held-out split (\(Self.tuningSeedsText(c))); the best (config-\(String(format: "%03d", oracle.chosen))) then ran with the seeds like every arm. " + line + " The ten best:")
             doc.table(table)
         } else {
             doc.paragraph("Not run (oracleConfigurations: 0).")
         }
+    }
+
+    /// The seeds behind each tuning and oracle choice, in words.
+    static func tuningSeedsText(_ c: PipelineConfiguration) -> String {
+        c.tuningSeeds == 1 ? "one seed, \(c.seed)" : "the mean over \(c.tuningSeeds) seeds, \(c.seed) to \(c.seed &+ UInt64(c.tuningSeeds - 1))"
     }
 
     /// Wall time per kind of stage.
@@ -205,7 +210,7 @@ struct PipelineReport {
         }
         if let oracle {
             let stages = plan.oracleStages(atHorizon).map(\.stage)
-            wall.append(["schedule oracle search", "\(oracle.schedules.count)", PipelineFormat.seconds(try seconds(stages))])
+            wall.append(["schedule oracle search", "\(stages.count)", PipelineFormat.seconds(try seconds(stages))])
         }
         var evaluationSeconds = 0.0
         for condition in plan.conditions {

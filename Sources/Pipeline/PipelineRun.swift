@@ -58,7 +58,7 @@ public final class PipelineRun {
         let longTuned = plan.evaluatedBaselines(placeholder)
         let total = 1 + plan.metaTrainingStages.count + plan.tuningStages.count
             + plan.horizons.dropFirst().reduce(0) { $0 + plan.tuningStages(steps: $1, baselines: longTuned).count }
-            + c.oracleConfigurations
+            + c.oracleConfigurations * c.tuningSeeds
             + plan.evaluationStages(tuning: Dictionary(uniqueKeysWithValues: plan.horizons.map { ($0, placeholder) }),
                                     oracle: c.oracleConfigurations > 0 ? OracleSchedule(learningRate: 1, warmupSteps: 0, multipliers: [:], shapes: [:]) : nil).count
         var index = 0
@@ -77,7 +77,7 @@ public final class PipelineRun {
             return .stopped(stage: stopped)
         }
         // Each baseline's learning rate at H: the grid point with the best held-out accuracy after H steps.
-        var tuning = [c.horizon: try PipelineTuning.choose(stages: tuningAtHorizon, steps: c.horizon, communicator: communicator)]
+        var tuning = [c.horizon: try PipelineTuning.choose(stages: tuningAtHorizon, steps: c.horizon, runsPerPoint: c.tuningSeeds, communicator: communicator)]
         report(tuning[c.horizon]!)
         if c.startFromTunedBaseline {
             if rank0, let start = plan.startingBaseline(tuning[c.horizon]) {
@@ -91,14 +91,14 @@ public final class PipelineRun {
         for steps in plan.horizons.dropFirst() {
             let stages = plan.tuningStages(steps: steps, baselines: plan.evaluatedBaselines(tuning[c.horizon]!))
             if let stopped = try runAll(stages.map(\.stage)) { return .stopped(stage: stopped) }
-            tuning[steps] = try PipelineTuning.choose(stages: stages, steps: steps, communicator: communicator)
+            tuning[steps] = try PipelineTuning.choose(stages: stages, steps: steps, runsPerPoint: c.tuningSeeds, communicator: communicator)
             report(tuning[steps]!)
         }
         var oracle: OracleSearch?
         let oracleStages = plan.oracleStages(tuning[c.horizon]!)
         if !oracleStages.isEmpty {
             if let stopped = try runAll(oracleStages.map(\.stage)) { return .stopped(stage: stopped) }
-            oracle = try OracleSearch.choose(oracleStages, communicator: communicator)
+            oracle = try OracleSearch.choose(oracleStages, runsPerConfiguration: c.tuningSeeds, communicator: communicator)
             if rank0, let oracle {
                 log("schedule oracle: \(oracle.schedules.count) configurations; selected \(oracleStages[oracle.chosen].stage.id) (held-out accuracy \(PipelineFormat.percent(oracle.accuracies[oracle.chosen]))): \(oracle.selected.summary)")
             }

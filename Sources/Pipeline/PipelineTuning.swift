@@ -3,8 +3,8 @@ import Foundation
 import Reports
 
 /// The learning rate of every tuned baseline at one horizon, chosen on its grid by held-out (meta-validation)
-/// accuracy at the end of a run of that many steps (ties go to the smaller learning rate), and the baselines
-/// ranked by that accuracy, best first.
+/// accuracy at the end of a run of that many steps, the mean over `tuningSeeds` seeds (ties go to the smaller
+/// learning rate), and the baselines ranked by that accuracy, best first.
 public struct PipelineTuning: Sendable {
     /// Held-out accuracy of every grid point, in grid order, per baseline.
     public var grid: [PipelineBaseline: [(learningRate: Double, accuracy: Double?)]]
@@ -25,13 +25,20 @@ public struct PipelineTuning: Sendable {
     }
 
     /// Reads the tuning runs' final held-out accuracies (rank 0), gives every rank the same numbers, and
-    /// chooses.
+    /// chooses. `stages` lists every grid point's `runsPerPoint` seeds one after another (`tuningStages`).
     static func choose(stages: [(baseline: PipelineBaseline, learningRate: Double, stage: PipelineStage)], steps: Int,
-                       communicator: any Communicator) throws -> PipelineTuning {
+                       runsPerPoint: Int = 1, communicator: any Communicator) throws -> PipelineTuning {
         let accuracies = try heldOutAccuracies(stages.map(\.stage), communicator: communicator)
+        let points = stride(from: 0, to: stages.count, by: max(runsPerPoint, 1)).map { (stages[$0].baseline, stages[$0].learningRate) }
+        return choose(points: points, accuracies: meanPerPoint(accuracies, runsPerPoint: runsPerPoint), steps: steps)
+    }
+
+    /// The choice from every grid point's held-out accuracy (nil: missing or diverged, below every number).
+    public static func choose(points: [(baseline: PipelineBaseline, learningRate: Double)], accuracies: [Double?],
+                              steps: Int) -> PipelineTuning {
         var grid: [PipelineBaseline: [(learningRate: Double, accuracy: Double?)]] = [:]
         var order: [PipelineBaseline] = []
-        for (item, accuracy) in zip(stages, accuracies) {
+        for (item, accuracy) in zip(points, accuracies) {
             if grid[item.baseline] == nil { order.append(item.baseline) }
             grid[item.baseline, default: []].append((item.learningRate, accuracy))
         }
@@ -64,9 +71,21 @@ public struct PipelineTuning: Sendable {
             return shared.isFinite ? shared : nil
         }
     }
+
+    /// The mean held-out accuracy of each point's consecutive `runsPerPoint` runs (their seeds): nil when any
+    /// of them is missing or diverged, so a rate that fails for one seed is never chosen over one that does not.
+    public static func meanPerPoint(_ accuracies: [Double?], runsPerPoint: Int) -> [Double?] {
+        let n = max(runsPerPoint, 1)
+        return stride(from: 0, to: accuracies.count, by: n).map { start in
+            let runs = accuracies[start..<min(start + n, accuracies.count)]
+            guard runs.count == n, runs.allSatisfy({ $0 != nil }) else { return nil }
+            return runs.reduce(0) { $0 + $1! } / Double(n)
+        }
+    }
 }
 
-/// The schedule oracle's search: every configuration's held-out accuracy and the one selected.
+/// The schedule oracle's search: every configuration's held-out accuracy (the mean over `tuningSeeds` runs) and
+/// the one selected.
 public struct OracleSearch: Sendable {
     public var schedules: [OracleSchedule]
     public var accuracies: [Double?]
@@ -74,10 +93,16 @@ public struct OracleSearch: Sendable {
 
     public var selected: OracleSchedule { schedules[chosen] }
 
-    static func choose(_ stages: [(schedule: OracleSchedule, stage: PipelineStage)], communicator: any Communicator) throws -> OracleSearch {
-        let accuracies = try PipelineTuning.heldOutAccuracies(stages.map(\.stage), communicator: communicator)
+    /// `stages` lists every configuration's `runsPerConfiguration` seeds one after another (`oracleStages`); a
+    /// configuration's accuracy is their mean.
+    static func choose(_ stages: [(schedule: OracleSchedule, stage: PipelineStage)], runsPerConfiguration: Int = 1,
+                       communicator: any Communicator) throws -> OracleSearch {
+        let n = max(runsPerConfiguration, 1)
+        let accuracies = PipelineTuning.meanPerPoint(try PipelineTuning.heldOutAccuracies(stages.map(\.stage), communicator: communicator),
+                                                     runsPerPoint: n)
+        let schedules = stride(from: 0, to: stages.count, by: n).map { stages[$0].schedule }
         var chosen = 0
         for (i, accuracy) in accuracies.enumerated() where (accuracy ?? -1) > (accuracies[chosen] ?? -1) { chosen = i }
-        return OracleSearch(schedules: stages.map(\.schedule), accuracies: accuracies, chosen: chosen)
+        return OracleSearch(schedules: schedules, accuracies: accuracies, chosen: chosen)
     }
 }

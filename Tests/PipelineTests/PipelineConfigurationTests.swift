@@ -286,6 +286,55 @@ final class PipelineConfigurationTests: XCTestCase {
         }
     }
 
+    /// `tuningSeeds`: every grid point and oracle configuration runs with the evaluation seeds' first K head
+    /// initialisations and data orders, one after another; the first keeps the one-seed run's name and settings.
+    func testTuningSeedsRunEveryGridPointAndOracleConfigurationWithSeveralSeeds() throws {
+        var c = try DefaultPipelineConfiguration.load()
+        let one = PipelinePlan(c)
+        c.tuningSeeds = 3
+        try c.validate()
+        let plan = PipelinePlan(c)
+        XCTAssertEqual(plan.tuningStages.count, 3 * one.tuningStages.count)
+        for (i, item) in one.tuningStages.enumerated() {
+            let runs = plan.tuningStages[(3 * i)..<(3 * i + 3)]
+            XCTAssertEqual(runs.map(\.stage.id), [item.stage.id, item.stage.id + "-seed1", item.stage.id + "-seed2"])
+            XCTAssertTrue(runs.allSatisfy { $0.baseline == item.baseline && $0.learningRate == item.learningRate })
+            guard case let .training(first) = runs.first!.stage.kind, case let .training(plain) = item.stage.kind else { return XCTFail() }
+            XCTAssertEqual(first, plain, "seed 0 is the run a one-seed tuning makes")
+            for (k, run) in runs.enumerated() {
+                guard case let .training(t) = run.stage.kind else { return XCTFail("not a fine-tune") }
+                XCTAssertEqual(t.seed, c.seed + UInt64(k))
+                XCTAssertEqual(t.validationSeed, c.seed, "the held-out split never moves")
+                XCTAssertEqual(t.evaluationSplit, .validation)
+            }
+        }
+        let atHorizon = tuning(plan, steps: c.horizon)
+        let oracle = plan.oracleStages(atHorizon)
+        XCTAssertEqual(oracle.count, 3 * c.oracleConfigurations)
+        XCTAssertEqual(oracle[3].stage.id, "oracle/config-001")
+        XCTAssertEqual(oracle[5].stage.id, "oracle/config-001-seed2")
+        XCTAssertEqual(oracle[5].schedule, oracle[3].schedule)
+        c.tuningSeeds = 0
+        XCTAssertThrowsError(try c.validate()) { XCTAssertTrue(String(describing: $0).contains("tuningSeeds must be at least 1")) }
+    }
+
+    /// The choice goes by each point's mean over its seeds: one seed's lucky run does not win, and a rate that
+    /// fails (no finite accuracy) for any seed is never chosen.
+    func testTuningChoosesByTheMeanOverSeeds() {
+        XCTAssertEqual(PipelineTuning.meanPerPoint([0.75, 0.875, 0.5, 0.5, nil, 0.99], runsPerPoint: 2), [0.8125, 0.5, nil])
+        XCTAssertEqual(PipelineTuning.meanPerPoint([0.8, nil], runsPerPoint: 1), [0.8, nil])
+        XCTAssertEqual(PipelineTuning.meanPerPoint([0.75, 0.875, 0.5], runsPerPoint: 2), [0.8125, nil], "an incomplete point is missing")
+        let adam = PipelineBaseline(optimizer: .adam, schedule: .constant, headMultiplier: 1)
+        let rates = [0.007, 0.01, 0.02]
+        // Seed 0 alone prefers 0.02 (a lucky run); the mean over three seeds prefers 0.007.
+        let runs: [Double?] = [0.867, 0.870, 0.866, 0.861, 0.862, 0.860, 0.8675, 0.850, 0.852]
+        let one = PipelineTuning.choose(points: rates.map { (adam, $0) }, accuracies: stride(from: 0, to: 9, by: 3).map { runs[$0] }, steps: 100)
+        XCTAssertEqual(one.learningRates[adam], 0.02)
+        let three = PipelineTuning.choose(points: rates.map { (adam, $0) }, accuracies: PipelineTuning.meanPerPoint(runs, runsPerPoint: 3), steps: 100)
+        XCTAssertEqual(three.learningRates[adam], 0.007)
+        XCTAssertEqual(three.grid[adam]?.count, 3)
+    }
+
     /// A learning rate chosen at the first or last grid point is flagged: the optimum may lie outside.
     func testChoiceAtTheGridEdgeIsFlagged() {
         let plan = PipelinePlan(PipelineConfiguration())

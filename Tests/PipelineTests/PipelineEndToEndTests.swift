@@ -4,6 +4,7 @@ import FoundationXML
 #endif
 import TestSupport
 import XCTest
+@testable import Pipeline
 
 /// A tiny pipeline end to end under `mpirun -np 2`, as `make demo` runs the real one: stopped mid-way by a
 /// (simulated) SIGTERM, refused without --resume, resumed with complete stages skipped and the interrupted
@@ -98,10 +99,9 @@ final class PipelineEndToEndTests: XCTestCase {
     /// meta-training writes records the tuned Adam baseline's rate as λ0 (and Adam-scaled directions).
     func testStartFromTunedBaselineMetaTrainsAfterTheTuningAtItsRate() throws {
         let config = runs.appendingPathComponent("tiny.yaml")
-        try Data((Self.tinyConfiguration + "\nstartFromTunedBaseline: true\ndirectionScale: adam\nablations: []\nlongHorizons: []\noracleConfigurations: 0\n")
+        try Data((Self.tinyConfiguration + "\nstartFromTunedBaseline: true\ndirectionScale: adam\nablations: []\nlongHorizons: []\ntuningSeeds: 2\n")
             .replacingOccurrences(of: "ablations: [stepSizeOnly]\n", with: "")
-            .replacingOccurrences(of: "longHorizons: [2]\n", with: "")
-            .replacingOccurrences(of: "oracleConfigurations: 2\n", with: "").utf8).write(to: config)
+            .replacingOccurrences(of: "longHorizons: [2]\n", with: "").utf8).write(to: config)
         let result = try MPIRun.launch(ranks: 2, [MPIRun.l3rsExecutable, "pipeline", "--config", config.path,
                                                   "--runs-directory", runs.path, "--data-directory", MPIRun.dataDirectory],
                                        timeout: 600)
@@ -110,7 +110,17 @@ final class PipelineEndToEndTests: XCTestCase {
         let tuned = try XCTUnwrap(out.range(of: "tuned adam-constant at 4 steps: learning rate "), out)
         let rate = String(out[tuned.upperBound...].prefix { !$0.isWhitespace })
         XCTAssertTrue(out.contains("L3RS starts from the tuned adam-constant: λ0 = \(rate), base schedule constant"), out)
-        let lastTuning = try XCTUnwrap(out.range(of: "tune/momentum-constant-lr0.03", options: .backwards), out)
+        // tuningSeeds: 2 runs every grid point and oracle configuration twice and chooses by the mean.
+        for stage in ["tune/adam-constant-lr0.0003-seed1", "tune/momentum-constant-lr0.03-seed1", "oracle/config-001-seed1"] {
+            XCTAssertTrue(out.contains(" \(stage): running"), "\(stage) in \(out)")
+        }
+        let mean = { (stage: String) throws -> Double in
+            let runs = try ["", "-seed1"].map { try XCTUnwrap(StageMetrics(folder: self.runs.appendingPathComponent("tiny/tune/\(stage)\($0)")).final("validation_accuracy")) }
+            return (runs[0] + runs[1]) / 2
+        }
+        let chosen = try mean("adam-constant-lr\(rate)"), other = try mean("adam-constant-lr\(rate == "0.003" ? "0.0003" : "0.003")")
+        XCTAssertTrue(chosen > other || (chosen == other && rate == "0.0003"), "chosen \(rate) by mean \(chosen) against \(other)")
+        let lastTuning = try XCTUnwrap(out.range(of: "tune/momentum-constant-lr0.03-seed1", options: .backwards), out)
         let metaTraining = try XCTUnwrap(out.range(of: "meta-train/l3rs: running"), out)
         XCTAssertLessThan(lastTuning.lowerBound, metaTraining.lowerBound, "meta-training runs after the tuning")
         let header = try String(decoding: Data(contentsOf: runs.appendingPathComponent("tiny/meta-train/l3rs/l3rs.safetensors")).prefix(4096), as: UTF8.self)
