@@ -169,6 +169,31 @@ final class MetaTrainingExtensionsTests: XCTestCase {
         }
     }
 
+    /// PES scores the objective `metaLossWeighting` names: on a run's first truncation it is antithetic ES with
+    /// the same weighting (so, by testEvolutionStrategiesScoreTheWeightedObjective, it estimates the weighted
+    /// objective's meta-gradient), and the final weighting's estimate is not the uniform one's.
+    func testPESScoresTheWeightedObjective() throws {
+        func firstTruncation(_ estimator: MetaGradientEstimator, _ weighting: MetaLossWeighting) throws -> TaskEstimate {
+            var configuration = MetaFixtures.configuration()
+            configuration.estimator = estimator
+            configuration.esPairs = 3
+            configuration.metaLossWeighting = weighting
+            XCTAssertNoThrow(try configuration.validate())
+            let trainer = try MetaFixtures.trainer(configuration, communicator: SingleProcessCommunicator())
+            try trainer.startRuns()
+            var run = trainer.runs[1]
+            return estimator == .pes ? try trainer.persistentESMetaGradient(run: &run, truncation: 3).0
+                : try trainer.antitheticESMetaGradient(run: &run, truncation: 3).0
+        }
+        let pesFinal = try firstTruncation(.pes, .final)
+        let esFinal = try firstTruncation(.antitheticES, .final)
+        XCTAssertTrue(pesFinal.gradient == esFinal.gradient, "PES's first truncation is antithetic ES with the same weighting")
+        XCTAssertEqual(pesFinal.metaLoss, esFinal.metaLoss)
+        let pesUniform = try firstTruncation(.pes, .uniform)
+        XCTAssertTrue(pesFinal.gradient != pesUniform.gradient, "the weighting reaches PES's estimate")
+        XCTAssertNotEqual(pesFinal.metaLoss, pesUniform.metaLoss)
+    }
+
     /// Validation scores every φ on held-out tasks and keeps the best: a meta-learning rate large enough
     /// to wreck φ leaves the best φ at an earlier, better one, and the checkpoint carries it.
     func testValidationKeepsTheBestMetaParametersAcrossACheckpoint() throws {
