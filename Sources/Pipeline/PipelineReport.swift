@@ -123,7 +123,7 @@ struct PipelineReport {
         doc.table(speedups)
 
         doc.heading("Paired by seed")
-        doc.paragraph("The arms of a condition share each seed's head initialisation and data order, so the per-seed difference of an arm and the strongest baseline removes the spread the seeds cause in both; 95% t-intervals over the \(c.seeds) per-seed differences, in percentage points. The mean accuracy over the curve (every \(c.evalEvery) steps) says how far ahead an arm is during the run, which the speed-up above cannot see when both arms end level.")
+        doc.paragraph("The arms of a condition share each seed's head initialisation and data order, so the per-seed difference of an arm and the strongest baseline removes the spread the seeds cause in both; 95% t-intervals over the \(c.seeds) per-seed differences, in percentage points. The mean accuracy over the curve (every \(c.evalEvery) steps) says how far ahead an arm is during the run, which the speed-up above cannot see when both arms end level. Where the schedule oracle ran, the learned arms are also paired against it: where the oracle shows no room over the baselines, it is the line L3RS must beat.")
         var paired = Table(header: ["condition", "arm", "against", "seeds", "final test accuracy, difference [95%]",
                                     "mean accuracy over the curve, difference [95%]"])
         for result in results.conditions {
@@ -131,6 +131,10 @@ struct PipelineReport {
                 paired.append([result.condition.name, comparison.arm.label, result.strongest?.label ?? "—",
                                "\(comparison.pairedFinal?.count ?? 0)", Self.points(comparison.pairedFinal),
                                Self.points(comparison.pairedCurveMean)])
+            }
+            for pairing in result.againstOracle {
+                paired.append([result.condition.name, pairing.arm.label, PipelinePlan.oracleLabel, "\(pairing.pairedFinal?.count ?? 0)",
+                               Self.points(pairing.pairedFinal), Self.points(pairing.pairedCurveMean)])
             }
         }
         doc.table(paired)
@@ -208,7 +212,7 @@ struct PipelineReport {
             let stages = plan.tuningStages(steps: steps, baselines: choice.ranking).map(\.stage)
             wall.append(["tuning at \(steps) steps", "\(stages.count)", PipelineFormat.seconds(try seconds(stages))])
         }
-        if let oracle {
+        if oracle != nil {
             let stages = plan.oracleStages(atHorizon).map(\.stage)
             wall.append(["schedule oracle search", "\(stages.count)", PipelineFormat.seconds(try seconds(stages))])
         }

@@ -49,6 +49,14 @@ struct PipelineResults {
         var verdict: ComparisonStatistics.Verdict { ComparisonStatistics.verdict(speedup, low: low, high: high) }
     }
 
+    /// A learned arm against the schedule oracle, paired by seed (arm − oracle): where the oracle shows no room
+    /// over the baselines, the line L3RS is judged against.
+    struct OraclePairing {
+        let arm: Arm
+        let pairedFinal: ComparisonStatistics.Interval?
+        let pairedCurveMean: ComparisonStatistics.Interval?
+    }
+
     struct Condition {
         let condition: PipelineCondition
         let arms: [Arm]
@@ -56,6 +64,8 @@ struct PipelineResults {
         let strongest: Arm?
         /// Every learned and oracle arm against the strongest baseline.
         let comparisons: [Comparison]
+        /// Every learned arm against the oracle, where the condition ran one.
+        let againstOracle: [OraclePairing]
 
         func comparison(_ label: String) -> Comparison? { comparisons.first { $0.arm.label == label } }
     }
@@ -91,7 +101,16 @@ struct PipelineResults {
                                                                                baseline: strongest.curveMeansBySeed)))
                 }
             }
-            conditions.append(Condition(condition: condition, arms: arms, strongest: strongest, comparisons: comparisons))
+            let againstOracle = arms.first { $0.kind == .oracle }.map { oracle in
+                arms.filter { $0.kind == .learned }.map { arm in
+                    OraclePairing(arm: arm,
+                                  pairedFinal: ComparisonStatistics.pairedDifference(learned: arm.finalsBySeed, baseline: oracle.finalsBySeed),
+                                  pairedCurveMean: ComparisonStatistics.pairedDifference(learned: arm.curveMeansBySeed,
+                                                                                         baseline: oracle.curveMeansBySeed))
+                }
+            } ?? []
+            conditions.append(Condition(condition: condition, arms: arms, strongest: strongest, comparisons: comparisons,
+                                        againstOracle: againstOracle))
         }
         self.conditions = conditions
     }
@@ -109,13 +128,18 @@ struct PipelineResults {
                 "speedup_high": number(comparison.high), "verdict": comparison.verdict.rawValue,
                 "reaches_target": comparison.speedup.reached, "paired_seeds": comparison.pairedFinal?.count ?? 0,
             ]
-            for (key, interval) in [("paired_final_difference", comparison.pairedFinal),
-                                    ("paired_curve_mean_difference", comparison.pairedCurveMean)] {
-                values[key] = number(interval?.mean)
-                values[key + "_low"] = number(interval?.low)
-                values[key + "_high"] = number(interval?.high)
-            }
+            add(comparison.pairedFinal, comparison.pairedCurveMean, suffix: "", to: &values)
             return values
+        }
+        /// The paired differences' means and intervals under `paired_final_difference` and
+        /// `paired_curve_mean_difference` (+ `suffix`, + `_low` / `_high`).
+        func add(_ final: ComparisonStatistics.Interval?, _ curveMean: ComparisonStatistics.Interval?, suffix: String,
+                 to values: inout [String: Any]) {
+            for (key, interval) in [("paired_final_difference", final), ("paired_curve_mean_difference", curveMean)] {
+                values[key + suffix] = number(interval?.mean)
+                values[key + suffix + "_low"] = number(interval?.low)
+                values[key + suffix + "_high"] = number(interval?.high)
+            }
         }
         var conditions: [String: Any] = [:]
         for result in self.conditions {
@@ -130,6 +154,9 @@ struct PipelineResults {
                 ]
                 if let comparison = result.comparison(arm.label) {
                     entries.merge(values(comparison)) { _, new in new }
+                }
+                if let pairing = result.againstOracle.first(where: { $0.arm.label == arm.label }) {
+                    add(pairing.pairedFinal, pairing.pairedCurveMean, suffix: "_vs_oracle", to: &entries)
                 }
                 arms[arm.label] = entries
             }

@@ -87,8 +87,17 @@ final class PipelineResultsTests: ScratchFolderTestCase {
                 XCTAssertEqual(arms["oracle"]?["kind"] as? String, "oracle")
                 XCTAssertEqual(try XCTUnwrap(arms["oracle"]?["paired_final_difference"] as? Double), 0, accuracy: 1e-12)
                 XCTAssertEqual(try XCTUnwrap(arms["oracle"]?["paired_curve_mean_difference_high"] as? Double), 0, accuracy: 1e-12)
+                // L3RS against the oracle (the baseline's twin): the same differences as against the baseline.
+                let l3rs = try XCTUnwrap(arms["l3rs"])
+                for (key, expected) in [("paired_final_difference_vs_oracle", 0.05), ("paired_curve_mean_difference_vs_oracle", curveDifference)] {
+                    XCTAssertEqual(try XCTUnwrap(l3rs[key] as? Double, key), expected, accuracy: 1e-9, key)
+                    XCTAssertEqual(try XCTUnwrap(l3rs[key + "_low"] as? Double, key), expected, accuracy: 1e-9, "\(key): zero width")
+                }
+                XCTAssertNil(arms["oracle"]?["paired_final_difference_vs_oracle"], "only learned arms are paired against the oracle")
+                XCTAssertNil(arms[plan.baselines[0].label]?["paired_final_difference_vs_oracle"])
             } else {
                 XCTAssertNil(condition["oracle_speedup"], name)
+                XCTAssertNil((arms["l3rs"])?["paired_final_difference_vs_oracle"], "\(name): no oracle ran")
             }
         }
     }
