@@ -102,6 +102,11 @@ public struct PipelineConfiguration: YAMLConfiguration, Equatable, Sendable {
     /// Fraction of the seen data's training split held out for meta-validation: L3RS's meta-objective and the
     /// baselines' learning-rate choice use the same held-out images.
     public var validationFraction: Double = 0.1
+    /// How many times L3RS is meta-trained, with meta-training seeds seed, seed + 1, … (φ's initialisation, the
+    /// inner runs' heads and data orders, the meta-validation split and tasks): the first is `l3rs`, the others
+    /// `l3rs-metaK`, each evaluated as an arm in every condition. Shows how much of a result is the luck of one
+    /// meta-training run. The baselines' held-out split keeps `seed`.
+    public var metaTrainingSeeds: Int = 1
     /// Ablations, each meta-trained like L3RS: stepSizeOnly (μ fixed uniform), mixingOnly (λ fixed at λ0),
     /// embeddingFree (the kindAndDepth variant).
     public var ablations: [String] = ["stepSizeOnly", "mixingOnly", "embeddingFree"]
@@ -158,6 +163,7 @@ public struct PipelineConfiguration: YAMLConfiguration, Equatable, Sendable {
         }
         if seeds < 1 { problems.append("seeds must be at least 1, got \(seeds)") }
         if tuningSeeds < 1 { problems.append("tuningSeeds must be at least 1, got \(tuningSeeds)") }
+        if metaTrainingSeeds < 1 { problems.append("metaTrainingSeeds must be at least 1, got \(metaTrainingSeeds)") }
         if curveImages < 0 { problems.append("curveImages must be >= 0 (0: curves on the whole test split), got \(curveImages)") }
         if bootstrapResamples < 1 { problems.append("bootstrapResamples must be positive, got \(bootstrapResamples)") }
         if evaluatedBaselines < 0 { problems.append("evaluatedBaselines must be >= 0 (0: every baseline), got \(evaluatedBaselines)") }

@@ -20,6 +20,10 @@ public struct PipelinePlan: Sendable {
 
     public var ablations: [PipelineAblation] { configuration.ablations.compactMap(PipelineAblation.init(rawValue:)) }
 
+    /// L3RS meta-trained again with meta-training seeds seed + K (`metaTrainingSeeds`), each an arm of its own
+    /// (`l3rs-metaK`) in every condition L3RS runs in.
+    public var repeatLabels: [String] { (1..<max(configuration.metaTrainingSeeds, 1)).map { "\(Self.learnedLabel)-meta\($0)" } }
+
     public var baselines: [PipelineBaseline] {
         configuration.baselineOptimizers.flatMap { optimizer in
             configuration.schedules.flatMap { schedule in
@@ -112,7 +116,7 @@ public struct PipelinePlan: Sendable {
     /// schedule are the tuned baseline's (`startingBaseline`).
     public func metaTrainingStages(startingFrom tuning: PipelineTuning?) -> [(label: String, stage: PipelineStage)] {
         let start = startingBaseline(tuning)
-        func stage(_ label: String, variant: L3RSVariant, outputs: L3RSLearnedOutputs) -> (String, PipelineStage) {
+        func stage(_ label: String, variant: L3RSVariant, outputs: L3RSLearnedOutputs, metaSeed k: Int = 0) -> (String, PipelineStage) {
             var m = MetaTrainingConfiguration()
             m.name = label
             m.runsDirectory = folder.appendingPathComponent("meta-train").path
@@ -150,13 +154,16 @@ public struct PipelinePlan: Sendable {
             m.embeddingInitialScale = configuration.embeddingInitialScale
             m.variant = variant
             m.learnedOutputs = outputs
-            m.seed = configuration.seed
+            m.seed = configuration.seed &+ UInt64(k)
             m.checkpointEvery = max(configuration.metaSteps / 4, 1)
             m.keepCheckpoints = 1
             m.progressSeconds = 30
             return (label, PipelineStage(id: "meta-train/\(label)", kind: .metaTraining(m)))
         }
         var list = [stage(Self.learnedLabel, variant: .layerEmbedding, outputs: .stepSizeAndMixing)]
+        for (k, label) in repeatLabels.enumerated() {
+            list.append(stage(label, variant: .layerEmbedding, outputs: .stepSizeAndMixing, metaSeed: k + 1))
+        }
         for ablation in ablations {
             list.append(stage(ablation.label, variant: ablation.variant, outputs: ablation.learnedOutputs))
         }
@@ -268,7 +275,7 @@ public struct PipelinePlan: Sendable {
         case learned, baseline, oracle
     }
 
-    /// The evaluation runs: in every condition, L3RS (and the ablations where configured), the evaluated
+    /// The evaluation runs: in every condition, L3RS and its repeats (and the ablations where configured), the evaluated
     /// baselines with the learning rates tuned at the condition's horizon, and on the seen data the selected
     /// oracle schedule; each over `seeds` seeds with the same seeds, steps and data for every arm.
     /// `tuning` maps a horizon (steps) to its tuning; `oracle` is the selected schedule, if any.
@@ -295,7 +302,7 @@ public struct PipelinePlan: Sendable {
                                               stage: PipelineStage(id: "eval-\(condition.name)/\(arm)/seed-\(k)", kind: .training(t))))
                 }
             }
-            var learned = [Self.learnedLabel]
+            var learned = [Self.learnedLabel] + repeatLabels
             if c.ablationConditions.contains(condition.name) { learned += ablations.map(\.label) }
             for label in learned {
                 add(label, .learned) { t in

@@ -320,6 +320,10 @@ struct PipelineReport {
         text += l3rs.speedup.reached
             ? "; speed-up \(Self.speedup(l3rs)): \(l3rs.verdict.rawValue)"
             : "; its mean curve never reaches the baseline's final mean accuracy (speed-up at most \(String(format: "%.2f×", l3rs.speedup.value))): slower"
+        let repeats = plan.repeatLabels.compactMap { label in
+            result.comparison(label).map { "\(label) \(Self.speedup($0)) (\($0.verdict.rawValue))" }
+        }
+        if !repeats.isEmpty { text += ". Meta-trained again with other seeds: " + repeats.joined(separator: ", ") }
         if let oracle = result.comparison(PipelinePlan.oracleLabel) {
             text += ". Schedule oracle: \(Self.speedup(oracle)) (\(oracle.verdict.rawValue))"
         }

@@ -318,6 +318,46 @@ final class PipelineConfigurationTests: XCTestCase {
         XCTAssertThrowsError(try c.validate()) { XCTAssertTrue(String(describing: $0).contains("tuningSeeds must be at least 1")) }
     }
 
+    /// `metaTrainingSeeds`: L3RS meta-trained again with seeds seed + K, identical otherwise, each an arm
+    /// (`l3rs-metaK`) in every condition; the first stage is the one-seed plan's L3RS.
+    func testMetaTrainingSeedsRepeatL3RSAsArmsOfTheirOwn() throws {
+        var c = try DefaultPipelineConfiguration.load()
+        c.seed = 7
+        let one = PipelinePlan(c)
+        c.metaTrainingSeeds = 3
+        try c.validate()
+        let plan = PipelinePlan(c)
+        XCTAssertEqual(plan.repeatLabels, ["l3rs-meta1", "l3rs-meta2"])
+        XCTAssertEqual(plan.metaTrainingStages.map(\.label), ["l3rs", "l3rs-meta1", "l3rs-meta2"] + plan.ablations.map(\.label))
+        guard case let .metaTraining(first) = plan.metaTrainingStages[0].stage.kind,
+              case let .metaTraining(plain) = one.metaTrainingStages[0].stage.kind else { return XCTFail("not meta-training") }
+        XCTAssertEqual(first, plain, "the first is the one-seed plan's L3RS")
+        for k in 1...2 {
+            guard case let .metaTraining(m) = plan.metaTrainingStages[k].stage.kind else { return XCTFail("not meta-training") }
+            XCTAssertEqual(m.seed, 7 + UInt64(k))
+            XCTAssertEqual(plan.metaTrainingStages[k].stage.id, "meta-train/l3rs-meta\(k)")
+            var same = m
+            same.seed = first.seed
+            same.name = first.name
+            XCTAssertEqual(same, first, "only the seed and the name differ")
+        }
+        let atHorizon = tuning(plan, steps: c.horizon)
+        let runs = plan.evaluationStages(tuning: Dictionary(uniqueKeysWithValues: plan.horizons.map { ($0, atHorizon) }), oracle: nil)
+        let oneRuns = one.evaluationStages(tuning: Dictionary(uniqueKeysWithValues: one.horizons.map { ($0, atHorizon) }), oracle: nil)
+        XCTAssertEqual(runs.count, oneRuns.count + 2 * one.conditions.count * c.seeds, "two more learned arms in every condition")
+        for condition in plan.conditions {
+            for label in plan.repeatLabels {
+                let arm = runs.filter { $0.condition == condition && $0.arm == label }
+                XCTAssertEqual(arm.count, c.seeds, "\(condition.name) \(label)")
+                XCTAssertTrue(arm.allSatisfy { $0.kind == .learned })
+                guard case let .training(t) = arm[0].stage.kind else { return XCTFail("not a fine-tune") }
+                XCTAssertEqual(t.l3rsWeights, plan.learnedOptimizerPath(label))
+            }
+        }
+        c.metaTrainingSeeds = 0
+        XCTAssertThrowsError(try c.validate()) { XCTAssertTrue(String(describing: $0).contains("metaTrainingSeeds must be at least 1")) }
+    }
+
     /// The choice goes by each point's mean over its seeds: one seed's lucky run does not win, and a rate that
     /// fails (no finite accuracy) for any seed is never chosen.
     func testTuningChoosesByTheMeanOverSeeds() {

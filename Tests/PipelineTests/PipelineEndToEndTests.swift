@@ -99,7 +99,7 @@ final class PipelineEndToEndTests: XCTestCase {
     /// meta-training writes records the tuned Adam baseline's rate as λ0 (and Adam-scaled directions).
     func testStartFromTunedBaselineMetaTrainsAfterTheTuningAtItsRate() throws {
         let config = runs.appendingPathComponent("tiny.yaml")
-        try Data((Self.tinyConfiguration + "\nstartFromTunedBaseline: true\ndirectionScale: adam\nablations: []\nlongHorizons: []\ntuningSeeds: 2\n")
+        try Data((Self.tinyConfiguration + "\nstartFromTunedBaseline: true\ndirectionScale: adam\nablations: []\nlongHorizons: []\ntuningSeeds: 2\nmetaTrainingSeeds: 2\n")
             .replacingOccurrences(of: "ablations: [stepSizeOnly]\n", with: "")
             .replacingOccurrences(of: "longHorizons: [2]\n", with: "").utf8).write(to: config)
         let result = try MPIRun.launch(ranks: 2, [MPIRun.l3rsExecutable, "pipeline", "--config", config.path,
@@ -120,12 +120,19 @@ final class PipelineEndToEndTests: XCTestCase {
         }
         let chosen = try mean("adam-constant-lr\(rate)"), other = try mean("adam-constant-lr\(rate == "0.003" ? "0.0003" : "0.003")")
         XCTAssertTrue(chosen > other || (chosen == other && rate == "0.0003"), "chosen \(rate) by mean \(chosen) against \(other)")
+        // metaTrainingSeeds: 2 meta-trains L3RS again (seed + 1) from the same tuned start, as an arm of its own.
+        XCTAssertTrue(out.contains(" meta-train/l3rs-meta1: running"), out)
+        XCTAssertTrue(out.contains(" eval-unseen/l3rs-meta1/seed-1: running"), out)
+        let report = try String(contentsOf: runs.appendingPathComponent("tiny/report.md"), encoding: .utf8)
+        XCTAssertTrue(report.contains("Meta-trained again with other seeds: l3rs-meta1 "), report)
         let lastTuning = try XCTUnwrap(out.range(of: "tune/momentum-constant-lr0.03-seed1", options: .backwards), out)
         let metaTraining = try XCTUnwrap(out.range(of: "meta-train/l3rs: running"), out)
         XCTAssertLessThan(lastTuning.lowerBound, metaTraining.lowerBound, "meta-training runs after the tuning")
         let header = try String(decoding: Data(contentsOf: runs.appendingPathComponent("tiny/meta-train/l3rs/l3rs.safetensors")).prefix(4096), as: UTF8.self)
         XCTAssertTrue(header.contains(#"\"directionScale\":\"adam\""#), header)
         XCTAssertTrue(header.contains(#"\"baseLearningRate\":\#(rate)"#), "λ0 \(rate) in \(header)")
+        let repeatHeader = try String(decoding: Data(contentsOf: runs.appendingPathComponent("tiny/meta-train/l3rs-meta1/l3rs.safetensors")).prefix(4096), as: UTF8.self)
+        XCTAssertTrue(repeatHeader.contains(#"\"baseLearningRate\":\#(rate)"#), "the repeat starts from the same λ0: \(repeatHeader)")
     }
 
     func checkReport(_ folder: URL) throws {
