@@ -212,8 +212,8 @@ public struct PipelinePlan: Sendable {
         let group = tuningGroup(steps: steps)
         return baselines.flatMap { baseline in
             (configuration.learningRateGrids[baseline.optimizer] ?? []).flatMap { learningRate in
-                heldOutRuns(group: group, name: "\(baseline.label)-lr\(PipelineFormat.compact(learningRate))", steps: steps).map { t0 in
-                    var t = t0
+                heldOutRuns(group: group, name: "\(baseline.label)-lr\(PipelineFormat.compact(learningRate))", steps: steps).map { run in
+                    var t = run
                     apply(baseline, learningRate: learningRate, to: &t)
                     return (baseline, learningRate, PipelineStage(id: "\(group)/\(t.name)", kind: .training(t)))
                 }
@@ -251,8 +251,8 @@ public struct PipelinePlan: Sendable {
             learningRate: atHorizon.learningRates[best] ?? configuration.baseLearningRate,
             warmupSteps: warmupSteps(best, steps: configuration.horizon))
         return schedules.enumerated().flatMap { index, schedule in
-            heldOutRuns(group: "oracle", name: String(format: "config-%03d", index), steps: configuration.horizon).map { t0 in
-                var t = t0
+            heldOutRuns(group: "oracle", name: String(format: "config-%03d", index), steps: configuration.horizon).map { run in
+                var t = run
                 schedule.apply(optimizer: best.optimizer, weightDecay: configuration.weightDecays[best.optimizer] ?? 0, to: &t)
                 return (schedule, PipelineStage(id: "oracle/\(t.name)", kind: .training(t)))
             }
