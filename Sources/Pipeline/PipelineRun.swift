@@ -100,7 +100,7 @@ public final class PipelineRun {
             if let stopped = try runAll(oracleStages.map(\.stage)) { return .stopped(stage: stopped) }
             oracle = try OracleSearch.choose(oracleStages, runsPerConfiguration: c.tuningSeeds, communicator: communicator)
             if rank0, let oracle {
-                log("schedule oracle: \(oracle.schedules.count) configurations; selected \(oracleStages[oracle.chosen].stage.id) (held-out accuracy \(PipelineFormat.percent(oracle.accuracies[oracle.chosen]))): \(oracle.selected.summary)")
+                log("schedule oracle: \(oracle.schedules.count) configurations; selected \(oracleStages[oracle.chosen * c.tuningSeeds].stage.id) (held-out accuracy \(PipelineFormat.percent(oracle.accuracies[oracle.chosen]))): \(oracle.selected.summary)")
             }
         }
         let evaluation = plan.evaluationStages(tuning: tuning, oracle: oracle?.selected)

@@ -125,6 +125,10 @@ final class PipelineEndToEndTests: XCTestCase {
         XCTAssertTrue(out.contains(" eval-unseen/l3rs-meta1/seed-1: running"), out)
         let report = try String(contentsOf: runs.appendingPathComponent("tiny/report.md"), encoding: .utf8)
         XCTAssertTrue(report.contains("Meta-trained again with other seeds: l3rs-meta1 "), report)
+        // The log names the selected configuration's first run, not a stage of another configuration.
+        let selected = try XCTUnwrap(out.range(of: "schedule oracle: 2 configurations; selected oracle/"), out)
+        let logged = String(out[selected.upperBound...].prefix { !$0.isWhitespace })
+        XCTAssertTrue(report.contains("the best (\(logged))"), "log says \(logged); the report's oracle paragraph disagrees")
         let lastTuning = try XCTUnwrap(out.range(of: "tune/momentum-constant-lr0.03-seed1", options: .backwards), out)
         let metaTraining = try XCTUnwrap(out.range(of: "meta-train/l3rs: running"), out)
         XCTAssertLessThan(lastTuning.lowerBound, metaTraining.lowerBound, "meta-training runs after the tuning")
