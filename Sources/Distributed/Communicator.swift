@@ -137,6 +137,28 @@ extension Communicator {
 }
 
 extension Communicator {
+    /// Gathers every rank's Doubles (any number, per rank) onto every rank, in rank order, bit for bit: the
+    /// lengths first, then the values' bytes through the Float all-gather, which copies and never adds.
+    public func allgather(_ values: [Double]) throws -> [[Double]] {
+        let lengths = try allgather(UInt64(values.count)).map { Int($0) }
+        let floatsPerValue = MemoryLayout<Double>.size / MemoryLayout<Float>.size
+        var buffer = [Double](repeating: 0, count: lengths.reduce(0, +))
+        let start = lengths[..<rank].reduce(0, +)
+        buffer.replaceSubrange(start..<(start + values.count), with: values)
+        try buffer.withUnsafeMutableBufferPointer { doubles in
+            try doubles.withMemoryRebound(to: Float.self) { floats in
+                try allgather(floats, counts: lengths.map { $0 * floatsPerValue })
+            }
+        }
+        var offset = 0
+        return lengths.map { length in
+            defer { offset += length }
+            return Array(buffer[offset..<(offset + length)])
+        }
+    }
+}
+
+extension Communicator {
     /// Gathers one short text from every rank onto every rank, in rank order (host names, placement records).
     /// Off the hot path. Each text is cut to `maxBytes` UTF-8 bytes; bytes travel as Floats (exact for 0...255)
     /// through a sum allreduce in which every other rank contributes zeros.

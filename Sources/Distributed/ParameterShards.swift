@@ -1,11 +1,16 @@
 /// How sharded optimizer state (ZeRO stage 1) cuts a flat parameter buffer among the ranks, one consecutive
-/// segment per rank in rank order (what `reduceScatter` and `allgather` move). Two cuts: into runs of whole
-/// layers balanced by element count, for optimizers with per-layer statistics (L3RS's rms features), so that
-/// each layer's state and statistics live on exactly one rank and need no reduction across a shard boundary;
-/// or into equal element counts, for rules that work element by element (the hand-designed ones).
+/// segment per rank in rank order (what `reduceScatter` and `allgather` move). Two cuts: balanced by element
+/// count with every cut inside a layer at a multiple of `alignment` from the layer's start, for optimizers with
+/// per-layer statistics (L3RS: a layer cut between ranks sums its statistics chunk by chunk and hands the sums
+/// on, which needs chunk-aligned parts); or into equal element counts, for rules that work element by element
+/// (the hand-designed ones).
 public struct ParameterShards: Sendable, Equatable {
-    /// Per rank: the indices (into the layer table) of the layers it owns; nil when the cut goes through layers.
+    /// Per rank: the layers (indices into the layer table) its elements touch; a layer cut by a boundary belongs
+    /// to the ranks on both sides of it. nil for the element cut.
     public let layerRanges: [Range<Int>]?
+    /// Per rank: the layers whose first element it holds, where a per-layer value is counted once (checkpoints,
+    /// sums over layers): consecutive, disjoint, covering the table; empty for a rank inside one layer.
+    public let ownedLayerRanges: [Range<Int>]?
     /// Per rank: the elements of the flat buffer it owns.
     public let elementRanges: [Range<Int>]
 
@@ -14,13 +19,12 @@ public struct ParameterShards: Sendable, Equatable {
 
     /// - Parameters:
     ///   - layers: (offset, count) of each layer in the flat buffer, in table order; adjacent, from offset 0.
-    ///   - ranks: the world size. Each boundary between rank r − 1 and r is the layer boundary nearest to r/ranks
-    ///     of the elements, moved where needed so that every rank owns at least one layer.
-    public init(layers: [(offset: Int, count: Int)], ranks: Int) throws {
-        guard ranks >= 1 else { throw CommunicatorError.invalidArgument("cannot shard over \(ranks) ranks") }
-        guard layers.count >= ranks else {
-            throw CommunicatorError.invalidArgument(
-                "sharded optimizer state gives every rank whole layers: \(layers.count) layer(s) cannot be shared by \(ranks) ranks")
+    ///   - ranks: the world size. The boundary between rank r − 1 and r is the point nearest r/ranks of the
+    ///     elements that is a layer's start or lies in a layer at a multiple of `alignment` from its start.
+    ///   - alignment: the element count of a statistics chunk (`SumOfSquares.chunkAlignment`).
+    public init(layers: [(offset: Int, count: Int)], ranks: Int, alignment: Int) throws {
+        guard ranks >= 1, alignment >= 1 else {
+            throw CommunicatorError.invalidArgument("cannot shard over \(ranks) ranks in pieces of \(alignment)")
         }
         var prefix = [0]
         for layer in layers {
@@ -31,17 +35,33 @@ public struct ParameterShards: Sendable, Equatable {
         }
         let total = prefix.last!
         var boundaries = [0]
-        for r in 1..<ranks {
-            let target = Double(total) * Double(r) / Double(ranks)
-            // Leave at least one layer for this rank and for each rank after it.
-            let candidates = (boundaries.last! + 1)...(layers.count - (ranks - r))
-            let best = candidates.min { abs(Double(prefix[$0]) - target) < abs(Double(prefix[$1]) - target) }!
-            boundaries.append(best)
+        for r in 1..<max(ranks, 1) {
+            let target = total * r / ranks
+            // The layer holding the target element, and the aligned points of that layer on either side of it.
+            let layer = max(0, (prefix.lastIndex { $0 <= target } ?? 0))
+            let start = prefix[min(layer, layers.count)]
+            let below = start + (target - start) / alignment * alignment
+            let above = min(below + alignment, prefix[min(layer + 1, layers.count)])
+            let boundary = target - below <= above - target ? below : above
+            guard boundary > boundaries.last!, boundary < total else {
+                throw CommunicatorError.invalidArgument(
+                    "sharded optimizer state cuts layers only at multiples of \(alignment) elements: \(total) elements in \(layers.count) layer(s) cannot give each of \(ranks) ranks a part")
+            }
+            boundaries.append(boundary)
         }
-        boundaries.append(layers.count)
-        let layerRanges = (0..<ranks).map { boundaries[$0]..<boundaries[$0 + 1] }
-        self.layerRanges = layerRanges
-        elementRanges = layerRanges.map { prefix[$0.lowerBound]..<prefix[$0.upperBound] }
+        boundaries.append(total)
+        elementRanges = (0..<ranks).map { boundaries[$0]..<boundaries[$0 + 1] }
+        // Layer l spans prefix[l]..<prefix[l + 1].
+        layerRanges = elementRanges.map { elements in
+            let first = prefix.lastIndex { $0 <= elements.lowerBound }!
+            let last = prefix.firstIndex { $0 >= elements.upperBound }!
+            return first..<last
+        }
+        ownedLayerRanges = elementRanges.map { elements in
+            let first = prefix.firstIndex { $0 >= elements.lowerBound }!
+            let last = prefix.firstIndex { $0 >= elements.upperBound }!
+            return first..<max(first, last)
+        }
     }
 
     /// Equal element counts (the first `elementCount % ranks` ranks hold one more), whatever the layers.
@@ -55,5 +75,6 @@ public struct ParameterShards: Sendable, Equatable {
             return start..<(start + base + (rank < extra ? 1 : 0))
         }
         layerRanges = nil
+        ownedLayerRanges = nil
     }
 }

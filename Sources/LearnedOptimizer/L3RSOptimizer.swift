@@ -29,6 +29,8 @@ public struct L3RSOptimizer: Sendable {
     var activations: StepActivations
     /// The fused step's buffers (see `FusedStepBuffers`).
     var buffers: FusedStepBuffers
+    /// Set on the optimizer over one rank's shard (`restricted(toElements:)`): the part of each layer it holds.
+    public internal(set) var shardParts: ShardLayerParts?
 
     /// Builds the optimizer for a layer table. `metaParameters` defaults to the initial φ. In the embedding
     /// variant a non-empty `configuration.layerNames` must match the table's names (the embeddings belong to

@@ -18,6 +18,9 @@ struct LearnedStepRule: Sendable {
     let learnedOutputs: L3RSLearnedOutputs
     /// Set when the rule steps one shard of the layers: v2 standardises over every layer of the net.
     var acrossShards: AcrossShardLayers?
+    /// The layers whose non-finite features this rule counts (nil: all); on a shard, the layers whose first
+    /// element it holds, so that a layer cut between ranks is counted once when the shards' counts are added.
+    var countedLayers: Range<Int>?
 
     /// Outputs of the MLP per layer: o_λ, then one mixing logit per base rule.
     var outputCount: Int { 1 + baseCount }
@@ -67,13 +70,14 @@ struct LearnedStepRule: Sendable {
         if featureLayout.featureSet == .v2 { writeExtendedFeatures(into: &work, state: state) }
         var nonFinite = 0
         let bound = FeatureLayout.clipBound
+        let counted = countedLayers ?? layers.indices
         for i in work.rawFeatures.indices {
             let value = work.rawFeatures[i]
             if value.isFinite {
                 work.features[i] = min(max(value, -bound), bound)
             } else {
                 work.features[i] = 0
-                nonFinite += 1
+                if counted.contains(i / featureLayout.count) { nonFinite += 1 }
             }
         }
         work.nonFiniteFeatures = nonFinite

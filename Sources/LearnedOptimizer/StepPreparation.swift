@@ -57,12 +57,18 @@ extension L3RSOptimizer {
     }
 
     /// The first pass: every rule's `advance` into the directions' targets (`DirectionTargets`), and the
-    /// layer statistics rms(θ_l), rms(g_l), rms(d_l,p) with s_l,p = r_l/(rms + ε) into `work`.
+    /// layer statistics rms(θ_l), rms(g_l), rms(d_l,p) with s_l,p = r_l/(rms + ε) into `work`. On a shard
+    /// (`shardParts`), the layers cut between shards are measured in parts and their sums handed on
+    /// (`CutLayerSums`) before their statistics are recorded.
     private func measureAndAdvance(
         parameters θ: UnsafeBufferPointer<Float>, gradient g: UnsafeBufferPointer<Float>, state: inout L3RSState,
         work: inout StepActivations, buffers: inout FusedStepBuffers
     ) {
         let (sources, storageSlot) = (buffers.sources, buffers.storageSlot)
+        let cutLayers = shardParts?.cutLayers ?? []
+        let across = learnedRule.acrossShards
+        precondition(cutLayers.isEmpty || across != nil, "L3RS step: a shard with a cut layer needs shareStatistics(across:)")
+        var handedOn: [Double] = []
         // Out of `work` while its other parts are written.
         var directions: [Float] = []
         swap(&directions, &work.directions)
@@ -75,23 +81,46 @@ extension L3RSOptimizer {
                     parameterCount: parameterCount,
                     sources: sources, storageSlot: storageSlot)
                 for (l, layer) in layers.enumerated() {
+                    guard cutLayers.contains(l), let parts = shardParts else {
+                        sums.reset()
+                        advanceLayer(layer.range, parameters: θ, gradient: g, state: &state, targets: targets, sums: &sums)
+                        recordStatistics(layer: l, sums: sums, sources: sources, work: &work)
+                        continue
+                    }
+                    // The layer's start: its part summed as usual, one sum; a later part: one sum per chunk.
+                    let chunkLength = FusedStepBuffers.chunkLength
+                    let pieces = parts.partStarts[l] == 0
+                        ? [layer.range]
+                        : stride(from: layer.range.lowerBound, to: layer.range.upperBound, by: chunkLength)
+                            .map { $0..<min($0 + chunkLength, layer.range.upperBound) }
+                    handedOn += [Double(parts.firstLayer + l), Double(pieces.count)]
+                    for piece in pieces {
+                        sums.reset()
+                        advanceLayer(piece, parameters: θ, gradient: g, state: &state, targets: targets, sums: &sums)
+                        CutLayerSums.append(sums, to: &handedOn)
+                    }
+                }
+                guard let across, across.cutsLayers else { return }
+                let all = across.exchange(handedOn)
+                for l in cutLayers {
                     sums.reset()
-                    advanceLayer(layer, parameters: θ, gradient: g, state: &state, targets: targets, sums: &sums)
+                    CutLayerSums.replay(layer: across.firstLayer + l, from: all, into: &sums)
                     recordStatistics(layer: l, sums: sums, sources: sources, work: &work)
                 }
             }
         }
     }
 
-    /// One layer of the first pass, chunk by chunk: the sums of squares of θ and g, and every rule's
-    /// `advance` with the sum of squares of its direction, while the chunk of g and of each state is in L1.
+    /// Elements `elements` of a layer in the first pass, chunk by chunk: the sums of squares of θ and g, and
+    /// every rule's `advance` with the sum of squares of its direction, while the chunk of g and of each state
+    /// is in L1.
     private func advanceLayer(
-        _ layer: LayerSlice, parameters θ: UnsafeBufferPointer<Float>, gradient g: UnsafeBufferPointer<Float>,
+        _ elements: Range<Int>, parameters θ: UnsafeBufferPointer<Float>, gradient g: UnsafeBufferPointer<Float>,
         state: inout L3RSState, targets: DirectionTargets, sums: inout LayerSums
     ) {
         let chunkLength = FusedStepBuffers.chunkLength
-        for start in stride(from: layer.range.lowerBound, to: layer.range.upperBound, by: chunkLength) {
-            let range = start..<min(start + chunkLength, layer.range.upperBound)
+        for start in stride(from: elements.lowerBound, to: elements.upperBound, by: chunkLength) {
+            let range = start..<min(start + chunkLength, elements.upperBound)
             sums.parameters.add(θ.baseAddress! + start, count: range.count)
             sums.gradient.add(g.baseAddress! + start, count: range.count)
             for p in rules.indices {
@@ -117,7 +146,7 @@ extension L3RSOptimizer {
     /// g: its sum is g's), r_l = 1 or rms(d_l,adam) (`L3RSDirectionScale`);
     /// with v2 also cos(g_l, d_l,p) = ⟨g, d⟩ / (n·rms(g)·rms(d)), 0 where either is 0.
     private func recordStatistics(layer l: Int, sums: LayerSums, sources: [DirectionSource], work: inout StepActivations) {
-        let count = layers[l].count
+        let count = shardParts?.wholeCounts[l] ?? layers[l].count
         let baseCount = rules.count
         let gradientRMS = sums.gradient.rms(count: count)
         work.parameterRMS[l] = Float(sums.parameters.rms(count: count))

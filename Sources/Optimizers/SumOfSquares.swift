@@ -6,12 +6,18 @@ import CVectorKernels
 /// lanes summed pairwise in Double, then the last (count mod 32) squares one by one. The result depends only
 /// on the values, not on how they were cut into chunks, as long as every chunk but the last holds a
 /// multiple of `chunkAlignment`.
+///
+/// A sum can also be handed on (sharded optimizer state cuts a layer between ranks): `serialised` writes the
+/// lanes and the tail, and `append(serialised:)` adds another sum's lanes and tail to this one's. Fed one
+/// chunk each, sums appended in order give the sum fed all the chunks, bit for bit (each lane adds the same
+/// Double group sums in the same order: 0 + x is x).
 public struct SumOfSquares: Sendable {
     public static let blockLength = 32
     /// Values per Float group of `l3rs_add_squares`.
     public static let chunkAlignment = Int(L3RS_SQUARE_GROUP_BLOCKS) * blockLength
     private var lanes = [Double](repeating: 0, count: 32)
-    private var finished: Double?
+    /// The squares of the last (count mod 32) values, added one by one after the lanes.
+    private var tail: [Double] = []
     private var closed = false
 
     public init() {}
@@ -21,12 +27,8 @@ public struct SumOfSquares: Sendable {
         closed = count % Self.chunkAlignment != 0
         let blocks = count / Self.blockLength
         lanes.withUnsafeMutableBufferPointer { l3rs_add_squares(values, blocks, $0.baseAddress!) }
-        if blocks * Self.blockLength < count {
-            var sum = laneSum
-            for i in (blocks * Self.blockLength)..<count {
-                sum += Double(values[i]) * Double(values[i])
-            }
-            finished = sum
+        for i in (blocks * Self.blockLength)..<count {
+            tail.append(Double(values[i]) * Double(values[i]))
         }
     }
 
@@ -43,14 +45,42 @@ public struct SumOfSquares: Sendable {
         }
     }
 
-    public var total: Double { finished ?? laneSum }
+    public var total: Double {
+        var sum = laneSum
+        for square in tail { sum += square }
+        return sum
+    }
+
+    /// Appends the lanes (32), the tail's length and its squares: `serialisedLength` values.
+    public func serialise(into buffer: inout [Double]) {
+        buffer += lanes
+        buffer.append(Double(tail.count))
+        buffer += tail
+    }
+
+    /// The values `serialise` appends.
+    public var serialisedLength: Int { Self.blockLength + 1 + tail.count }
+
+    /// Adds a serialised sum (from `serialise`) that continues this one: lane by lane, then its tail; returns
+    /// how many values it read from `values`.
+    public mutating func append(serialised values: UnsafeBufferPointer<Double>) -> Int {
+        precondition(!closed, "SumOfSquares: a sum after a partial last chunk")
+        precondition(values.count > Self.blockLength, "SumOfSquares: a serialised sum has at least 33 values")
+        for j in 0..<Self.blockLength { lanes[j] += values[j] }
+        let tailCount = Int(values[Self.blockLength])
+        precondition(tailCount < Self.blockLength && values.count >= Self.blockLength + 1 + tailCount,
+                     "SumOfSquares: a serialised tail of \(tailCount) values")
+        for i in 0..<tailCount { tail.append(values[Self.blockLength + 1 + i]) }
+        closed = tailCount > 0
+        return Self.blockLength + 1 + tailCount
+    }
 
     public func rms(count: Int) -> Double { (total / Double(count)).squareRoot() }
 
     /// Back to zero, keeping the storage.
     public mutating func reset() {
         for j in lanes.indices { lanes[j] = 0 }
-        finished = nil
+        tail.removeAll(keepingCapacity: true)
         closed = false
     }
 }

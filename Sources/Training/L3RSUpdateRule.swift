@@ -18,8 +18,8 @@ public final class L3RSUpdateRule: UpdateRule {
         state.horizon = horizon
     }
 
-    /// See `L3RSOptimizer.standardise(over:)` (sharded optimizer state).
-    public func standardise(over across: AcrossShardLayers) { optimizer.standardise(over: across) }
+    /// See `L3RSOptimizer.shareStatistics(across:)` (sharded optimizer state).
+    public func shareStatistics(across: AcrossShardLayers) { optimizer.shareStatistics(across: across) }
 
     public var stepCount: Int { state.step }
     /// λ_l of the last step, per layer.

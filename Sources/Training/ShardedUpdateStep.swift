@@ -6,19 +6,22 @@ import Optimizers
 
 /// The update step under sharded optimizer state (ZeRO stage 1, `optimizerState: sharded`).
 ///
-/// The parameters are cut into `ParameterShards`: for L3RS one run of whole layers per rank, balanced by
-/// element count; for the hand-designed rules (element-wise) equal element counts. Rank r keeps the update
-/// rule's state (base-rule moments, L3RS statistics) for its own shard only. One step:
+/// The parameters are cut into `ParameterShards`: for L3RS balanced by element count with cuts inside layers at
+/// multiples of `SumOfSquares.chunkAlignment`; for the hand-designed rules (element-wise) equal element counts.
+/// Rank r keeps the update rule's state (base-rule moments, L3RS statistics) for its own shard only, and the
+/// per-layer L3RS state of a layer cut between ranks on each of them. One step:
 ///
 ///     g_r  = reduce-scatter(local gradients, mean)   rank r receives the mean gradient of its shard only
 ///     ‖g‖  = sqrt(Σ_r Σ g_r²), added in rank order    the whole gradient's norm, for clipping and the skip test
 ///     θ_r ← rule_r(θ_r, g_r, loss, ‖g‖)               the base rules, L3RS features and update of its layers
 ///     θ    = all-gather(θ_r)
 ///
-/// Every per-layer quantity (rms of θ, g, each direction) is computed from whole layers, and the loss is the
-/// global mean; L3RS feature set v2 also standardises rms θ and rms g over all layers of the net, so each rank
-/// all-gathers those two per-layer vectors (2 × layers floats a step) inside the rule's step
-/// (`AcrossShardLayers`). So each rank's update of its layers is exactly the replicated update of those layers. With 2
+/// Every per-layer quantity (rms of θ, g, each direction) is computed from whole layers: the ranks holding parts
+/// of a cut layer all-gather their partial sums chunk by chunk and add them in the replicated order
+/// (`CutLayerSums`, one all-gather a step), and the loss is the global mean; L3RS feature set v2 also
+/// standardises rms θ and rms g over all layers of the net, so each rank all-gathers those two per-layer vectors
+/// (2 × layers floats a step) inside the rule's step (`AcrossShardLayers`). So each rank's update of its
+/// elements is exactly the replicated update of those elements. With 2
 /// ranks the mean gradient is bitwise the allreduce's (a + b is commutative), so parameters are bit-identical
 /// to `replicated`; with more ranks MPI may add the contributions in another order than its allreduce does.
 /// Clipping reads ‖g‖, whose sum of squares is added in another order than the replicated rule's, so with
@@ -40,38 +43,59 @@ public final class ShardedUpdateStep {
 
     public init(configuration: TrainingConfiguration, model: Model, communicator: any Communicator) throws {
         do {
-            // L3RS's statistics are per layer: whole layers. Hand-designed rules work element by element.
+            // L3RS's statistics are per layer: cuts inside a layer only at chunk boundaries. Hand-designed rules
+            // work element by element.
             shards = configuration.optimizer == .l3rs
                 ? try ParameterShards(layers: model.parameters.entries.map { (offset: $0.offset, count: $0.count) },
-                                      ranks: communicator.size)
+                                      ranks: communicator.size, alignment: SumOfSquares.chunkAlignment)
                 : try ParameterShards(elementCount: model.parameterCount, ranks: communicator.size)
         } catch {
             throw ConfigurationError.invalid(["optimizerState sharded: \(error)"])
         }
-        rule = try UpdateRules.make(configuration: configuration, model: model, elements: shards.elementRanges[communicator.rank],
-                                    layers: shards.layerRanges?[communicator.rank])
+        rule = try UpdateRules.make(configuration: configuration, model: model, elements: shards.elementRanges[communicator.rank])
         self.communicator = communicator
         shardGradient = [Float](repeating: 0, count: shards.elementRanges[communicator.rank].count)
-        if let learned = rule as? L3RSUpdateRule, learned.optimizer.configuration.featureSet == .v2,
-           let layerRanges = shards.layerRanges {
-            learned.standardise(over: Self.layerGather(layerRanges, communicator: communicator, failure: gatherFailure))
+        if let learned = rule as? L3RSUpdateRule, let touched = shards.layerRanges, let owned = shards.ownedLayerRanges {
+            learned.shareStatistics(across: Self.across(touched: touched, owned: owned, communicator: communicator,
+                                                        failure: gatherFailure))
         }
     }
 
-    /// Every layer's value from each rank's values of its own layers, in rank (= table) order.
-    private static func layerGather(_ layerRanges: [Range<Int>], communicator: any Communicator,
-                                    failure: GatherFailure) -> AcrossShardLayers {
-        let mine = layerRanges[communicator.rank], counts = layerRanges.map(\.count)
-        return AcrossShardLayers(firstLayer: mine.lowerBound) { values in
-            var all = [Float](repeating: 0, count: layerRanges.last!.upperBound)
-            all.replaceSubrange(mine, with: values)
+    /// The collectives a rank's L3RS shard reads the others through: every layer's value from the values of the
+    /// layers each rank owns (`ownedLayerRanges`: a cut layer's value comes from the rank holding its start),
+    /// and every rank's partial sums of the cut layers.
+    private static func across(touched: [Range<Int>], owned: [Range<Int>], communicator: any Communicator,
+                               failure: GatherFailure) -> AcrossShardLayers {
+        let rank = communicator.rank
+        let mine = touched[rank], counts = owned.map(\.count)
+        let cutsLayers = zip(touched, owned).contains { $0.lowerBound != $1.lowerBound }
+        return AcrossShardLayers(firstLayer: mine.lowerBound, cutsLayers: cutsLayers, gather: { values in
+            var all = [Float](repeating: 0, count: owned.last!.upperBound)
+            let start = owned[rank].lowerBound - mine.lowerBound
+            all.replaceSubrange(owned[rank], with: values[start..<(start + owned[rank].count)])
             do {
                 try all.withUnsafeMutableBufferPointer { try communicator.allgather($0, counts: counts) }
             } catch {
                 failure.error = failure.error ?? error
             }
             return all
-        }
+        }, exchange: { values in
+            do {
+                return try communicator.allgather(values)
+            } catch {
+                failure.error = failure.error ?? error
+                return Array(repeating: [], count: communicator.size)
+            }
+        })
+    }
+
+    /// Where the shards' boundaries fall, for the run's log: "shards of 197632 and 195850 elements, cut
+    /// inside layer4.0.conv2.weight" (or "at layer boundaries").
+    public func cutDescription(layerNames: [String]) -> String {
+        let sizes = "shards of " + shards.counts.map(String.init).joined(separator: ", ") + " elements"
+        guard let touched = shards.layerRanges, let owned = shards.ownedLayerRanges else { return sizes + ", cut anywhere" }
+        let cut = zip(touched, owned).dropFirst().compactMap { $0.lowerBound != $1.lowerBound ? layerNames[$0.lowerBound] : nil }
+        return sizes + (cut.isEmpty ? ", cut at layer boundaries" : ", cut inside " + Array(Set(cut)).sorted().joined(separator: ", "))
     }
 
     /// This rank's elements of the flat buffers.
@@ -100,11 +124,11 @@ public final class ShardedUpdateStep {
             throw error
         }
         try communicator.allgather(parameters, counts: counts)
-        if let learned = rule as? L3RSUpdateRule, !report.skipped {
-            // The mean λ over all layers, not only this shard's.
-            var sums = [learned.lastStepSizes.reduce(0.0) { $0 + Double($1) }]
+        if let learned = rule as? L3RSUpdateRule, !report.skipped, let owned = learned.optimizer.shardParts?.ownedLayers {
+            // The mean λ over all layers, not only this shard's, each counted once.
+            var sums = [learned.lastStepSizes[owned].reduce(0.0) { $0 + Double($1) }]
             try sums.withUnsafeMutableBufferPointer { try communicator.allreduceSumInRankOrder($0, scratch: &scratch) }
-            report.learningRate = sums[0] / Double(max(shards.layerRanges?.last?.upperBound ?? 0, 1))
+            report.learningRate = sums[0] / Double(max(shards.ownedLayerRanges?.last?.upperBound ?? 0, 1))
         }
         return report
     }
@@ -115,20 +139,26 @@ public final class ShardedUpdateStep {
         var (tensors, metadata) = rule.checkpointContents()
         for index in tensors.indices {
             let tensor = tensors[index]
-            let counts: [Int]
+            // counts: what each rank contributes; columns, start: this rank's tensor's last axis and where in it
+            // its contribution starts (per layer: the layers it owns among those it touches).
+            let counts: [Int], columns: Int, start: Int
             switch try axis(of: tensor.name) {
             case .replicated: continue
-            case .elements: counts = shards.counts
-            case .layers: counts = try layerRanges().map(\.count)
+            case .elements: (counts, columns, start) = (shards.counts, elements.count, 0)
+            case .layers:
+                let (touched, owned) = try layerRanges()
+                counts = owned.map(\.count)
+                columns = touched[communicator.rank].count
+                start = owned[communicator.rank].lowerBound - touched[communicator.rank].lowerBound
             }
             let mine = counts[communicator.rank], total = counts.reduce(0, +)
-            let rows = mine == 0 ? 0 : tensor.elementCount / mine
+            let rows = tensor.elementCount / columns
             let values = tensor.floats()
             let offset = ShardedUpdateStep.offset(of: communicator.rank, in: counts)
             var whole = [Float](repeating: 0, count: rows * total)
             try whole.withUnsafeMutableBufferPointer { buffer in
                 for row in 0..<rows {
-                    for column in 0..<mine { buffer[row * total + offset + column] = values[row * mine + column] }
+                    for column in 0..<mine { buffer[row * total + offset + column] = values[row * columns + start + column] }
                     try communicator.allgather(UnsafeMutableBufferPointer(rebasing: buffer[(row * total)..<((row + 1) * total)]),
                                                counts: counts)
                 }
@@ -155,8 +185,8 @@ public final class ShardedUpdateStep {
                 continue
             case .elements: (range, total) = (elements, shards.elementRanges.last!.upperBound)
             case .layers:
-                let layerRanges = try layerRanges()
-                (range, total) = (layerRanges[communicator.rank], layerRanges.last!.upperBound)
+                let (touched, owned) = try layerRanges()
+                (range, total) = (touched[communicator.rank], owned.last!.upperBound)
             }
             guard tensor.dtype == .f32, tensor.shape.last == total, tensor.elementCount % total == 0 else {
                 throw TrainingError.checkpoint("optimizer state tensor \(tensor.name) has shape \(tensor.shape), expected a last axis of \(total)")
@@ -173,12 +203,12 @@ public final class ShardedUpdateStep {
         try rule.restore(tensors: shard, metadata: metadata)
     }
 
-    /// The shards as runs of layers, for per-layer state (which only a whole-layer cut can hold).
-    private func layerRanges() throws -> [Range<Int>] {
-        guard let ranges = shards.layerRanges else {
-            throw TrainingError.checkpoint("per-layer optimizer state in a shard cut through layers")
+    /// The layers each rank touches and owns, for per-layer state (which only the layer-aware cut has).
+    private func layerRanges() throws -> (touched: [Range<Int>], owned: [Range<Int>]) {
+        guard let touched = shards.layerRanges, let owned = shards.ownedLayerRanges else {
+            throw TrainingError.checkpoint("per-layer optimizer state in a shard cut without regard to layers")
         }
-        return ranges
+        return (touched, owned)
     }
 
     private func axis(of name: String) throws -> StateTensorAxis {

@@ -126,7 +126,8 @@ public final class TrainingRun {
         // The largest rank's optimizer state, so that sharded and replicated runs can be compared.
         let stateBytes = try communicator.allreduce(Double(trainer.updateRule.stateBytes), op: .max)
         if communicator.isRoot {
-            log("optimizer state (\(configuration.optimizerState.rawValue)): \(Int(stateBytes)) bytes on the largest rank")
+            log("optimizer state (\(configuration.optimizerState.rawValue)): \(Int(stateBytes)) bytes on the largest rank"
+                + (trainer.shardedStep.map { "; " + $0.cutDescription(layerNames: trainer.model.parameters.entries.map(\.name)) } ?? ""))
             // Evaluation numbers are logged under the split they come from, so a tuning run's numbers can
             // never be mistaken for test numbers.
             let evaluated = configuration.evaluationSplit.rawValue

@@ -8,11 +8,10 @@ public enum UpdateRules {
     /// - Parameters:
     ///   - elements: nil: the rule over all parameters; a range: over those elements only, offsets counted from its
     ///     start, with state for them alone (one rank's shard under sharded optimizer state). A hand-designed
-    ///     rule may be cut anywhere.
-    ///   - layers: the same shard as a run of whole layers of the model's parameter table, which L3RS needs (its
-    ///     statistics are per layer).
-    public static func make(configuration: TrainingConfiguration, model: Model, elements shardElements: Range<Int>? = nil,
-                            layers shard: Range<Int>? = nil) throws -> any UpdateRule {
+    ///     rule may be cut anywhere; L3RS inside a layer only at a multiple of `SumOfSquares.chunkAlignment` from
+    ///     its start (`ParameterShards`), and a shard with a cut layer must be given `shareStatistics(across:)`.
+    public static func make(configuration: TrainingConfiguration, model: Model, elements shardElements: Range<Int>? = nil)
+        throws -> any UpdateRule {
         let elements = shardElements ?? 0..<model.parameterCount
         guard configuration.optimizer == .l3rs else {
             let groups = ParameterGroup.restricted(try ParameterGroups.make(for: model, configuration: configuration), to: elements)
@@ -20,9 +19,6 @@ public enum UpdateRules {
                 configuration: try configuration.optimizerConfiguration(), parameterCount: elements.count,
                 groups: groups)
             return HandDesignedUpdateRule(name: configuration.optimizer.rawValue, optimizer: optimizer)
-        }
-        guard shardElements == nil || shard != nil else {
-            throw ConfigurationError.invalid(["optimizer l3rs is sharded by whole layers only"])
         }
         let layers = LayerSlices.make(for: model)
         let whole: L3RSOptimizer
@@ -35,7 +31,7 @@ public enum UpdateRules {
             whole = try L3RSOptimizer(configuration: initial, layers: layers, parameterCount: model.parameterCount)
         }
         // The whole optimizer holds no per-element memory until its first step, so cutting it is cheap.
-        return L3RSUpdateRule(optimizer: try shard.map { try whole.restricted(toLayers: $0) } ?? whole,
+        return L3RSUpdateRule(optimizer: try shardElements.map { try whole.restricted(toElements: $0) } ?? whole,
                               horizon: configuration.steps)
     }
 }

@@ -115,6 +115,25 @@ final class CollectiveChecks: XCTestCase {
         XCTAssertEqual(all, (0..<comm.size).map { UInt64(0xFFFF_FFFF_FFFF_0000) + UInt64($0) })
     }
 
+    /// Every rank's Doubles, any number per rank (none on rank 1), reach every rank in rank order bit for bit:
+    /// values whose Float halves are NaN patterns, −0, infinities and subnormals included (L3RS's cut layers hand
+    /// on their sums with it).
+    func testAllgatherOfDoublesKeepsEveryBit() throws {
+        let comm = try Self.communicator()
+        func values(of rank: Int) -> [Double] {
+            guard rank != 1 else { return [] }
+            let special: [Double] = [-0.0, .infinity, -.infinity, .leastNonzeroMagnitude,
+                                     Double(bitPattern: 0x7FF0_0000_7FC0_0001), 1 / 3 + Double(rank)]
+            let scale = 1e-300 * Double(rank + 1)
+            return special + (0..<(1000 * rank + 3)).map { Double($0) * scale }
+        }
+        let all = try comm.allgather(values(of: comm.rank))
+        XCTAssertEqual(all.count, comm.size)
+        for rank in 0..<comm.size {
+            XCTAssertEqual(all[rank].map(\.bitPattern), values(of: rank).map(\.bitPattern), "rank \(rank)'s values")
+        }
+    }
+
     /// Reduce-scatter hands each rank exactly its segment of the allreduce's result (bitwise, for sharded
     /// optimizer state), with uneven segments and an empty one; all-gather puts every segment everywhere.
     func testReduceScatterIsTheAllreducesSegmentAndAllgatherJoinsSegments() throws {

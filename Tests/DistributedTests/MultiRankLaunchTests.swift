@@ -15,7 +15,7 @@ final class MultiRankLaunchTests: XCTestCase {
         XCTAssertFalse(result.timedOut, "mpirun timed out after \(result.seconds) s\n\(result.transcript)")
         XCTAssertEqual(result.exitCode, 0, result.transcript)
         // Both ranks ran every check, and none failed.
-        let executed = result.standardOutput.components(separatedBy: "Executed 10 tests, with 0 failures").count - 1
+        let executed = result.standardOutput.components(separatedBy: "Executed 11 tests, with 0 failures").count - 1
         XCTAssertGreaterThanOrEqual(executed, 2, result.transcript)
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Optimizers
 import Seeding
 import XCTest
@@ -16,6 +17,16 @@ final class FusedStepTests: XCTestCase {
     ]
     let parameterCount = 11_159
 
+    /// θ at the start: uniform in [−1, 1].
+    private func initialParameters(_ generator: inout SplitMix64) -> [Float] {
+        (0..<parameterCount).map { _ in generator.uniform(halfWidth: 1) }
+    }
+
+    /// A gradient that pulls θ towards 0 with noise, and a falling loss, for step `step`.
+    private func stepInputs(_ θ: [Float], step: Int, _ generator: inout SplitMix64) -> (gradient: [Float], loss: Float) {
+        (θ.map { 0.3 * $0 + generator.uniform(halfWidth: 0.1) }, 2 - 0.3 * Float(step))
+    }
+
     func testFusedStepIsBitIdenticalToRecordedStep() throws {
         let baseSets: [[OptimizerKind]] = [
             [.sgd, .momentum, .adam], [.adam], [.nesterov, .rmsprop], [.momentum, .nesterov, .lion, .adamw, .sgd],
@@ -31,11 +42,10 @@ final class FusedStepTests: XCTestCase {
             var recorded = fused
             var fusedState = fused.makeState(), recordedState = recorded.makeState()
             var generator = SplitMix64(seed: 11)
-            var θFused = (0..<parameterCount).map { _ in generator.uniform(halfWidth: 1) }
+            var θFused = initialParameters(&generator)
             var θRecorded = θFused
             for step in 0..<4 {
-                let g = θFused.map { 0.3 * $0 + generator.uniform(halfWidth: 0.1) }
-                let loss = 2 - 0.3 * Float(step)
+                let (g, loss) = stepInputs(θFused, step: step, &generator)
                 fused.step(parameters: &θFused, gradient: g, loss: loss, state: &fusedState)
                 θRecorded.withUnsafeMutableBufferPointer { θ in
                     g.withUnsafeBufferPointer { gradient in
@@ -82,52 +92,166 @@ final class FusedStepTests: XCTestCase {
         }
     }
 
-    /// Sharded optimizer state runs `restricted(toLayers:)` on each rank's run of layers: the shards' steps
-    /// together must be the whole optimizer's step, bit for bit, in both variants (the embedding variant slices
-    /// φ's embedding rows), with a φ whose every part, embeddings included, changes λ and μ.
+    /// Sharded optimizer state runs `restricted(toElements:)` on each rank's elements, cut inside layers at
+    /// multiples of the chunk length (`ParameterShards`): the shards' steps together must be the whole
+    /// optimizer's step, bit for bit, in both variants (the embedding variant slices φ's embedding rows) and both
+    /// feature sets (v2 standardises over every layer and measures cosines, whose dot products a cut layer hands
+    /// on too), with a φ whose every part, embeddings included, changes λ and μ. The shards run on threads of
+    /// their own and meet in `ThreadExchange`, as ranks meet in MPI collectives. Cuts: whole layers; through b
+    /// (two ranks each holding part of it); through a after its first chunk (the second rank's part is two
+    /// chunks, the last partial, handed on chunk by chunk); and a rank inside a (three ranks, the middle one
+    /// holding no layer's start, the last one a's tail of 11 values).
     func testShardsStepExactlyAsTheWholeOptimizer() throws {
+        let cuts: [[Range<Int>]] = [
+            [0..<5006, 5006..<11_159], [0..<7054, 7054..<11_159], [0..<2048, 2048..<11_159],
+            [0..<2048, 2048..<4096, 4096..<11_159],
+        ]
         for variant in L3RSVariant.allCases {
-            let configuration = L3RSConfiguration(baseOptimizers: [.sgd, .momentum, .adam], baseLearningRate: 1e-2,
-                                                  variant: variant, initialPreferredLogit: 1, seed: 3)
-            var whole = try L3RSOptimizer(configuration: configuration, layers: layers, parameterCount: parameterCount)
-            var generator = SplitMix64(seed: 17)
-            for index in whole.metaParameters.values.indices {
-                whole.metaParameters.values[index] = generator.uniform(halfWidth: 0.5)
-            }
-            let cuts = [0..<2, 2..<4]
-            var shards = try cuts.map { try whole.restricted(toLayers: $0) }
-            var wholeState = whole.makeState()
-            var shardStates = shards.map { $0.makeState() }
-            XCTAssertEqual(shards.map(\.parameterCount), [5006, 6153], "the second shard keeps the gap before c")
-            var θWhole = (0..<parameterCount).map { _ in generator.uniform(halfWidth: 1) }
-            var θShards = θWhole
-            for step in 0..<4 {
-                let g = θWhole.map { 0.3 * $0 + generator.uniform(halfWidth: 0.1) }
-                let loss = 2 - 0.3 * Float(step)
-                whole.step(parameters: &θWhole, gradient: g, loss: loss, state: &wholeState)
-                var sizes: [Float] = []
-                for (s, cut) in cuts.enumerated() {
-                    let elements = layers[cut.lowerBound].offset..<(layers[cut.upperBound - 1].range.upperBound)
-                    var θ = Array(θShards[elements])
-                    shards[s].step(parameters: &θ, gradient: Array(g[elements]), loss: loss, state: &shardStates[s])
-                    θShards.replaceSubrange(elements, with: θ)
-                    sizes += shards[s].lastStepSizes
-                    XCTAssertEqual(shardStates[s].baseStates[2].secondMoment, Array(wholeState.baseStates[2].secondMoment[elements]),
-                                   "\(variant) step \(step) shard \(s): Adam's second moment")
-                    XCTAssertEqual(shardStates[s].initialGradientRMS, Array(wholeState.initialGradientRMS[cut]))
-                    XCTAssertEqual(shardStates[s].lossAverages, wholeState.lossAverages)
+            for featureSet in L3RSFeatureSet.allCases {
+                for shardElements in cuts {
+                    try assertShardsStepAsTheWhole(variant: variant, featureSet: featureSet, cuts: shardElements)
                 }
-                XCTAssertEqual(θShards, θWhole, "\(variant) step \(step): θ")
-                XCTAssertEqual(sizes, whole.lastStepSizes, "\(variant) step \(step): λ")
             }
-            XCTAssertEqual(Set(whole.lastStepSizes).count > 1, true, "\(variant): λ differs between layers, so φ matters")
         }
     }
 
-    func testRestrictingToNoLayersOrBeyondTheTableIsAnError() throws {
+    private func assertShardsStepAsTheWhole(variant: L3RSVariant, featureSet: L3RSFeatureSet, cuts: [Range<Int>]) throws {
+        let configuration = L3RSConfiguration(baseOptimizers: [.sgd, .momentum, .adam], baseLearningRate: 1e-2,
+                                              variant: variant, initialPreferredLogit: 1, seed: 3, featureSet: featureSet)
+        var whole = try L3RSOptimizer(configuration: configuration, layers: layers, parameterCount: parameterCount)
+        var generator = SplitMix64(seed: 17)
+        for index in whole.metaParameters.values.indices {
+            whole.metaParameters.values[index] = generator.uniform(halfWidth: 0.5)
+        }
+        let what = "\(variant) \(featureSet) \(cuts)"
+        let exchange = ThreadExchange(members: cuts.count)
+        let shards = try cuts.enumerated().map { rank, elements in
+            var shard = try whole.restricted(toElements: elements)
+            let parts = try XCTUnwrap(shard.shardParts)
+            shard.shareStatistics(across: exchange.across(rank: rank, parts: parts, layerCount: layers.count))
+            return ShardBox(optimizer: shard, elements: elements)
+        }
+        XCTAssertEqual(shards.map(\.optimizer.parameterCount), cuts.map(\.count))
+        var wholeState = whole.makeState()
+        var θWhole = initialParameters(&generator)
+        var θShards = θWhole
+        for step in 0..<4 {
+            let (g, loss) = stepInputs(θWhole, step: step, &generator)
+            whole.step(parameters: &θWhole, gradient: g, loss: loss, state: &wholeState)
+            let θBefore = θShards
+            // One thread per shard (a pool with fewer threads than shards would deadlock in the exchange).
+            let done = DispatchGroup()
+            for shard in shards {
+                done.enter()
+                Thread {
+                    shard.parameters = Array(θBefore[shard.elements])
+                    shard.optimizer.step(parameters: &shard.parameters, gradient: Array(g[shard.elements]), loss: loss,
+                                         state: &shard.state)
+                    done.leave()
+                }.start()
+            }
+            XCTAssertEqual(done.wait(timeout: .now() + 60), .success, "\(what) step \(step): the shards did not finish")
+            for shard in shards {
+                θShards.replaceSubrange(shard.elements, with: shard.parameters)
+                let parts = try XCTUnwrap(shard.optimizer.shardParts)
+                let touched = parts.firstLayer..<(parts.firstLayer + parts.wholeCounts.count)
+                XCTAssertEqual(shard.optimizer.lastStepSizes, Array(whole.lastStepSizes[touched]), "\(what) step \(step): λ")
+                XCTAssertEqual(shard.state.baseStates[2].secondMoment, Array(wholeState.baseStates[2].secondMoment[shard.elements]),
+                               "\(what) step \(step): Adam's second moment")
+                XCTAssertEqual(shard.state.initialGradientRMS, Array(wholeState.initialGradientRMS[touched]), what)
+                XCTAssertEqual(shard.state.gradientRMSAverages.count, FeatureLayout.emaDecays.count * touched.count, what)
+                XCTAssertEqual(shard.state.lossAverages, wholeState.lossAverages, what)
+            }
+            XCTAssertEqual(θShards, θWhole, "\(what) step \(step): θ")
+        }
+        XCTAssertEqual(Set(whole.lastStepSizes).count > 1, true, "\(what): λ differs between layers, so φ matters")
+    }
+
+    func testParts() throws {
         let whole = try L3RSOptimizer(configuration: L3RSConfiguration(), layers: layers, parameterCount: parameterCount)
-        XCTAssertThrowsError(try whole.restricted(toLayers: 2..<2))
-        XCTAssertThrowsError(try whole.restricted(toLayers: 3..<5))
+        let middle = try XCTUnwrap(try whole.restricted(toElements: 2048..<4096).shardParts)
+        XCTAssertEqual(middle, ShardLayerParts(firstLayer: 0, wholeCounts: [5003], partStarts: [2048], partCounts: [2048]))
+        XCTAssertEqual(middle.cutLayers, [0])
+        XCTAssertTrue(middle.ownedLayers.isEmpty, "a rank inside one layer owns none")
+        let last = try XCTUnwrap(try whole.restricted(toElements: 7054..<11_159).shardParts)
+        XCTAssertEqual(last.firstLayer, 2)
+        XCTAssertEqual(last.partStarts, [2048, 0])
+        XCTAssertEqual(last.cutLayers, [0])
+        XCTAssertEqual(last.ownedLayers, 1..<2)
+    }
+
+    func testRestrictingToNoElementsBeyondTheBufferOrAnUnalignedCutIsAnError() throws {
+        let whole = try L3RSOptimizer(configuration: L3RSConfiguration(), layers: layers, parameterCount: parameterCount)
+        XCTAssertThrowsError(try whole.restricted(toElements: 2..<2))
+        XCTAssertThrowsError(try whole.restricted(toElements: 9000..<12_000))
+        XCTAssertThrowsError(try whole.restricted(toElements: 1000..<5006)) { error in
+            XCTAssertTrue(String(describing: error).contains("1000 elements into a.weight"), "\(error)")
+        }
+        XCTAssertThrowsError(try whole.restricted(toElements: 9102..<9110), "the gap between b and c holds no layer")
+        let shard = try whole.restricted(toElements: 0..<5006)
+        XCTAssertThrowsError(try shard.restricted(toElements: 0..<10), "a shard is not cut again")
+    }
+}
+
+/// One shard's optimizer, state and parameters, stepped on its own thread.
+private final class ShardBox: @unchecked Sendable {
+    var optimizer: L3RSOptimizer
+    var state: L3RSState
+    let elements: Range<Int>
+    var parameters: [Float] = []
+
+    init(optimizer: L3RSOptimizer, elements: Range<Int>) {
+        self.optimizer = optimizer
+        state = optimizer.makeState()
+        self.elements = elements
+    }
+}
+
+/// Collectives between threads: each member deposits its values and waits until every member has, then all
+/// read every member's values in member order (`AcrossShardLayers` for shards stepped on threads).
+private final class ThreadExchange: @unchecked Sendable {
+    private let condition = NSCondition()
+    private let members: Int
+    private var deposits: [[Double]]
+    private var arrived = 0, readers = 0
+    private var reading = false
+
+    init(members: Int) {
+        self.members = members
+        deposits = Array(repeating: [], count: members)
+    }
+
+    func exchange(member: Int, _ values: [Double]) -> [[Double]] {
+        condition.lock()
+        defer { condition.unlock() }
+        // A member ahead of the others waits until everyone has read the last round.
+        while reading { condition.wait() }
+        deposits[member] = values
+        arrived += 1
+        if arrived == members {
+            reading = true
+            condition.broadcast()
+        } else {
+            while !reading { condition.wait() }
+        }
+        let all = deposits
+        readers += 1
+        if readers == members {
+            (readers, arrived, reading) = (0, 0, false)
+            condition.broadcast()
+        }
+        return all
+    }
+
+    /// The rank's view: `gather` contributes the values of the layers whose start it holds.
+    func across(rank: Int, parts: ShardLayerParts, layerCount: Int) -> AcrossShardLayers {
+        let owned = parts.ownedLayers
+        return AcrossShardLayers(firstLayer: parts.firstLayer, cutsLayers: true, gather: { values in
+            let mine = Array(values[owned]).map(Double.init)
+            let all = self.exchange(member: rank, mine).flatMap { $0 }.map(Float.init)
+            precondition(all.count == layerCount)
+            return all
+        }, exchange: { values in self.exchange(member: rank, values) })
     }
 }
 

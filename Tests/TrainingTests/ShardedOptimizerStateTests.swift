@@ -13,8 +13,7 @@ import XCTest
 /// bytes; a stopped and resumed sharded run ends bit-identically; and each rank holds at most 0.55 of the
 /// replicated run's optimizer state. resnet-28 (synchronised BatchNorm; 29 parameter tensors, 77,754
 /// elements, the largest tensor 47% of them, so whole-layer shards still come to 0.51) on the real 5,000 MNIST
-/// digits (`make data`). A net whose one layer holds most elements (ccexam-mnist's first dense layer: 95%) cannot be
-/// balanced by whole layers.
+/// digits (`make data`); and L3RS on ccexam-mnist, whose shards cut inside a layer.
 final class ShardedOptimizerStateTests: XCTestCase {
     let files = TestFiles(testFile: #filePath, scratchPrefix: "l3rs-zero-runs")
     var runs: URL!
@@ -50,6 +49,11 @@ final class ShardedOptimizerStateTests: XCTestCase {
     /// Trains run `name` on 2 ranks; returns the transcript's "optimizer state" bytes.
     @discardableResult
     private func train(_ name: String, _ extra: [String], expectedExit: Int32 = 0) throws -> Int {
+        try trainLoggingState(name, extra, expectedExit: expectedExit).bytes
+    }
+
+    /// `train`, with the transcript's "optimizer state" line.
+    private func trainLoggingState(_ name: String, _ extra: [String], expectedExit: Int32 = 0) throws -> (bytes: Int, line: String) {
         let arguments = ["finetune", "--config", configuration, "--name", name] + extra
         let result = try MPIRun.launch(ranks: 2, [MPIRun.l3rsExecutable] + arguments, timeout: 240)
         XCTAssertFalse(result.timedOut, "\(name) timed out\n\(result.transcript)")
@@ -58,7 +62,7 @@ final class ShardedOptimizerStateTests: XCTestCase {
         let words = line.split(separator: " ")
         let bytes = words.firstIndex(of: "bytes").flatMap { Int(words[$0 - 1]) } ?? -1
         XCTAssertGreaterThan(bytes, 0, "no optimizer state line\n\(result.transcript)")
-        return bytes
+        return (bytes, String(line))
     }
 
     private func file(_ run: String, _ path: String) throws -> TensorFile {
@@ -125,5 +129,37 @@ final class ShardedOptimizerStateTests: XCTestCase {
         try train("v2-sharded", flags + ["--optimizer-state", "sharded"])
         assertBitIdentical(try file("v2-replicated", "final.safetensors"), try file("v2-sharded", "final.safetensors"),
                            "l3rs v2: final parameters")
+    }
+
+    /// L3RS on ccexam-mnist, whose first dense layer holds 95% of the elements: whole layers could not balance it
+    /// (one rank held 0.95 of the state); the cut goes inside that layer, so both ranks hold part of it and hand
+    /// on its sums every step. Feature sets v1 (the untrained rule) and v2 (a φ whose output layer reads every
+    /// feature, so the layer's statistics and cosines all move λ and μ): the replicated run's parameters and
+    /// checkpointed state bit for bit, at about half the state per rank.
+    func testL3RSShardsCutInsideALayerStepAsTheReplicatedRun() throws {
+        let model = try ModelZoo.make(named: "ccexam-mnist", seed: 0)
+        let configuration = L3RSConfiguration(baseLearningRate: 2e-3, initialPreferredLogit: 4, featureSet: .v2)
+        var φ = MetaParameters(initialFor: configuration, layerCount: model.parameters.entries.count)
+        var generator = SplitMix64(seed: 7)
+        for entry in φ.entries where entry.name == "mlp.2.weight" {
+            for i in entry.offset..<(entry.offset + entry.count) { φ.values[i] = generator.uniform(halfWidth: 0.5) }
+        }
+        let optimizer = try L3RSOptimizer(configuration: configuration, layers: LayerSlices.make(for: model),
+                                          parameterCount: model.parameterCount, metaParameters: φ)
+        let weights = runs.appendingPathComponent("ccexam-v2.safetensors").path
+        try LearnedOptimizerFile.save(optimizer, to: weights)
+        for (name, weightsFlag) in [("v1", "none"), ("v2", weights)] {
+            let flags = ["--model", "ccexam-mnist", "--optimizer", "l3rs", "--l3rs-weights", weightsFlag]
+            let replicated = try train("ccexam-\(name)-replicated", flags)
+            let (sharded, line) = try trainLoggingState("ccexam-\(name)-sharded", flags + ["--optimizer-state", "sharded"])
+            print("ccexam \(name): replicated \(replicated) bytes; \(line)")
+            XCTAssertTrue(line.contains("cut inside"), line)
+            XCTAssertLessThanOrEqual(Double(sharded) / Double(replicated), 0.55, "\(name): \(line)")
+            assertBitIdentical(try file("ccexam-\(name)-replicated", "final.safetensors"),
+                               try file("ccexam-\(name)-sharded", "final.safetensors"), "ccexam \(name): final parameters")
+            let state = "checkpoints/step-00000008/trainer-state.safetensors"
+            assertBitIdentical(try file("ccexam-\(name)-replicated", state), try file("ccexam-\(name)-sharded", state),
+                               "ccexam \(name): checkpointed optimizer state")
+        }
     }
 }
