@@ -258,21 +258,25 @@ public struct BenchSuite {
     /// The memory row of sharded optimizer state (`optimizerState: sharded`): the optimizer's state (Adam's
     /// moments; L3RS's base-rule moments and statistics) on the largest rank, against the replicated state
     /// every rank holds otherwise. Bytes of the state tensors (`UpdateRule.stateBytes`), not resident memory.
+    /// Beside it, the update's time in both modes (`ShardedUpdateBench`, alternated in the same run).
     func runShardedState(communicator: any Communicator) throws {
         guard sections.contains("state") else { return }
         var table = BenchTable(
-            title: "Optimizer + L3RS state memory per rank, \(communicator.size) ranks: sharded against replicated (target at 2 ranks: <= 0.55x)",
-            header: ["model", "optimizer", "replicated MiB", "sharded MiB (largest rank)", "sharded / replicated"])
+            title: "Optimizer + L3RS state memory per rank, \(communicator.size) ranks: sharded against replicated (target at 2 ranks: <= 0.55x); the update's time (gradient mean over the ranks and the rule's step; medians of \(max(repeats, 9)) alternated, rank 0)",
+            header: ["model", "optimizer", "replicated MiB", "sharded MiB (largest rank)", "sharded / replicated",
+                     "replicated update ms", "sharded update ms", "time sharded / replicated"])
         for name in models {
             let model = try ModelZoo.make(named: name, seed: 1)
             for optimizer: TrainingOptimizer in [.adam, .l3rs] {
                 var configuration = TrainingConfiguration()
                 configuration.optimizer = optimizer
-                let replicated = Double(try UpdateRules.make(configuration: configuration, model: model).stateBytes)
-                let shard = try ShardedUpdateStep(configuration: configuration, model: model, communicator: communicator)
-                let sharded = try communicator.allreduce(Double(shard.rule.stateBytes), op: .max)
+                var bench = try ShardedUpdateBench(model: model, configuration: configuration, communicator: communicator)
+                let replicated = Double(bench.replicated.stateBytes)
+                let sharded = try communicator.allreduce(Double(bench.sharded.rule.stateBytes), op: .max)
+                let seconds = try bench.medians(warmup: 2, repeats: max(repeats, 9))
                 table.add([name, optimizer.rawValue, Format.mebibytes(Int(replicated)), Format.mebibytes(Int(sharded)),
-                           Format.ratio(sharded / replicated)])
+                           Format.ratio(sharded / replicated), Format.fixed(seconds.replicated * 1e3, 2),
+                           Format.fixed(seconds.sharded * 1e3, 2), Format.ratio(seconds.sharded / seconds.replicated)])
             }
         }
         if communicator.isRoot { emit(table.render()) }

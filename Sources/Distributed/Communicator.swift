@@ -138,9 +138,15 @@ extension Communicator {
 
 extension Communicator {
     /// Gathers every rank's Doubles (any number, per rank) onto every rank, in rank order, bit for bit: the
-    /// lengths first, then the values' bytes through the Float all-gather, which copies and never adds.
-    public func allgather(_ values: [Double]) throws -> [[Double]] {
-        let lengths = try allgather(UInt64(values.count)).map { Int($0) }
+    /// lengths first (unless every rank passes the same `lengths`, known from an earlier call), then the values'
+    /// bytes through the Float all-gather, which copies and never adds.
+    public func allgather(_ values: [Double], lengths known: [Int]? = nil) throws -> [[Double]] {
+        if let known {
+            guard known.count == size, known[rank] == values.count else {
+                throw CommunicatorError.invalidArgument("allgather of \(values.count) values on rank \(rank), expected lengths \(known)")
+            }
+        }
+        let lengths = try known ?? allgather(UInt64(values.count)).map { Int($0) }
         let floatsPerValue = MemoryLayout<Double>.size / MemoryLayout<Float>.size
         var buffer = [Double](repeating: 0, count: lengths.reduce(0, +))
         let start = lengths[..<rank].reduce(0, +)

@@ -79,9 +79,12 @@ public final class ShardedUpdateStep {
                 failure.error = failure.error ?? error
             }
             return all
-        }, exchange: { values in
+        }, exchange: { [lengths = ExchangeLengths()] values in
+            // The lengths are the same every step (the cut layers' chunks): exchanged once, then reused.
             do {
-                return try communicator.allgather(values)
+                let all = try communicator.allgather(values, lengths: lengths.known)
+                lengths.known = all.map(\.count)
+                return all
             } catch {
                 failure.error = failure.error ?? error
                 return Array(repeating: [], count: communicator.size)
@@ -219,6 +222,11 @@ public final class ShardedUpdateStep {
     }
 
     private static func offset(of rank: Int, in counts: [Int]) -> Int { counts[..<rank].reduce(0, +) }
+}
+
+/// The lengths of every rank's part of the cut layers' sums, after the first exchange.
+private final class ExchangeLengths {
+    var known: [Int]?
 }
 
 /// Holds an error thrown where it cannot propagate (a collective inside the learned rule's step).
