@@ -88,7 +88,7 @@ let package = Package(
 
         .testTarget(name: "SeedingTests", dependencies: ["Seeding"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
-        .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks"]),
+        .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks", "Distributed", "Network", "Training"]),
         // Shared by the test targets: launching mpirun with a time limit.
         .target(name: "TestSupport", dependencies: ["Distributed"], path: "Tests/TestSupport"),
         // Shared by TrainingTests and MetaTrainingTests: small training configurations.

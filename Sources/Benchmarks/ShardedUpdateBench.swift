@@ -12,8 +12,8 @@ struct ShardedUpdateBench {
     let replicated: any UpdateRule
     let sharded: ShardedUpdateStep
     let communicator: any Communicator
-    private var replicatedParameters: [Float]
-    private var shardedParameters: [Float]
+    private(set) var replicatedParameters: [Float]
+    private(set) var shardedParameters: [Float]
     private let localGradient: [Float]
     private var meanGradient: [Float]
 
