@@ -17,6 +17,12 @@ public struct ParameterShards: Sendable, Equatable {
     /// Element counts per rank, as `reduceScatter` and `allgather` take them.
     public var counts: [Int] { elementRanges.map(\.count) }
 
+    /// The layers (indices into the table) a boundary cuts, in order: where a rank starts inside a layer.
+    public var cutLayers: [Int] {
+        guard let touched = layerRanges, let owned = ownedLayerRanges else { return [] }
+        return Array(Set(zip(touched, owned).compactMap { $0.lowerBound != $1.lowerBound ? $0.lowerBound : nil })).sorted()
+    }
+
     /// - Parameters:
     ///   - layers: (offset, count) of each layer in the flat buffer, in table order; adjacent, from offset 0.
     ///   - ranks: the world size. The boundary between rank r − 1 and r is the point nearest r/ranks of the

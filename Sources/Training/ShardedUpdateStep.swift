@@ -56,19 +56,18 @@ public final class ShardedUpdateStep {
         self.communicator = communicator
         shardGradient = [Float](repeating: 0, count: shards.elementRanges[communicator.rank].count)
         if let learned = rule as? L3RSUpdateRule, let touched = shards.layerRanges, let owned = shards.ownedLayerRanges {
-            learned.shareStatistics(across: Self.across(touched: touched, owned: owned, communicator: communicator,
-                                                        failure: gatherFailure))
+            learned.shareStatistics(across: Self.across(touched: touched, owned: owned, cutsLayers: !shards.cutLayers.isEmpty,
+                                                        communicator: communicator, failure: gatherFailure))
         }
     }
 
     /// The collectives a rank's L3RS shard reads the others through: every layer's value from the values of the
     /// layers each rank owns (`ownedLayerRanges`: a cut layer's value comes from the rank holding its start),
     /// and every rank's partial sums of the cut layers.
-    private static func across(touched: [Range<Int>], owned: [Range<Int>], communicator: any Communicator,
+    private static func across(touched: [Range<Int>], owned: [Range<Int>], cutsLayers: Bool, communicator: any Communicator,
                                failure: GatherFailure) -> AcrossShardLayers {
         let rank = communicator.rank
         let mine = touched[rank], counts = owned.map(\.count)
-        let cutsLayers = zip(touched, owned).contains { $0.lowerBound != $1.lowerBound }
         return AcrossShardLayers(firstLayer: mine.lowerBound, cutsLayers: cutsLayers, gather: { values in
             var all = [Float](repeating: 0, count: owned.last!.upperBound)
             let start = owned[rank].lowerBound - mine.lowerBound
@@ -96,9 +95,9 @@ public final class ShardedUpdateStep {
     /// inside layer4.0.conv2.weight" (or "at layer boundaries").
     public func cutDescription(layerNames: [String]) -> String {
         let sizes = "shards of " + shards.counts.map(String.init).joined(separator: ", ") + " elements"
-        guard let touched = shards.layerRanges, let owned = shards.ownedLayerRanges else { return sizes + ", cut anywhere" }
-        let cut = zip(touched, owned).dropFirst().compactMap { $0.lowerBound != $1.lowerBound ? layerNames[$0.lowerBound] : nil }
-        return sizes + (cut.isEmpty ? ", cut at layer boundaries" : ", cut inside " + Array(Set(cut)).sorted().joined(separator: ", "))
+        guard shards.layerRanges != nil else { return sizes + ", cut anywhere" }
+        let cut = shards.cutLayers.map { layerNames[$0] }
+        return sizes + (cut.isEmpty ? ", cut at layer boundaries" : ", cut inside " + cut.joined(separator: ", "))
     }
 
     /// This rank's elements of the flat buffers.

@@ -18,12 +18,14 @@ final class ParameterShardsTests: XCTestCase {
         XCTAssertEqual(two.elementRanges, [0..<197_632, 197_632..<393_482])
         XCTAssertEqual(two.layerRanges, [0..<7, 6..<10], "layer 6 is cut: both ranks touch it")
         XCTAssertEqual(two.ownedLayerRanges, [0..<7, 7..<10])
+        XCTAssertEqual(two.cutLayers, [6])
         // With whole layers the best cut (at 93,184 or 388,096) held 0.76 of the elements on one rank.
         XCTAssertLessThan(Double(two.counts.max()!) / 393_482, 0.503)
         let even = try ParameterShards(layers: table([10, 10, 10, 10]), ranks: 2, alignment: 2048)
         XCTAssertEqual(even.counts, [20, 20], "no aligned point inside the small layers: a layer boundary")
         XCTAssertEqual(even.layerRanges, [0..<2, 2..<4])
         XCTAssertEqual(even.ownedLayerRanges, [0..<2, 2..<4])
+        XCTAssertEqual(even.cutLayers, [])
         let three = try ParameterShards(layers: table([10, 10, 10, 10, 10, 10]), ranks: 3, alignment: 1)
         XCTAssertEqual(three.counts, [20, 20, 20])
         // One huge first layer over three ranks: the middle rank lies inside it and owns no layer's start.
@@ -31,6 +33,7 @@ final class ParameterShardsTests: XCTestCase {
         XCTAssertEqual(lopsided.elementRanges, [0..<2048, 2048..<4096, 4096..<6164])
         XCTAssertEqual(lopsided.layerRanges, [0..<1, 0..<1, 0..<3])
         XCTAssertEqual(lopsided.ownedLayerRanges, [0..<1, 1..<1, 1..<3])
+        XCTAssertEqual(lopsided.cutLayers, [0], "both boundaries cut layer 0")
         let one = try ParameterShards(layers: table(counts), ranks: 1, alignment: 2048)
         XCTAssertEqual(one.elementRanges, [0..<393_482])
         XCTAssertEqual(one.layerRanges, [0..<10])
@@ -42,6 +45,7 @@ final class ParameterShardsTests: XCTestCase {
         XCTAssertEqual(shards.elementRanges, [0..<4, 4..<7, 7..<10])
         XCTAssertNil(shards.layerRanges)
         XCTAssertNil(shards.ownedLayerRanges)
+        XCTAssertEqual(shards.cutLayers, [])
         XCTAssertThrowsError(try ParameterShards(elementCount: 1, ranks: 2))
     }
 
