@@ -25,6 +25,8 @@ struct FusedStepBuffers: Sendable {
     var chunks: [Float] = []
     /// The sums of squares of the layer being reduced.
     var sums = LayerSums()
+    /// On a shard, this step's sums of its cut layers (`CutLayerSums`), kept between steps for its capacity.
+    var handedOn: [Double] = []
 
     init() {}
 

@@ -69,6 +69,9 @@ extension L3RSOptimizer {
         let across = learnedRule.acrossShards
         precondition(cutLayers.isEmpty || across != nil, "L3RS step: a shard with a cut layer needs shareStatistics(across:)")
         var handedOn: [Double] = []
+        swap(&handedOn, &buffers.handedOn)
+        handedOn.removeAll(keepingCapacity: true)
+        defer { swap(&handedOn, &buffers.handedOn) }
         // Out of `work` while its other parts are written.
         var directions: [Float] = []
         swap(&directions, &work.directions)
